@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Small things every weir module uses: branch hints, cache-line size,
+ * compile-time checks and the lcore count limit. Nothing here allocates or
+ * has state.
+ */
+#ifndef WEIR_COMMON_H
+#define WEIR_COMMON_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEIR_CACHE_LINE 64
+#define weir_cache_aligned __attribute__((aligned(WEIR_CACHE_LINE)))
+
+#define weir_likely(x) __builtin_expect(!!(x), 1)
+#define weir_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define WEIR_MAX_LCORE 64 /* threads that may own a per-lcore pool cache */
+#define WEIR_LCORE_ANY UINT32_MAX
+
+#define WEIR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define WEIR_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define WEIR_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define weir_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+static inline int weir_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static inline uint64_t weir_align_pow2(uint64_t v)
+{
+	if (v <= 1)
+		return 1;
+	return 1ULL << (64 - __builtin_clzll(v - 1));
+}
+
+/* Id of the calling thread's lcore, WEIR_LCORE_ANY for threads weir did not
+ * start (they get no per-lcore cache). Set by weir_lcore_launch(). */
+extern __thread uint32_t weir_lcore_id_tls;
+
+static inline uint32_t weir_lcore_id(void)
+{
+	return weir_lcore_id_tls;
+}
+
+#endif

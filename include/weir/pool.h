@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packet buffer pools: a fixed number of packets, allocated once.
+ *
+ * Memory layout: one mapping holds an array of packet metadata (struct
+ * weir_pkt, two cache lines each) and, separately, an array of equal-sized
+ * data buffers (buf_size bytes, a power of two, headroom first). Keeping the
+ * data buffers contiguous and uniformly sized makes the data area usable as
+ * an AF_XDP UMEM as it is: buffer i is UMEM chunk i, and a descriptor
+ * address maps back to its packet with one shift.
+ *
+ * The mapping uses 2 MiB huge pages when the system has them reserved and
+ * ordinary pages otherwise (weir_pool_is_huge() says which). Free packets
+ * sit in a lock-free MPMC ring; each lcore keeps a private cache in front of
+ * it, so get/put on the fast path touch no shared cache line. Exhaustion is
+ * an error that is counted (alloc_fails), never a wait.
+ */
+#ifndef WEIR_POOL_H
+#define WEIR_POOL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "ring.h"
+
+struct weir_pkt;
+
+#define WEIR_POOL_CACHE_MAX 512
+#define WEIR_POOL_NAMESIZE 32
+
+struct weir_pool_conf {
+	const char *name;    /* for messages; default "pool" */
+	uint32_t n;          /* packets in the pool (required, >= 1) */
+	uint32_t buf_size;   /* bytes per data buffer, power of two; default 2048 */
+	uint16_t headroom;   /* bytes reserved in front of data; default 128 */
+	uint32_t cache_size; /* per-lcore cache; 0: default 256, UINT32_MAX: none */
+	int huge;            /* 0 or -1: use if reserved, 1: require, 2: never */
+};
+
+struct weir_pool_cache {
+	uint32_t len;
+	void *objs[WEIR_POOL_CACHE_MAX * 3]; /* up to 2 x cache_size + one burst */
+} weir_cache_aligned;
+
+struct weir_pool {
+	char name[WEIR_POOL_NAMESIZE];
+	struct weir_pkt *meta; /* n metadata entries */
+	uint8_t *data;         /* n buffers of buf_size bytes */
+	uint32_t n;
+	uint32_t buf_size;
+	uint32_t buf_shift; /* log2(buf_size) */
+	uint16_t headroom;
+	uint32_t cache_size;
+	bool huge;
+	void *map;
+	size_t map_len;
+	struct weir_ring *free_ring;
+	_Atomic uint64_t alloc_fails; /* get calls refused because the pool was empty */
+	struct weir_pool_cache cache[WEIR_MAX_LCORE];
+};
+
+/*
+ * Creates a pool. Returns NULL and sets *err: -EINVAL for a bad conf
+ * (n == 0, buf_size not a power of two or not larger than headroom + 64,
+ * cache larger than WEIR_POOL_CACHE_MAX), -ENOMEM when memory cannot be had,
+ * or when conf->huge == 1 and no huge pages are reserved.
+ * Not thread-safe against other calls on the same pool.
+ */
+struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err);
+
+/* Frees the pool's memory. Packets still out are lost with it; tests use
+ * weir_pool_in_use() first to catch leaks. */
+void weir_pool_destroy(struct weir_pool *pool);
+
+/* Packets free (in the ring and in every lcore cache). Not exact while
+ * other threads allocate. */
+uint32_t weir_pool_avail(const struct weir_pool *pool);
+static inline uint32_t weir_pool_in_use(const struct weir_pool *pool);
+
+static inline bool weir_pool_is_huge(const struct weir_pool *pool)
+{
+	return pool->huge;
+}
+
+/* Moves an lcore's cached packets back to the shared ring (call when a
+ * lcore stops, or before counting precisely). */
+void weir_pool_cache_flush(struct weir_pool *pool, uint32_t lcore);
+
+/* Raw get/put of n packet pointers, all or nothing on get: returns 0, or
+ * -ENOBUFS (counted in alloc_fails) when fewer than n are free. Packets are
+ * not reset; use weir_pkt_alloc_bulk() for ready-to-fill packets. */
+static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+{
+	uint32_t id = weir_lcore_id();
+	struct weir_pool_cache *c;
+	uint32_t i;
+
+	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
+		goto shared;
+	c = &pool->cache[id];
+	if (c->len < n) {
+		/* Refill to cache_size plus what is asked, in one ring bulk. */
+		uint32_t want = pool->cache_size + n - c->len;
+		int r = weir_ring_dequeue_bulk(pool->free_ring, &c->objs[c->len], want);
+
+		if (r < 0)
+			goto shared;
+		c->len += want;
+	}
+	for (i = 0; i < n; i++)
+		pkts[i] = (struct weir_pkt *)c->objs[c->len - 1 - i];
+	c->len -= n;
+	return 0;
+shared:
+	if (weir_ring_dequeue_bulk(pool->free_ring, (void **)pkts, n) < 0) {
+		atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+static inline void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *const *pkts,
+				      uint32_t n)
+{
+	uint32_t id = weir_lcore_id();
+	struct weir_pool_cache *c;
+	uint32_t i;
+
+	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
+		goto shared;
+	c = &pool->cache[id];
+	for (i = 0; i < n; i++)
+		c->objs[c->len + i] = pkts[i];
+	c->len += n;
+	if (c->len >= 2 * pool->cache_size) {
+		/* Spill down to cache_size; the ring always has room because
+		 * it holds every packet of the pool. */
+		weir_ring_enqueue_burst(pool->free_ring, &c->objs[pool->cache_size],
+					c->len - pool->cache_size);
+		c->len = pool->cache_size;
+	}
+	return;
+shared:
+	weir_ring_enqueue_burst(pool->free_ring, (void *const *)pkts, n);
+}
+
+static inline uint32_t weir_pool_in_use(const struct weir_pool *pool)
+{
+	return pool->n - weir_pool_avail(pool);
+}
+
+#endif

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * lcores (pinned run-to-completion threads), the idle policy that sleeps on
+ * queue fds after a run of empty polls, and the SIGINT/SIGTERM stop flag.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "weir/lcore.h"
+
+__thread uint32_t weir_lcore_id_tls = WEIR_LCORE_ANY;
+volatile sig_atomic_t weir_stop;
+
+struct weir_lcore {
+	pthread_t thread;
+	int cpu;
+	uint32_t id;
+	weir_lcore_fn fn;
+	void *arg;
+	int ret;
+};
+
+int weir_lcore_pin(int cpu)
+{
+	cpu_set_t set;
+	int r;
+
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return -EINVAL;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	r = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	return -r;
+}
+
+int weir_lcore_count(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	return CPU_COUNT(&set);
+}
+
+void weir_lcore_set_id(uint32_t id)
+{
+	weir_lcore_id_tls = id < WEIR_MAX_LCORE ? id : WEIR_LCORE_ANY;
+}
+
+static void *lcore_main(void *arg)
+{
+	struct weir_lcore *lc = arg;
+
+	weir_lcore_set_id(lc->id);
+	if (lc->cpu >= 0)
+		weir_lcore_pin(lc->cpu);
+	lc->ret = lc->fn(lc->arg);
+	return NULL;
+}
+
+int weir_lcore_launch(int cpu, uint32_t id, weir_lcore_fn fn, void *arg, struct weir_lcore **out)
+{
+	struct weir_lcore *lc;
+	int r;
+
+	if (id >= WEIR_MAX_LCORE || !fn || cpu >= CPU_SETSIZE)
+		return -EINVAL;
+	lc = calloc(1, sizeof(*lc));
+	if (!lc)
+		return -ENOMEM;
+	lc->cpu = cpu;
+	lc->id = id;
+	lc->fn = fn;
+	lc->arg = arg;
+	r = pthread_create(&lc->thread, NULL, lcore_main, lc);
+	if (r) {
+		free(lc);
+		return -r;
+	}
+	*out = lc;
+	return 0;
+}
+
+int weir_lcore_join(struct weir_lcore *lc, int *ret)
+{
+	int r = pthread_join(lc->thread, NULL);
+
+	if (ret)
+		*ret = lc->ret;
+	free(lc);
+	return -r;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	weir_stop = 1;
+}
+
+void weir_signal_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int weir_idle_init(struct weir_idle *idle, uint32_t spin_polls, uint32_t timeout_us)
+{
+	memset(idle, 0, sizeof(*idle));
+	idle->spin_polls = spin_polls ? spin_polls : 1000;
+	idle->timeout_us = timeout_us ? timeout_us : 1000;
+	idle->epfd = epoll_create1(EPOLL_CLOEXEC);
+	return idle->epfd < 0 ? -errno : 0;
+}
+
+int weir_idle_add_fd(struct weir_idle *idle, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	if (fd < 0)
+		return -EINVAL;
+	return epoll_ctl(idle->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int weir_idle_poll(struct weir_idle *idle, uint32_t work)
+{
+	struct epoll_event ev[WEIR_IDLE_MAX_FDS];
+	int ms;
+
+	if (work) {
+		idle->empty = 0;
+		return 0;
+	}
+	if (++idle->empty < idle->spin_polls)
+		return 0;
+	/* epoll_wait has millisecond resolution; round up so a short
+	 * timeout still sleeps instead of spinning. */
+	ms = (int)((idle->timeout_us + 999) / 1000);
+	epoll_wait(idle->epfd, ev, WEIR_IDLE_MAX_FDS, ms);
+	idle->sleeps++;
+	idle->empty = 0;
+	return 1;
+}
+
+void weir_idle_fini(struct weir_idle *idle)
+{
+	if (idle->epfd >= 0)
+		close(idle->epfd);
+	idle->epfd = -1;
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * The slow paths of packet buffers: chains, linearizing, copies, clones and
+ * external buffers. The per-packet fast path (push/pull/put/trim, alloc,
+ * free of a plain segment) is inline in include/weir/pkt.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "weir/pkt.h"
+
+void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void *, void *),
+		      void *opaque, uint32_t refs)
+{
+	atomic_init(&ext->refcnt, refs);
+	ext->free_cb = free_cb;
+	ext->addr = addr;
+	ext->opaque = opaque;
+}
+
+void weir_extbuf_put(struct weir_extbuf *ext)
+{
+	/* acq_rel: writes by every holder happen before the callback reuses
+	 * the memory; pairs with the other holders' decrements. */
+	if (atomic_fetch_sub_explicit(&ext->refcnt, 1, memory_order_acq_rel) == 1)
+		ext->free_cb(ext->addr, ext->opaque);
+}
+
+/* Gives back what a segment borrowed and points it at its own buffer. */
+void weir_pkt_detach(struct weir_pkt *p)
+{
+	struct weir_pool *pool = p->pool;
+
+	if (p->flags & WEIR_PKT_F_EXT) {
+		struct weir_extbuf *ext = p->ext;
+
+		p->ext = NULL;
+		weir_extbuf_put(ext);
+	}
+	if (p->flags & WEIR_PKT_F_INDIRECT) {
+		struct weir_pkt *d = p->direct;
+
+		p->direct = NULL;
+		weir_pkt_free_seg(d);
+	}
+	p->flags = 0;
+	p->buf = pool->data + ((size_t)p->idx << pool->buf_shift);
+	p->buf_len = pool->buf_size;
+}
+
+void weir_pkt_free_bulk(struct weir_pkt **pkts, uint32_t n)
+{
+	struct weir_pkt *batch[64];
+	struct weir_pool *pool = NULL;
+	uint32_t nb = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct weir_pkt *p = pkts[i];
+
+		while (p) {
+			struct weir_pkt *next = p->next;
+			struct weir_pkt *f = weir_pkt_prefree_seg(p);
+
+			if (f) {
+				if (nb && (f->pool != pool || nb == WEIR_ARRAY_SIZE(batch))) {
+					weir_pool_put_bulk(pool, batch, nb);
+					nb = 0;
+				}
+				pool = f->pool;
+				batch[nb++] = f;
+			}
+			p = next;
+		}
+	}
+	if (nb)
+		weir_pool_put_bulk(pool, batch, nb);
+}
+
+int weir_pkt_chain(struct weir_pkt *head, struct weir_pkt *tail)
+{
+	if (!head || !tail || head == tail)
+		return -EINVAL;
+	if ((uint32_t)head->nb_segs + tail->nb_segs > WEIR_PKT_MAX_SEGS ||
+	    (uint64_t)head->pkt_len + tail->pkt_len > UINT32_MAX)
+		return -E2BIG;
+	weir_pkt_last_seg(head)->next = tail;
+	head->nb_segs = (uint16_t)(head->nb_segs + tail->nb_segs);
+	head->pkt_len += tail->pkt_len;
+	/* The tail's own totals no longer mean anything. */
+	tail->pkt_len = tail->data_len;
+	tail->nb_segs = 1;
+	return 0;
+}
+
+int weir_pkt_copy_out(const struct weir_pkt *p, uint32_t off, uint32_t len, void *dst)
+{
+	uint8_t *out = dst;
+	const struct weir_pkt *s = p;
+
+	if ((uint64_t)off + len > p->pkt_len)
+		return -EINVAL;
+	/* Bounded by nb_segs: each step advances to the next segment. */
+	for (uint32_t seg = 0; s && off >= s->data_len && seg <= WEIR_PKT_MAX_SEGS; seg++) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	while (len && s) {
+		uint32_t n = WEIR_MIN((uint32_t)s->data_len - off, len);
+
+		memcpy(out, weir_pkt_data(s) + off, n);
+		out += n;
+		len -= n;
+		off = 0;
+		s = s->next;
+	}
+	return len ? -EINVAL : 0;
+}
+
+const void *weir_pkt_read(const struct weir_pkt *p, uint32_t off, uint32_t len, void *buf)
+{
+	if ((uint64_t)off + len > p->pkt_len)
+		return NULL;
+	if (off + len <= p->data_len)
+		return weir_pkt_data(p) + off;
+	return weir_pkt_copy_out(p, off, len, buf) == 0 ? buf : NULL;
+}
+
+int weir_pkt_linearize(struct weir_pkt *p)
+{
+	struct weir_pkt *seg, *next;
+	uint8_t *dst;
+
+	if (p->nb_segs == 1 && !p->next)
+		return 0;
+	if (p->flags)
+		return -EINVAL;
+	if (p->pkt_len > UINT16_MAX || p->pkt_len - p->data_len > weir_pkt_tailroom(p))
+		return -ENOSPC;
+	dst = weir_pkt_data(p) + p->data_len;
+	for (seg = p->next; seg; seg = next) {
+		next = seg->next;
+		memcpy(dst, weir_pkt_data(seg), seg->data_len);
+		dst += seg->data_len;
+		seg->next = NULL;
+		weir_pkt_free_seg(seg);
+	}
+	p->data_len = (uint16_t)p->pkt_len;
+	p->next = NULL;
+	p->nb_segs = 1;
+	p->ol_flags |= WEIR_PKT_OL_LINEARIZED;
+	return 0;
+}
+
+static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
+{
+	dst->port = src->port;
+	dst->queue = src->queue;
+	dst->ol_flags = src->ol_flags;
+	dst->hash = src->hash;
+	dst->timestamp = src->timestamp;
+	dst->priority = src->priority;
+	dst->l2_len = src->l2_len;
+	dst->l3_len = src->l3_len;
+	dst->l4_proto = src->l4_proto;
+}
+
+struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int *err)
+{
+	struct weir_pkt *head = NULL, *prev = NULL;
+
+	for (const struct weir_pkt *s = p; s; s = s->next) {
+		struct weir_pkt *c = weir_pkt_alloc(pool);
+
+		if (!c) {
+			weir_pkt_free(head);
+			*err = -ENOBUFS;
+			return NULL;
+		}
+		c->buf = s->buf;
+		c->buf_len = s->buf_len;
+		c->data_off = s->data_off;
+		c->data_len = s->data_len;
+		if (s->flags & WEIR_PKT_F_EXT) {
+			c->ext = s->ext;
+			atomic_fetch_add_explicit(&c->ext->refcnt, 1, memory_order_relaxed);
+			c->flags = WEIR_PKT_F_EXT;
+		} else {
+			/* Share the buffer's owner: a clone of a clone points at
+			 * the original, so chains of clones stay one level. */
+			struct weir_pkt *d = (s->flags & WEIR_PKT_F_INDIRECT) ? s->direct
+									      : (struct weir_pkt *)s;
+
+			weir_pkt_refcnt_update(d, 1);
+			c->direct = d;
+			c->flags = WEIR_PKT_F_INDIRECT;
+		}
+		if (prev)
+			prev->next = c;
+		else
+			head = c;
+		prev = c;
+	}
+	copy_meta(head, p);
+	head->pkt_len = p->pkt_len;
+	head->nb_segs = p->nb_segs;
+	*err = 0;
+	return head;
+}
+
+struct weir_pkt *weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, int *err)
+{
+	struct weir_pkt *head = NULL, *cur = NULL;
+	uint32_t off = 0;
+
+	while (off < p->pkt_len || !head) {
+		struct weir_pkt *c = weir_pkt_alloc(pool);
+		uint32_t room, n;
+
+		if (!c) {
+			weir_pkt_free(head);
+			*err = -ENOBUFS;
+			return NULL;
+		}
+		room = weir_pkt_tailroom(c);
+		n = WEIR_MIN(room, p->pkt_len - off);
+		if (n)
+			weir_pkt_copy_out(p, off, n, weir_pkt_data(c));
+		c->data_len = (uint16_t)n;
+		c->pkt_len = n;
+		off += n;
+		if (!head) {
+			head = c;
+		} else if (weir_pkt_chain(head, c) < 0) {
+			weir_pkt_free(c);
+			weir_pkt_free(head);
+			*err = -E2BIG;
+			return NULL;
+		}
+		cur = c;
+		if (!n)
+			break;
+	}
+	(void)cur;
+	copy_meta(head, p);
+	*err = 0;
+	return head;
+}
+
+int weir_pkt_attach_extbuf(struct weir_pkt *p, void *addr, uint32_t len, uint16_t data_off,
+			   uint16_t data_len, struct weir_extbuf *ext)
+{
+	if (p->flags || !ext || (uint32_t)data_off + data_len > len)
+		return -EINVAL;
+	atomic_fetch_add_explicit(&ext->refcnt, 1, memory_order_relaxed);
+	p->ext = ext;
+	p->flags = WEIR_PKT_F_EXT;
+	p->buf = addr;
+	p->buf_len = len;
+	p->data_off = data_off;
+	p->pkt_len += (uint32_t)data_len - p->data_len;
+	p->data_len = data_len;
+	return 0;
+}
+
+uint8_t *weir_pkt_push_sym(struct weir_pkt *p, uint16_t len)
+{
+	return weir_pkt_push(p, len);
+}
+
+void weir_pkt_free_sym(struct weir_pkt *p)
+{
+	weir_pkt_free(p);
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Packet pools: one mapping for all buffers and metadata, huge pages when
+ * the system has them (never required unless asked), a lock-free ring of
+ * free packets behind per-lcore caches. See include/weir/pool.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "weir/log.h"
+#include "weir/pkt.h"
+#include "weir/pool.h"
+
+#define HUGE_2M (2UL << 20)
+
+static size_t round_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static void *map_memory(size_t len, int huge, bool *got_huge, size_t *map_len)
+{
+	void *p;
+
+	if (huge != 2) {
+		size_t hlen = round_up(len, HUGE_2M);
+
+		p = mmap(NULL, hlen, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+		if (p != MAP_FAILED) {
+			*got_huge = true;
+			*map_len = hlen;
+			return p;
+		}
+		if (huge == 1)
+			return NULL;
+	}
+	len = round_up(len, 4096);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Transparent huge pages still cut TLB misses when available. */
+	madvise(p, len, MADV_HUGEPAGE);
+	*got_huge = false;
+	*map_len = len;
+	return p;
+}
+
+struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
+{
+	uint32_t buf_size = conf->buf_size ? conf->buf_size : 2048;
+	uint16_t headroom = conf->headroom ? conf->headroom : 128;
+	uint32_t cache = conf->cache_size ? conf->cache_size : 256;
+	struct weir_pool *pool;
+	size_t data_len, meta_len;
+	uint32_t ring_size, i;
+	int e;
+
+	if (conf->cache_size == UINT32_MAX)
+		cache = 0;
+	if (!conf->n || !weir_is_pow2(buf_size) || buf_size < (uint32_t)headroom + 64 ||
+	    buf_size > (1U << 16) || cache > WEIR_POOL_CACHE_MAX || conf->n > (1U << 28) ||
+	    conf->huge < -1 || conf->huge > 2) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	/* Caches larger than the pool would only strand packets on one lcore. */
+	if (cache > conf->n / 4)
+		cache = conf->n / 4;
+	pool = aligned_alloc(WEIR_CACHE_LINE, round_up(sizeof(*pool), WEIR_CACHE_LINE));
+	if (!pool) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memset(pool, 0, sizeof(*pool));
+	snprintf(pool->name, sizeof(pool->name), "%s", conf->name ? conf->name : "pool");
+	pool->n = conf->n;
+	pool->buf_size = buf_size;
+	pool->buf_shift = (uint32_t)__builtin_ctz(buf_size);
+	pool->headroom = headroom;
+	pool->cache_size = cache;
+
+	data_len = (size_t)conf->n * buf_size;
+	meta_len = (size_t)conf->n * sizeof(struct weir_pkt);
+	pool->map = map_memory(data_len + meta_len, conf->huge, &pool->huge, &pool->map_len);
+	if (!pool->map) {
+		e = -ENOMEM;
+		goto fail_pool;
+	}
+	/* Data first: page-aligned, as a UMEM must be. */
+	pool->data = pool->map;
+	pool->meta = (struct weir_pkt *)(void *)(pool->data + data_len);
+
+	ring_size = (uint32_t)weir_align_pow2(conf->n < 2 ? 2 : conf->n);
+	pool->free_ring = weir_ring_create(pool->name, ring_size, WEIR_RING_MP_MC, &e);
+	if (!pool->free_ring)
+		goto fail_map;
+	for (i = 0; i < conf->n; i++) {
+		struct weir_pkt *p = &pool->meta[i];
+
+		p->pool = pool;
+		p->idx = i;
+		p->buf = pool->data + (size_t)i * buf_size;
+		p->buf_len = buf_size;
+		atomic_init(&p->refcnt, 1);
+		weir_pkt_reset(p);
+		weir_ring_enqueue(pool->free_ring, p);
+	}
+	WEIR_DEBUG("pool %s: %u x %u B buffers, %s pages", pool->name, conf->n, buf_size,
+		   pool->huge ? "2 MiB huge" : "4 KiB");
+	*err = 0;
+	return pool;
+
+fail_map:
+	munmap(pool->map, pool->map_len);
+fail_pool:
+	free(pool);
+	*err = e;
+	return NULL;
+}
+
+void weir_pool_destroy(struct weir_pool *pool)
+{
+	if (!pool)
+		return;
+	weir_ring_destroy(pool->free_ring);
+	munmap(pool->map, pool->map_len);
+	free(pool);
+}
+
+uint32_t weir_pool_avail(const struct weir_pool *pool)
+{
+	uint32_t n = weir_ring_count(pool->free_ring);
+
+	for (unsigned i = 0; i < WEIR_MAX_LCORE; i++)
+		n += pool->cache[i].len;
+	return n;
+}
+
+void weir_pool_cache_flush(struct weir_pool *pool, uint32_t lcore)
+{
+	struct weir_pool_cache *c;
+
+	if (lcore >= WEIR_MAX_LCORE)
+		return;
+	c = &pool->cache[lcore];
+	weir_ring_enqueue_burst(pool->free_ring, c->objs, c->len);
+	c->len = 0;
+}
