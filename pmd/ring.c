@@ -131,6 +131,8 @@ static uint16_t ring_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint
 	return (uint16_t)sent;
 }
 
+static void ring_close(struct weir_port *port);
+
 static int ring_open(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct ring_priv *priv = port->priv;
@@ -155,13 +157,20 @@ static int ring_open(struct weir_port *port, const struct weir_port_conf *conf)
 		if (!strcmp(p->name, port->ifname))
 			break;
 	if (p && (loop || p->ends == 2 || p->nb_queues != nq)) {
+		uint16_t other_nq = p->nb_queues;
+		int ends = p->ends;
+
+		/* Copy what the message needs: p may go once unlocked. */
 		pthread_mutex_unlock(&pairs_lock);
-		if (p->nb_queues != nq)
-			return weir_port_fail(port, -EINVAL,
-					      "the other end has queues=%u; both ends need the same",
-					      p->nb_queues);
-		return weir_port_fail(port, -EBUSY,
-				      "both ends are open already (a ring has two ends)");
+		if (ends == 2)
+			return weir_port_fail(port, -EBUSY,
+					      "both ends are open already (a ring has two ends)");
+		if (loop)
+			return weir_port_fail(port, -EBUSY,
+					      "loopback=1 takes both ends, but one is open already");
+		return weir_port_fail(port, -EINVAL,
+				      "the other end has queues=%u; both ends need the same",
+				      other_nq);
 	}
 	if (!p) {
 		p = pair_create(port->ifname, (uint16_t)nq, (uint32_t)size, &err);
@@ -185,8 +194,11 @@ static int ring_open(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->end = end;
 	priv->loop = loop;
 	err = weir_port_alloc_queues(port, (uint16_t)nq, (uint16_t)nq);
-	if (err)
+	if (err) {
+		/* weir_port_open() does not call close after a failed open. */
+		ring_close(port);
 		return weir_port_fail(port, err, "out of memory");
+	}
 	for (uint16_t q = 0; q < nq; q++) {
 		((struct ring_txq *)port->txq[q])->r = p->dir[end][q];
 		((struct ring_rxq *)port->rxq[q])->r = p->dir[loop ? end : !end][q];

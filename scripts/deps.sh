@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config meson ninja-build clang llvm
   libbpf-dev libxdp-dev xdp-tools bpftool libpcap-dev liburing-dev libinih-dev
-  libcriterion-dev libdpdk-dev dpdk
+  libcriterion-dev libdpdk-dev dpdk dpdk-dev
   iproute2 iputils-ping ethtool tcpdump tshark iperf3 fio python3 procps
 )
 missing=()

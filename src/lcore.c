@@ -58,8 +58,6 @@ static void *lcore_main(void *arg)
 	struct weir_lcore *lc = arg;
 
 	weir_lcore_set_id(lc->id);
-	if (lc->cpu >= 0)
-		weir_lcore_pin(lc->cpu);
 	lc->ret = lc->fn(lc->arg);
 	return NULL;
 }
@@ -67,6 +65,8 @@ static void *lcore_main(void *arg)
 int weir_lcore_launch(int cpu, uint32_t id, weir_lcore_fn fn, void *arg, struct weir_lcore **out)
 {
 	struct weir_lcore *lc;
+	pthread_attr_t attr;
+	cpu_set_t set;
 	int r;
 
 	if (id >= WEIR_MAX_LCORE || !fn || cpu >= CPU_SETSIZE)
@@ -78,13 +78,27 @@ int weir_lcore_launch(int cpu, uint32_t id, weir_lcore_fn fn, void *arg, struct 
 	lc->id = id;
 	lc->fn = fn;
 	lc->arg = arg;
-	r = pthread_create(&lc->thread, NULL, lcore_main, lc);
-	if (r) {
-		free(lc);
-		return -r;
+	/* Pin through the attributes, not from inside the thread: the thread
+	 * never runs on a wrong CPU, and a CPU we may not use fails here,
+	 * where the caller can see it. */
+	r = pthread_attr_init(&attr);
+	if (r)
+		goto fail;
+	if (cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		r = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 	}
+	if (!r)
+		r = pthread_create(&lc->thread, &attr, lcore_main, lc);
+	pthread_attr_destroy(&attr);
+	if (r)
+		goto fail;
 	*out = lc;
 	return 0;
+fail:
+	free(lc);
+	return -r;
 }
 
 int weir_lcore_join(struct weir_lcore *lc, int *ret)

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,12 +87,26 @@ static void list_params(const struct weir_port_driver *drv, char *buf, size_t le
 static int parse_args(struct weir_port *port, char *args)
 {
 	char valid[160];
-	char *save = NULL;
+	char *next;
 
-	for (char *tok = strtok_r(args, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
-		char *eq = strchr(tok, '=');
+	/* Split by hand: strtok_r would skip empty fields ("a=1&&b=2",
+	 * "a=1&") that are typos a person wants to hear about. */
+	for (char *tok = args; tok; tok = next) {
+		char *eq, *amp = strchr(tok, '&');
 		const struct weir_port_param *param;
 
+		next = NULL;
+		if (amp) {
+			*amp = '\0';
+			next = amp + 1;
+		}
+		eq = strchr(tok, '=');
+		if (!*tok) {
+			list_params(port->drv, valid, sizeof(valid));
+			return weir_port_fail(port, -EINVAL,
+					      "empty key=value field (a stray '&'; valid keys: %s)",
+					      valid);
+		}
 		if (!eq || eq == tok) {
 			list_params(port->drv, valid, sizeof(valid));
 			return weir_port_fail(port, -EINVAL,
@@ -261,24 +276,32 @@ int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uin
 {
 	const char *v = weir_port_arg(port, key);
 	unsigned long long x;
+	unsigned shift = 0;
 	char *end;
 
 	if (!v) {
 		*out = def;
 		return 0;
 	}
+	/* strtoull alone would take " 5", "+5" and wrap "-5" around. */
+	if (!isdigit((unsigned char)*v))
+		goto bad;
 	errno = 0;
 	x = strtoull(v, &end, 0);
-	if (end == v || errno || *v == '-')
+	if (end == v || errno)
 		goto bad;
 	switch (*end) {
-	case 'k': case 'K': x <<= 10; end++; break;
-	case 'm': case 'M': x <<= 20; end++; break;
-	case 'g': case 'G': x <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
 	if (*end)
 		goto bad;
+	if (x > (ULLONG_MAX >> shift))
+		return weir_port_fail(port, -EINVAL, "%s=%s is out of range (valid: %llu..%llu)",
+				      key, v, (unsigned long long)min, (unsigned long long)max);
+	x <<= shift;
 	if (x < min || x > max)
 		return weir_port_fail(port, -EINVAL, "%s=%s is out of range (valid: %llu..%llu)",
 				      key, v, (unsigned long long)min, (unsigned long long)max);

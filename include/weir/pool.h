@@ -104,11 +104,15 @@ static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **p
 	if (c->len < n) {
 		/* Refill to cache_size plus what is asked, in one ring bulk. */
 		uint32_t want = pool->cache_size + n - c->len;
-		int r = weir_ring_dequeue_bulk(pool->free_ring, &c->objs[c->len], want);
 
-		if (r < 0)
-			goto shared;
-		c->len += want;
+		/* Take what the ring has, up to want: near exhaustion the cache
+		 * plus a partial refill may still cover n, and a packet left in
+		 * this cache must not make the pool look empty. */
+		c->len += weir_ring_dequeue_burst(pool->free_ring, &c->objs[c->len], want);
+		if (weir_unlikely(c->len < n)) {
+			atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
+			return -ENOBUFS;
+		}
 	}
 	for (i = 0; i < n; i++)
 		pkts[i] = (struct weir_pkt *)c->objs[c->len - 1 - i];

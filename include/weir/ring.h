@@ -100,7 +100,10 @@ static inline uint32_t weir_ring_move_prod_head(struct weir_ring *r, uint32_t n,
 		*old_head = head;
 		return n;
 	}
-	head = atomic_load_explicit(&r->prod.head, memory_order_relaxed);
+	/* Acquire keeps the head load before the cons.tail load below (as
+	 * DPDK's C11 ring does with a fence): a head newer than the tail we
+	 * compare it with would make avail wrap on weakly ordered CPUs. */
+	head = atomic_load_explicit(&r->prod.head, memory_order_acquire);
 	for (;;) {
 		uint32_t want = n;
 
@@ -114,8 +117,8 @@ static inline uint32_t weir_ring_move_prod_head(struct weir_ring *r, uint32_t n,
 			return 0;
 		}
 		if (atomic_compare_exchange_weak_explicit(&r->prod.head, &head, head + want,
-							  memory_order_relaxed,
-							  memory_order_relaxed)) {
+							  memory_order_acquire,
+							  memory_order_acquire)) {
 			*old_head = head;
 			return want;
 		}
@@ -140,7 +143,8 @@ static inline uint32_t weir_ring_move_cons_head(struct weir_ring *r, uint32_t n,
 		*old_head = head;
 		return n;
 	}
-	head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	/* Acquire: see weir_ring_move_prod_head(). */
+	head = atomic_load_explicit(&r->cons.head, memory_order_acquire);
 	for (;;) {
 		uint32_t want = n;
 
@@ -154,8 +158,8 @@ static inline uint32_t weir_ring_move_cons_head(struct weir_ring *r, uint32_t n,
 			return 0;
 		}
 		if (atomic_compare_exchange_weak_explicit(&r->cons.head, &head, head + want,
-							  memory_order_relaxed,
-							  memory_order_relaxed)) {
+							  memory_order_acquire,
+							  memory_order_acquire)) {
 			*old_head = head;
 			return want;
 		}
