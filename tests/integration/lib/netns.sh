@@ -37,6 +37,10 @@
 #              -6     keep IPv6 (default: disabled, so links stay quiet for
 #                     byte-exact raw tests)
 #              -F     no ip_forward on inner nodes (line only)
+#              -o     keep the veths' TX checksum offload (default: off, so
+#                     frames the kernel sends carry complete checksums when a
+#                     weir port reads them from the ring; with offload on,
+#                     TCP/UDP checksums of locally sent packets are partial)
 #   weir_node_add N              an empty namespace for node N (topo_* call it)
 #   weir_link_add [opts] N P     one veth pair between existing nodes N and P
 #   weir_ns N                    namespace name of node N
@@ -153,7 +157,7 @@ weir_node_add() {
 # Parses the shared options into _WEIR_Q/_WEIR_MTU/_WEIR_NOADDR/_WEIR_V6/_WEIR_NOFWD;
 # sets _WEIR_SHIFT to the number of words consumed.
 _weir_opts() {
-	_WEIR_Q=1 _WEIR_MTU= _WEIR_NOADDR=0 _WEIR_V6=0 _WEIR_NOFWD=0 _WEIR_SHIFT=0
+	_WEIR_Q=1 _WEIR_MTU= _WEIR_NOADDR=0 _WEIR_V6=0 _WEIR_NOFWD=0 _WEIR_OFFLOAD=0 _WEIR_SHIFT=0
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-q) _WEIR_Q="$2"; shift 2; _WEIR_SHIFT=$((_WEIR_SHIFT + 2)) ;;
@@ -161,6 +165,7 @@ _weir_opts() {
 		-n) _WEIR_NOADDR=1; shift; _WEIR_SHIFT=$((_WEIR_SHIFT + 1)) ;;
 		-6) _WEIR_V6=1; shift; _WEIR_SHIFT=$((_WEIR_SHIFT + 1)) ;;
 		-F) _WEIR_NOFWD=1; shift; _WEIR_SHIFT=$((_WEIR_SHIFT + 1)) ;;
+		-o) _WEIR_OFFLOAD=1; shift; _WEIR_SHIFT=$((_WEIR_SHIFT + 1)) ;;
 		--) shift; _WEIR_SHIFT=$((_WEIR_SHIFT + 1)); break ;;
 		*) break ;;
 		esac
@@ -192,6 +197,10 @@ weir_link_add() {
 		_weir_ip -n "$nsn" link set "$ifn" mtu "$_WEIR_MTU"
 		_weir_ip -n "$nsp" link set "$ifp" mtu "$_WEIR_MTU"
 	fi
+	if [ "$_WEIR_OFFLOAD" != 1 ] && command -v ethtool >/dev/null 2>&1; then
+		ip netns exec "$nsn" ethtool -K "$ifn" tx off >/dev/null 2>&1 || true
+		ip netns exec "$nsp" ethtool -K "$ifp" tx off >/dev/null 2>&1 || true
+	fi
 	if [ "$_WEIR_NOADDR" != 1 ]; then
 		WEIR_IFADDR["$n,$p"]="10.77.$l.1"
 		WEIR_IFADDR["$p,$n"]="10.77.$l.2"
@@ -207,10 +216,11 @@ weir_topo_pair() {
 	shift "$_WEIR_SHIFT"
 	local a="${1:-a}" b="${2:-b}" q=$_WEIR_Q m=$_WEIR_MTU na=$_WEIR_NOADDR v6=$_WEIR_V6
 	local -a o=(-q "$q")
+	[ "$_WEIR_OFFLOAD" = 1 ] && o+=(-o)
 	[ -n "$m" ] && o+=(-m "$m")
 	[ "$na" = 1 ] && o+=(-n)
 	[ "$v6" = 1 ] && o+=(-6)
-	weir_node_add "$a" && weir_node_add "$b" && weir_link_add "${o[@]}" "$a" "$b"
+	_WEIR_V6=$v6 weir_node_add "$a" && _WEIR_V6=$v6 weir_node_add "$b" && weir_link_add "${o[@]}" "$a" "$b"
 }
 
 weir_topo_line() {
@@ -218,6 +228,7 @@ weir_topo_line() {
 	shift "$_WEIR_SHIFT"
 	local q=$_WEIR_Q m=$_WEIR_MTU na=$_WEIR_NOADDR v6=$_WEIR_V6 nofwd=$_WEIR_NOFWD
 	local -a o=(-q "$q") nodes=("$@")
+	[ "$_WEIR_OFFLOAD" = 1 ] && o+=(-o)
 	local i last=$(($# - 1))
 	[ $# -ge 2 ] || { echo "weir_topo_line: needs at least two nodes" >&2; return 1; }
 	[ -n "$m" ] && o+=(-m "$m")
