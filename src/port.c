@@ -174,8 +174,9 @@ static int parse_spec(struct weir_port *port, const char *spec)
 			return weir_port_fail(port, -EINVAL, "bad character '%c' in the name", *c);
 	}
 	if (q) {
-		/* Parse a private copy: kv points into it. */
-		char *args = strchr(port->spec, '?') + 1;
+		/* Split the tail of the label's copy (cut off at the '?'
+		 * above), so port->spec stays as given; kv points into it. */
+		char *args = q + 1;
 
 		if (!*args)
 			return weir_port_fail(port, -EINVAL,
