@@ -122,6 +122,9 @@ def build_args(argv):
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
     p.add_argument("--port-kind", default="afpacket", choices=["afpacket", "afxdp"],
                    help="weir-fwd driver for its two ports (default %(default)s)")
+    p.add_argument("--port-args", default="",
+                   help="driver arguments added to both of weir-fwd's port specs, e.g. "
+                        "'qdisc_bypass=1' (see the driver's spec keys)")
     p.add_argument("--weir-fwd", default=None,
                    help="path to weir-fwd (default: next to this program, else $PATH)")
     p.add_argument("--fwd-cpu", type=int, default=1, help="core for weir-fwd (default %(default)s)")
@@ -460,13 +463,16 @@ def parse_iperf(path):
         sock = snd.get("socket", rcv.get("socket"))
         # In --bidir the client is the sender of 'up' streams.
         direction = "up" if snd.get("sender", True) else "down"
-        secs = rcv.get("seconds") or snd.get("seconds") or 0
+        nbytes, secs, side = rcv.get("bytes", 0), rcv.get("seconds", 0), "receiver"
+        if not nbytes and snd.get("bytes"):
+            # An interrupted client never got the server's counts: the
+            # sender's bytes are the best that is left (an upper bound).
+            nbytes, secs, side = snd["bytes"], snd.get("seconds", 0), "sender"
         flows.append({
             "socket": sock, "dir": direction,
             "port": conn.get(sock, {}).get("local_port"),
-            "bytes": rcv.get("bytes", 0),
-            "seconds": secs,
-            "mbps": (rcv.get("bytes", 0) * 8 / secs / 1e6) if secs else 0.0,
+            "bytes": nbytes, "seconds": secs, "counted_at": side,
+            "mbps": (nbytes * 8 / secs / 1e6) if secs else 0.0,
             "retransmits": snd.get("retransmits"),
         })
     samples = []
@@ -522,7 +528,8 @@ def fwd_cmd(fwd, a, p0, p1, egress, delay_s):
     """weir-fwd between two ports (see weir-fwd --help): bump in the wire,
     the same tree on both egresses, JSON summary at exit (its stats are
     the report's drops and marks)."""
-    cmd = [fwd, "--mode", "l2", "--port", f"{a.port_kind}:{p0}", "--port", f"{a.port_kind}:{p1}",
+    q = f"?{a.port_args}" if a.port_args else ""
+    cmd = [fwd, "--mode", "l2", "--port", f"{a.port_kind}:{p0}{q}", "--port", f"{a.port_kind}:{p1}{q}",
            "--cores", str(a.fwd_cpu), "--json", "--quiet"]
     if egress:
         cmd += ["--egress", egress]
@@ -585,6 +592,8 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
                 raise Fatal(f"{sched}: weir-fwd exited ({fwd_proc.returncode}) before the test: "
                             f"{msg[-800:] or '(no output)'}")
             r = run(nsexec(path.cli, ["ping", "-c", "1", "-W", "1", SRV_IP]), check=False)
+            if fwd_proc and fwd_proc.poll() is not None:
+                continue     # report the forwarder's own words above
             if r.returncode == 0:
                 ok = True
                 break
@@ -722,6 +731,8 @@ def collect(res, ph, rdir, a):
             samples.append({"t": round(base + e, 4), "phase": "loaded", "kind": "goodput_mbps",
                             "flow": f"{d}-{sock}", "value": round(mbps, 3)})
     res["samples"] = samples
+    if any(f["counted_at"] == "sender" for f in flows):
+        res["notes"].append("some goodput counted at the sender (the server's counts never came)")
 
     def rtts(kind, phase):
         return [s["value"] for s in samples if s["kind"] == kind and s["phase"] in phase
@@ -752,7 +763,8 @@ def collect(res, ph, rdir, a):
         "down_pct": 100 * sum(down) / rate_m if down else None,
         "total_mbps": (sum(up) + sum(down)) if flows else None,
         "per_flow": [{"dir": f["dir"], "port": f["port"], "mbps": round(f["mbps"], 3),
-                      "retransmits": f.get("retransmits")} for f in flows],
+                      "counted_at": f["counted_at"], "retransmits": f.get("retransmits")}
+                     for f in flows],
         "jain_up": jain(up), "jain_down": jain(down), "jain_all": jain(up + down),
         "retransmits_client_sent": sum(retx) if retx else None,
     }
@@ -783,7 +795,7 @@ def table(results, a):
     for r in results:
         s = r.get("summary")
         if not s:
-            lines.append(f"{r['scheduler']:<17} (no data: {'; '.join(r['notes']) or 'failed'})")
+            lines.append(f"{r['scheduler'] + '*':<17} (no data, see the note below)")
             continue
         i, u, g, q = s["icmp_rtt_ms"], s["udp_rtt_ms"], s["goodput"], r.get("qdisc", {})
         jn = g["jain_all"]

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# weir-bloat end to end, kept short (~25 s): one fq_codel run through
+# weir-fwd (2 s idle, 6 s loaded, 2 s idle) whose report must parse and make
+# sense (all three phases sampled, idle RTT = the emulated base RTT, both
+# directions carried load, the probe pcap reads back); then bad input
+# (unknown option, impossible rate, a port that fails to open) must give a
+# clear message and a non-zero exit; and Ctrl-C in the loaded phase must
+# remove the namespaces and still leave a report of what ran.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/netns.sh"
+
+weir_require_root
+weir_require_cmd iperf3 ping tcpdump tshark python3 ethtool taskset tc
+weir_timeout 150
+
+build=${WEIR_BUILD:-$here/../../build}
+bloat=$build/apps/weir-bloat
+fwd=$build/apps/weir-fwd
+[ -x "$bloat" ] || { echo "FAIL: $bloat not built"; exit 1; }
+[ -x "$fwd" ] || { echo "FAIL: $fwd not built"; exit 1; }
+if "$fwd" -p null: -p null: --egress "fifo" -t 0.1s --quiet 2>&1 | grep -q "has no scheduler"; then
+	weir_skip "weir-fwd in $build was built without the scheduler (qdisc/)"
+fi
+
+tmp=$(mktemp -d /tmp/weir-test-bloat.XXXXXX)
+weir_on_cleanup "rm -rf '$tmp'"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+# Names of the namespaces a weir-bloat with this PID makes (wb<pid%100000>...).
+leftover_ns() { ip netns list | awk '{print $1}' | grep -E "^wb$(($1 % 100000))[0-9]+[cdrs]$" || true; }
+
+# --- 1. a short fq_codel run, end to end ------------------------------------
+"$bloat" --weir-fwd "$fwd" --sched fq_codel --rate 100mbit --delay 20ms \
+	--idle 2s --load 6s --flows 2 --out "$tmp/run" --pcap "$tmp/probes.pcap" \
+	--pcap-count 200 >"$tmp/run.out" 2>&1 &
+pid=$!
+wait $pid
+rc=$?
+cat "$tmp/run.out"
+[ "$rc" -eq 0 ] || fail "weir-bloat exited $rc"
+[ -z "$(leftover_ns $pid)" ] || fail "namespaces left: $(leftover_ns $pid)"
+python3 - "$tmp/run" <<'EOF' || fails=$((fails + 1))
+import csv, json, sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+j = json.load(open(f"{d}/report.json"))
+bad = []
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        bad.append(what)
+r = j["runs"][0]
+s = r["summary"]
+check(len(j["runs"]) == 1 and r["scheduler"] == "fq_codel" and r["complete"], "one complete fq_codel run")
+rows = list(csv.DictReader(open(f"{d}/samples.csv")))
+check(len(rows) == len(j["samples"]) > 0, f"samples.csv has every sample ({len(rows)} rows)")
+for kind in ("icmp_rtt_ms", "udp_rtt_ms"):
+    for ph in ("idle1", "loaded", "idle2"):
+        n = sum(1 for x in rows if x["kind"] == kind and x["phase"] == ph and x["value"])
+        check(n >= 20, f"{kind} samples in {ph}: {n}")
+i = s["icmp_rtt_ms"]
+# 2 x 20 ms emulated delay: the idle RTT is the base RTT, not the veth's 0.05 ms.
+check(i["idle_p50"] is not None and 39.5 <= i["idle_p50"] <= 50, f"idle RTT {i['idle_p50']} ms ~ 40 ms base RTT")
+check(i["loaded_p50"] is not None and i["loaded_p50"] >= i["idle_p50"] - 1, f"loaded p50 {i['loaded_p50']} >= idle")
+g = s["goodput"]
+check(len(g["per_flow"]) == 4, f"4 flows measured ({len(g['per_flow'])})")
+for dr in ("up", "down"):
+    v = g[f"{dr}_mbps"]
+    check(v is not None and 30 <= v <= 100, f"goodput {dr} {v} Mbit/s (30..100 on a 100 Mbit/s link)")
+check(g["jain_all"] is not None and 0.25 <= g["jain_all"] <= 1.0, f"Jain's index {g['jain_all']}")
+# Latency under load stays bounded (fq_codel): a generous bound here, the
+# tight one (idle + 10 ms) is measured by make demo and in the README.
+check(i["loaded_p99"] is not None and i["loaded_p99"] <= i["idle_p50"] + 50,
+      f"fq_codel loaded p99 {i['loaded_p99']} ms <= idle + 50 ms")
+check("drops" in r["qdisc"], f"weir-fwd's scheduler stats read (drops {r['qdisc'].get('drops')})")
+ET.parse(f"{d}/latency.svg")
+check(True, "latency.svg is well-formed XML")
+sys.exit(1 if bad else 0)
+EOF
+n=$(tshark -r "$tmp/probes.pcap" -Y "icmp or udp.port == 7777" 2>/dev/null | wc -l)
+[ "$n" -ge 50 ] && ok "tshark reads $n probe packets from the pcap" || fail "pcap has $n probe packets"
+
+# --- 2. bad input ------------------------------------------------------------
+expect_fail() {   # expect_fail RC PATTERN ARGS...
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$("$bloat" --weir-fwd "$fwd" "$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq "$want" ] && grep -q -- "$pat" <<<"$out"; then
+		ok "'$*' -> exit $rc: $(grep -m1 -- "$pat" <<<"$out")"
+	else
+		fail "'$*' -> exit $rc (want $want and '$pat'): $out"
+	fi
+}
+expect_fail 2 "unrecognized arguments: --frobnicate" --frobnicate
+expect_fail 2 "impossible bottleneck rate" --rate 0
+expect_fail 2 "impossible bottleneck rate" --rate 400gbit
+expect_fail 2 "unknown scheduler 'fifo-medium'" --sched fifo-medium
+# A port that fails to open: weir-fwd's own message, exit 1, nothing left.
+"$bloat" --weir-fwd "$fwd" --sched fq_codel --port-args nosuchkey=1 --out "$tmp/bad" \
+	>"$tmp/bad.out" 2>&1 &
+pid=$!
+wait $pid
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "unknown key 'nosuchkey'" "$tmp/bad.out"; then
+	ok "bad port -> exit 1: $(grep -m1 "unknown key" "$tmp/bad.out")"
+else
+	fail "bad port -> exit $rc: $(cat "$tmp/bad.out")"
+fi
+[ -z "$(leftover_ns $pid)" ] && ok "no namespace left after a port failure" || fail "namespaces left: $(leftover_ns $pid)"
+[ -f "$tmp/bad/report.json" ] && ok "a failed run still writes its report" || fail "no report after a port failure"
+
+# --- 3. Ctrl-C in the loaded phase ---------------------------------------------
+"$bloat" --weir-fwd "$fwd" --sched fifo-long,fq_codel --idle 1s --load 6s --flows 2 \
+	--out "$tmp/int" >"$tmp/int.out" 2>&1 &
+pid=$!
+sleep 4
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+cat "$tmp/int.out"
+[ "$rc" -eq 130 ] && ok "Ctrl-C -> exit 130" || fail "Ctrl-C -> exit $rc"
+[ -z "$(leftover_ns $pid)" ] && ok "no namespace left after Ctrl-C" || fail "namespaces left: $(leftover_ns $pid)"
+python3 - "$tmp/int" <<'EOF' || fail "report after Ctrl-C"
+import json, sys
+j = json.load(open(f"{sys.argv[1]}/report.json"))
+runs = j["runs"]
+assert len(runs) == 1 and not runs[0]["complete"] and "interrupted" in runs[0]["notes"], runs
+n = sum(1 for x in j["samples"] if x["phase"] == "loaded" and x["kind"] == "icmp_rtt_ms")
+assert n > 10, f"only {n} loaded samples kept"
+print(f"ok: report after Ctrl-C keeps the interrupted run ({len(j['samples'])} samples, {n} loaded ICMP)")
+EOF
+
+echo "test_bloat: $fails failure(s)"
+[ "$fails" -eq 0 ]
