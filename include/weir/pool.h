@@ -96,7 +96,6 @@ static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **p
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
-	uint32_t i;
 
 	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
 		goto shared;
@@ -114,9 +113,9 @@ static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **p
 			return -ENOBUFS;
 		}
 	}
-	for (i = 0; i < n; i++)
-		pkts[i] = (struct weir_pkt *)c->objs[c->len - 1 - i];
+	/* The n most recently freed, still warm in this core's cache. */
 	c->len -= n;
+	weir_copy_ptrs((void **)pkts, &c->objs[c->len], n);
 	return 0;
 shared:
 	if (weir_ring_dequeue_bulk(pool->free_ring, (void **)pkts, n) < 0) {
@@ -131,13 +130,11 @@ static inline void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *c
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
-	uint32_t i;
 
 	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
 		goto shared;
 	c = &pool->cache[id];
-	for (i = 0; i < n; i++)
-		c->objs[c->len + i] = pkts[i];
+	weir_copy_ptrs(&c->objs[c->len], (void *const *)pkts, n);
 	c->len += n;
 	if (c->len >= 2 * pool->cache_size) {
 		/* Spill down to cache_size; the ring always has room because

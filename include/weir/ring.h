@@ -182,7 +182,7 @@ static inline void weir_ring_update_tail(struct weir_ring_headtail *ht, uint32_t
 static inline uint32_t weir_ring_do_enqueue(struct weir_ring *r, void *const *objs, uint32_t n,
 					    int all)
 {
-	uint32_t head, got, i, idx;
+	uint32_t head, got, idx, first;
 
 	got = weir_ring_move_prod_head(r, n, all, &head);
 	if (weir_unlikely(got < n))
@@ -191,11 +191,11 @@ static inline uint32_t weir_ring_do_enqueue(struct weir_ring *r, void *const *ob
 		return 0;
 	idx = head & r->mask;
 	if (weir_likely(idx + got <= r->size)) {
-		for (i = 0; i < got; i++)
-			r->objs[idx + i] = objs[i];
+		weir_copy_ptrs(&r->objs[idx], objs, got);
 	} else {
-		for (i = 0; i < got; i++)
-			r->objs[(head + i) & r->mask] = objs[i];
+		first = r->size - idx;
+		weir_copy_ptrs(&r->objs[idx], objs, first);
+		weir_copy_ptrs(&r->objs[0], objs + first, got - first);
 	}
 	weir_ring_update_tail(&r->prod, head, got);
 	return got;
@@ -203,7 +203,7 @@ static inline uint32_t weir_ring_do_enqueue(struct weir_ring *r, void *const *ob
 
 static inline uint32_t weir_ring_do_dequeue(struct weir_ring *r, void **objs, uint32_t n, int all)
 {
-	uint32_t head, got, i, idx;
+	uint32_t head, got, idx, first;
 
 	got = weir_ring_move_cons_head(r, n, all, &head);
 	if (!got) {
@@ -213,11 +213,11 @@ static inline uint32_t weir_ring_do_dequeue(struct weir_ring *r, void **objs, ui
 	}
 	idx = head & r->mask;
 	if (weir_likely(idx + got <= r->size)) {
-		for (i = 0; i < got; i++)
-			objs[i] = r->objs[idx + i];
+		weir_copy_ptrs(objs, &r->objs[idx], got);
 	} else {
-		for (i = 0; i < got; i++)
-			objs[i] = r->objs[(head + i) & r->mask];
+		first = r->size - idx;
+		weir_copy_ptrs(objs, &r->objs[idx], first);
+		weir_copy_ptrs(objs + first, &r->objs[0], got - first);
 	}
 	weir_ring_update_tail(&r->cons, head, got);
 	return got;
