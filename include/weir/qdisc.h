@@ -7,7 +7,7 @@
  * A tree is built from a string, e.g.
  *     "tbf rate 100mbit burst 32k / fq_codel target 5ms interval 100ms"
  * ('/' separates a parent from its child; classful qdiscs such as prio take
- * their children in braces, see qdisc/README or weir_qdisc_create()).
+ * their children in braces, see qdisc/README.md or weir_qdisc_create()).
  *
  * Time is passed in by the caller (now, ns), never read inside, so every
  * algorithm runs the same under a synthetic clock in tests and simulations.
@@ -17,6 +17,7 @@
 #ifndef WEIR_QDISC_H
 #define WEIR_QDISC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,6 +32,9 @@ enum weir_qdisc_verdict {
 	WEIR_QDISC_CONGESTED,   /* taken, but other packets were dropped to make room */
 };
 
+/* Counters of a node include its whole subtree (like tc): a parent's
+ * backlog is its children's, and a drop anywhere below counts in every
+ * ancestor. */
 struct weir_qdisc_stats {
 	uint64_t packets, bytes;       /* dequeued (sent on) */
 	uint32_t backlog_pkts;
@@ -45,11 +49,26 @@ struct weir_qdisc_stats {
 };
 
 /*
- * Builds a tree from a spec string. 0 and *out, or -EINVAL with a message
- * in why naming the bad token and what was expected (e.g.
- * "qdisc: 'rate 0': rate must be > 0 (e.g. rate 100mbit)").
+ * Builds a tree from a spec string (grammar and every parameter with its
+ * default: qdisc/README.md):
+ *     node := KIND { PARAM [VALUE] } [ '/' node | '{' node { ';' node } '}' ]
+ * A child after '/' is replicated for every class (prio bands, drr classes,
+ * mq queues); children in braces are given one by one.
+ * Returns 0 and sets *out, or -EINVAL with a message in why naming the bad
+ * token, its column and what was expected (e.g. "qdisc: '0' at column 10:
+ * rate must be > 0 ..."), or -ENOMEM. why may be NULL. Control path.
  */
 int weir_qdisc_create(const char *spec, struct weir_qdisc **out, char *why, size_t whylen);
+
+/*
+ * Builds the tree of section [qdisc NAME] of an INI file, whose key
+ * `tree` holds a spec (repeated `tree` lines, or indented continuation
+ * lines, are joined with spaces). Errors: -ENOENT (no such file or
+ * section, the sections found are listed), -EINVAL (with file:line and the
+ * bad token), -ENOTSUP when weir was built without inih.
+ */
+int weir_qdisc_create_from_config(const char *path, const char *name, struct weir_qdisc **out,
+				  char *why, size_t whylen);
 /* Frees every queued packet and the tree. NULL is allowed. */
 void weir_qdisc_destroy(struct weir_qdisc *q);
 
@@ -63,8 +82,17 @@ struct weir_pkt *weir_qdisc_peek(struct weir_qdisc *q, weir_ns_t now);
 /* Drops (frees) everything queued, keeps configuration and counters. */
 void weir_qdisc_reset(struct weir_qdisc *q);
 void weir_qdisc_stats_get(const struct weir_qdisc *q, struct weir_qdisc_stats *st);
-/* Writes the tree with its stats, like `tc -s qdisc`; json != 0 for JSON. */
+/* Writes the tree with its stats, like `tc -s qdisc`; json != 0 for one
+ * JSON object per node, children nested. */
 void weir_qdisc_dump(const struct weir_qdisc *q, FILE *out, int json);
+
+/* "fq_codel", "tbf", ... */
+const char *weir_qdisc_kind(const struct weir_qdisc *q);
+uint32_t weir_qdisc_nb_children(const struct weir_qdisc *q);
+/* Child i (prio band i, drr class i, the tree of TX queue i under mq), or
+ * NULL. An lcore owning TX queue i of an mq root drives weir_qdisc_child(mq,
+ * i) directly; counters of the parents follow. */
+struct weir_qdisc *weir_qdisc_child(const struct weir_qdisc *q, uint32_t i);
 
 /*
  * DQL: Linux BQL's dynamic queue limit. The driver ring may hold `limit`
@@ -87,13 +115,22 @@ struct weir_dql {
 	weir_ns_t hold_time;
 };
 
+/* hold_time: how long slack must persist before the limit shrinks
+ * (0: 1 s, Linux's default). min_limit/max_limit may be set afterwards. */
 void weir_dql_init(struct weir_dql *dql, weir_ns_t hold_time);
-/* Bytes that may be handed to the driver now (<= 0: none). */
+/* Forgets all counts (e.g. the ring was flushed); limit = min_limit. */
+void weir_dql_reset(struct weir_dql *dql, weir_ns_t now);
+/* Room left under the limit, in bytes. As with BQL, the driver may take
+ * another packet while this is >= 0: the packet that crosses the limit is
+ * still taken, and the queue stops once it is negative. */
 static inline int64_t weir_dql_avail(const struct weir_dql *dql)
 {
 	return (int64_t)dql->adj_limit - (int64_t)dql->num_queued;
 }
+/* The driver took `bytes` (one packet or one burst) into its ring. */
 void weir_dql_queued(struct weir_dql *dql, uint32_t bytes);
+/* The driver's tx_done completed `bytes`; adjusts the limit. Call once per
+ * completion run, also with 0 (that is how starvation is seen). */
 void weir_dql_completed(struct weir_dql *dql, uint32_t bytes, weir_ns_t now);
 
 #endif
