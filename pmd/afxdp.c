@@ -98,7 +98,8 @@ struct steer_cfg {
 	uint32_t enabled;
 };
 
-enum { MODE_AUTO, MODE_NATIVE, MODE_SKB };
+/* Indexes into the choices strings of afxdp_params. */
+enum { MODE_NATIVE, MODE_SKB, MODE_AUTO };
 enum { TRI_AUTO, TRI_ON, TRI_OFF };
 enum { PROG_DEFAULT, PROG_WEIR, PROG_PATH };
 
@@ -207,17 +208,35 @@ static int libxdp_msg(enum libxdp_print_level level, const char *fmt, va_list ap
 
 /* --- UMEM sharing -------------------------------------------------------- */
 
-static struct umem_share *umem_get(struct weir_port *port, uint32_t fill_size, uint32_t comp_size,
-				   int *err)
+static int umem_register(struct umem_share *us)
 {
-	struct weir_pool *pool = port->pool;
+	struct weir_pool *pool = us->pool;
 	struct xsk_umem_config cfg = {
-		.fill_size = fill_size,
-		.comp_size = comp_size,
+		.fill_size = us->fill_size,
+		.comp_size = us->comp_size,
 		.frame_size = pool->buf_size,
 		.frame_headroom = pool->headroom,
 		.flags = 0,
 	};
+
+	return xsk_umem__create(&us->umem, pool->data, (uint64_t)pool->n * pool->buf_size,
+				&us->fill0, &us->comp0, &cfg);
+}
+
+/* A first socket that bound but then failed (e.g. the XDP program would
+ * not attach in native mode) leaves libxdp's UMEM socket bound to the
+ * queue; only closing it frees the queue for the next attempt. */
+static int umem_renew(struct umem_share *us)
+{
+	xsk_umem__delete(us->umem);
+	us->umem = NULL;
+	return umem_register(us);
+}
+
+static struct umem_share *umem_get(struct weir_port *port, uint32_t fill_size, uint32_t comp_size,
+				   int *err)
+{
+	struct weir_pool *pool = port->pool;
 	struct umem_share *us;
 	int e;
 
@@ -238,8 +257,10 @@ static struct umem_share *umem_get(struct weir_port *port, uint32_t fill_size, u
 		*err = weir_port_fail(port, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	e = xsk_umem__create(&us->umem, pool->data, (uint64_t)pool->n * pool->buf_size, &us->fill0,
-			     &us->comp0, &cfg);
+	us->pool = pool;
+	us->fill_size = fill_size;
+	us->comp_size = comp_size;
+	e = umem_register(us);
 	if (e) {
 		free(us->owner);
 		free(us);
@@ -254,9 +275,6 @@ static struct umem_share *umem_get(struct weir_port *port, uint32_t fill_size, u
 					      pool->name, pool->n, pool->buf_size, strerror(-e));
 		return NULL;
 	}
-	us->pool = pool;
-	us->fill_size = fill_size;
-	us->comp_size = comp_size;
 	us->ports = 1;
 	us->next = umem_list;
 	umem_list = us;
@@ -883,6 +901,24 @@ static const char *log_tail(const char *log, size_t max)
 	return *t ? t + 1 : log + len - max;
 }
 
+/* The verifier's reason: the last log line before its "processed N insns"
+ * summary. Cuts the log in place. */
+static const char *verifier_reason(char *log)
+{
+	char *end = log + strlen(log), *start;
+
+	for (;;) {
+		while (end > log && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = '\0';
+		start = end;
+		while (start > log && start[-1] != '\n')
+			start--;
+		if (start == log || strncmp(start, "processed ", 10))
+			return start;
+		end = start;
+	}
+}
+
 static int attach_own_prog(struct weir_port *port, const char *path, char *notes, size_t nlen)
 {
 	struct afxdp_priv *priv = port->priv;
@@ -904,7 +940,7 @@ static int attach_own_prog(struct weir_port *port, const char *path, char *notes
 		WEIR_ERR("%s: the kernel rejected the XDP program; verifier log:\n%s", port->label,
 			 log_tail(priv->verifier_log, 3000));
 		return weir_port_fail(port, e, "XDP program load failed (verifier log above): %s",
-				      log_tail(priv->verifier_log, 100));
+				      verifier_reason(priv->verifier_log));
 	}
 	return weir_port_fail(port, e, "cannot attach the XDP program in %s mode: %s%s%s%s",
 			      mode_name(mode), strerror(-e),
@@ -937,14 +973,24 @@ static int create_socket(struct weir_port *port, const struct weir_port_conf *co
 		.xdp_flags = xdp_flags,
 		.bind_flags = bind_flags,
 	};
+	struct umem_share *us = priv->us;
+	/* The UMEM's first socket takes the rings made with it. Passed as
+	 * they are (not copies), so a failed attempt does not make libxdp
+	 * unmap rings the UMEM still owns. */
+	bool first = !us->bound;
 	int e;
 
-	e = xsk_socket__create_shared(&priv->xsk[i], port->ifname, priv->start_queue + i,
-				      priv->us->umem, &rxq->rx, &txq->tx, &rxq->fill, &txq->comp,
-				      &cfg);
+	e = xsk_socket__create_shared(&priv->xsk[i], port->ifname, priv->start_queue + i, us->umem,
+				      &rxq->rx, &txq->tx, first ? &us->fill0 : &rxq->fill,
+				      first ? &us->comp0 : &txq->comp, &cfg);
 	if (e) {
 		priv->xsk[i] = NULL;
 		return e;
+	}
+	if (first) {
+		rxq->fill = us->fill0;
+		txq->comp = us->comp0;
+		us->bound = true;
 	}
 	rxq->fd = txq->fd = xsk_socket__fd(priv->xsk[i]);
 	rxq->sock_id = txq->sock_id = next_sock_id(priv->us);
@@ -965,6 +1011,7 @@ static int first_socket(struct weir_port *port, const struct weir_port_conf *con
 {
 	struct afxdp_priv *priv = port->priv;
 	uint16_t zc = priv->zc_req == TRI_ON ? XDP_ZEROCOPY : priv->zc_req == TRI_OFF ? XDP_COPY : 0;
+	bool shared = priv->us->bound, renewed = false;
 	uint32_t modes[2];
 	int nmodes = 0, e = -EINVAL;
 	size_t off = strlen(notes);
@@ -978,24 +1025,45 @@ static int first_socket(struct weir_port *port, const struct weir_port_conf *con
 			modes[nmodes++] = XDP_FLAGS_SKB_MODE;
 	}
 	for (int m = 0; m < nmodes; m++) {
+		int sg_err = 0;
+
 		for (int sg = priv->sg_req == TRI_OFF ? 0 : 1; sg >= 0; sg--) {
 			uint16_t bind = XDP_USE_NEED_WAKEUP | zc | (sg ? XDP_USE_SG : 0);
 
 			if (sg == 0 && priv->sg_req == TRI_ON)
 				break;
 			e = create_socket(port, conf, 0, modes[m], bind);
+			/* After umem_renew the kernel frees the old socket's
+			 * queue binding from a work item: give it a moment. */
+			for (int t = 0; e == -EBUSY && renewed && t < 50; t++) {
+				usleep(20000);
+				e = create_socket(port, conf, 0, modes[m], bind);
+			}
+			WEIR_DEBUG("%s: XSK with xdp_flags %#x bind_flags %#x: %s", port->label,
+				   modes[m], bind, e ? strerror(-e) : "ok");
 			if (!e) {
-				priv->got_sg = priv->us->bound ? priv->us->sg : sg;
+				if (!shared)
+					priv->us->sg = sg;
+				priv->got_sg = priv->us->sg;
 				*xdp_flags_out = modes[m];
+				if (sg_err)
+					off += (size_t)snprintf(notes + off, off < nlen ? nlen - off : 0,
+								"%smulti-buffer: %s",
+								off ? "; " : "", strerror(-sg_err));
 				return 0;
 			}
 			if (e == -EBUSY || e == -ENODEV || e == -ENOMEM || e == -EPERM)
 				return e;
-			if (sg && priv->sg_req == TRI_AUTO && !priv->us->bound)
-				off += (size_t)snprintf(notes + off, off < nlen ? nlen - off : 0,
-							"%smulti-buffer: %s", off ? "; " : "",
-							strerror(-e));
-			if (priv->us->bound)
+			if (!shared) {
+				int r = umem_renew(priv->us);
+
+				if (r)
+					return r;
+				renewed = true;
+			}
+			if (sg)
+				sg_err = e;
+			if (shared)
 				break; /* bind flags are the UMEM's: retrying changes nothing */
 		}
 		if (modes[m] == XDP_FLAGS_DRV_MODE && nmodes > 1)
@@ -1203,10 +1271,6 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		e = explain_socket_error(port, e, 0);
 		goto fail;
 	}
-	if (!priv->us->bound) {
-		priv->us->bound = true;
-		priv->us->sg = priv->got_sg;
-	}
 	for (uint16_t i = 1; i < priv->nq; i++) {
 		e = create_socket(port, conf, i, xdp_flags,
 				  XDP_USE_NEED_WAKEUP | (priv->got_sg ? XDP_USE_SG : 0));
@@ -1254,7 +1318,7 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		uint32_t room = port->pool->buf_size - port->pool->headroom - XDP_HEADROOM;
 
 		WEIR_INFO("%s: %u queue%s (%u..%u), %s mode, %s%s%s%s, need_wakeup on, busy poll "
-			  "%s, multi-buffer %s (frames up to %u B%s), program %s%s, UMEM %s, "
+			  "%s, multi-buffer %s (%s%u B%s), program %s%s, UMEM %s, "
 			  "%u-byte frames, data at offset %u%s%s",
 			  port->label, priv->nq, priv->nq == 1 ? "" : "s", priv->start_queue,
 			  priv->start_queue + priv->nq - 1, mode_name(priv->got_mode),
@@ -1263,8 +1327,8 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 			  priv->got_zc || priv->zc_req == TRI_OFF ? "" : zc_reason(priv),
 			  priv->got_zc || priv->zc_req == TRI_OFF ? "" : ")",
 			  priv->busy_poll ? "on" : "off", priv->got_sg ? "on" : "off",
-			  priv->got_sg ? 9000 : room,
-			  priv->got_sg ? ", in chained segments" : "; larger ones are dropped",
+			  priv->got_sg ? "frames larger than " : "frames up to ", room,
+			  priv->got_sg ? " arrive as chained segments" : "; larger ones are dropped",
 			  priv->prog_kind == PROG_DEFAULT ? "libxdp default"
 			  : priv->prog_kind == PROG_WEIR  ? "weir steering"
 							  : weir_port_arg(port, "prog"),
