@@ -513,6 +513,7 @@ static int cmd_vanish(char **argv)
 	struct weir_port *port = port_make(argv[2], pool);
 	weir_ns_t end = weir_clock_now() + 20 * WEIR_NS_PER_SEC;
 	uint64_t rx = 0;
+	bool dead;
 	int rc;
 
 	printf("ready\n");
@@ -526,10 +527,11 @@ static int cmd_vanish(char **argv)
 		if (!n)
 			usleep(50);
 	}
-	printf("vanish: port %s after %llu frames\n", weir_port_is_dead(port) ? "dead" : "alive",
+	dead = weir_port_is_dead(port);
+	printf("vanish: port %s after %llu frames\n", dead ? "dead" : "alive",
 	       (unsigned long long)rx);
 	rc = finish(port, pool);
-	return rc || !weir_port_is_dead(port);
+	return rc || !dead;
 }
 
 static int cmd_steer(char **argv)
