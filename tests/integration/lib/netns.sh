@@ -291,9 +291,22 @@ weir_on_cleanup() {
 	WEIR_CLEANUP_CMDS+=("$1")
 }
 
+# Stops the watchdog subshell first (so it cannot go on to fire when its
+# sleep dies), then its sleep (found before, as it is reparented after).
+_weir_watchdog_stop() {
+	local kids
+	[ -n "$WEIR_WATCHDOG_PID" ] || return 0
+	kids=$(pgrep -P "$WEIR_WATCHDOG_PID" 2>/dev/null)
+	kill -KILL "$WEIR_WATCHDOG_PID" 2>/dev/null
+	[ -n "$kids" ] && kill $kids 2>/dev/null
+	wait "$WEIR_WATCHDOG_PID" 2>/dev/null
+	WEIR_WATCHDOG_PID=
+	return 0
+}
+
 weir_timeout() {
 	local secs="$1" me=$$
-	[ -n "$WEIR_WATCHDOG_PID" ] && kill "$WEIR_WATCHDOG_PID" 2>/dev/null
+	_weir_watchdog_stop
 	(
 		trap - EXIT INT TERM
 		sleep "$secs"
@@ -343,7 +356,8 @@ weir_cleanup() {
 	[ "$WEIR_CLEANED" = 1 ] && return $rc
 	WEIR_CLEANED=1
 	trap - EXIT INT TERM
-	[ -n "$WEIR_WATCHDOG_PID" ] && kill "$WEIR_WATCHDOG_PID" 2>/dev/null
+	# The watchdog's sleep holds our stderr open: stop it too (by PID).
+	_weir_watchdog_stop
 	for ((i = ${#WEIR_CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
 		eval "${WEIR_CLEANUP_CMDS[$i]}" || true
 	done
