@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Receive Mpps of 64-byte frames on a veth pair: weir's afpacket driver
+# (zero-copy TPACKET_V3) against DPDK's net_af_packet (TPACKET_V2, one copy
+# per frame into an mbuf), dpdk-testpmd --no-huge in rxonly mode. Same
+# sender (weir's afpacket tx, qdisc_bypass=1, pinned to GEN_CPU), same
+# receiving core (RX_CPU), alternated REPS times in one run; prints each
+# round, the medians, min-max and the ratio weir/DPDK.
+#
+#   bench/afpacket.sh [BUILD_DIR]       (as root)
+#   env: REPS=3 SECS=4 SIZE=64 GEN_CPU=0 RX_CPU=1 TP_FRAMECNT=4096
+#
+# On a veth the kernel's receive work (skb delivery and the copy into the
+# packet ring) runs on the sender's CPU, so the sender's rate is printed
+# too: a receiver that gets everything offered is "not the bottleneck".
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/integration/lib/netns.sh"
+
+build=${1:-build}
+bin="$build/bench/afpacket"
+REPS=${REPS:-3} SECS=${SECS:-4} SIZE=${SIZE:-64}
+GEN_CPU=${GEN_CPU:-0} RX_CPU=${RX_CPU:-1} TP_FRAMECNT=${TP_FRAMECNT:-4096}
+[ -x "$bin" ] || { echo "no $bin: build first (ninja -C $build bench/afpacket)"; exit 1; }
+weir_require_veth
+weir_require_cmd dpdk-testpmd awk
+weir_timeout $((REPS * (2 * SECS + 20) + 30))
+weir_topo_pair -n gen dut
+G=$(weir_if gen dut)
+D=$(weir_if dut gen)
+tmp=$(mktemp -d /tmp/weir-bench-afpacket.XXXXXX)
+weir_on_cleanup "rm -rf '$tmp'"
+
+# gen: prints the sender's packets and seconds into $tmp/gen
+gen() {
+	weir_nsexec gen "$bin" gen "afpacket:$G?qdisc_bypass=1" "$SECS" "$GEN_CPU" "$SIZE" >"$tmp/gen"
+}
+
+round_weir() {
+	local pid total sent secs
+	weir_bg dut "$bin" rx "afpacket:$D" 0 "$RX_CPU" >"$tmp/rx"
+	pid=$WEIR_BG_PID
+	sleep 0.5
+	gen
+	sleep 0.2
+	kill -INT "$pid"
+	wait "$pid"
+	total=$(awk -F'total=' 'NF > 1 {split($2, a, " "); print a[1]}' "$tmp/rx")
+	sent=$(awk -F'packets=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
+	secs=$(awk -F'seconds=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
+	echo "$total $sent $secs"
+}
+
+round_dpdk() {
+	local pid total sent secs i
+	weir_bg dut dpdk-testpmd -l "$GEN_CPU,$RX_CPU" --main-lcore "$GEN_CPU" --no-huge -m 512 \
+		--no-pci --file-prefix "weir-afp-$$" --log-level=lib.eal:error \
+		--vdev "net_af_packet0,iface=$D,framecnt=$TP_FRAMECNT" -- \
+		--forward-mode=rxonly --total-num-mbufs 32768 --stats-period 1 >"$tmp/tp" 2>&1
+	pid=$WEIR_BG_PID
+	for i in $(seq 100); do
+		grep -q "Rx-pps" "$tmp/tp" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "Rx-pps" "$tmp/tp"; then
+		echo "dpdk-testpmd did not start:" >&2
+		tail -20 "$tmp/tp" >&2
+		return 1
+	fi
+	gen
+	sleep 0.2
+	kill -INT "$pid"
+	wait "$pid"
+	total=$(awk '/Accumulated forward statistics/ {f = 1} f && /RX-packets:/ {print $2; exit}' "$tmp/tp")
+	sent=$(awk -F'packets=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
+	secs=$(awk -F'seconds=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
+	echo "$total $sent $secs"
+}
+
+echo "afpacket rx bench: ${SIZE}-byte frames, ${SECS}s x $REPS, sender cpu $GEN_CPU, receiver cpu $RX_CPU"
+echo "  weir:  afpacket:$D (TPACKET_V3 zero-copy, defaults)"
+echo "  dpdk:  dpdk-testpmd rxonly, net_af_packet0,iface=$D,framecnt=$TP_FRAMECNT"
+W=() T=()
+for r in $(seq "$REPS"); do
+	read -r wt ws wsec < <(round_weir 2>"$tmp/rx.err" | tail -1) || true
+	[ -s "$tmp/rx.err" ] && cat "$tmp/rx.err" >&2
+	read -r tt ts tsec < <(round_dpdk | tail -1) || true
+	[ -n "$wt" ] && [ -n "$tt" ] || { echo "round $r failed"; cat "$tmp/rx" "$tmp/gen" >&2; exit 1; }
+	w=$(awk -v n="$wt" -v s="$wsec" 'BEGIN {printf "%.3f", n / s / 1e6}')
+	t=$(awk -v n="$tt" -v s="$tsec" 'BEGIN {printf "%.3f", n / s / 1e6}')
+	wo=$(awk -v n="$ws" -v s="$wsec" 'BEGIN {printf "%.3f", n / s / 1e6}')
+	to=$(awk -v n="$ts" -v s="$tsec" 'BEGIN {printf "%.3f", n / s / 1e6}')
+	printf "  round %d: weir %s Mpps (offered %s, got %s of %s)   dpdk %s Mpps (offered %s, got %s of %s)\n" \
+		"$r" "$w" "$wo" "$wt" "$ws" "$t" "$to" "$tt" "$ts"
+	W+=("$w") T+=("$t")
+done
+stats() { printf "%s\n" "$@" | sort -g | awk '{a[NR] = $1} END {printf "%s %s %s", a[int((NR + 1) / 2)], a[1], a[NR]}'; }
+read -r wm wmin wmax < <(stats "${W[@]}")
+read -r tm tmin tmax < <(stats "${T[@]}")
+echo "weir afpacket rx:     median $wm Mpps (min-max $wmin-$wmax)"
+echo "dpdk net_af_packet:   median $tm Mpps (min-max $tmin-$tmax)"
+awk -v a="$wm" -v b="$tm" 'BEGIN {if (b > 0) printf "ratio weir/dpdk: %.2fx (goal >= 1.5x)\n", a / b; else print "ratio: dpdk received nothing"}'
