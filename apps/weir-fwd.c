@@ -574,18 +574,17 @@ static void live_line(struct fwd *f, const struct totals *prev, const struct tot
 	(void)f;
 }
 
-static void summary(struct fwd *f, double secs)
+static void summary(struct fwd *f, double secs, FILE *o)
 {
 	struct totals t;
 	char a[32], b[32];
 
 	if (f->json) {
-		fwd_json(stdout, f);
-		fputc('\n', stdout);
+		fwd_json(o, f);
 		return;
 	}
 	totals_get(f, &t);
-	printf("weir-fwd: %s mode, %.2f s: rx %" PRIu64 " pkts (%spps), tx %" PRIu64
+	fprintf(o, "weir-fwd: %s mode, %.2f s: rx %" PRIu64 " pkts (%spps), tx %" PRIu64
 	       " pkts (%sbit/s), drops %" PRIu64 "\n",
 	       mode_names[f->mode], secs, t.rx_pkts,
 	       app_fmt_si(secs > 0 ? (double)t.rx_pkts / secs : 0, a, sizeof(a)), t.tx_pkts,
@@ -603,7 +602,7 @@ static void summary(struct fwd *f, double secs)
 			qdrops += p->eg[q].snap.qs.drops;
 			marks += p->eg[q].snap.qs.ecn_marks;
 		}
-		printf("  port %d %s: rx %" PRIu64 " missed %" PRIu64 " | tx %" PRIu64
+		fprintf(o, "  port %d %s: rx %" PRIu64 " missed %" PRIu64 " | tx %" PRIu64
 		       " dropped %" PRIu64 " | egress %s: drops %" PRIu64 " ecn %" PRIu64
 		       " | emu loss %" PRIu64 " overflow %" PRIu64 "\n",
 		       i, p->spec, st.ipackets, st.imissed + st.rx_nombuf, st.opackets,
@@ -875,6 +874,10 @@ int main(int argc, char **argv)
 	struct totals prev, cur;
 	weir_ns_t last;
 	int r, rc = 0, launched = 0;
+	char *sum_doc = NULL;
+	size_t sum_len = 0;
+	FILE *sum_out;
+	uint32_t leaked = 0;
 
 	if (!f)
 		return 2;
@@ -943,12 +946,19 @@ int main(int argc, char **argv)
 	for (int q = 0; q < launched; q++)
 		weir_lcore_join(f->lcores[q].lc, NULL);
 	app_tele_stop(tele);
-	if (!rc)
-		summary(f, (double)(weir_clock_now() - f->start) / 1e9);
+	/* Rendered now, printed after the ports are closed, so the JSON can
+	 * say whether every buffer came home. */
+	if (!rc) {
+		sum_out = open_memstream(&sum_doc, &sum_len);
+		if (sum_out) {
+			summary(f, (double)(weir_clock_now() - f->start) / 1e9, sum_out);
+			fclose(sum_out);
+		}
+	}
 out:
 	teardown(f);
 	if (f->pool) {
-		uint32_t leaked = weir_pool_in_use(f->pool);
+		leaked = weir_pool_in_use(f->pool);
 
 		if (leaked) {
 			fprintf(stderr, "weir-fwd: %u packet buffers leaked\n", leaked);
@@ -956,6 +966,10 @@ out:
 				rc = 3;
 		}
 		weir_pool_destroy(f->pool);
+	}
+	if (sum_doc) {
+		report_finish(stdout, sum_doc, sum_len, f->json, leaked);
+		free(sum_doc);
 	}
 	free(f);
 	return rc;

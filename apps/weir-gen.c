@@ -265,6 +265,9 @@ static uint32_t rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 
 	if (!n)
 		return 0;
+	/* Read the clock after the burst: a frame that arrived during the
+	 * call must not look as if it came before it was sent. */
+	now = weir_clock_now();
 	for (uint16_t i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
 		struct probe pr;
@@ -634,7 +637,7 @@ out:
 	free(rtt);
 }
 
-static void summary(struct gen *g)
+static void summary(struct gen *g, FILE *o)
 {
 	struct totals t;
 	struct hist *owd, *rtt;
@@ -642,26 +645,25 @@ static void summary(struct gen *g)
 	double secs = (double)((g->tx_end ? g->tx_end : weir_clock_now()) - g->start) / 1e9;
 
 	if (g->json) {
-		gen_json(stdout, g);
-		fputc('\n', stdout);
+		gen_json(o, g);
 		return;
 	}
 	totals_get(g, &t);
-	printf("weir-gen: %s, %.2f s\n", mode_names[g->mode], secs);
+	fprintf(o, "weir-gen: %s, %.2f s\n", mode_names[g->mode], secs);
 	if (g->txp)
-		printf("  tx: %" PRIu64 " pkts, %" PRIu64 " bytes, %spps, %sbit/s%s\n", t.tx_pkts,
+		fprintf(o, "  tx: %" PRIu64 " pkts, %" PRIu64 " bytes, %spps, %sbit/s%s\n", t.tx_pkts,
 		       t.tx_bytes, app_fmt_si(secs > 0 ? (double)t.tx_pkts / secs : 0, a, sizeof(a)),
 		       app_fmt_si(secs > 0 ? (double)t.tx_bytes * 8 / secs : 0, b, sizeof(b)),
 		       t.lag_max > 10 * WEIR_NS_PER_MS ? "  (sender fell behind its schedule)" : "");
 	if (g->rxp) {
-		printf("  rx: %" PRIu64 " pkts, %" PRIu64 " probes, %" PRIu64 " other", t.rx_pkts,
+		fprintf(o, "  rx: %" PRIu64 " pkts, %" PRIu64 " probes, %" PRIu64 " other", t.rx_pkts,
 		       t.probes, t.other);
 		if (g->mode == MODE_REFLECT)
-			printf(", %" PRIu64 " reflected\n", t.refl);
+			fprintf(o, ", %" PRIu64 " reflected\n", t.refl);
 		else
-			printf(", lost %" PRIu64 " (gaps), reordered %" PRIu64 "\n", t.lost, t.reord);
+			fprintf(o, ", lost %" PRIu64 " (gaps), reordered %" PRIu64 "\n", t.lost, t.reord);
 		if (g->txp && g->mode == MODE_TXRX)
-			printf("  sent - received: %" PRId64 " (%.4f%%)\n",
+			fprintf(o, "  sent - received: %" PRId64 " (%.4f%%)\n",
 			       (int64_t)(t.tx_pkts - t.probes),
 			       t.tx_pkts ? 100.0 * ((double)t.tx_pkts - (double)t.probes) /
 						   (double)t.tx_pkts
@@ -671,8 +673,8 @@ static void summary(struct gen *g)
 	rtt = malloc(sizeof(*rtt));
 	if (owd && rtt) {
 		hists_get(g, owd, rtt, false);
-		lat_line(stdout, "one-way latency from scheduled send", owd);
-		lat_line(stdout, "round trip from scheduled send", rtt);
+		lat_line(o, "one-way latency from scheduled send", owd);
+		lat_line(o, "round trip from scheduled send", rtt);
 	}
 	free(owd);
 	free(rtt);
@@ -1087,6 +1089,10 @@ int main(int argc, char **argv)
 	struct totals prev, cur;
 	weir_ns_t last;
 	int r, rc = 0, launched = 0;
+	char *sum_doc = NULL;
+	size_t sum_len = 0;
+	FILE *sum_out;
+	uint32_t leaked = 0;
 
 	if (!g)
 		return 2;
@@ -1170,12 +1176,19 @@ int main(int argc, char **argv)
 	for (int q = 0; q < launched; q++)
 		weir_lcore_join(g->lcores[q].lc, NULL);
 	app_tele_stop(tele);
-	if (!rc)
-		summary(g);
+	/* Rendered now, printed after the ports are closed, so the JSON can
+	 * say whether every buffer came home. */
+	if (!rc) {
+		sum_out = open_memstream(&sum_doc, &sum_len);
+		if (sum_out) {
+			summary(g, sum_out);
+			fclose(sum_out);
+		}
+	}
 out:
 	teardown(g);
 	if (g->pool) {
-		uint32_t leaked = weir_pool_in_use(g->pool);
+		leaked = weir_pool_in_use(g->pool);
 
 		if (leaked) {
 			fprintf(stderr, "weir-gen: %u packet buffers leaked\n", leaked);
@@ -1183,6 +1196,10 @@ out:
 				rc = 3;
 		}
 		weir_pool_destroy(g->pool);
+	}
+	if (sum_doc) {
+		report_finish(stdout, sum_doc, sum_len, g->json, leaked);
+		free(sum_doc);
 	}
 	free(g);
 	return rc;

@@ -24,3 +24,19 @@ void report_json_str(FILE *o, const char *s)
 	}
 	fputc('"', o);
 }
+
+void report_finish(FILE *o, const char *doc, size_t len, bool json, uint32_t leaked)
+{
+	if (json) {
+		/* doc is one object: reopen it before its closing brace. */
+		while (len && doc[len - 1] != '}')
+			len--;
+		if (!len)
+			return;
+		fprintf(o, "%.*s,\"leaked\":%u}\n", (int)(len - 1), doc, leaked);
+		return;
+	}
+	fwrite(doc, 1, len, o);
+	if (leaked)
+		fprintf(o, "  %u packet buffers leaked\n", leaked);
+}

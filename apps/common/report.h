@@ -6,9 +6,17 @@
 #ifndef WEIR_APP_REPORT_H
 #define WEIR_APP_REPORT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Writes s as a JSON string literal (quoted, escaped). NULL writes null. */
 void report_json_str(FILE *o, const char *s);
+
+/* Prints a summary rendered earlier (doc, len bytes). A JSON document gets
+ * "leaked": N (buffers not back in the pool after the ports closed) as its
+ * last member; text gets a line only when N > 0. */
+void report_finish(FILE *o, const char *doc, size_t len, bool json, uint32_t leaked);
 
 #endif

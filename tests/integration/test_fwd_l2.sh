@@ -79,6 +79,6 @@ p0, p1 = d["ports"]
 # was sent on by the other port.
 assert p0["rx_packets"] >= 5 and p1["rx_packets"] >= 5, d
 assert p0["rx_packets"] == p1["tx_packets"] and p1["rx_packets"] == p0["tx_packets"], d
-assert d["pool"]["in_use"] == 0, d["pool"]
+assert d["leaked"] == 0, d["leaked"]
 PY
 echo "PASS: l2 bump in the wire, delay, telemetry, clean stop"
