@@ -12,6 +12,7 @@
  * fanout (2 queues, many flows, all intact, both queues used),
  * hold (the application sits on packets: copy fallback, ring keeps going),
  * errors (missing interface, down interface, no CAP_NET_RAW),
+ * idle (wait_fd sleeps while idle, wakes for a frame),
  * vanish (the interface is deleted while the port runs).
  * Exit 0 pass, 1 fail, 77 skip. Every case checks that no buffer leaked.
  */
@@ -532,6 +533,44 @@ static void case_hold(void)
 	pool_done(pool);
 }
 
+/* Interrupt mode: the queue's wait_fd sleeps while idle and wakes for a
+ * frame (within the block retire timeout, 1 ms by default). */
+static void case_idle(void)
+{
+	struct weir_pool *pool = pool_make(256);
+	struct weir_port *port = port_make("", pool);
+	int fd = peer_socket(), wfd = weir_port_wait_fd(port, 0);
+	struct pollfd pfd = {.fd = wfd, .events = POLLIN};
+	struct weir_pkt *pk[8];
+	weir_ns_t t0, slept, woke;
+	uint16_t n = 0, flow;
+	int r;
+
+	CHECK(wfd >= 0, "no wait_fd");
+	while (weir_port_rx_burst(port, 0, pk, 8) > 0) /* anything stray */
+		;
+	t0 = weir_clock_now();
+	r = poll(&pfd, 1, 200);
+	slept = weir_clock_now() - t0;
+	CHECK(r == 0 && slept >= 150 * WEIR_NS_PER_MS, "idle poll returned %d after %llu ms", r,
+	      (unsigned long long)(slept / WEIR_NS_PER_MS));
+	peer_send(fd, 7, 1);
+	t0 = weir_clock_now();
+	r = poll(&pfd, 1, 1000);
+	woke = weir_clock_now() - t0;
+	CHECK(r == 1 && (pfd.revents & POLLIN), "no wake-up for a frame (poll %d)", r);
+	n = weir_port_rx_burst(port, 0, pk, 8);
+	CHECK(n == 1 && frame_parse(weir_pkt_data(pk[0]), pk[0]->pkt_len, &flow) == 7,
+	      "woke, but rx_burst gave %u packets", n);
+	weir_pkt_free_bulk(pk, n);
+	printf("idle: slept %llu ms with nothing, woke %llu us after a frame\n",
+	       (unsigned long long)(slept / WEIR_NS_PER_MS),
+	       (unsigned long long)(woke / WEIR_NS_PER_US));
+	close(fd);
+	weir_port_close(port);
+	pool_done(pool);
+}
+
 static int open_err(const char *spec, struct weir_pool *pool, char *why, size_t len)
 {
 	struct weir_port_conf conf = {.pool = pool};
@@ -648,7 +687,7 @@ int main(int argc, char **argv)
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: %s IFACE PEER_NETNS PEER_IFACE "
-				"rx|tx|fanout|hold|errors|vanish\n", argv[0]);
+				"rx|tx|fanout|hold|idle|errors|vanish\n", argv[0]);
 		return 1;
 	}
 	ifname = argv[1], peer_ns = argv[2], peer_if = argv[3], c = argv[4];
@@ -676,6 +715,8 @@ int main(int argc, char **argv)
 		case_fanout("lb");
 	} else if (!strcmp(c, "hold"))
 		case_hold();
+	else if (!strcmp(c, "idle"))
+		case_idle();
 	else if (!strcmp(c, "errors"))
 		case_errors();
 	else if (!strcmp(c, "vanish"))
