@@ -13,7 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 weir_require_root
 weir_require_cmd iperf3 ping tcpdump tshark python3 ethtool taskset tc
-weir_timeout 150
+# No weir_timeout: every step below is bounded (weir-bloat bounds its phases
+# and children); meson's timeout is the backstop.
 
 build=${WEIR_BUILD:-$here/../../build}
 bloat=$build/apps/weir-bloat
@@ -71,10 +72,12 @@ for dr in ("up", "down"):
     v = g[f"{dr}_mbps"]
     check(v is not None and 30 <= v <= 100, f"goodput {dr} {v} Mbit/s (30..100 on a 100 Mbit/s link)")
 check(g["jain_all"] is not None and 0.25 <= g["jain_all"] <= 1.0, f"Jain's index {g['jain_all']}")
-# Latency under load stays bounded (fq_codel): a generous bound here, the
-# tight one (idle + 10 ms) is measured by make demo and in the README.
-check(i["loaded_p99"] is not None and i["loaded_p99"] <= i["idle_p50"] + 50,
-      f"fq_codel loaded p99 {i['loaded_p99']} ms <= idle + 50 ms")
+# Latency under load stays near the base RTT with fq_codel. The median, not
+# the tail: on a shared 2-core machine a descheduled forwarder shows up in
+# p99, while a FIFO's standing queue moves the median (70-300 ms here). The
+# tight tail claim (p99 <= idle + 10 ms) is measured by make demo / README.
+check(i["loaded_p50"] is not None and i["loaded_p50"] <= i["idle_p50"] + 20,
+      f"fq_codel loaded p50 {i['loaded_p50']} ms <= idle + 20 ms (p99 {i['loaded_p99']})")
 check("drops" in r["qdisc"], f"weir-fwd's scheduler stats read (drops {r['qdisc'].get('drops')})")
 ET.parse(f"{d}/latency.svg")
 check(True, "latency.svg is well-formed XML")
