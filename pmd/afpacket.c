@@ -674,9 +674,15 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	if (c->queues > 1) {
-		int arg = fanout_id | (fanout_modes[c->fanout] << 16);
+		/* A fanout group has its own hook: PACKET_IGNORE_OUTGOING on the
+		 * socket does not reach it, and each queue's socket would
+		 * receive what the others transmit (a forwarder loops them).
+		 * PACKET_FANOUT_FLAG_IGNORE_OUTGOING (0x4000, Linux 6.9) does. */
+		int arg = fanout_id | ((fanout_modes[c->fanout] | 0x4000) << 16);
 
-		if ((err = set_int(port, fd, PACKET_FANOUT, arg, "PACKET_FANOUT")))
+		/* Older kernels refuse the flag: join without it. */
+		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0 &&
+		    (err = set_int(port, fd, PACKET_FANOUT, arg & ~(0x4000 << 16), "PACKET_FANOUT")))
 			return err;
 	}
 	return 0;
