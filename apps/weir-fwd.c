@@ -745,9 +745,11 @@ static int check_settings(struct fwd *f)
 				"queue\n", f->ncpus, f->queues);
 		return -EINVAL;
 	}
-	for (int i = 0; i < f->ncpus; i++) {
-		if (f->cpus[i] >= weir_lcore_count() + 64 || f->cpus[i] < 0) {
-			fprintf(stderr, "weir-fwd: --cores: CPU %d does not exist\n", f->cpus[i]);
+	{
+		char why[512];
+
+		if (app_check_cpus(f->cpus, f->ncpus, why, sizeof(why)) < 0) {
+			fprintf(stderr, "weir-fwd: --cores: %s\n", why);
 			return -EINVAL;
 		}
 	}

@@ -916,6 +916,14 @@ static int check_settings(struct gen *g)
 				"queue\n", g->ncpus, g->queues);
 		return -EINVAL;
 	}
+	{
+		char why[512];
+
+		if (app_check_cpus(g->cpus, g->ncpus, why, sizeof(why)) < 0) {
+			fprintf(stderr, "weir-gen: --cores: %s\n", why);
+			return -EINVAL;
+		}
+	}
 	if (g->sizes.n == 0) {
 		g->sizes.n = 1;
 		g->sizes.size[0] = 64;

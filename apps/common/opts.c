@@ -6,6 +6,7 @@
  * they cannot disagree.
  */
 #include <ctype.h>
+#include <sched.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -386,6 +387,29 @@ int app_parse_cpus(const char *s, int *cpus, int max, char *why, size_t len)
 		p = e;
 	}
 	return n;
+}
+
+int app_check_cpus(const int *cpus, int n, char *why, size_t len)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0; /* cannot tell: let pinning report it */
+	for (int i = 0; i < n; i++) {
+		if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE || !CPU_ISSET(cpus[i], &set)) {
+			size_t off = 0;
+
+			off += (size_t)snprintf(why, len, "CPU %d is not available to this process "
+							 "(allowed:", cpus[i]);
+			for (int c = 0; c < CPU_SETSIZE && off < len; c++)
+				if (CPU_ISSET(c, &set))
+					off += (size_t)snprintf(why + off, len - off, " %d", c);
+			if (off < len)
+				snprintf(why + off, len - off, ")");
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int app_parse_mac(const char *s, uint8_t mac[6], char *why, size_t len)

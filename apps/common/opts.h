@@ -70,6 +70,9 @@ struct app_rate {
 int app_parse_rate(const char *s, struct app_rate *out, char *why, size_t len);
 /* "0,1", "2-5", "0,2-3": up to max CPUs into cpus; returns the count. */
 int app_parse_cpus(const char *s, int *cpus, int max, char *why, size_t len);
+/* Checks that every CPU is one this process may run on: 0 or -EINVAL with
+ * a message naming the CPU and the allowed ones. */
+int app_check_cpus(const int *cpus, int n, char *why, size_t len);
 int app_parse_mac(const char *s, uint8_t mac[6], char *why, size_t len);
 /* "10.0.0.1" or "10.0.0.1-10.0.0.20", host byte order. */
 int app_parse_ipv4_range(const char *s, uint32_t *lo, uint32_t *hi, char *why, size_t len);

@@ -43,6 +43,8 @@ expect_fail 1 "needs a unit" "$FWD" -p null: -p null: --delay 20
 expect_fail 1 "larger than --delay" "$FWD" -p null: -p null: --delay 1ms --jitter 5ms
 expect_fail 1 "even number of ports" "$FWD" -p null:
 expect_fail 1 "l3 needs" "$FWD" -p null: -p null: -m l3
+expect_fail 1 "CPU 999 is not available" "$FWD" -p null: -p null: --cores 999
+expect_fail 1 "CPU 999 is not available" "$GEN" -p null: --cores 999
 expect_fail 2 "unknown driver 'nosuch'" "$GEN" -p nosuch:x
 expect_fail 2 "no such interface" "$GEN" -p afpacket:weirnosuch0
 expect_fail 2 "no such interface" "$FWD" -p afpacket:weirnosuch0 -p null:
