@@ -890,10 +890,12 @@ int main(int argc, char **argv)
 	f->dline_size = 65536;
 	cli.ctx = f;
 	r = app_cli_parse(&cli, argc, argv);
-	if (r)
+	if (r || check_settings(f) < 0) {
+		/* --help (r > 0) or bad usage: nothing was opened yet. */
+		teardown(f);
+		free(f);
 		return r > 0 ? 0 : 1;
-	if (check_settings(f) < 0)
-		return 1;
+	}
 	weir_signal_install();
 	if (setup(f) < 0) {
 		rc = 2;

@@ -1119,10 +1119,12 @@ int main(int argc, char **argv)
 	g->dport_lo = g->dport_hi = 9;
 	cli.ctx = g;
 	r = app_cli_parse(&cli, argc, argv);
-	if (r)
+	if (r || check_settings(g) < 0) {
+		/* --help (r > 0) or bad usage: nothing was opened yet. */
+		teardown(g);
+		free(g);
 		return r > 0 ? 0 : 1;
-	if (check_settings(g) < 0)
-		return 1;
+	}
 	weir_signal_install();
 	if (setup(g) < 0) {
 		rc = 2;
