@@ -178,7 +178,8 @@ struct afxdp_priv {
 static __thread char *lib_msgs;
 static __thread size_t lib_msgs_len;
 
-static void keep_lib_msg(const char *fmt, va_list ap)
+/* fmt comes from libbpf/libxdp, which pass their own literals. */
+__attribute__((format(printf, 1, 0))) static void keep_lib_msg(const char *fmt, va_list ap)
 {
 	char line[512];
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -192,14 +193,16 @@ static void keep_lib_msg(const char *fmt, va_list ap)
 	}
 }
 
-static int libbpf_msg(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libbpf_msg(enum libbpf_print_level level,
+							     const char *fmt, va_list ap)
 {
 	if (level != LIBBPF_DEBUG)
 		keep_lib_msg(fmt, ap);
 	return 0;
 }
 
-static int libxdp_msg(enum libxdp_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libxdp_msg(enum libxdp_print_level level,
+							     const char *fmt, va_list ap)
 {
 	if (level != LIBXDP_DEBUG)
 		keep_lib_msg(fmt, ap);
