@@ -108,6 +108,11 @@ enum { PROG_DEFAULT, PROG_WEIR, PROG_PATH };
  * socket opened on that pool. owner[i] says which socket holds buffer i
  * (in a fill ring, RX ring, TX ring or completion ring), 0 when weir does,
  * so closing a socket gives back exactly what the kernel still held.
+ *
+ * libxdp makes the UMEM's own socket the first XSK bound to it; when ports
+ * share a pool, that socket (and its device queue) stays bound until the
+ * last of them closes, so reopening the first port's queue 0 while another
+ * port still uses the pool fails with "already in use".
  */
 struct umem_share {
 	struct weir_pool *pool;
@@ -497,18 +502,29 @@ static uint32_t reap(struct afxdp_txq *txq)
 	return pkts;
 }
 
+static inline bool tx_pending(const struct afxdp_txq *txq);
+static void kick_tx(struct afxdp_txq *txq);
+
 static uint16_t afxdp_tx_done(struct weir_txq *q)
 {
 	struct afxdp_txq *txq = (struct afxdp_txq *)q;
 	uint32_t total = 0, got;
 
-	/* Copy mode sends inside sendto; a pending kick makes progress here
-	 * too, so a caller that only polls tx_done still drains the ring. */
-	if (txq->in_flight && xsk_ring_prod__needs_wakeup(&txq->tx))
-		sendto(txq->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 	while ((got = reap(txq)) > 0 && total < UINT16_MAX - COMP_BATCH)
 		total += got;
+	/* Copy mode sends inside sendto: descriptors a kick left on the ring
+	 * (it sends 32 per call) go out here, so a caller that only polls
+	 * tx_done still drains it. No pending descriptor, no system call. */
+	if (tx_pending(txq))
+		kick_tx(txq);
 	return (uint16_t)total;
+}
+
+/* Descriptors submitted to the TX ring that the kernel has not taken. */
+static inline bool tx_pending(const struct afxdp_txq *txq)
+{
+	/* Acquire pairs with the kernel's release of the consumer index. */
+	return __atomic_load_n(txq->tx.consumer, __ATOMIC_ACQUIRE) != txq->tx.cached_prod;
 }
 
 static void kick_tx(struct afxdp_txq *txq)
@@ -521,21 +537,24 @@ static void kick_tx(struct afxdp_txq *txq)
 	/* Copy mode sends at most 32 frames per call and says EAGAIN when
 	 * more wait or the completion ring is full: reap and go on. */
 	while (tries--) {
-		if (sendto(txq->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+		if (sendto(txq->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				reap(txq);
+				continue;
+			}
+			if (errno != EBUSY && errno != ENOBUFS) {
+				txq->tx_kick_errors++;
+				if (errno == ENETDOWN || errno == ENXIO)
+					atomic_store_explicit(&txq->q.port->dead, true,
+							      memory_order_relaxed);
+			}
 			return;
-		if (errno == EAGAIN) {
-			reap(txq);
-			continue;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EBUSY && errno != ENOBUFS) {
-			txq->tx_kick_errors++;
-			if (errno == ENETDOWN || errno == ENXIO)
-				atomic_store_explicit(&txq->q.port->dead, true,
-						      memory_order_relaxed);
-		}
-		return;
+		if (!tx_pending(txq))
+			return;
+		reap(txq); /* a batch went, more wait */
 	}
 }
 
