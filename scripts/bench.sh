@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# `make bench`: every side-by-side benchmark, one after the other, each
+# against its anchor in the same run (DPDK, testpmd, the kernel), printing
+# medians and ratios. Run it on a quiet machine, as root (the veth benches
+# make their own namespaces). Output also goes to BUILD/bench-results.txt.
+#
+#   scripts/bench.sh [BUILD_DIR]      env: QUICK=1 for shorter runs
+set -uo pipefail
+b=${1:-build}
+src=$(cd "$(dirname "$0")/.." && pwd)
+out="$b/bench-results.txt"
+secs=5 runs=3
+[ "${QUICK:-0}" = 1 ] && secs=2 runs=1
+
+run() {
+	echo "=== $*"
+	"$@" 2>&1
+	echo
+}
+
+{
+	echo "weir benchmarks, $(date -u '+%F %T') UTC, $(nproc) CPUs, kernel $(uname -r)"
+	[ -x "$b/bench/micro" ] && run "$b/bench/micro"
+	run "$src/bench/nullfwd.sh" "$b" "$secs" "$runs"
+	run "$b/bench/qdisc" 10 5
+	if [ "$(id -u)" -eq 0 ]; then
+		REPS=$runs SECS=$secs run "$src/bench/afpacket.sh" "$b"
+		[ -x "$b/bench/afxdp" ] && run "$src/bench/afxdp.sh" "$b" "$secs" "$runs"
+		run "$src/bench/fwd.sh" "$b" "$secs" "$runs" all
+	else
+		echo "=== veth benchmarks skipped: they need root (namespaces, AF_PACKET, AF_XDP)"
+	fi
+} | tee "$out"
+echo "weir: results in $out"
