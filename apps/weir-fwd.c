@@ -37,6 +37,7 @@
 #include "weir/port.h"
 #include "weir/qdisc.h"
 
+#include "common/fastpath.h"
 #include "common/opts.h"
 #include "common/report.h"
 #include "common/telemetry.h"
@@ -119,34 +120,6 @@ struct fwd {
 };
 
 /* --- small helpers ------------------------------------------------------ */
-
-static inline void ctr_add(_Atomic uint64_t *c, uint64_t n)
-{
-	/* One writer per counter: a relaxed load+store is enough and avoids a
-	 * locked read-modify-write on the fast path. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
-
-static inline uint64_t ctr(const _Atomic uint64_t *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-static inline uint64_t rng_next(uint64_t *s)
-{
-	/* splitmix64: tiny, seedable, good enough for loss and jitter. */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static inline double rng_unit(uint64_t *s)
-{
-	return (double)(rng_next(s) >> 11) * 0x1.0p-53;
-}
 
 static inline uint32_t dline_count(const struct dline *d)
 {

@@ -39,6 +39,7 @@
 #include "weir/pool.h"
 #include "weir/port.h"
 
+#include "common/fastpath.h"
 #include "common/histogram.h"
 #include "common/opts.h"
 #include "common/probe.h"
@@ -123,27 +124,6 @@ struct gen {
 	weir_ns_t start, tx_end;
 	_Atomic bool rx_stop;
 };
-
-static inline void ctr_add(_Atomic uint64_t *c, uint64_t n)
-{
-	/* One writer: relaxed load+store, no locked instruction. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
-
-static inline uint64_t ctr(const _Atomic uint64_t *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-static inline uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static inline uint16_t pick_size(const struct size_mix *m, uint64_t *rng)
 {
