@@ -950,7 +950,7 @@ static const struct weir_port_param afp_params[] = {
 	{"block_size", "rx/tx ring block bytes, power of two (default 64k)", NULL},
 	{"frame_size", "tx frame slot bytes; divides block_size (default 2048)", NULL},
 	{"blocks", "rx ring blocks per queue (default 64)", NULL},
-	{"timeout_us", "rx block retire timeout; the kernel rounds up to ms (default 1000)",
+	{"timeout_us", "rx block retire timeout; the kernel rounds up to jiffies (default 1000)",
 	 NULL},
 	{NULL, NULL, NULL},
 };
