@@ -42,6 +42,10 @@ PREFIX = 24
 UDP_PORT = 7777
 IPERF_PORT = 5201
 FRAME = 1514          # bytes on the wire (L2) of a full-size TCP segment
+# Headers of a TCP segment as the shapers count it: Ethernet 14 + IPv4 20 +
+# TCP 20 + timestamps option 12 (Linux's default). A full-size frame carries
+# FRAME - HDR = 1448 payload bytes (95.6%); a pure ACK is HDR bytes.
+HDR = 66
 
 
 class Interrupted(Exception):
@@ -137,8 +141,10 @@ def build_args(argv):
                    help="capture the probe traffic (ICMP and UDP probes) of the first run to this file")
     p.add_argument("--pcap-count", type=int, default=600, help="packets to capture (default %(default)s)")
     p.add_argument("--check", action="store_true",
-                   help="exit 3 unless every fq_codel run keeps loaded p99 <= idle + 10 ms "
-                        "and goodput >= 90%% of the rate in each direction")
+                   help="exit 3 unless every fq_codel run keeps loaded p99 <= idle + 10 ms, "
+                        "uses >= 90%% of the bottleneck rate on the wire in each direction, and "
+                        "gets >= 90%% of this load's goodput ceiling (payload share of the frames "
+                        "less the reverse ACKs) in each direction")
     a = p.parse_args(argv)
 
     def bad(msg):
@@ -538,18 +544,57 @@ def weir_tree(sched, a):
     }[sched]
 
 
-def fwd_cmd(fwd, a, p0, p1, egress, delay_s):
+def fwd_cmd(fwd, a, p0, p1, egress, delay_s, stats_sock=None):
     """weir-fwd between two ports (see weir-fwd --help): bump in the wire,
     the same tree on both egresses, JSON summary at exit (its stats are
-    the report's drops and marks)."""
+    the report's drops and marks), and with stats_sock its live JSON
+    telemetry on that unix socket (read for the link utilisation)."""
     q = f"?{a.port_args}" if a.port_args else ""
     cmd = [fwd, "--mode", "l2", "--port", f"{a.port_kind}:{p0}{q}", "--port", f"{a.port_kind}:{p1}{q}",
            "--cores", str(a.fwd_cpu), "--json", "--quiet"]
+    if stats_sock:
+        cmd += ["--stats-socket", stats_sock]
     if egress:
         cmd += ["--egress", egress]
     if delay_s > 0:
         cmd += ["--delay", f"{delay_s * 1e3:g}ms"]
     return cmd
+
+
+def read_fwd_telemetry(path, timeout=2.0):
+    """One JSON document from weir-fwd's --stats-socket (it sends one per
+    connection and closes, as weir-stat reads it)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        buf = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    return json.loads(buf.decode())
+
+
+def link_counters(kind, path, sock):
+    """Bytes and frames sent so far on each bottleneck egress: 'up' is the
+    server side (r1, carries client->server data and the down flows'
+    ACKs), 'down' the client side (r0). weir: its ports' tx counters;
+    kernel: tbf's own sent counters. Both count Ethernet frames from the
+    destination MAC to the end of the payload (no FCS, preamble or gap),
+    which is also what both shapers charge against the rate."""
+    t = time.time()
+    if kind == "weir":
+        j = read_fwd_telemetry(sock)
+        ports = {p["id"]: p for p in j["ports"]}
+        return {"t": t, "up": (ports[1]["tx_bytes"], ports[1]["tx_packets"]),
+                "down": (ports[0]["tx_bytes"], ports[0]["tx_packets"])}
+    out = {"t": t}
+    for dev, d in (("r1", "up"), ("r0", "down")):
+        r = run(nsexec(path.rtr, ["tc", "-s", "-j", "qdisc", "show", "dev", dev]), check=False)
+        q = [q for q in json.loads(r.stdout) if q.get("kind") == "tbf"][0]
+        out[d] = (q["bytes"], q["packets"])
+    return out
 
 
 def run_one(idx, sched, a, fwd, outdir, kids, first, results):
@@ -566,6 +611,7 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
     if (kind == "weir" or need_dly) and not fwd:
         raise Fatal(f"{sched}: needs weir-fwd, which is not built (build it, or pass --weir-fwd PATH)")
     path = Path(f"{os.getpid() % 100000}{idx}", need_dly)
+    sock = None
     started = []
     ph = {}
     try:
@@ -574,7 +620,12 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
         if kind == "weir":
             tree = weir_tree(sched, a)
             res["tree"] = tree
-            cmd = nsexec(path.rtr, fwd_cmd(fwd, a, "r0", "r1", tree, a.delay_s))
+            # A unix socket path has 107 bytes at most; a deep --out gets
+            # one in /tmp instead (it is removed by weir-fwd at exit).
+            sock = os.path.abspath(os.path.join(rdir, "weir-fwd.sock"))
+            if len(sock) > 100:
+                sock = f"/tmp/weir-bloat-{os.getpid()}-{idx}.sock"
+            cmd = nsexec(path.rtr, fwd_cmd(fwd, a, "r0", "r1", tree, a.delay_s, sock))
         else:
             limit = int(a.rate_bps * (a.long_s if sched == "kernel-tbf" else a.short_s) / 8)
             res["tree"] = f"tbf rate {fmt_rate(a.rate_bps)} burst 32k limit {limit}"
@@ -640,16 +691,37 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
         ph["load_start"] = time.time()
         ph["load_end"] = ph["load_start"] + a.load_s + 3600
         log(f"[{sched}] loaded {a.load_s:g}s: {a.flows} {a.cc} flows up + {a.flows} down")
+        link = res["link_samples"] = []
+
+        def sample_link():
+            # Best effort: a failed read costs the utilisation figure (the
+            # report says so), never the run.
+            try:
+                link.append(link_counters(kind, path, sock))
+            except (OSError, ValueError, KeyError, IndexError, Fatal) as e:
+                if not any(n.startswith("link counters") for n in res["notes"]):
+                    res["notes"].append(f"link counters: {e}")
+
+        sample_link()
         ipc = kids.start("iperf3", nsexec(path.cli, [
             "iperf3", "-c", SRV_IP, "-p", str(IPERF_PORT), "--bidir", "-P", str(a.flows),
             "-C", a.cc, "-t", f"{a.load_s:g}", "-i", "0.5", "-J"]),
             os.path.join(rdir, "iperf3.json"), a.load_cpu)
         started.append(ipc)
-        try:
-            ipc.wait(a.load_s + 15)
-        except subprocess.TimeoutExpired:
-            res["notes"].append("iperf3 did not finish in time")
-            kids.stop(ipc)
+        # Counters every 0.25 s while the load runs (the time series in
+        # samples.csv); the first and last samples bound the loaded phase,
+        # and the busiest --load seconds between them are iperf3's data.
+        deadline = time.time() + a.load_s + 15
+        while ipc.poll() is None:
+            if time.time() >= deadline:
+                res["notes"].append("iperf3 did not finish in time")
+                kids.stop(ipc)
+                break
+            try:
+                ipc.wait(0.25)
+            except subprocess.TimeoutExpired:
+                sample_link()
+        sample_link()
         ph["load_end"] = time.time()
         if ipc.returncode not in (0, None):
             res["notes"].append(f"iperf3 exit {ipc.returncode}")
@@ -719,6 +791,73 @@ def parse_fwd_stats(path):
     return {}
 
 
+def link_window(link, i, j, a):
+    """Utilisation and goodput ceiling per direction between samples i, j.
+
+    Ceiling: the link carries this direction's data in full-size frames
+    (FRAME bytes, FRAME - HDR of them payload) and the reverse flows' ACKs
+    (about HDR bytes each). With B bytes in N frames, n_full = (B - HDR*N) /
+    (FRAME - HDR) frames were full-size; the rest of B is the ACK share. On
+    a 100% busy link goodput would be payload fraction x (1 - ACK share) of
+    the rate: the most this load can get."""
+    secs = link[j]["t"] - link[i]["t"]
+    out = {}
+    for d in ("up", "down"):
+        db = link[j][d][0] - link[i][d][0]
+        dn = link[j][d][1] - link[i][d][1]
+        full = min(max((db - HDR * dn) / (FRAME - HDR), 0), dn) if dn else 0
+        ack_share = (db - full * FRAME) / db if db else None
+        payload = (FRAME - HDR) / FRAME
+        out[d] = {
+            "seconds": round(secs, 3), "tx_bytes": db, "tx_packets": dn,
+            "mbps": db * 8 / secs / 1e6, "util_pct": 100 * db * 8 / (a.rate_bps * secs),
+            "full_size_frames": round(full), "small_frames": round(dn - full),
+            "payload_fraction_pct": 100 * payload,
+            "ack_share_pct": 100 * ack_share if ack_share is not None else None,
+            "ceiling_pct": 100 * payload * (1 - ack_share) if ack_share is not None else None,
+        }
+    return out
+
+
+def link_summary(link, a, samples, run_t0):
+    """Per direction, from the bottleneck's tx counters sampled through the
+    loaded phase: wire utilisation (frame bytes sent / what the rate allows
+    in that time) and the goodput ceiling of this load on that link.
+
+    Two windows. 'load' (the figures the table and --check use): the
+    busiest --load seconds of the phase, which is when iperf3's data flowed,
+    the same time its goodput is counted over. 'phase' (JSON and the notes
+    line): first to last sample, which also holds iperf3's connection setup
+    and its end-of-test exchange, when no bulk data flows (0.5-1 s here, so
+    it reads a few % lower)."""
+    out = {}
+    ts = [x for x in link if x.get("t") is not None]
+    if len(ts) < 2 or ts[-1]["t"] <= ts[0]["t"]:
+        return out
+    best = None
+    for i in range(len(ts)):
+        for j in range(len(ts) - 1, i, -1):
+            if ts[j]["t"] - ts[i]["t"] <= a.load_s + 0.05:
+                b = sum(ts[j][d][0] - ts[i][d][0] for d in ("up", "down"))
+                if best is None or b > best[0]:
+                    best = (b, i, j)
+                break
+    load = link_window(ts, best[1], best[2], a) if best and best[2] > best[1] else {}
+    phase = link_window(ts, 0, len(ts) - 1, a)
+    for d in ("up", "down"):
+        if d in load:
+            out[d] = dict(load[d], window_start_s=round(ts[best[1]]["t"] - run_t0, 3),
+                          util_phase_pct=phase[d]["util_pct"], seconds_phase=phase[d]["seconds"])
+    for prev, cur in zip(ts, ts[1:]):
+        dt = cur["t"] - prev["t"]
+        if dt <= 0:
+            continue
+        for d in ("up", "down"):
+            samples.append({"t": round(cur["t"] - run_t0, 4), "phase": "loaded", "kind": "link_mbps",
+                            "flow": d, "value": round((cur[d][0] - prev[d][0]) * 8 / dt / 1e6, 3)})
+    return out
+
+
 def collect(res, ph, rdir, a):
     t0 = ph["t0"] if "t0" in ph else ph["end"]
     res["phases"] = {"idle1": [0, ph["load_start"] - t0], "loaded": [ph["load_start"] - t0, ph["load_end"] - t0],
@@ -779,6 +918,11 @@ def collect(res, ph, rdir, a):
         "jain_up": jain(up), "jain_down": jain(down), "jain_all": jain(up + down),
         "retransmits_client_sent": sum(retx) if retx else None,
     }
+    summ["link"] = link_summary(res.get("link_samples") or [], a, samples, t0)
+    for d in ("up", "down"):
+        lk, gp = summ["link"].get(d), summ["goodput"][f"{d}_pct"]
+        summ["goodput"][f"{d}_pct_of_ceiling"] = (
+            100 * gp / lk["ceiling_pct"] if lk and lk.get("ceiling_pct") and gp is not None else None)
     if res["bottleneck"] == "weir":
         res["qdisc"] = parse_fwd_stats(os.path.join(rdir, "weir-fwd.log"))
     res.setdefault("qdisc", {})
@@ -796,12 +940,14 @@ def f1(v, w=6, d=None):
 def table(results, a):
     hdr = (f"{'scheduler':<17} {'idle':>6} {'p50':>6} {'p90':>6} {'p99':>6} {'max':>6} "
            f"{'udp99':>6} | {'up':>6} {'down':>6} {'up%':>5} {'dn%':>5} {'jain':>5} | "
+           f"{'lk-up':>5} {'lk-dn':>5} {'ceil%':>5} {'gc-up':>5} {'gc-dn':>5} | "
            f"{'drops':>7} {'marks':>6} {'lost':>5}")
     lines = [f"weir-bloat: bottleneck {fmt_rate(a.rate_bps)}, base RTT {2 * a.delay_s * 1e3:g} ms "
              f"(+{a.delay_s * 1e3:g} ms each way), {a.flows}+{a.flows} {a.cc} flows, "
-             f"phases idle {a.idle_s:g}s / loaded {a.load_s:g}s / idle {a.idle_s:g}s",
-             "RTT in ms (ICMP unless noted; loaded = during the TCP load), goodput in Mbit/s "
-             "(TCP payload, receiver side)",
+             f"phases idle {a.idle_s:g}s / loaded {a.load_s:g}s / idle {a.idle_s:g}s, "
+             f"weir-fwd ports {a.port_kind}",
+             "RTT in ms (ICMP unless noted; loaded = during the TCP load); up/down: goodput in "
+             "Mbit/s (TCP payload, receiver side), up%/dn%: goodput as % of the rate",
              hdr, "-" * len(hdr)]
     for r in results:
         s = r.get("summary")
@@ -809,6 +955,9 @@ def table(results, a):
             lines.append(f"{r['scheduler'] + '*':<17} (no data, see the note below)")
             continue
         i, u, g, q = s["icmp_rtt_ms"], s["udp_rtt_ms"], s["goodput"], r.get("qdisc", {})
+        lk = s.get("link", {})
+        lu, ld = lk.get("up", {}), lk.get("down", {})
+        ceil = [x["ceiling_pct"] for x in (lu, ld) if x.get("ceiling_pct") is not None]
         jn = g["jain_all"]
         lost = i["lost_loaded"] + u["lost_loaded"]
         tag = r["scheduler"] + ("" if r["complete"] else "*")
@@ -816,7 +965,10 @@ def table(results, a):
             f"{tag:<17} {f1(i['idle_p50'])} {f1(i['loaded_p50'])} {f1(i['loaded_p90'])} "
             f"{f1(i['loaded_p99'])} {f1(i['loaded_max'])} {f1(u['loaded_p99'])} | "
             f"{f1(g['up_mbps'], d=1)} {f1(g['down_mbps'], d=1)} {f1(g['up_pct'], 5, 0)} {f1(g['down_pct'], 5, 0)} "
-            f"{f1(jn, 5, 3)} | {q.get('drops', '-'):>7} {q.get('marks', '-'):>6} {lost:>5}")
+            f"{f1(jn, 5, 3)} | {f1(lu.get('util_pct'), 5, 1)} {f1(ld.get('util_pct'), 5, 1)} "
+            f"{f1(min(ceil) if ceil else None, 5, 1)} {f1(g.get('up_pct_of_ceiling'), 5, 1)} "
+            f"{f1(g.get('down_pct_of_ceiling'), 5, 1)} | "
+            f"{q.get('drops', '-'):>7} {q.get('marks', '-'):>6} {lost:>5}")
     lines.append("goodput per flow (Mbit/s):")
     for r in results:
         g = (r.get("summary") or {}).get("goodput")
@@ -825,6 +977,23 @@ def table(results, a):
         per = {d: " ".join(f"{f['mbps']:.1f}" for f in g["per_flow"] if f["dir"] == d) for d in ("up", "down")}
         lines.append(f"  {r['scheduler']:<17} up [{per['up']}]  down [{per['down']}]  "
                      f"Jain up {f1(g['jain_up'], 1, 3)} down {f1(g['jain_down'], 1, 3)}")
+    lines.append(f"lk-up/lk-dn: bottleneck wire utilisation during the load, per direction: frame "
+                 "bytes sent (Ethernet header to payload end; no FCS, preamble or gap: what the "
+                 f"shaper charges) x 8 / (rate x time), over the busiest {a.load_s:g} s of the "
+                 "loaded phase (iperf3's data time, as goodput)")
+    lines.append(f"ceil%: most TCP goodput this load can reach on a full link: payload "
+                 f"{FRAME - HDR}/{FRAME} of a full-size frame ({100 * (FRAME - HDR) / FRAME:.1f}%) "
+                 "less the reverse flows' ACK share, measured from the link's frame counts (lower "
+                 "direction shown); gc-up/gc-dn: goodput as % of that ceiling")
+    for r in results:
+        lk = (r.get("summary") or {}).get("link")
+        if lk and "up" in lk:
+            lines.append(f"  {r['scheduler']:<17} link " + "; ".join(
+                f"{d} {lk[d]['mbps']:.1f} Mbit/s of frames in {lk[d]['seconds']:.1f} s, ACK "
+                f"share {lk[d]['ack_share_pct']:.1f}%, ceiling {lk[d]['ceiling_pct']:.1f}%"
+                for d in ("up", "down")) +
+                f"; whole phase ({lk['up']['seconds_phase']:.1f} s, with iperf3's setup and "
+                f"end) up {lk['up']['util_phase_pct']:.1f}% down {lk['down']['util_phase_pct']:.1f}%")
     if any(not r["complete"] for r in results):
         lines.append("* incomplete run (interrupted or failed); figures cover what ran")
     for r in results:
@@ -839,17 +1008,29 @@ def verdicts(results):
         s = r.get("summary")
         if r["scheduler"] != "fq_codel" or not s:
             continue
-        i, g = s["icmp_rtt_ms"], s["goodput"]
-        if None in (i["idle_p50"], i["loaded_p99"], g["up_pct"], g["down_pct"]):
-            out.append("fq_codel: not enough data for a verdict")
+        i, g, lk = s["icmp_rtt_ms"], s["goodput"], s.get("link", {})
+        need = (i["idle_p50"], i["loaded_p99"], g["up_pct"], g["down_pct"],
+                g.get("up_pct_of_ceiling"), g.get("down_pct_of_ceiling"))
+        if None in need or "up" not in lk or "down" not in lk:
+            out.append("fq_codel: not enough data for a verdict (RTT, goodput and link counters "
+                       "are all needed)")
             ok = False
             continue
         lat_ok = i["loaded_p99"] <= i["idle_p50"] + 10
-        gp_ok = min(g["up_pct"], g["down_pct"]) >= 90
-        ok = ok and lat_ok and gp_ok
-        out.append(f"fq_codel: loaded p99 {i['loaded_p99']:.1f} ms vs idle {i['idle_p50']:.1f} + 10 ms: "
-                   f"{'PASS' if lat_ok else 'FAIL'}; goodput up {g['up_pct']:.0f}% down "
-                   f"{g['down_pct']:.0f}% of the rate (>= 90%): {'PASS' if gp_ok else 'FAIL'}")
+        ut_ok = min(lk["up"]["util_pct"], lk["down"]["util_pct"]) >= 90
+        gc_ok = min(g["up_pct_of_ceiling"], g["down_pct_of_ceiling"]) >= 90
+        ok = ok and lat_ok and ut_ok and gc_ok
+        pf = lambda v: "PASS" if v else "FAIL"     # noqa: E731
+        out.append(f"fq_codel check 1, latency: loaded p99 {i['loaded_p99']:.1f} ms <= idle "
+                   f"{i['idle_p50']:.1f} + 10 ms: {pf(lat_ok)}")
+        out.append(f"fq_codel check 2, link utilisation: up {lk['up']['util_pct']:.1f}% down "
+                   f"{lk['down']['util_pct']:.1f}% of the rate (busiest {lk['up']['seconds']:.1f} s) >= 90%: "
+                   f"{pf(ut_ok)}")
+        out.append(f"fq_codel check 3, goodput vs ceiling: up {g['up_pct']:.1f}/"
+                   f"{lk['up']['ceiling_pct']:.1f} = {g['up_pct_of_ceiling']:.1f}%, down "
+                   f"{g['down_pct']:.1f}/{lk['down']['ceiling_pct']:.1f} = "
+                   f"{g['down_pct_of_ceiling']:.1f}% >= 90%: {pf(gc_ok)} (raw goodput, % of the "
+                   f"rate, is up%/dn% in the table)")
     return out, ok
 
 
@@ -975,7 +1156,8 @@ def write_report(results, a, outdir, started_at):
                    "base_rtt_ms": 2 * a.delay_s * 1e3, "long_buffer_ms": a.long_s * 1e3,
                    "short_buffer_ms": a.short_s * 1e3, "idle_s": a.idle_s, "load_s": a.load_s,
                    "flows_each_way": a.flows, "cc": a.cc, "ecn": a.ecn,
-                   "probe_interval_ms": a.probe_s * 1e3, "port_kind": a.port_kind},
+                   "probe_interval_ms": a.probe_s * 1e3, "port_kind": a.port_kind,
+                   "port_args": a.port_args},
         "runs": [{k: v for k, v in r.items() if k != "samples"} for r in results],
         "verdicts": ver,
         "samples": [dict(s, run=n, scheduler=r["scheduler"]) for n, r in enumerate(results)
