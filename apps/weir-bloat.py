@@ -124,8 +124,11 @@ def build_args(argv):
     p.add_argument("--ecn", action="store_true", help="let the TCP load negotiate ECN")
     p.add_argument("--probe-interval", default="20ms",
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
-    p.add_argument("--port-kind", default="afpacket", choices=["afpacket", "afxdp"],
-                   help="weir-fwd driver for its two ports (default %(default)s)")
+    p.add_argument("--port-kind", default="afxdp", choices=["afxdp", "afpacket"],
+                   help="weir-fwd driver for its two ports (default %(default)s; afxdp mounts "
+                        "bpffs itself if it is missing. afpacket adds ~1 jiffy per weir "
+                        "receive to every RTT: TPACKET_V3 hands a block over on its retire "
+                        "timer, 4 ms twice per RTT at HZ=250)")
     p.add_argument("--port-args", default=None,
                    help="driver arguments added to both of weir-fwd's port specs (default for "
                         "afpacket: 'blocks=512', a 32 MB RX ring: zero-copy RX pins ring blocks "

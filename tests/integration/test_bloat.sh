@@ -3,7 +3,9 @@
 # weir-bloat end to end, kept short (~25 s): one fq_codel run through
 # weir-fwd (2 s idle, 6 s loaded, 2 s idle) whose report must parse and make
 # sense (all three phases sampled, idle RTT = the emulated base RTT, both
-# directions carried load, the probe pcap reads back); then bad input
+# directions carried load, the link utilisation and goodput ceiling from
+# weir-fwd's telemetry are there and consistent, the probe pcap reads
+# back); then bad input
 # (unknown option, impossible rate, a port that fails to open) must give a
 # clear message and a non-zero exit; and Ctrl-C in the loaded phase must
 # remove the namespaces and still leave a report of what ran.
@@ -79,6 +81,25 @@ check(g["jain_all"] is not None and 0.25 <= g["jain_all"] <= 1.0, f"Jain's index
 check(i["loaded_p50"] is not None and i["loaded_p50"] <= i["idle_p50"] + 20,
       f"fq_codel loaded p50 {i['loaded_p50']} ms <= idle + 20 ms (p99 {i['loaded_p99']})")
 check("drops" in r["qdisc"], f"weir-fwd's scheduler stats read (drops {r['qdisc'].get('drops')})")
+# Link utilisation from weir-fwd's --stats-socket telemetry: both directions
+# measured, figures in range (no threshold near 90%: under ASan or on a busy
+# machine the forwarder may not fill the link; make demo measures that).
+lk = s.get("link", {})
+for dr in ("up", "down"):
+    x = lk.get(dr) or {}
+    u, c, ack = x.get("util_pct"), x.get("ceiling_pct"), x.get("ack_share_pct")
+    check(isinstance(u, float) and 30 <= u <= 105 and x.get("tx_packets", 0) > 1000,
+          f"link {dr}: utilisation {u}% over {x.get('seconds')} s ({x.get('tx_packets')} frames)")
+    check(isinstance(c, float) and 85 <= c <= 95.7 and 0 <= ack <= 10,
+          f"link {dr}: goodput ceiling {c}% (ACK share {ack}%)")
+    gc = g.get(f"{dr}_pct_of_ceiling")
+    # goodput cannot beat what the frames carried: payload <= utilisation
+    check(gc is not None and isinstance(u, float) and g[f"{dr}_pct"] <= u * 1.02,
+          f"goodput {dr} {g[f'{dr}_pct']}% of the rate <= link {u}%; {gc}% of the ceiling")
+n = sum(1 for x in rows if x["kind"] == "link_mbps" and x["value"])
+check(n >= 20, f"link_mbps samples in samples.csv: {n}")
+check(sum(1 for v in j["verdicts"] if v.startswith("fq_codel check ")) == 3,
+      "three fq_codel verdict lines (latency, utilisation, goodput/ceiling)")
 ET.parse(f"{d}/latency.svg")
 check(True, "latency.svg is well-formed XML")
 sys.exit(1 if bad else 0)
