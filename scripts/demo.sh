@@ -4,9 +4,11 @@
 # same 100 Mbit/s bottleneck with a 40 ms base RTT (weir-fwd between
 # network namespaces), under RRUL-like load (4 Cubic flows each way), with a
 # long FIFO, a short FIFO and fq_codel in weir's scheduler, plus the
-# kernel's own tbf on the same path as the baseline. Prints the table and
-# where the picture is, captures a short pcap of the probe traffic and shows
-# that tshark reads it. weir-bloat removes its namespaces itself, also on
+# kernel's own tbf on the same path as the baseline (weir-fwd on afxdp
+# ports, weir-bloat's default). Prints the table (RTT, goodput, the
+# bottleneck's wire utilisation from weir-fwd's --stats-socket, the load's
+# goodput ceiling, fq_codel's three checks) and where the picture is,
+# captures a short pcap of the probe traffic and shows that tshark reads it. weir-bloat removes its namespaces itself, also on
 # Ctrl-C; this script removes nothing else because it makes nothing else.
 #
 # usage: scripts/demo.sh [BUILD_DIR]     (make demo passes $(BUILD))
