@@ -11,7 +11,11 @@ three; the load is the kernel's TCP (Cubic: this kernel's default, BBR,
 keeps queues short by itself and would hide the bloat) in several iperf3
 bulk flows in both directions, as RRUL does. The same test runs once per
 scheduler, and the report puts them side by side: idle RTT, loaded RTT
-p50/p90/p99/max, goodput per flow and total, Jain's fairness, drops/marks.
+p50/p90/p99/max, goodput per flow and total, Jain's fairness, drops/marks,
+and the bottleneck itself: its wire utilisation per direction (weir-fwd's
+tx counters read from its --stats-socket, or tc's for the kernel tbf) and
+the goodput ceiling of this load (payload share of a full-size frame less
+the reverse ACKs), so goodput can be judged against what is possible.
 
 Why a script: this is orchestration (namespaces, iperf3, ping, tcpdump), not
 a fast path; every sample still comes from real packets. Every child writes
