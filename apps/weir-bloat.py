@@ -130,8 +130,8 @@ def build_args(argv):
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
     p.add_argument("--port-kind", default="afxdp", choices=["afxdp", "afpacket"],
                    help="weir-fwd driver for its two ports (default %(default)s; afxdp mounts "
-                        "bpffs itself if it is missing. afpacket adds ~1 jiffy per weir "
-                        "receive to every RTT: TPACKET_V3 hands a block over on its retire "
+                        "bpffs itself if it is missing. afpacket adds up to 1 jiffy per weir "
+                        "receive to the RTT: TPACKET_V3 may hand a block over only on its retire "
                         "timer, 4 ms twice per RTT at HZ=250)")
     p.add_argument("--port-args", default=None,
                    help="driver arguments added to both of weir-fwd's port specs (default for "
