@@ -4,8 +4,13 @@
  * (bench/afpacket.sh runs them on a veth pair, against dpdk-testpmd's
  * net_af_packet with the same sender and cores).
  *
- *   afpacket rx  SPEC SECONDS CPU        receive and free, print Mpps
- *   afpacket gen SPEC SECONDS CPU SIZE   send SIZE-byte frames flat out
+ *   afpacket rx  SPEC SECONDS CPU [idle]      receive and free, print Mpps
+ *   afpacket gen SPEC SECONDS CPU SIZE [PPS]  send SIZE-byte frames flat
+ *                                             out, or paced at PPS
+ *
+ * "idle" sleeps on the queue's wait fd after 64 empty polls (interrupt
+ * mode), so the receiver's CPU time (the script reads it from /proc, the
+ * same way for testpmd) measures work rather than polling.
  *
  * rx runs for SECONDS (0: until SIGINT/SIGTERM) and reports packets per
  * second after a half-second warm-up, the total since open (the script
@@ -15,11 +20,13 @@
  * key=value pairs for the script to parse.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "weir/clock.h"
 #include "weir/lcore.h"
 #include "weir/log.h"
 #include "weir/pkt.h"
@@ -61,20 +68,31 @@ static uint64_t xstat(struct weir_port *port, const char *name)
 	return 0;
 }
 
-static int do_rx(struct weir_port *port, double secs)
+static int do_rx(struct weir_port *port, double secs, bool idle_mode)
 {
+	struct weir_idle idle;
 	struct weir_pkt *pk[BURST];
 	weir_ns_t warm = weir_clock_now() + WEIR_NS_PER_SEC / 2, start = 0, end = 0, now;
 	uint64_t n = 0, base = 0;
 	uint16_t nq = weir_port_nb_rxq(port);
+	uint32_t work;
 
+	weir_idle_init(&idle, 64, 100000);
+	/* Only in idle mode: a registered fd is a wait-queue entry the
+	 * kernel's delivery has to wake for every batch. */
+	for (uint16_t q = 0; idle_mode && q < nq; q++)
+		weir_idle_add_fd(&idle, weir_port_wait_fd(port, q));
 	for (uint64_t iter = 0;; iter++) {
+		work = 0;
 		for (uint16_t q = 0; q < nq; q++) {
 			uint16_t got = weir_port_rx_burst(port, q, pk, BURST);
 
 			weir_pkt_free_bulk(pk, got);
 			n += got;
+			work += got;
 		}
+		if (idle_mode && weir_idle_poll(&idle, work))
+			iter = 0; /* woke up: look at the clock now */
 		if (iter % 64)
 			continue;
 		now = weir_clock_now();
@@ -87,6 +105,7 @@ static int do_rx(struct weir_port *port, double secs)
 		    weir_port_is_dead(port))
 			break;
 	}
+	weir_idle_fini(&idle);
 	now = weir_clock_now();
 	if (!start)
 		start = now, base = n;
@@ -100,8 +119,10 @@ static int do_rx(struct weir_port *port, double secs)
 	return 0;
 }
 
-static int do_gen(struct weir_port *port, struct weir_pool *pool, double secs, uint16_t size)
+static int do_gen(struct weir_port *port, struct weir_pool *pool, double secs, uint16_t size,
+		  double pps)
 {
+	weir_ns_t next = weir_clock_now();
 	uint8_t frame[2048];
 	struct weir_pkt *pk[BURST];
 	weir_ns_t start = weir_clock_now(), end = start + (weir_ns_t)(secs * WEIR_NS_PER_SEC), now;
@@ -121,6 +142,10 @@ static int do_gen(struct weir_port *port, struct weir_pool *pool, double secs, u
 	while (!weir_should_stop()) {
 		uint16_t n;
 
+		if (pps > 0) {
+			weir_clock_spin_until(next);
+			next += (weir_ns_t)(BURST * 1e9 / pps);
+		}
 		if (weir_pkt_alloc_bulk(pool, pk, BURST) == 0) {
 			for (int i = 0; i < BURST; i++) {
 				memcpy(weir_pkt_put(pk[i], size), frame, size);
@@ -149,7 +174,7 @@ int main(int argc, char **argv)
 
 	if (argc < 5 || (strcmp(argv[1], "rx") && strcmp(argv[1], "gen")) ||
 	    (!strcmp(argv[1], "gen") && argc < 6)) {
-		fprintf(stderr, "usage: %s rx SPEC SECONDS CPU | gen SPEC SECONDS CPU SIZE\n",
+		fprintf(stderr, "usage: %s rx SPEC SECONDS CPU [idle] | gen SPEC SECONDS CPU SIZE [PPS]\n",
 			argv[0]);
 		return 1;
 	}
@@ -161,9 +186,9 @@ int main(int argc, char **argv)
 	weir_lcore_set_id(0);
 	port = open_port(argv[2], &pool);
 	if (!strcmp(argv[1], "rx"))
-		rc = do_rx(port, secs);
+		rc = do_rx(port, secs, argc > 5 && !strcmp(argv[5], "idle"));
 	else
-		rc = do_gen(port, pool, secs, (uint16_t)atoi(argv[5]));
+		rc = do_gen(port, pool, secs, (uint16_t)atoi(argv[5]), argc > 6 ? atof(argv[6]) : 0);
 	weir_port_close(port);
 	weir_pool_cache_flush(pool, 0);
 	if (weir_pool_in_use(pool))

@@ -10,10 +10,19 @@
 #
 #   bench/afpacket.sh [BUILD_DIR]       (as root)
 #   env: REPS=3 SECS=4 SIZE=64 GEN_CPU=0 RX_CPU=1 TP_FRAMECNT=4096
+#        RATE=300000 KWORK=none|rps|threaded
 #
 # On a veth the kernel's receive work (skb delivery and the copy into the
 # packet ring) runs on the sender's CPU, so the sender's rate is printed
 # too: a receiver that gets everything offered is "not the bottleneck".
+# Hence a second measure: the sender paced at RATE pps (below saturation),
+# the receiver process's CPU time (utime + stime from /proc/PID/stat, the
+# same for all three) over the sender's run, per packet received: weir
+# polling, weir in interrupt mode (sleeps on its wait fd when idle) and
+# testpmd (always polls). KWORK=rps steers the veth's receive work to RX_CPU
+# (rps_cpus), KWORK=threaded turns on GRO + threaded NAPI on the receiving
+# veth with the NAPI thread pinned to RX_CPU: either moves the kernel's copy
+# off the sender's CPU (it is then not in the receiver process's CPU time).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tests/integration/lib/netns.sh"
 
@@ -21,34 +30,53 @@ build=${1:-build}
 bin="$build/bench/afpacket"
 REPS=${REPS:-3} SECS=${SECS:-4} SIZE=${SIZE:-64}
 GEN_CPU=${GEN_CPU:-0} RX_CPU=${RX_CPU:-1} TP_FRAMECNT=${TP_FRAMECNT:-4096}
+RATE=${RATE:-300000} KWORK=${KWORK:-none}
 [ -x "$bin" ] || { echo "no $bin: build first (ninja -C $build bench/afpacket)"; exit 1; }
 weir_require_veth
 weir_require_cmd dpdk-testpmd awk
-weir_timeout $((REPS * (2 * SECS + 20) + 30))
+weir_timeout $((REPS * (5 * SECS + 50) + 30))
 weir_topo_pair -n gen dut
 G=$(weir_if gen dut)
 D=$(weir_if dut gen)
 tmp=$(mktemp -d /tmp/weir-bench-afpacket.XXXXXX)
 weir_on_cleanup "rm -rf '$tmp'"
+mask=$(printf %x $((1 << RX_CPU)))
+case "$KWORK" in
+none) ;;
+rps) weir_nsexec dut sh -c "echo $mask >/sys/class/net/$D/queues/rx-0/rps_cpus" || exit 1 ;;
+threaded)
+	weir_nsexec dut ethtool -K "$D" gro on >/dev/null || exit 1
+	weir_nsexec dut sh -c "echo 1 >/sys/class/net/$D/threaded" || exit 1
+	sleep 0.2
+	for p in $(pgrep -f "napi/$D-"); do taskset -p "$mask" "$p" >/dev/null; done
+	[ -n "$(pgrep -f "napi/$D-")" ] || { echo "KWORK=threaded: no NAPI thread for $D"; exit 1; }
+	;;
+*) echo "KWORK=$KWORK: none, rps or threaded"; exit 1 ;;
+esac
+# cpu_ticks PID: the process's utime + stime, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # gen: prints the sender's packets and seconds into $tmp/gen
 gen() {
-	weir_nsexec gen "$bin" gen "afpacket:$G?qdisc_bypass=1" "$SECS" "$GEN_CPU" "$SIZE" >"$tmp/gen"
+	weir_nsexec gen "$bin" gen "afpacket:$G?qdisc_bypass=1" "$SECS" "$GEN_CPU" "$SIZE" \
+		"${PPS:-0}" >"$tmp/gen"
 }
 
 round_weir() {
 	local pid total sent secs
-	weir_bg dut "$bin" rx "afpacket:$D" 0 "$RX_CPU" >"$tmp/rx"
+	weir_bg dut "$bin" rx "afpacket:$D" 0 "$RX_CPU" ${RX_IDLE:+idle} >"$tmp/rx"
 	pid=$WEIR_BG_PID
 	sleep 0.5
+	c0=$(cpu_ticks "$pid")
 	gen
 	sleep 0.2
+	c1=$(cpu_ticks "$pid")
 	kill -INT "$pid"
 	wait "$pid"
 	total=$(awk -F'total=' 'NF > 1 {split($2, a, " "); print a[1]}' "$tmp/rx")
 	sent=$(awk -F'packets=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
 	secs=$(awk -F'seconds=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
-	echo "$total $sent $secs"
+	echo "$total $sent $secs $((c1 - c0))"
 }
 
 round_dpdk() {
@@ -68,17 +96,19 @@ round_dpdk() {
 		tail -20 "$tmp/tp" >&2
 		return 1
 	fi
+	c0=$(cpu_ticks "$pid")
 	gen
 	sleep 0.2
+	c1=$(cpu_ticks "$pid")
 	kill -INT "$pid"
 	wait "$pid"
 	total=$(awk '/Accumulated forward statistics/ {f = 1} f && /RX-packets:/ {print $2; exit}' "$tmp/tp")
 	sent=$(awk -F'packets=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
 	secs=$(awk -F'seconds=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
-	echo "$total $sent $secs"
+	echo "$total $sent $secs $((c1 - c0))"
 }
 
-echo "afpacket rx bench: ${SIZE}-byte frames, ${SECS}s x $REPS, sender cpu $GEN_CPU, receiver cpu $RX_CPU"
+echo "afpacket rx bench: ${SIZE}-byte frames, ${SECS}s x $REPS, sender cpu $GEN_CPU, receiver cpu $RX_CPU, kernel receive work: $KWORK"
 echo "  weir:  afpacket:$D (TPACKET_V3 zero-copy, defaults)"
 echo "  dpdk:  dpdk-testpmd rxonly, net_af_packet0,iface=$D,framecnt=$TP_FRAMECNT"
 W=() T=()
@@ -101,3 +131,25 @@ read -r tm tmin tmax < <(stats "${T[@]}")
 echo "weir afpacket rx:     median $wm Mpps (min-max $wmin-$wmax)"
 echo "dpdk net_af_packet:   median $tm Mpps (min-max $tmin-$tmax)"
 awk -v a="$wm" -v b="$tm" 'BEGIN {if (b > 0) printf "ratio weir/dpdk: %.2fx (goal >= 1.5x)\n", a / b; else print "ratio: dpdk received nothing"}'
+
+# CPU per packet at RATE pps: ns of receiver process CPU per packet received
+hz=$(getconf CLK_TCK)
+nspp() { awk -v c="$1" -v n="$2" -v hz="$hz" 'BEGIN {if (n > 0) printf "%.1f", c / hz * 1e9 / n; else print "nan"}'; }
+echo "receiver CPU per packet, sender paced at $RATE pps (${SECS}s x $REPS; /proc/PID/stat utime+stime over the sender's run)"
+P=() I=() D2=()
+for r in $(seq "$REPS"); do
+	read -r pt ps psec pc < <(PPS=$RATE round_weir 2>/dev/null | tail -1) || true
+	read -r it is isec ic < <(PPS=$RATE RX_IDLE=1 round_weir 2>/dev/null | tail -1) || true
+	read -r dt ds dsec dc < <(PPS=$RATE round_dpdk | tail -1) || true
+	P+=("$(nspp "${pc:-0}" "${pt:-0}")") I+=("$(nspp "${ic:-0}" "${it:-0}")") D2+=("$(nspp "${dc:-0}" "${dt:-0}")")
+	printf "  round %d: weir poll %s ns/pkt (got %s of %s), weir irq %s ns/pkt (got %s of %s), dpdk %s ns/pkt (got %s of %s)\n" \
+		"$r" "${P[-1]}" "$pt" "$ps" "${I[-1]}" "$it" "$is" "${D2[-1]}" "$dt" "$ds"
+done
+read -r pm pmin pmax < <(stats "${P[@]}")
+read -r im imin imax < <(stats "${I[@]}")
+read -r dm dmin dmax < <(stats "${D2[@]}")
+echo "weir poll:  median $pm ns/pkt (min-max $pmin-$pmax)"
+echo "weir irq:   median $im ns/pkt (min-max $imin-$imax)"
+echo "dpdk:       median $dm ns/pkt (min-max $dmin-$dmax)"
+awk -v p="$pm" -v i="$im" -v d="$dm" -v a="$wm" -v b="$tm" 'BEGIN {
+	printf "ratio Mpps weir/dpdk: %.2fx; CPU per packet dpdk/weir: irq %.2fx, poll %.2fx (> 1: weir spends less; goal >= 1.5x)\n", a / b, d / i, d / p }'
