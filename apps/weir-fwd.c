@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -352,22 +351,17 @@ static void eg_drain(struct fwd_eg *e)
 }
 
 /* Sleeps until deadline or until a port's RX fd fires, with microsecond
- * precision (epoll_pwait2); spins through the last few microseconds. */
+ * precision (ppoll); spins through the last few microseconds. */
 static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline)
 {
-	struct epoll_event ev[WEIR_IDLE_MAX_FDS];
 	weir_ns_t left = deadline - now;
-	struct timespec ts;
 
 	if (left < 30 * WEIR_NS_PER_US)
 		return;
 	left -= 10 * WEIR_NS_PER_US;
 	if (left > WEIR_NS_PER_MS)
 		left = WEIR_NS_PER_MS;
-	ts.tv_sec = 0;
-	ts.tv_nsec = (long)left;
-	epoll_pwait2(idle->epfd, ev, WEIR_IDLE_MAX_FDS, &ts, NULL);
-	idle->sleeps++;
+	weir_idle_sleep(idle, left);
 }
 
 static int fwd_lcore_main(void *arg)

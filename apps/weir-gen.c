@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -342,9 +341,7 @@ static void publish(struct gen_lcore *lc)
 
 static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline)
 {
-	struct epoll_event ev[WEIR_IDLE_MAX_FDS];
 	weir_ns_t left = deadline - now;
-	struct timespec ts;
 
 	/* The last stretch is spun: a sleep wakes 5-50 us late. */
 	if (!weir_time_after(deadline, now) || left < 60 * WEIR_NS_PER_US)
@@ -352,10 +349,7 @@ static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline
 	left -= 50 * WEIR_NS_PER_US;
 	if (left > WEIR_NS_PER_MS)
 		left = WEIR_NS_PER_MS;
-	ts.tv_sec = 0;
-	ts.tv_nsec = (long)left;
-	epoll_pwait2(idle->epfd, ev, WEIR_IDLE_MAX_FDS, &ts, NULL);
-	idle->sleeps++;
+	weir_idle_sleep(idle, left);
 }
 
 static int gen_lcore_main(void *arg)

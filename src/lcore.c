@@ -5,11 +5,11 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "weir/lcore.h"
@@ -133,42 +133,50 @@ int weir_idle_init(struct weir_idle *idle, uint32_t spin_polls, uint32_t timeout
 	memset(idle, 0, sizeof(*idle));
 	idle->spin_polls = spin_polls ? spin_polls : 1000;
 	idle->timeout_us = timeout_us ? timeout_us : 1000;
-	idle->epfd = epoll_create1(EPOLL_CLOEXEC);
-	return idle->epfd < 0 ? -errno : 0;
+	return 0;
 }
 
 int weir_idle_add_fd(struct weir_idle *idle, int fd)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-
 	if (fd < 0)
 		return -EINVAL;
-	return epoll_ctl(idle->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	for (uint32_t i = 0; i < idle->nfds; i++)
+		if (idle->fds[i].fd == fd)
+			return -EEXIST;
+	if (idle->nfds == WEIR_IDLE_MAX_FDS)
+		return -ENOSPC;
+	idle->fds[idle->nfds].fd = fd;
+	idle->fds[idle->nfds].events = POLLIN;
+	idle->nfds++;
+	return 0;
+}
+
+void weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_nsec = (long)(ns % 1000000000ULL),
+	};
+
+	/* Registered for this sleep only (see lcore.h). */
+	ppoll(idle->fds, idle->nfds, &ts, NULL);
+	idle->sleeps++;
 }
 
 int weir_idle_poll(struct weir_idle *idle, uint32_t work)
 {
-	struct epoll_event ev[WEIR_IDLE_MAX_FDS];
-	int ms;
-
 	if (work) {
 		idle->empty = 0;
 		return 0;
 	}
 	if (++idle->empty < idle->spin_polls)
 		return 0;
-	/* epoll_wait has millisecond resolution; round up so a short
-	 * timeout still sleeps instead of spinning. */
-	ms = (int)((idle->timeout_us + 999) / 1000);
-	epoll_wait(idle->epfd, ev, WEIR_IDLE_MAX_FDS, ms);
-	idle->sleeps++;
+	weir_idle_sleep(idle, (uint64_t)idle->timeout_us * 1000);
 	idle->empty = 0;
 	return 1;
 }
 
 void weir_idle_fini(struct weir_idle *idle)
 {
-	if (idle->epfd >= 0)
-		close(idle->epfd);
-	idle->epfd = -1;
+	idle->nfds = 0;
 }
