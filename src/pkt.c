@@ -162,6 +162,11 @@ static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 	dst->l2_len = src->l2_len;
 	dst->l3_len = src->l3_len;
 	dst->l4_proto = src->l4_proto;
+	dst->gso_type = src->gso_type;
+	dst->gso_size = src->gso_size;
+	dst->hdr_len = src->hdr_len;
+	dst->csum_start = src->csum_start;
+	dst->csum_offset = src->csum_offset;
 }
 
 struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int *err)

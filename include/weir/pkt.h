@@ -51,6 +51,27 @@ enum weir_pkt_ol_flags {
 	WEIR_PKT_OL_RX_TSTAMP = 1 << 0, /* timestamp is the time of reception */
 	WEIR_PKT_OL_ECN_CAPABLE = 1 << 1,
 	WEIR_PKT_OL_LINEARIZED = 1 << 2, /* a driver had to copy the chain */
+	/* The L4 checksum is partial (virtio's NEEDS_CSUM, Linux's
+	 * CHECKSUM_PARTIAL): the field at csum_start + csum_offset holds the
+	 * folded pseudo-header sum; the sum from csum_start to the end of the
+	 * packet, complemented, must still be stored there. */
+	WEIR_PKT_OL_CSUM_PARTIAL = 1 << 3,
+	/* The L4 checksum was verified by whoever handed the frame to weir
+	 * (virtio's DATA_VALID, TP_STATUS_CSUM_VALID). */
+	WEIR_PKT_OL_CSUM_VALID = 1 << 4,
+};
+
+/* GSO type of a super-frame (virtio_net_hdr's gso_type values, without
+ * the ECN bit, which is WEIR_PKT_GSO_ECN here). A packet with gso_type !=
+ * NONE is longer than the wire allows: it stands for segments of gso_size
+ * bytes of L4 payload, each behind a copy of the first hdr_len bytes. */
+enum weir_pkt_gso_type {
+	WEIR_PKT_GSO_NONE = 0,
+	WEIR_PKT_GSO_TCPV4 = 1,
+	WEIR_PKT_GSO_UDP = 3, /* UFO: IP fragmentation (not produced by Linux veths) */
+	WEIR_PKT_GSO_TCPV6 = 4,
+	WEIR_PKT_GSO_UDP_L4 = 5, /* UDP GSO (UDP_SEGMENT): one UDP datagram per segment */
+	WEIR_PKT_GSO_ECN = 0x80, /* TCP: the sender's ECN says CWR is to be set on the first segment only */
 };
 
 #define WEIR_PKT_MAX_SEGS 255
@@ -83,15 +104,25 @@ struct weir_pkt {
 	uint16_t l2_len;
 	uint16_t l3_len;
 	uint8_t l4_proto;
-	uint8_t pad0[3];
+	uint8_t gso_type;        /* enum weir_pkt_gso_type (may carry WEIR_PKT_GSO_ECN) */
+	uint16_t csum_start;     /* CSUM_PARTIAL: L4 start, bytes from the packet's first byte */
 	uint64_t udata64;        /* free for the application */
 	void *udata;
-	uint64_t pad1;
+	uint16_t csum_offset;    /* CSUM_PARTIAL: checksum field, bytes from csum_start */
+	uint16_t gso_size;       /* GSO: L4 payload bytes per segment (MSS) */
+	uint16_t hdr_len;        /* GSO: L2+L3+L4 header bytes in front of the payload, 0 unknown */
+	uint16_t pad1;
 };
 
 static_assert(sizeof(struct weir_pkt) == 2 * WEIR_CACHE_LINE, "weir_pkt is two cache lines");
 static_assert(offsetof(struct weir_pkt, pool) < WEIR_CACHE_LINE, "RX fields in line 0");
 static_assert(offsetof(struct weir_pkt, qnext) == WEIR_CACHE_LINE, "qdisc fields in line 1");
+
+/* True when p stands for more than one wire frame. */
+static inline bool weir_pkt_is_gso(const struct weir_pkt *p)
+{
+	return p->gso_type != WEIR_PKT_GSO_NONE;
+}
 
 /* Packet for buffer index i, and the inverse. */
 static inline struct weir_pkt *weir_pool_pkt_at(const struct weir_pool *pool, uint32_t idx)
@@ -212,6 +243,8 @@ static inline void weir_pkt_reset(struct weir_pkt *p)
 	p->qnext = NULL;
 	p->l2_len = p->l3_len = 0;
 	p->l4_proto = 0;
+	p->gso_type = WEIR_PKT_GSO_NONE;
+	p->gso_size = 0;
 	p->udata64 = 0;
 	p->udata = NULL;
 }

@@ -524,7 +524,9 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	a->port = 2;
 	a->priority = 3;
 	a->udata = a;
-	a->ol_flags = WEIR_PKT_OL_LINEARIZED;
+	a->ol_flags = WEIR_PKT_OL_LINEARIZED | WEIR_PKT_OL_CSUM_PARTIAL;
+	a->gso_type = WEIR_PKT_GSO_TCPV4;
+	a->gso_size = 1448;
 	weir_pkt_pull(a, 5);
 	weir_pkt_free(a);
 	b = weir_pkt_alloc(pool);
@@ -534,6 +536,8 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	cr_expect_eq(b->priority, 0);
 	cr_expect_null(b->udata);
 	cr_expect_eq(b->ol_flags, 0);
+	cr_expect_eq(b->gso_type, WEIR_PKT_GSO_NONE, "a reused buffer is no super-frame");
+	cr_expect_eq(b->gso_size, 0);
 	cr_expect_eq(b->data_off, 128);
 	cr_expect_eq(b->pkt_len, 0);
 	weir_pkt_free(b);
