@@ -135,9 +135,13 @@ def build_args(argv):
                         "timer, 4 ms twice per RTT at HZ=250)")
     p.add_argument("--port-args", default=None,
                    help="driver arguments added to both of weir-fwd's port specs (default for "
-                        "afpacket: 'blocks=512', a 32 MB RX ring: zero-copy RX pins ring blocks "
+                        "afpacket: 'blocks=128', a 32 MB RX ring of 256 KiB blocks: zero-copy RX pins ring blocks "
                         "while their frames sit in the delay line and the queue, and the default "
                         "4 MB ring overflows before a 300 ms FIFO fills)")
+    p.add_argument("--offloads", default="keep", choices=["keep", "off"],
+                   help="the hosts' veth offloads: keep Linux's defaults (tx-checksumming, "
+                        "TSO/GSO on: partial checksums and 64 KiB super-frames reach weir-fwd) "
+                        "or switch them off with ethtool (default %(default)s)")
     p.add_argument("--weir-fwd", default=None,
                    help="path to weir-fwd (default: next to this program, else $PATH)")
     p.add_argument("--fwd-cpu", type=int, default=1, help="core for weir-fwd (default %(default)s)")
@@ -182,7 +186,7 @@ def build_args(argv):
     if not 0.002 <= a.probe_s <= 1:
         bad("--probe-interval: need 2ms..1s")
     if a.port_args is None:
-        a.port_args = "blocks=512" if a.port_kind == "afpacket" else ""
+        a.port_args = "blocks=128" if a.port_kind == "afpacket" else ""
     a.scheds = [s.strip() for s in a.sched.split(",") if s.strip()]
     if not a.scheds:
         bad("--sched: empty list")
@@ -277,8 +281,9 @@ class Path:
     the same base RTT. Veths are created directly inside the namespaces, so
     nothing appears in the root namespace even briefly."""
 
-    def __init__(self, tag, with_dly):
+    def __init__(self, tag, with_dly, offloads="keep"):
         self.tag = tag
+        self.offloads = offloads
         self.cli, self.rtr, self.srv = f"wb{tag}c", f"wb{tag}r", f"wb{tag}s"
         self.dly = f"wb{tag}d" if with_dly else None
         self.made = []
@@ -311,12 +316,13 @@ class Path:
         if self.dly:
             links += [(self.dly, "d0"), (self.dly, "d1")]
         for ns, dev in links:
-            # Full-size frames only, with real checksums: a user-space
-            # forwarder sees the frames as they are on the wire, and a
-            # 64 KB TSO super-frame or a CHECKSUM_PARTIAL header cannot be
-            # sent on as it is.
-            run(nsexec(ns, ["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off",
-                            "tx", "off", "rx", "off"]), check=False)
+            # --offloads keep (default): the veths stay as Linux makes them
+            # (tx-checksumming, TSO, GSO on), as users' hosts are; weir-fwd
+            # completes partial checksums and segments super-frames in front
+            # of its shaper. --offloads off: wire frames only, real checksums.
+            if self.offloads == "off":
+                run(nsexec(ns, ["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off",
+                                "tx", "off", "rx", "off"]), check=False)
             self.ip(ns, "link", "set", dev, "up")
         self.ip(self.cli, "addr", "add", f"{CLI_IP}/{PREFIX}", "dev", "c0")
         self.ip(self.srv, "addr", "add", f"{SRV_IP}/{PREFIX}", "dev", "s0")
@@ -617,7 +623,7 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
     need_dly = kind == "kernel" and a.delay_s > 0
     if (kind == "weir" or need_dly) and not fwd:
         raise Fatal(f"{sched}: needs weir-fwd, which is not built (build it, or pass --weir-fwd PATH)")
-    path = Path(f"{os.getpid() % 100000}{idx}", need_dly)
+    path = Path(f"{os.getpid() % 100000}{idx}", need_dly, a.offloads)
     sock = None
     started = []
     ph = {}
@@ -1164,6 +1170,7 @@ def write_report(results, a, outdir, started_at):
                    "short_buffer_ms": a.short_s * 1e3, "idle_s": a.idle_s, "load_s": a.load_s,
                    "flows_each_way": a.flows, "cc": a.cc, "ecn": a.ecn,
                    "probe_interval_ms": a.probe_s * 1e3, "port_kind": a.port_kind,
+                   "offloads": a.offloads,
                    "port_args": a.port_args},
         "runs": [{k: v for k, v in r.items() if k != "samples"} for r in results],
         "verdicts": ver,

@@ -31,6 +31,7 @@
 #include "weir/clock.h"
 #include "weir/lcore.h"
 #include "weir/log.h"
+#include "weir/offload.h"
 #include "weir/pkt.h"
 #include "weir/pool.h"
 #include "weir/port.h"
@@ -72,6 +73,7 @@ struct fwd_eg {
 	struct weir_pkt *pend[FWD_MAX_BURST]; /* dequeued, not yet taken */
 	uint16_t npend, pend_off;
 	_Atomic uint64_t emu_loss, emu_overflow, tx_drop;
+	_Atomic uint64_t gso_frames, gso_segs, gso_errors; /* super-frames segmented */
 	pthread_mutex_t mu;
 	struct qsnap snap;
 	weir_ns_t next_dump;
@@ -140,9 +142,10 @@ static void macswap(struct weir_pkt **pkts, uint16_t n)
 	}
 }
 
-/* Takes frames bound for egress e: loss, then the delay line or the qdisc. */
-static void eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, struct fwd_eg *e,
-		     struct weir_pkt **pkts, uint16_t n, weir_ns_t now)
+/* Takes wire frames bound for egress e: loss, then the delay line or the
+ * qdisc. */
+static void eg_admit_wire(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out,
+			  struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n, weir_ns_t now)
 {
 	uint16_t keep = 0;
 
@@ -201,6 +204,52 @@ static void eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, 
 		if (freed)
 			ctr_add(&e->tx_drop, freed);
 	}
+}
+
+/* True when super-frame p must become wire frames before egress e: a
+ * qdisc counts and shapes what the wire carries, loss hits wire frames, and
+ * some ports cannot send it whole. */
+static inline bool eg_must_segment(const struct fwd *f, const struct fwd_port *out,
+				   const struct fwd_eg *e, const struct weir_pkt *p)
+{
+	return weir_pkt_is_gso(p) &&
+	       (e->qd || f->loss > 0 || !weir_port_tx_takes_gso(out->port, p));
+}
+
+/*
+ * Takes frames bound for egress e. Super-frames pass whole where nothing
+ * needs them cut; otherwise they are segmented here, in front of the
+ * scheduler, as Linux's tbf does with GSO packets larger than its burst.
+ * Order is kept: the frames before a super-frame go first.
+ */
+static void eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, struct fwd_eg *e,
+		     struct weir_pkt **pkts, uint16_t n, weir_ns_t now)
+{
+	unsigned flags = weir_port_tx_offloads(out->port) & WEIR_PORT_OFFLOAD_CSUM
+				 ? WEIR_GSO_CSUM_PARTIAL : 0;
+	uint16_t run = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct weir_pkt *segs[FWD_MAX_BURST];
+		int k;
+
+		if (weir_likely(!eg_must_segment(f, out, e, pkts[i])))
+			continue;
+		if (i > run)
+			eg_admit_wire(f, lc, out, e, pkts + run, (uint16_t)(i - run), now);
+		run = (uint16_t)(i + 1);
+		k = weir_gso_segment(pkts[i], f->pool, segs, FWD_MAX_BURST, flags);
+		if (k < 0) {
+			ctr_add(&e->gso_errors, 1);
+			weir_pkt_free(pkts[i]);
+			continue;
+		}
+		ctr_add(&e->gso_frames, 1);
+		ctr_add(&e->gso_segs, (uint64_t)k);
+		eg_admit_wire(f, lc, out, e, segs, (uint16_t)k, now);
+	}
+	if (n > run)
+		eg_admit_wire(f, lc, out, e, pkts + run, (uint16_t)(n - run), now);
 }
 
 /* Feeds the driver's completions to DQL. */
@@ -467,6 +516,21 @@ static void write_qstats_json(FILE *o, const struct weir_qdisc_stats *s)
 		s->drops_aqm, s->ecn_marks, s->overlimits, (uint64_t)s->last_sojourn);
 }
 
+/* The driver's own counters (checksums completed, frames too big, ...). */
+static void write_xstats_json(FILE *o, struct weir_port *port)
+{
+	struct weir_xstat xs[64];
+	int n = weir_port_xstats_get(port, xs, (int)WEIR_ARRAY_SIZE(xs));
+
+	fputc('{', o);
+	for (int i = 0; i < n && i < (int)WEIR_ARRAY_SIZE(xs); i++) {
+		fprintf(o, "%s", i ? "," : "");
+		report_json_str(o, xs[i].name);
+		fprintf(o, ":%" PRIu64, xs[i].value);
+	}
+	fputc('}', o);
+}
+
 static void fwd_json(FILE *o, void *arg)
 {
 	struct fwd *f = arg;
@@ -504,10 +568,12 @@ static void fwd_json(FILE *o, void *arg)
 				",\"rx_drops\":%" PRIu64 ",\"tx_packets\":%" PRIu64
 				",\"tx_bytes\":%" PRIu64 ",\"tx_drops\":%" PRIu64
 				",\"fwd_tx_drops\":%" PRIu64 ",\"emu_loss\":%" PRIu64
-				",\"emu_overflow\":%" PRIu64,
+				",\"emu_overflow\":%" PRIu64 ",\"gso_frames\":%" PRIu64
+				",\"gso_segments\":%" PRIu64 ",\"gso_errors\":%" PRIu64,
 				q ? "," : "", q, rq->stats.packets, rq->stats.bytes, rq->stats.drops,
 				tq->stats.packets, tq->stats.bytes, tq->stats.drops, ctr(&e->tx_drop),
-				ctr(&e->emu_loss), ctr(&e->emu_overflow));
+				ctr(&e->emu_loss), ctr(&e->emu_overflow), ctr(&e->gso_frames),
+				ctr(&e->gso_segs), ctr(&e->gso_errors));
 			pthread_mutex_lock(&e->mu);
 			fprintf(o, ",\"delay_line_pkts\":%u", e->snap.dline_pkts);
 			if (e->qd) {
@@ -519,7 +585,9 @@ static void fwd_json(FILE *o, void *arg)
 			pthread_mutex_unlock(&e->mu);
 			fputc('}', o);
 		}
-		fputs("]}", o);
+		fputs("],\"xstats\":", o);
+		write_xstats_json(o, p->port);
+		fputc('}', o);
 	}
 	fprintf(o, "],\"pool\":{\"size\":%u,\"in_use\":%u,\"alloc_fails\":%" PRIu64 "}}",
 		f->pool->n, weir_pool_in_use(f->pool),

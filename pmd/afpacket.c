@@ -21,6 +21,19 @@
  * done with it; tx_done reaps those in order and reports them, which is what
  * the scheduler's DQL needs. Chains are linearized into the frame (counted).
  *
+ * Offloads (offload=1, the default): both sockets exchange a struct
+ * virtio_net_hdr with the kernel (PACKET_VNET_HDR) in front of every frame.
+ * On receive it says what Linux senders leave undone: a partial checksum
+ * (NEEDS_CSUM, with csum_start/offset) and GSO super-frames of up to 64 KiB
+ * (gso_type/gso_size), which a 256 KiB block holds whole; weir_pkt carries
+ * both on. On transmit weir tells the kernel the same, so partial checksums
+ * and super-frames go out as they came and the kernel (or the device)
+ * finishes them: a TCP stream crosses weir as 64 KiB frames, not 45 times
+ * as many wire frames. A super-frame longer than a ring slot goes by
+ * sendmsg on a third, ring-less socket (a socket with a TX ring sends only
+ * from the ring). offload=0 gives plain frames; then partial checksums the
+ * kernel flags (TP_STATUS_CSUMNOTREADY) are completed in software.
+ *
  * Several queues are several socket pairs; the RX sockets join one
  * PACKET_FANOUT group (hash, lb or cpu), and each queue is polled by one
  * lcore. The RX socket's fd is the queue's wait_fd (interrupt mode).
@@ -35,9 +48,11 @@
  * dead, says so once, and its bursts return 0 from then on.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <poll.h>
@@ -51,6 +66,7 @@
 #include <unistd.h>
 
 #include "weir/log.h"
+#include "weir/offload.h"
 #include "weir/pkt.h"
 #include "weir/port.h"
 
@@ -99,8 +115,11 @@ struct afp_rxq {
 	int ifindex;
 	bool warned_down;
 	bool warned_stall;
+	bool warned_gso;
+	bool vnet; /* frames carry a virtio_net_hdr (PACKET_VNET_HDR) */
 	/* xstats */
 	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
+	uint64_t csum_completed, gso_pkts;
 	uint64_t stalls; /* polls that found the next block still held by packets */
 	uint64_t kpackets, kdrops, kfreeze; /* PACKET_STATISTICS, accumulated */
 };
@@ -117,8 +136,12 @@ struct afp_txq {
 	uint32_t tail;    /* oldest slot not completed */
 	uint32_t inflight;
 	uint16_t *lens;   /* per slot, for done_bytes */
+	int big_fd;       /* ring-less socket for frames longer than a slot, -1 none */
+	bool vnet;        /* frames carry a virtio_net_hdr */
+	uint32_t vnet_len; /* its size in front of each ring frame, or 0 */
 	/* xstats */
 	uint64_t ring_full, linearized, too_big, kicks, kick_errors, wrong_format;
+	uint64_t csum_completed, big_sent, big_again;
 };
 
 struct afp_priv {
@@ -127,8 +150,6 @@ struct afp_priv {
 	pthread_mutex_t stats_lock; /* PACKET_STATISTICS reads reset the counters */
 	bool stats_lock_init;
 };
-
-static _Atomic uint32_t fanout_seq;
 
 static inline struct tpacket_block_desc *block_desc(const struct afp_ring *r, uint32_t i)
 {
@@ -293,11 +314,159 @@ static void rx_check(struct afp_rxq *q)
 	}
 }
 
+/*
+ * The kernel's word on a frame, read before vlan_reinsert (which writes
+ * over the header's tail): partial checksum, checksum verified, and GSO. Its
+ * offsets count from the MAC header as the kernel saw it, without a tag it
+ * had moved into tp_vlan_tci; `tag` is what weir put back.
+ */
+static void vnet_apply(struct afp_rxq *q, struct weir_pkt *p, const struct virtio_net_hdr *vh,
+		       uint16_t tag)
+{
+	if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		p->ol_flags |= WEIR_PKT_OL_CSUM_PARTIAL;
+		p->csum_start = (uint16_t)(le16toh(vh->csum_start) + tag);
+		p->csum_offset = le16toh(vh->csum_offset);
+		q->csum_partial++;
+	} else if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
+	}
+	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		p->gso_type = vh->gso_type;
+		p->gso_size = le16toh(vh->gso_size);
+		p->hdr_len = 0; /* the kernel's is the linear part, not the headers */
+		q->gso_pkts++;
+		if (!q->warned_gso) {
+			q->warned_gso = true;
+			WEIR_INFO("%s: receiving GSO super-frames (%u bytes, %u per segment) from "
+				  "a sender with TSO/GSO on: passed on whole where the egress "
+				  "takes them, segmented in software before a shaper",
+				  q->q.port->label, p->pkt_len, p->gso_size);
+		}
+	}
+}
+
+/* Copies a frame into pool buffers, chained when it does not fit one. */
+static int rx_copy(struct weir_pool *pool, struct weir_pkt *head, const uint8_t *src, uint32_t len)
+{
+	struct weir_pkt *seg = head;
+
+	for (uint32_t n = 0; n < WEIR_PKT_MAX_SEGS; n++) {
+		uint32_t room = weir_pkt_tailroom(seg), take = len < room ? len : room;
+
+		if (take > UINT16_MAX)
+			take = UINT16_MAX;
+		memcpy(weir_pkt_data(seg), src, take);
+		seg->data_len = (uint16_t)take;
+		if (seg != head)
+			seg->pkt_len = take;
+		head->pkt_len += take;
+		src += take;
+		len -= take;
+		if (!len)
+			return 0;
+		seg->next = weir_pkt_alloc(pool);
+		if (!seg->next)
+			return -ENOBUFS;
+		head->nb_segs++;
+		seg = seg->next;
+	}
+	return -E2BIG;
+}
+
+/* Attaches a frame inside a zero-copy block: one segment, two when it is
+ * longer than a segment's 16-bit length (GSO frames near 64 KiB). */
+static int rx_attach(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint32_t mac,
+		     uint32_t len)
+{
+	struct weir_extbuf *ext = &q->ring->blk[q->cur].ext;
+	uint32_t first = len > UINT16_MAX ? UINT16_MAX : len;
+	struct weir_pkt *tail;
+	int err;
+
+	/* The frame's header area is the packet's headroom; no tailroom,
+	 * the next frame follows. */
+	err = weir_pkt_attach_extbuf(p, frame, mac + first, (uint16_t)mac, (uint16_t)first, ext);
+	if (err || first == len)
+		return err;
+	tail = weir_pkt_alloc(q->pool);
+	if (!tail)
+		return -ENOBUFS;
+	err = weir_pkt_attach_extbuf(tail, frame + mac + first, len - first, 0,
+				     (uint16_t)(len - first), ext);
+	if (err) {
+		weir_pkt_free(tail);
+		return err;
+	}
+	return weir_pkt_chain(p, tail);
+}
+
+/* One frame of the open block into a packet; NULL when it is dropped
+ * (counted). */
+static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir_ns_t now)
+{
+	struct weir_rxq *rxq = &q->q;
+	uint32_t len = h->tp_snaplen, mac = h->tp_mac;
+	bool vlan = h->tp_status & TP_STATUS_VLAN_VALID;
+	struct virtio_net_hdr vh = {0};
+	struct weir_pkt *p;
+	int err;
+
+	if (q->vnet)
+		memcpy(&vh, (uint8_t *)h + mac - sizeof(vh), sizeof(vh));
+	if (weir_unlikely(len < h->tp_len || (vlan && mac < AFP_VLAN_HLEN))) {
+		q->truncated++;
+		rxq->stats.errors++;
+		return NULL;
+	}
+	p = weir_pkt_alloc(q->pool);
+	if (weir_unlikely(!p)) {
+		rxq->nombuf++;
+		return NULL;
+	}
+	if (vlan) {
+		mac -= AFP_VLAN_HLEN;
+		len += AFP_VLAN_HLEN;
+		vlan_reinsert((uint8_t *)h + mac, h);
+		q->vlan_reinserted++;
+	}
+	if (q->copy) {
+		err = rx_copy(q->pool, p, (uint8_t *)h + mac, len);
+		q->copy_pkts++;
+	} else {
+		err = rx_attach(q, p, (uint8_t *)h, mac, len);
+		q->zc_pkts++;
+	}
+	if (weir_unlikely(err)) {
+		weir_pkt_free(p);
+		if (err == -ENOBUFS)
+			rxq->nombuf++;
+		else
+			rxq->stats.errors++;
+		return NULL;
+	}
+	p->port = rxq->port->id;
+	p->queue = rxq->id;
+	p->hash = h->hv1.tp_rxhash;
+	p->timestamp = now;
+	p->ol_flags = WEIR_PKT_OL_RX_TSTAMP;
+	if (q->vnet) {
+		vnet_apply(q, p, &vh, vlan ? AFP_VLAN_HLEN : 0);
+	} else if (weir_unlikely(h->tp_status & TP_STATUS_CSUMNOTREADY)) {
+		/* No offsets without the vnet header: find the L4 checksum and
+		 * complete it here, so what leaves weir is valid. */
+		q->csum_partial++;
+		if (weir_pkt_csum_fix_partial(p) > 0)
+			q->csum_completed++;
+	} else if (h->tp_status & TP_STATUS_CSUM_VALID) {
+		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
+	}
+	return p;
+}
+
 static uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afp_rxq *q = (struct afp_rxq *)rxq;
-	struct afp_ring *r = q->ring;
-	uint16_t port_id = rxq->port->id;
 	weir_ns_t now = 0;
 	uint64_t bytes = 0;
 	uint16_t got = 0;
@@ -307,8 +476,6 @@ static uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint1
 	while (got < n) {
 		struct tpacket3_hdr *h;
 		struct weir_pkt *p;
-		uint32_t len, mac;
-		bool vlan;
 
 		if (!q->left) {
 			if (!block_ready(q, q->cur))
@@ -324,53 +491,11 @@ static uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint1
 		h = (struct tpacket3_hdr *)(void *)q->next;
 		q->next += h->tp_next_offset;
 		q->left--;
-		len = h->tp_snaplen;
-		mac = h->tp_mac;
-		vlan = h->tp_status & TP_STATUS_VLAN_VALID;
-		if (weir_unlikely(h->tp_status & TP_STATUS_CSUMNOTREADY))
-			q->csum_partial++;
-		if (weir_unlikely(len < h->tp_len || (vlan && mac < AFP_VLAN_HLEN))) {
-			q->truncated++;
-			rxq->stats.errors++;
-			goto next;
+		p = rx_frame(q, h, now);
+		if (p) {
+			bytes += p->pkt_len;
+			pkts[got++] = p;
 		}
-		p = weir_pkt_alloc(q->pool);
-		if (weir_unlikely(!p)) {
-			rxq->nombuf++;
-			goto next;
-		}
-		if (vlan) {
-			mac -= AFP_VLAN_HLEN;
-			len += AFP_VLAN_HLEN;
-			vlan_reinsert((uint8_t *)h + mac, h);
-			q->vlan_reinserted++;
-		}
-		if (q->copy) {
-			if (weir_unlikely(len > weir_pkt_tailroom(p))) {
-				weir_pkt_free(p);
-				q->truncated++;
-				rxq->stats.errors++;
-				goto next;
-			}
-			memcpy(weir_pkt_data(p), (uint8_t *)h + mac, len);
-			p->data_len = (uint16_t)len;
-			p->pkt_len = len;
-			q->copy_pkts++;
-		} else {
-			/* The frame's header area is the packet's headroom; no
-			 * tailroom, the next frame follows. */
-			weir_pkt_attach_extbuf(p, h, mac + len, (uint16_t)mac, (uint16_t)len,
-					       &r->blk[q->cur].ext);
-			q->zc_pkts++;
-		}
-		p->port = port_id;
-		p->queue = rxq->id;
-		p->hash = h->hv1.tp_rxhash;
-		p->timestamp = now;
-		p->ol_flags = WEIR_PKT_OL_RX_TSTAMP;
-		bytes += len;
-		pkts[got++] = p;
-next:
 		if (!q->left)
 			block_close(q);
 	}
@@ -429,47 +554,149 @@ static uint16_t afp_tx_done(struct weir_txq *txq)
 	return done;
 }
 
-static void tx_kick(struct afp_txq *q)
+/* What a failed send means: try later, the port died, or a warning. */
+static void tx_error(struct afp_txq *q, int err)
 {
 	struct weir_port *port = q->q.port;
 
-	q->kicks++;
-	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
-		return;
-	switch (errno) {
+	q->kick_errors++;
+	switch (err) {
 	case EAGAIN:
 	case ENOBUFS:
 	case EINTR:
-		/* Frames stay SEND_REQUEST; the next kick sends them. */
-		q->kick_errors++;
+	case ENETDOWN:
+		/* Ring frames stay SEND_REQUEST; the next kick sends them. */
 		break;
 	case ENXIO:
 	case ENODEV:
 		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
 		break;
-	case ENETDOWN:
-		q->kick_errors++;
+	case EMSGSIZE:
+	case EINVAL:
+		q->too_big++;
+		q->q.stats.errors++;
 		break;
 	default:
-		q->kick_errors++;
-		WEIR_WARN("%s: tx sendto: %s", port->label, strerror(errno));
+		WEIR_WARN("%s: tx send: %s", port->label, strerror(err));
 		break;
 	}
+}
+
+static void tx_kick(struct afp_txq *q)
+{
+	q->kicks++;
+	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0)
+		tx_error(q, errno);
+}
+
+/* p's offload metadata as the kernel reads it in front of a frame. */
+static void vnet_from_pkt(const struct weir_pkt *p, struct virtio_net_hdr *vh)
+{
+	memset(vh, 0, sizeof(*vh));
+	if (p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) {
+		vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		vh->csum_start = htole16(p->csum_start);
+		vh->csum_offset = htole16(p->csum_offset);
+	}
+	if (weir_pkt_is_gso(p)) {
+		vh->gso_type = p->gso_type;
+		vh->gso_size = htole16(p->gso_size);
+		vh->hdr_len = htole16(p->hdr_len); /* the kernel raises it past the checksum */
+	}
+}
+
+/*
+ * A frame longer than a ring slot (a GSO super-frame) goes by sendmsg on the
+ * queue's ring-less socket, its segments as the iovec: the kernel copies it
+ * once, as the ring would, and is done with it when sendmsg returns.
+ * 0, or a negative errno (-EAGAIN: try again later).
+ */
+static int tx_big(struct afp_txq *q, const struct weir_pkt *p)
+{
+	struct iovec iov[WEIR_PKT_MAX_SEGS + 1];
+	struct virtio_net_hdr vh;
+	struct msghdr m = {.msg_iov = iov};
+	size_t n = 0;
+
+	vnet_from_pkt(p, &vh);
+	iov[n++] = (struct iovec){.iov_base = &vh, .iov_len = sizeof(vh)};
+	for (const struct weir_pkt *s = p; s && n < WEIR_ARRAY_SIZE(iov); s = s->next)
+		iov[n++] = (struct iovec){.iov_base = weir_pkt_data(s), .iov_len = s->data_len};
+	m.msg_iovlen = n;
+	if (sendmsg(q->big_fd, &m, MSG_DONTWAIT) >= 0)
+		return 0;
+	return -errno;
+}
+
+/* Copies p into the ring slot at head (with its vnet header when the
+ * socket takes one). */
+static void tx_fill(struct afp_txq *q, const struct weir_pkt *p)
+{
+	struct tpacket2_hdr *f = tx_frame(q, q->head);
+	uint8_t *dst = (uint8_t *)f + AFP_TX_DATA_OFF;
+	uint32_t len = p->pkt_len;
+
+	if (q->vnet) {
+		vnet_from_pkt(p, (struct virtio_net_hdr *)(void *)dst);
+		dst += sizeof(struct virtio_net_hdr);
+	}
+	if (weir_likely(p->nb_segs == 1)) {
+		memcpy(dst, weir_pkt_data(p), len);
+	} else {
+		for (const struct weir_pkt *s = p; s; s = s->next) {
+			memcpy(dst, weir_pkt_data(s), s->data_len);
+			dst += s->data_len;
+		}
+		q->linearized++;
+	}
+	f->tp_len = len + q->vnet_len;
+	f->tp_snaplen = f->tp_len;
+	q->lens[q->head] = (uint16_t)len;
+	/* Release: the frame's bytes are written before the kernel can see
+	 * SEND_REQUEST (it reads the status, then the data). */
+	__atomic_store_n(&f->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	q->head = q->head + 1 == q->nframes ? 0 : q->head + 1;
+	q->inflight++;
+}
+
+enum tx_verdict { TX_RING, TX_BIG, TX_DROP };
+
+/* Where p goes: a ring slot, the ring-less socket, or nowhere (counted).
+ * Completes a partial checksum the kernel will not be told about. */
+static enum tx_verdict tx_classify(struct afp_txq *q, struct weir_pkt *p)
+{
+	if (weir_unlikely(p->pkt_len == 0))
+		goto drop;
+	if (!q->vnet) {
+		if (weir_unlikely(weir_pkt_is_gso(p)))
+			goto drop;
+		if (weir_unlikely(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL)) {
+			if (weir_pkt_csum_complete(p) < 0)
+				goto drop;
+			q->csum_completed++;
+		}
+	}
+	if (weir_likely(p->pkt_len <= q->max_len))
+		return TX_RING;
+	if (q->big_fd >= 0)
+		return TX_BIG;
+drop:
+	q->too_big++;
+	q->q.stats.errors++;
+	return TX_DROP;
 }
 
 static uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afp_txq *q = (struct afp_txq *)txq;
 	uint64_t bytes = 0;
-	uint16_t i, sent = 0;
+	uint16_t i, sent = 0, unkicked = 0;
 
 	if (weir_unlikely(weir_port_is_dead(txq->port)))
 		return 0;
 	for (i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
-		struct tpacket2_hdr *f;
-		uint8_t *dst;
-		uint32_t len = p->pkt_len;
+		int err;
 
 		if (weir_unlikely(q->inflight == q->nframes)) {
 			afp_tx_done(txq);
@@ -478,37 +705,39 @@ static uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint1
 				break;
 			}
 		}
-		if (weir_unlikely(len > q->max_len || len == 0)) {
-			/* Can never be sent: taken and dropped, counted. */
-			q->too_big++;
-			txq->stats.errors++;
+		switch (tx_classify(q, p)) {
+		case TX_DROP:
 			continue;
-		}
-		f = tx_frame(q, q->head);
-		dst = (uint8_t *)f + AFP_TX_DATA_OFF;
-		if (weir_likely(p->nb_segs == 1)) {
-			memcpy(dst, weir_pkt_data(p), len);
-		} else {
-			for (const struct weir_pkt *s = p; s; s = s->next) {
-				memcpy(dst, weir_pkt_data(s), s->data_len);
-				dst += s->data_len;
+		case TX_RING:
+			tx_fill(q, p);
+			unkicked++;
+			break;
+		case TX_BIG:
+			/* Frames before it leave first: kick them now. */
+			if (unkicked)
+				tx_kick(q);
+			unkicked = 0;
+			err = tx_big(q, p);
+			if (err == -EAGAIN || err == -ENOBUFS || err == -EINTR) {
+				q->big_again++;
+				goto out;
 			}
-			q->linearized++;
+			if (err) {
+				tx_error(q, -err);
+				continue;
+			}
+			q->big_sent++;
+			txq->done_pkts++;
+			txq->done_bytes += p->pkt_len;
+			break;
 		}
-		f->tp_len = len;
-		f->tp_snaplen = len;
-		q->lens[q->head] = (uint16_t)len;
-		/* Release: the frame's bytes are written before the kernel
-		 * can see SEND_REQUEST (it reads the status, then the data). */
-		__atomic_store_n(&f->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-		q->head = q->head + 1 == q->nframes ? 0 : q->head + 1;
-		q->inflight++;
 		sent++;
-		bytes += len;
+		bytes += p->pkt_len;
 	}
+out:
 	/* Everything up to i was copied (or dropped): free it in one go. */
 	weir_pkt_free_bulk(pkts, i);
-	if (sent)
+	if (unkicked)
 		tx_kick(q);
 	txq->stats.packets += sent;
 	txq->stats.bytes += bytes;
@@ -518,9 +747,13 @@ static uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint1
 /* --- control path --------------------------------------------------------- */
 
 struct afp_conf {
-	uint64_t queues, fanout, bypass, block_size, frame_size, blocks, timeout_us;
+	uint64_t queues, fanout, bypass, block_size, frame_size, blocks, timeout_us, offload;
 	uint32_t tx_frames;
 };
+
+/* A 64 KiB GSO frame, its vnet header and the ring's per-frame header
+ * (rounded up: the kernel truncates frames that do not fit a block). */
+#define AFP_GSO_BLOCK (1u << 17)
 
 static const char *const fanout_names[] = {"hash", "lb", "cpu"};
 static const int fanout_modes[] = {PACKET_FANOUT_HASH, PACKET_FANOUT_LB, PACKET_FANOUT_CPU};
@@ -614,8 +847,42 @@ static int set_int(struct weir_port *port, int fd, int opt, int val, const char 
 	return 0;
 }
 
+/*
+ * Joins the port's fanout group. A fanout group has its own hook:
+ * PACKET_IGNORE_OUTGOING on the socket does not reach it, and each queue's
+ * socket would receive what the others transmit (a forwarder loops them);
+ * PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.9) does. The first queue asks
+ * the kernel for a group id no other socket in the namespace uses
+ * (PACKET_FANOUT_FLAG_UNIQUEID, Linux 4.3; ids are per namespace, so one
+ * made from the PID could collide with another process's); the others join
+ * it. *id is 0 before the first join.
+ */
+#define AFP_FANOUT_IGNORE_OUTGOING 0x4000
+#define AFP_FANOUT_UNIQUEID 0x2000
+static int fanout_join(struct weir_port *port, int fd, const struct afp_conf *c, uint16_t *id)
+{
+	int mode = fanout_modes[c->fanout] | AFP_FANOUT_IGNORE_OUTGOING;
+	int arg = *id ? *id | (mode << 16) : (mode | AFP_FANOUT_UNIQUEID) << 16;
+	socklen_t len = sizeof(arg);
+	int err;
+
+	/* Older kernels refuse the flag: join without it. */
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
+		arg &= ~(AFP_FANOUT_IGNORE_OUTGOING << 16);
+		if ((err = set_int(port, fd, PACKET_FANOUT, arg, "PACKET_FANOUT")))
+			return err;
+	}
+	if (!*id) {
+		if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) < 0)
+			return weir_port_fail(port, -errno, "getsockopt(PACKET_FANOUT): %s",
+					      strerror(errno));
+		*id = (uint16_t)(arg & 0xffff);
+	}
+	return 0;
+}
+
 static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp_conf *c,
-		     int ifindex, uint16_t fanout_id)
+		     int ifindex, uint16_t *fanout_id)
 {
 	uint32_t nblocks = (uint32_t)c->blocks;
 	struct tpacket_req3 req = {
@@ -655,6 +922,10 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 	r->fd = fd;
 	if ((err = set_int(port, fd, PACKET_VERSION, TPACKET_V3, "PACKET_VERSION")))
 		return err;
+	/* Before the ring: the kernel reserves the header's room per frame. */
+	if (c->offload && (err = set_int(port, fd, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR")))
+		return err;
+	q->vnet = c->offload;
 	if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
 		return weir_port_fail(port, -errno,
 				      "PACKET_RX_RING (block_size=%u blocks=%u frame_size=%u): %s",
@@ -673,18 +944,26 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 		WEIR_WARN("%s", port->err);
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
-	if (c->queues > 1) {
-		/* A fanout group has its own hook: PACKET_IGNORE_OUTGOING on the
-		 * socket does not reach it, and each queue's socket would
-		 * receive what the others transmit (a forwarder loops them).
-		 * PACKET_FANOUT_FLAG_IGNORE_OUTGOING (0x4000, Linux 6.9) does. */
-		int arg = fanout_id | ((fanout_modes[c->fanout] | 0x4000) << 16);
+	if (c->queues > 1)
+		return fanout_join(port, fd, c, fanout_id);
+	return 0;
+}
 
-		/* Older kernels refuse the flag: join without it. */
-		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0 &&
-		    (err = set_int(port, fd, PACKET_FANOUT, arg & ~(0x4000 << 16), "PACKET_FANOUT")))
-			return err;
-	}
+/* A TX socket without a ring: sendmsg() on a socket with a TX ring goes
+ * through the ring, so super-frames need a socket of their own. */
+static int big_socket(struct weir_port *port, struct afp_txq *q, const struct afp_conf *c,
+		      const struct sockaddr_ll *sll)
+{
+	int err;
+
+	if ((err = packet_socket(port, &q->big_fd)))
+		return err;
+	if ((err = set_int(port, q->big_fd, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR")) ||
+	    (c->bypass &&
+	     (err = set_int(port, q->big_fd, PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS"))))
+		return err;
+	if (bind(q->big_fd, (const struct sockaddr *)sll, sizeof(*sll)) < 0)
+		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	return 0;
 }
 
@@ -707,9 +986,12 @@ static int txq_setup(struct weir_port *port, struct afp_txq *q, const struct afp
 	int fd = -1, err;
 
 	q->fd = -1;
+	q->big_fd = -1;
+	q->vnet = c->offload;
+	q->vnet_len = q->vnet ? sizeof(struct virtio_net_hdr) : 0;
 	q->nframes = req.tp_frame_nr;
 	q->frame_size = req.tp_frame_size;
-	q->max_len = q->frame_size - (uint32_t)AFP_TX_DATA_OFF;
+	q->max_len = q->frame_size - (uint32_t)AFP_TX_DATA_OFF - q->vnet_len;
 	if (q->max_len > UINT16_MAX)
 		q->max_len = UINT16_MAX;
 	q->lens = calloc(q->nframes, sizeof(*q->lens));
@@ -726,6 +1008,8 @@ static int txq_setup(struct weir_port *port, struct afp_txq *q, const struct afp
 		return err;
 	if (c->bypass && (err = set_int(port, fd, PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS")))
 		return err;
+	if (q->vnet && (err = set_int(port, fd, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR")))
+		return err;
 	if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0)
 		return weir_port_fail(port, -errno, "PACKET_TX_RING (frames=%u frame_size=%u): %s",
 				      req.tp_frame_nr, req.tp_frame_size, strerror(errno));
@@ -738,7 +1022,7 @@ static int txq_setup(struct weir_port *port, struct afp_txq *q, const struct afp
 	}
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
-	return 0;
+	return q->vnet ? big_socket(port, q, c, &sll) : 0;
 }
 
 static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
@@ -750,7 +1034,8 @@ static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
 	if ((err = weir_port_arg_u64(port, "queues", conf->nb_rxq ? conf->nb_rxq : 1, 1,
 				     AFP_MAX_QUEUES, &c->queues)) ||
 	    (err = weir_port_arg_u64(port, "qdisc_bypass", 0, 0, 1, &c->bypass)) ||
-	    (err = weir_port_arg_u64(port, "block_size", 1 << 16, 4096, 1 << 26,
+	    (err = weir_port_arg_u64(port, "offload", 1, 0, 1, &c->offload)) ||
+	    (err = weir_port_arg_u64(port, "block_size", 1 << 18, 4096, 1 << 26,
 				     &c->block_size)) ||
 	    (err = weir_port_arg_u64(port, "frame_size", 2048, 128, 1 << 20, &c->frame_size)) ||
 	    (err = weir_port_arg_u64(port, "blocks", 64, 2, 1 << 16, &c->blocks)) ||
@@ -772,7 +1057,8 @@ static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
 				      (unsigned long long)c->frame_size,
 				      (unsigned long long)c->block_size, TPACKET_ALIGNMENT);
 	/* Both rings must hold the largest frame the interface can carry. */
-	need = port->mtu + ETH_HLEN + AFP_VLAN_HLEN + TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
+	need = port->mtu + ETH_HLEN + AFP_VLAN_HLEN + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)) +
+	       (c->offload ? sizeof(struct virtio_net_hdr) : 0);
 	if (c->frame_size < need)
 		return weir_port_fail(port, -EINVAL,
 				      "frame_size=%llu cannot hold a frame of MTU %u (needs %llu)",
@@ -782,6 +1068,10 @@ static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
 		return weir_port_fail(port, -EINVAL, "block_size=%llu is too small for MTU %u",
 				      (unsigned long long)c->block_size, port->mtu);
 	c->tx_frames = conf->tx_size ? conf->tx_size : 1024;
+	if (c->offload && c->block_size < AFP_GSO_BLOCK)
+		WEIR_WARN("%s: block_size=%llu cannot hold a 64 KiB GSO frame from a sender with "
+			  "TSO/GSO on: such frames are dropped (rx_truncated); use block_size=256k "
+			  "(the default)", port->label, (unsigned long long)c->block_size);
 	return 0;
 }
 
@@ -808,9 +1098,12 @@ static void afp_close(struct weir_port *port)
 			munmap(q->map, q->map_len);
 		if (q->fd >= 0)
 			close(q->fd);
+		if (q->big_fd >= 0)
+			close(q->big_fd);
 		free(q->lens);
 		q->map = NULL;
 		q->fd = -1;
+		q->big_fd = -1;
 		q->lens = NULL;
 	}
 	if (priv && priv->stats_lock_init) {
@@ -823,7 +1116,7 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afp_priv *priv = port->priv;
 	struct afp_conf c;
-	uint16_t fanout_id;
+	uint16_t fanout_id = 0; /* the kernel picks it at the first join */
 	int err, ifindex = 0;
 
 	if ((err = iface_probe(port, &ifindex)))
@@ -846,13 +1139,12 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		afp_close(port);
 		return weir_port_fail(port, err, "out of memory");
 	}
-	for (uint16_t i = 0; i < priv->nq; i++)
-		((struct afp_txq *)port->txq[i])->fd = -1;
-	/* One fanout group per port: an id no other port of this process
-	 * uses (the kernel scopes ids per network namespace). */
-	fanout_id = (uint16_t)((uint32_t)getpid() * 31 + atomic_fetch_add(&fanout_seq, 1));
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		err = rxq_setup(port, (struct afp_rxq *)port->rxq[i], &c, ifindex, fanout_id);
+		((struct afp_txq *)port->txq[i])->fd = -1;
+		((struct afp_txq *)port->txq[i])->big_fd = -1;
+	}
+	for (uint16_t i = 0; i < priv->nq; i++) {
+		err = rxq_setup(port, (struct afp_rxq *)port->rxq[i], &c, ifindex, &fanout_id);
 		if (!err)
 			err = txq_setup(port, (struct afp_txq *)port->txq[i], &c, ifindex);
 		if (err) {
@@ -860,10 +1152,16 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 			return err;
 		}
 	}
+	/* With the vnet header the kernel completes partial checksums and
+	 * segments super-frames where the device cannot. */
+	if (c.offload)
+		port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
+				    WEIR_PORT_OFFLOAD_GSO_UDP;
 	WEIR_DEBUG("%s: %u queue(s), rx %llu x %llu B blocks, tx %u frames, fanout=%s, "
-		   "qdisc_bypass=%llu", port->label, priv->nq, (unsigned long long)c.blocks,
-		   (unsigned long long)c.block_size, ((struct afp_txq *)port->txq[0])->nframes,
-		   fanout_names[c.fanout], (unsigned long long)c.bypass);
+		   "qdisc_bypass=%llu, offload=%llu", port->label, priv->nq,
+		   (unsigned long long)c.blocks, (unsigned long long)c.block_size,
+		   ((struct afp_txq *)port->txq[0])->nframes, fanout_names[c.fanout],
+		   (unsigned long long)c.bypass, (unsigned long long)c.offload);
 	return 0;
 }
 
@@ -896,7 +1194,7 @@ static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 
 static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 {
-	uint64_t v[17] = {0};
+	uint64_t v[22] = {0};
 	static const char *const names[] = {
 		"rx_zerocopy_packets", "rx_copy_packets",  "rx_copy_blocks",
 		"rx_blocks_held",      "rx_truncated",     "rx_csum_partial",
@@ -904,7 +1202,8 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"rx_kernel_freezes",   "rx_ring_stalls",   "tx_ring_full",
 		"tx_linearized",
 		"tx_too_big",          "tx_kicks",         "tx_kick_errors",
-		"tx_wrong_format",
+		"tx_wrong_format",     "rx_csum_completed", "rx_gso_packets",
+		"tx_csum_completed",   "tx_big_sent",      "tx_big_again",
 	};
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
@@ -924,6 +1223,8 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[8] += q->kdrops;
 		v[9] += q->kfreeze;
 		v[10] += q->stalls;
+		v[17] += q->csum_completed;
+		v[18] += q->gso_pkts;
 	}
 	for (uint16_t i = 0; i < port->nb_txq; i++) {
 		struct afp_txq *q = (struct afp_txq *)port->txq[i];
@@ -934,6 +1235,9 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[14] += q->kicks;
 		v[15] += q->kick_errors;
 		v[16] += q->wrong_format;
+		v[19] += q->csum_completed;
+		v[20] += q->big_sent;
+		v[21] += q->big_again;
 	}
 	for (int i = 0; i < count && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
@@ -947,9 +1251,12 @@ static const struct weir_port_param afp_params[] = {
 	{"fanout", "how the kernel spreads frames over queues (default hash)", "hash|lb|cpu"},
 	{"qdisc_bypass", "1: transmit straight to the driver, skipping the kernel qdisc",
 	 "0|1"},
-	{"block_size", "rx/tx ring block bytes, power of two (default 64k)", NULL},
+	{"offload", "1: exchange virtio_net_hdr with the kernel: partial checksums and GSO "
+		    "super-frames in and out; 0: complete wire frames only (default 1)", "0|1"},
+	{"block_size", "rx/tx ring block bytes, power of two; 128k or more holds a 64 KiB GSO "
+		       "frame (default 256k)", NULL},
 	{"frame_size", "tx frame slot bytes; divides block_size (default 2048)", NULL},
-	{"blocks", "rx ring blocks per queue (default 64)", NULL},
+	{"blocks", "rx ring blocks per queue (default 64: 16 MiB, about 250 GSO frames)", NULL},
 	{"timeout_us", "rx block retire timeout; the kernel rounds up to jiffies (default 1000)",
 	 NULL},
 	{NULL, NULL, NULL},

@@ -58,6 +58,7 @@
 #include <xdp/xsk.h>
 
 #include "weir/log.h"
+#include "weir/offload.h"
 #include "weir/pkt.h"
 #include "weir/port.h"
 
@@ -140,10 +141,12 @@ struct afxdp_rxq {
 	uint16_t sock_id;
 	int fd;
 	bool busy_poll;
+	bool csum_fix; /* csum=fix: complete partial checksums of received frames */
+	bool warned_csum;
 	uint32_t fill_target; /* buffers kept in the kernel for RX */
 	uint32_t fill_held;
 	uint32_t empty_polls;
-	uint64_t fill_kicks, rx_kicks, rx_multibuf, rx_bad_desc;
+	uint64_t fill_kicks, rx_kicks, rx_multibuf, rx_bad_desc, rx_csum_completed;
 };
 
 struct afxdp_txq {
@@ -156,7 +159,8 @@ struct afxdp_txq {
 	int fd;
 	bool sg, busy_poll;
 	uint32_t in_flight; /* descriptors on the TX or completion ring */
-	uint64_t tx_copies, tx_kicks, tx_kick_errors, tx_too_big, tx_multibuf;
+	bool warned_gso;
+	uint64_t tx_copies, tx_kicks, tx_kick_errors, tx_too_big, tx_multibuf, tx_csum_completed;
 };
 
 struct afxdp_priv {
@@ -165,7 +169,7 @@ struct afxdp_priv {
 	struct umem_share *us;
 	struct xsk_socket *xsk[MAX_QUEUES];
 	int mode_req, zc_req, sg_req, prog_kind;
-	bool busy_poll;
+	bool busy_poll, csum_fix;
 	uint32_t fill; /* fill= : buffers kept in the fill ring, 0 = default */
 	enum xdp_attach_mode got_mode;
 	bool got_zc, got_sg;
@@ -398,6 +402,25 @@ static inline struct weir_pkt *desc_to_pkt(struct afxdp_rxq *rxq, const struct x
 	return p;
 }
 
+/*
+ * A Linux sender with tx-checksumming on (a veth's default) leaves TCP and
+ * UDP checksums partial, and AF_XDP says nothing of it: the frame's
+ * checksum field holds the pseudo-header sum, which weir_pkt_csum_fix_partial
+ * recognises and completes. Said once per queue, counted always.
+ */
+static void csum_completed(struct afxdp_rxq *rxq)
+{
+	rxq->rx_csum_completed++;
+	if (!rxq->warned_csum) {
+		rxq->warned_csum = true;
+		WEIR_INFO("%s: queue %u: frames arrive with partial checksums (the sender's "
+			  "tx-checksumming is on, as Linux veths have it by default); weir "
+			  "completes them in software (xstat rx_csum_completed). To save that "
+			  "work: ethtool -K <sender> tx off",
+			  rxq->q.port->label, rxq->q.id);
+	}
+}
+
 static uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afxdp_rxq *rxq = (struct afxdp_rxq *)q;
@@ -445,6 +468,8 @@ static uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint1
 			continue;
 		if (head->nb_segs > 1)
 			rxq->rx_multibuf++;
+		if (rxq->csum_fix && weir_pkt_csum_fix_partial(head) > 0)
+			csum_completed(rxq);
 		head->port = q->port->id;
 		head->queue = q->id;
 		bytes += head->pkt_len;
@@ -572,6 +597,32 @@ static inline bool zc_ok(const struct afxdp_txq *txq, const struct weir_pkt *p)
 	return true;
 }
 
+/*
+ * AF_XDP sends wire frames only: a partial checksum is completed here; a
+ * super-frame cannot go (the caller segments first, see
+ * weir_port_tx_offloads) and is dropped, counted, said once. 0 or -EINVAL.
+ */
+static int tx_offload(struct afxdp_txq *txq, struct weir_pkt *p)
+{
+	if (weir_pkt_is_gso(p)) {
+		txq->tx_too_big++;
+		txq->q.stats.errors++;
+		if (!txq->warned_gso) {
+			txq->warned_gso = true;
+			WEIR_WARN("%s: dropping GSO super-frames (%u bytes): AF_XDP sends wire "
+				  "frames only; segment them first (weir_gso_segment)",
+				  txq->q.port->label, p->pkt_len);
+		}
+		return -EINVAL;
+	}
+	if (weir_pkt_csum_complete(p) < 0) {
+		txq->q.stats.errors++;
+		return -EINVAL;
+	}
+	txq->tx_csum_completed++;
+	return 0;
+}
+
 static uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afxdp_txq *txq = (struct afxdp_txq *)q;
@@ -586,6 +637,11 @@ static uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint1
 	for (sent = 0; sent < n; sent++) {
 		struct weir_pkt *p = pkts[sent];
 
+		if (weir_unlikely(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL || weir_pkt_is_gso(p)) &&
+		    tx_offload(txq, p) < 0) {
+			weir_pkt_free(p);
+			continue;
+		}
 		if (zc_ok(txq, p)) {
 			if (p->nb_segs > room - used)
 				break;
@@ -701,6 +757,7 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	struct afxdp_priv *priv = port->priv;
 	struct xdp_statistics xs, sum = {0};
 	uint64_t copies = 0, tkicks = 0, fkicks = 0, multi = 0, big = 0, kerr = 0, bad = 0;
+	uint64_t rx_csum = 0, tx_csum = 0;
 	uint64_t steer[2];
 	int k = 0;
 
@@ -723,6 +780,8 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 		multi += r->rx_multibuf + t->tx_multibuf;
 		fkicks += r->fill_kicks + r->rx_kicks;
 		bad += r->rx_bad_desc;
+		rx_csum += r->rx_csum_completed;
+		tx_csum += t->tx_csum_completed;
 	}
 	steer_counts(priv, steer);
 #define XS(nm, val)                                                                  \
@@ -746,6 +805,8 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	XS("rx_fill_kicks", fkicks);
 	XS("multibuf_frames", multi);
 	XS("rx_bad_desc", bad);
+	XS("rx_csum_completed", rx_csum);
+	XS("tx_csum_completed", tx_csum);
 	XS("steer_redirected", steer[0]);
 	XS("steer_passed", steer[1]);
 	XS("zerocopy", priv->got_zc);
@@ -1190,6 +1251,9 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 		return priv->zc_req;
 	if ((priv->sg_req = weir_port_arg_choice(port, "multibuf", TRI_AUTO)) < 0)
 		return priv->sg_req;
+	if ((e = weir_port_arg_choice(port, "csum", 0)) < 0)
+		return e;
+	priv->csum_fix = e == 0;
 	if (!conf->pool)
 		return weir_port_fail(port, -EINVAL, "needs a packet pool (its memory is the UMEM)");
 	if (fs != conf->pool->buf_size)
@@ -1346,6 +1410,7 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		rxq->pool = txq->pool = port->pool;
 		rxq->owner = txq->owner = priv->us->owner;
 		rxq->busy_poll = txq->busy_poll = priv->busy_poll;
+		rxq->csum_fix = priv->csum_fix;
 		txq->sg = priv->got_sg;
 		rxq->fill_target = WEIR_MIN(priv->fill ? priv->fill : rx_size / 2, per_q) &
 				   ~(uint32_t)(FILL_BATCH - 1);
@@ -1434,6 +1499,9 @@ static const struct weir_port_param afxdp_params[] = {
 	{"multibuf", "XDP multi-buffer (jumbo frames as chains), default auto", "auto|on|off"},
 	{"frame_size", "UMEM chunk size; must equal the pool's buffer size", NULL},
 	{"fill", "buffers kept in the fill ring, default half the RX ring", NULL},
+	{"csum", "fix: complete the partial checksums a Linux sender with tx-checksumming "
+		 "leaves (AF_XDP carries no checksum metadata); keep: pass frames as they "
+		 "arrive (default fix)", "fix|keep"},
 	{NULL, NULL, NULL},
 };
 

@@ -71,6 +71,9 @@ static int null_open(struct weir_port *port, const struct weir_port_conf *conf)
 	if (err)
 		return weir_port_fail(port, err, "out of memory");
 	memcpy(port->mac, (uint8_t[]){0x02, 0x6e, 0x75, 0x6c, 0x6c, 0x00}, 6);
+	/* It drops what it is given: anything goes. */
+	port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
+			    WEIR_PORT_OFFLOAD_GSO_UDP;
 	return 0;
 }
 

@@ -205,6 +205,10 @@ static int ring_open(struct weir_port *port, const struct weir_port_conf *conf)
 	}
 	/* Locally administered MAC derived from the end. */
 	memcpy(port->mac, (uint8_t[]){0x02, 0x77, 0x65, 0x69, 0x72, (uint8_t)end}, 6);
+	/* Packets cross in memory with their metadata: the other end's
+	 * application sees partial checksums and super-frames as they are. */
+	port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
+			    WEIR_PORT_OFFLOAD_GSO_UDP;
 	return 0;
 }
 

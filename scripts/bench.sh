@@ -29,6 +29,7 @@ run() {
 		REPS=$runs SECS=$secs run "$src/bench/afpacket.sh" "$b"
 		[ -x "$b/bench/afxdp" ] && run "$src/bench/afxdp.sh" "$b" "$secs" "$runs"
 		run "$src/bench/fwd.sh" "$b" "$secs" "$runs" all
+		run "$src/bench/tcp_fwd.sh" "$b" "$((secs * 2))" "$runs"
 	else
 		echo "=== veth benchmarks skipped: they need root (namespaces, AF_PACKET, AF_XDP)"
 	fi

@@ -420,6 +420,24 @@ uint16_t weir_port_nb_txq(const struct weir_port *port)
 	return port->nb_txq;
 }
 
+uint32_t weir_port_tx_offloads(const struct weir_port *port)
+{
+	return port->tx_offloads;
+}
+
+bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p)
+{
+	switch (p->gso_type & ~WEIR_PKT_GSO_ECN) {
+	case WEIR_PKT_GSO_TCPV4:
+	case WEIR_PKT_GSO_TCPV6:
+		return port->tx_offloads & WEIR_PORT_OFFLOAD_GSO_TCP;
+	case WEIR_PKT_GSO_UDP_L4:
+		return port->tx_offloads & WEIR_PORT_OFFLOAD_GSO_UDP;
+	default:
+		return false;
+	}
+}
+
 uint16_t weir_port_tx_burst_or_free(struct weir_port *port, uint16_t q, struct weir_pkt **pkts,
 				    uint16_t n)
 {

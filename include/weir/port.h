@@ -53,6 +53,19 @@ struct weir_txq {
 	uint64_t done_bytes;
 };
 
+/*
+ * What a port's transmit side takes besides complete wire frames. A packet
+ * with WEIR_PKT_OL_CSUM_PARTIAL given to a port without OFFLOAD_CSUM has its
+ * checksum completed in software by the driver (counted); a super-frame
+ * (weir_pkt_is_gso) given to a port without the matching GSO bit is dropped
+ * and counted as too big, so callers segment first (weir_gso_segment).
+ */
+enum weir_port_offload {
+	WEIR_PORT_OFFLOAD_CSUM = 1 << 0,    /* partial L4 checksums are completed below weir */
+	WEIR_PORT_OFFLOAD_GSO_TCP = 1 << 1, /* TCPv4/TCPv6 super-frames go out whole */
+	WEIR_PORT_OFFLOAD_GSO_UDP = 1 << 2, /* UDP_L4 super-frames go out whole */
+};
+
 struct weir_port_stats {
 	uint64_t ipackets, ibytes, imissed, ierrors, rx_nombuf;
 	uint64_t opackets, obytes, oerrors, odropped;
@@ -132,6 +145,7 @@ struct weir_port {
 	int nkv;
 	uint8_t mac[6];
 	uint32_t mtu;
+	uint32_t tx_offloads; /* enum weir_port_offload, set by the driver's open */
 	char err[WEIR_PORT_ERRSIZE];
 };
 
@@ -194,6 +208,10 @@ int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n);
 const char *weir_port_label(const struct weir_port *port);
 uint16_t weir_port_nb_rxq(const struct weir_port *port);
 uint16_t weir_port_nb_txq(const struct weir_port *port);
+/* enum weir_port_offload bits of what the port's transmit side takes. */
+uint32_t weir_port_tx_offloads(const struct weir_port *port);
+/* True when the port's transmit side takes super-frame p as it is. */
+bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p);
 
 /* Frees the n - sent packets a burst did not take; returns that count. */
 uint16_t weir_port_tx_burst_or_free(struct weir_port *port, uint16_t q, struct weir_pkt **pkts,

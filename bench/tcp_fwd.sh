@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bench/tcp_fwd: unshaped TCP goodput between two Linux hosts through
+# weir-fwd (afpacket and afxdp ports) and through a Linux bridge, on the same
+# namespaces and cores: cli -- mid -- srv, iperf3 with FLOWS Cubic flows for
+# SECS seconds, median of RUNS, forwarder pinned to the last CPU, iperf3 to
+# CPU 0. Two host settings:
+#   (a) default offloads: the veths as Linux makes them (tx-checksumming,
+#       TSO/GSO on): 64 KiB super-frames with partial checksums;
+#   (b) checksum offload off on the hosts' veths (ethtool -K tx off, which
+#       also turns TSO off): wire-size frames with real checksums.
+# Prints Gbit/s, retransmits and the ratio weir/bridge per setting.
+#
+#   bench/tcp_fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [FLOWS]
+set -uo pipefail
+
+build=${1:-build}
+secs=${2:-10}
+runs=${3:-3}
+flows=${4:-4}
+FWD=$build/apps/weir-fwd
+ncpu=$(nproc)
+fcpu=$((ncpu - 1))
+tag=$$
+C=tfc$tag S=tfs$tag M=tfm$tag
+
+[ "$(id -u)" = 0 ] || { echo "tcp_fwd.sh: needs root (namespaces)" >&2; exit 77; }
+[ -x "$FWD" ] || { echo "tcp_fwd.sh: $FWD not built (ninja -C $build)" >&2; exit 1; }
+command -v iperf3 >/dev/null || { echo "tcp_fwd.sh: needs iperf3" >&2; exit 77; }
+
+cleanup() {
+	[ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
+	[ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+	for n in $C $S $M; do ip netns del "$n" 2>/dev/null; done
+}
+trap cleanup EXIT INT TERM
+
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
+
+# topo OFFLOAD(on|off): fresh namespaces, veths made inside them.
+topo() {
+	cleanup
+	FPID= SPID=
+	for n in $C $S $M; do
+		ip netns add $n
+		ip -n $n link set lo up
+	done
+	ip -n $C link add c0 type veth peer name m0 netns $M
+	ip -n $S link add s0 type veth peer name m1 netns $M
+	if [ "$1" = off ]; then
+		ip netns exec $C ethtool -K c0 tx off >/dev/null
+		ip netns exec $S ethtool -K s0 tx off >/dev/null
+	fi
+	ip -n $C addr add 10.97.0.1/24 dev c0
+	ip -n $S addr add 10.97.0.2/24 dev s0
+	for d in "$C c0" "$S s0" "$M m0" "$M m1"; do ip -n ${d% *} link set ${d#* } up; done
+	ip netns exec $S taskset -c 0 iperf3 -s -B 10.97.0.2 >/dev/null 2>&1 &
+	SPID=$!
+}
+
+# mid KIND: start the forwarder in M (bridge, afpacket, afxdp).
+mid() {
+	case $1 in
+	bridge)
+		ip -n $M link add br0 type bridge stp_state 0 forward_delay 0
+		ip -n $M link set m0 master br0
+		ip -n $M link set m1 master br0
+		ip -n $M link set br0 up
+		# The bridge's forwarding runs in softirq on whichever CPU the
+		# veth's xmit runs: it cannot be pinned, only its peers can.
+		;;
+	*)
+		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0" -p "$1:m1" --mode l2 \
+			--cores "$fcpu" --quiet >/dev/null 2>&1 &
+		FPID=$!
+		;;
+	esac
+	for _ in $(seq 50); do
+		ip netns exec $C ping -c1 -W1 10.97.0.2 >/dev/null 2>&1 && return 0
+	done
+	echo "tcp_fwd.sh: no path through $1" >&2
+	return 1
+}
+
+# One iperf3 run: "Gbit/s retransmits".
+one() {
+	ip netns exec $C taskset -c 0 iperf3 -c 10.97.0.2 -t "$secs" -P "$flows" -C cubic -J 2>/dev/null |
+		python3 -c 'import json,sys
+d = json.load(sys.stdin)["end"]
+print("%.3f %d" % (d["sum_received"]["bits_per_second"] / 1e9, d["sum_sent"].get("retransmits", 0)))'
+}
+
+echo "tcp_fwd: $flows Cubic flows x ${secs}s, median of $runs; forwarder on CPU $fcpu, iperf3 on CPU 0"
+printf "%-9s %-9s %10s %14s %8s %9s\n" hosts path Gbit/s min-max retr ratio
+for off in on off; do
+	declare -A med=()
+	for kind in bridge afpacket afxdp; do
+		topo "$off"
+		mid $kind || continue
+		vals=() retr=()
+		for _ in $(seq "$runs"); do
+			read -r g r < <(one) || { g=0; r=0; }
+			vals+=("$g")
+			retr+=("$r")
+		done
+		[ -n "${FPID:-}" ] && kill -INT "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
+		FPID=
+		m=$(printf '%s\n' "${vals[@]}" | median)
+		med[$kind]=$m
+		ratio=-
+		[ "$kind" != bridge ] && ratio=$(python3 -c "print('%.2fx' % ($m / ${med[bridge]}) if ${med[bridge]} else '-')")
+		printf "%-9s %-9s %10s %14s %8s %9s\n" "offload-$off" "$kind" "$m" \
+			"$(printf '%s\n' "${vals[@]}" | minmax)" "$(printf '%s\n' "${retr[@]}" | median)" "$ratio"
+	done
+	unset med
+done
