@@ -116,8 +116,13 @@ static inline void *qd_priv(const struct weir_qdisc *q)
 
 void weir_qdisc_register(const struct weir_qdisc_ops *ops);
 const struct weir_qdisc_ops *weir_qdisc_find(const char *kind);
+/* The kind named by the len bytes at name (a token, not NUL-terminated). */
+const struct weir_qdisc_ops *qd_find_kind_n(const char *name, size_t len);
 /* "fifo, prio, ..." */
 void weir_qdisc_list(char *buf, size_t len);
+/* Frees q and its subtree, whose packets must be gone already; inited:
+ * q's ops->init ran (its children's always did). NULL is allowed. */
+void qd_node_free(struct weir_qdisc *q, bool inited);
 
 #define WEIR_QDISC_REGISTER(ops)                                             \
 	__attribute__((constructor)) static void weir_qdisc_register_##ops(void) \
@@ -286,7 +291,7 @@ static inline uint32_t qd_scale(uint32_t x, uint32_t n)
 	return (uint32_t)(((uint64_t)x * n) >> 32);
 }
 
-/* --- dump helpers (tree.c) -------------------------------------------- */
+/* --- dump helpers (dump.c) -------------------------------------------- */
 
 struct qd_dump {
 	FILE *out;
