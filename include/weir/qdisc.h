@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The traffic scheduler: queueing disciplines (qdiscs) in trees, one root
- * per TX queue, and DQL, the dynamic limit that keeps the driver's own ring
- * short so the real queue stays here, where it can be reordered.
+ * per TX queue. (DQL, the dynamic limit that keeps the driver's own ring
+ * short so the real queue stays here, where it can be reordered, is in
+ * weir/dql.h.)
  *
  * A tree is built from a string, e.g.
  *     "tbf rate 100mbit burst 32k / fq_codel target 5ms interval 100ms"
@@ -93,44 +94,5 @@ uint32_t weir_qdisc_nb_children(const struct weir_qdisc *q);
  * NULL. An lcore owning TX queue i of an mq root drives weir_qdisc_child(mq,
  * i) directly; counters of the parents follow. */
 struct weir_qdisc *weir_qdisc_child(const struct weir_qdisc *q, uint32_t i);
-
-/*
- * DQL: Linux BQL's dynamic queue limit. The driver ring may hold `limit`
- * bytes not yet completed; the limit grows when the ring ran dry during a
- * completion interval (starvation) and shrinks when bytes sat in it
- * unneeded for hold_time.
- */
-struct weir_dql {
-	uint32_t limit;          /* current byte limit */
-	uint32_t min_limit, max_limit;
-	uint64_t num_queued;     /* bytes handed to the driver, total */
-	uint64_t num_completed;  /* bytes the driver completed, total */
-	uint64_t adj_limit;      /* num_completed + limit at last adjustment */
-	uint64_t prev_ovlimit;
-	uint64_t prev_num_queued;
-	uint64_t prev_last_obj_cnt;
-	uint32_t last_obj_cnt;
-	uint32_t lowest_slack;
-	weir_ns_t slack_start_time;
-	weir_ns_t hold_time;
-};
-
-/* hold_time: how long slack must persist before the limit shrinks
- * (0: 1 s, Linux's default). min_limit/max_limit may be set afterwards. */
-void weir_dql_init(struct weir_dql *dql, weir_ns_t hold_time);
-/* Forgets all counts (e.g. the ring was flushed); limit = min_limit. */
-void weir_dql_reset(struct weir_dql *dql, weir_ns_t now);
-/* Room left under the limit, in bytes. As with BQL, the driver may take
- * another packet while this is >= 0: the packet that crosses the limit is
- * still taken, and the queue stops once it is negative. */
-static inline int64_t weir_dql_avail(const struct weir_dql *dql)
-{
-	return (int64_t)dql->adj_limit - (int64_t)dql->num_queued;
-}
-/* The driver took `bytes` (one packet or one burst) into its ring. */
-void weir_dql_queued(struct weir_dql *dql, uint32_t bytes);
-/* The driver's tx_done completed `bytes`; adjusts the limit. Call once per
- * completion run, also with 0 (that is how starvation is seen). */
-void weir_dql_completed(struct weir_dql *dql, uint32_t bytes, weir_ns_t now);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "weir/dql.h"
+
 #include "qdisc_helpers.h"
 
 TestSuite(qdisc, .init = pool_setup, .fini = pool_teardown);
