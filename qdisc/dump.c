@@ -5,8 +5,9 @@
  * JSON object per node with the children nested; plus the formatters
  * (times, rates, sizes in tc's units) and the helpers through which each
  * qdisc's ops->dump and ops->dump_stats write their members in either form.
- * Control path: it reads the counters the fast path writes, so it belongs
- * to the lcore that owns the tree (or runs when that lcore is stopped).
+ * Control path: it reads the counters the fast path writes (through
+ * qd_stats_read, so an mq shows the sum of its children), so it runs on the
+ * lcore that owns the tree, or while the lcores driving it are stopped.
  */
 #include <stdio.h>
 
@@ -137,8 +138,9 @@ static void dump_node(const struct weir_qdisc *q, FILE *out, int json, int depth
 static void dump_json(const struct weir_qdisc *q, FILE *out, int depth)
 {
 	struct qd_dump d = { .out = out, .json = 1, .first = 1 };
-	const struct weir_qdisc_stats *s = &q->st;
+	struct weir_qdisc_stats st, *s = &st;
 
+	qd_stats_read(q, s);
 	fprintf(out, "{\"kind\":\"%s\",\"handle\":%u,\"parent\":%u,\"options\":{",
 		q->ops->kind, q->handle, q->parent ? q->parent->handle : 0);
 	if (q->ops->dump)
@@ -167,9 +169,10 @@ static void dump_json(const struct weir_qdisc *q, FILE *out, int depth)
 static void dump_text(const struct weir_qdisc *q, FILE *out, int depth)
 {
 	struct qd_dump d = { .out = out, .json = 0, .first = 1 };
-	const struct weir_qdisc_stats *s = &q->st;
+	struct weir_qdisc_stats st, *s = &st;
 	int ind = depth * 2;
 
+	qd_stats_read(q, s);
 	fprintf(out, "%*sqdisc %s %u: ", ind, "", q->ops->kind, q->handle);
 	if (q->parent) {
 		uint32_t idx = 0;

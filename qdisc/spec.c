@@ -448,6 +448,7 @@ static int node_alloc(struct parser *ps, const struct weir_qdisc_ops *ops,
 		memcpy(conf, ops->conf_default, ops->conf_size);
 	q->ops = ops;
 	q->parent = parent;
+	q->stats_parent = parent && !parent->ops->stats ? parent : NULL;
 	q->handle = ps->next_handle++;
 	return 0;
 }

@@ -87,7 +87,7 @@ void qd_reset(struct weir_qdisc *q)
 	uint64_t bytes = q->st.backlog_bytes;
 
 	reset_subtree(q);
-	for (struct weir_qdisc *a = q->parent; a; a = a->parent) {
+	for (struct weir_qdisc *a = q->stats_parent; a; a = a->stats_parent) {
 		a->st.backlog_pkts -= pkts;
 		a->st.backlog_bytes -= bytes;
 	}
@@ -102,9 +102,10 @@ void weir_qdisc_destroy(struct weir_qdisc *q)
 }
 
 /*
- * The public calls may be made on an inner node (an lcore driving its TX
- * queue's tree under an mq root): the ancestors' counters follow, as they
- * would had the packet passed through them.
+ * The public calls may be made on an inner node: the ancestors' counters
+ * follow, as they would had the packet passed through them, up to (not
+ * into) a node that sums its children when read. So an lcore driving its
+ * TX queue's tree under an mq root writes only that tree's counters.
  */
 enum weir_qdisc_verdict weir_qdisc_enqueue(struct weir_qdisc *q, struct weir_pkt *pkt,
 					   weir_ns_t now)
@@ -112,8 +113,8 @@ enum weir_qdisc_verdict weir_qdisc_enqueue(struct weir_qdisc *q, struct weir_pkt
 	uint32_t len = qd_len(pkt);
 	enum weir_qdisc_verdict v = qd_enqueue(q, pkt, now);
 
-	if (weir_unlikely(q->parent) && v != WEIR_QDISC_DROPPED) {
-		for (struct weir_qdisc *a = q->parent; a; a = a->parent) {
+	if (weir_unlikely(q->stats_parent) && v != WEIR_QDISC_DROPPED) {
+		for (struct weir_qdisc *a = q->stats_parent; a; a = a->stats_parent) {
 			a->st.backlog_pkts++;
 			a->st.backlog_bytes += len;
 		}
@@ -128,10 +129,10 @@ struct weir_pkt *weir_qdisc_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns
 
 	if (next_due)
 		*next_due = p ? 0 : due;
-	if (weir_unlikely(q->parent) && p) {
+	if (weir_unlikely(q->stats_parent) && p) {
 		uint32_t len = qd_len(p);
 
-		for (struct weir_qdisc *a = q->parent; a; a = a->parent) {
+		for (struct weir_qdisc *a = q->stats_parent; a; a = a->stats_parent) {
 			a->st.backlog_pkts--;
 			a->st.backlog_bytes -= len;
 			a->st.packets++;
@@ -151,9 +152,17 @@ void weir_qdisc_reset(struct weir_qdisc *q)
 	qd_reset(q);
 }
 
+void qd_stats_read(const struct weir_qdisc *q, struct weir_qdisc_stats *st)
+{
+	if (q->ops->stats)
+		q->ops->stats(q, st);
+	else
+		*st = q->st;
+}
+
 void weir_qdisc_stats_get(const struct weir_qdisc *q, struct weir_qdisc_stats *st)
 {
-	*st = q->st;
+	qd_stats_read(q, st);
 }
 
 const char *weir_qdisc_kind(const struct weir_qdisc *q)

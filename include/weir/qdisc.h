@@ -13,7 +13,9 @@
  * Time is passed in by the caller (now, ns), never read inside, so every
  * algorithm runs the same under a synthetic clock in tests and simulations.
  * A qdisc owns the packets it holds; dropped packets are freed by the qdisc.
- * Not thread-safe: a tree belongs to the lcore that owns its TX queue.
+ * Not thread-safe: a tree belongs to the lcore that owns its TX queue; the
+ * one exception is an mq root, whose children belong to different lcores
+ * (see weir_qdisc_child()).
  */
 #ifndef WEIR_QDISC_H
 #define WEIR_QDISC_H
@@ -35,7 +37,10 @@ enum weir_qdisc_verdict {
 
 /* Counters of a node include its whole subtree (like tc): a parent's
  * backlog is its children's, and a drop anywhere below counts in every
- * ancestor. */
+ * ancestor. An mq keeps no counters: its stats are the sum of its
+ * children's, computed when read (last_sojourn: the largest of theirs), as
+ * Linux's sch_mq does, so the lcores driving its children never write a
+ * counter another lcore writes. */
 struct weir_qdisc_stats {
 	uint64_t packets, bytes;       /* dequeued (sent on) */
 	uint32_t backlog_pkts;
@@ -82,9 +87,13 @@ struct weir_pkt *weir_qdisc_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns
 struct weir_pkt *weir_qdisc_peek(struct weir_qdisc *q, weir_ns_t now);
 /* Drops (frees) everything queued, keeps configuration and counters. */
 void weir_qdisc_reset(struct weir_qdisc *q);
+/* q's counters (for an mq, its children's summed now). Reads counters the
+ * owning lcore writes without synchronisation: call it on that lcore, or,
+ * for an mq, once the lcores driving its children have stopped. */
 void weir_qdisc_stats_get(const struct weir_qdisc *q, struct weir_qdisc_stats *st);
 /* Writes the tree with its stats, like `tc -s qdisc`; json != 0 for one
- * JSON object per node, children nested. */
+ * JSON object per node, children nested. Reads counters as
+ * weir_qdisc_stats_get() does, with the same rule. */
 void weir_qdisc_dump(const struct weir_qdisc *q, FILE *out, int json);
 
 /* "fq_codel", "tbf", ... */
@@ -92,7 +101,10 @@ const char *weir_qdisc_kind(const struct weir_qdisc *q);
 uint32_t weir_qdisc_nb_children(const struct weir_qdisc *q);
 /* Child i (prio band i, drr class i, the tree of TX queue i under mq), or
  * NULL. An lcore owning TX queue i of an mq root drives weir_qdisc_child(mq,
- * i) directly; counters of the parents follow. */
+ * i) directly, with no lock: that child tree's counters are kept as if the
+ * packets had passed through mq, and mq's own are its children's summed
+ * when read, so no lcore writes another's. Calls on the mq itself
+ * (enqueue, dequeue, peek, reset) touch every child: single-threaded use. */
 struct weir_qdisc *weir_qdisc_child(const struct weir_qdisc *q, uint32_t i);
 
 #endif
