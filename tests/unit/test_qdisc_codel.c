@@ -320,6 +320,38 @@ Test(codel, fq_codel_memory_limit_is_a_hard_cap)
 	weir_qdisc_destroy(q);
 }
 
+/*
+ * Bug: the memory-limit loop dropped batches from the flow with the most
+ * queued bytes until memory was under the cap. Zero-length packets pin
+ * memory (a whole buffer each) but no bytes: once the flows holding bytes
+ * were empty, the "fattest" flow was an empty one, each batch dropped
+ * nothing, and fq_enqueue never returned.
+ */
+Test(codel, fq_codel_memory_limit_loop_ends_with_zero_length_packets, .timeout = 20)
+{
+	struct weir_qdisc *q = mkq("fq_codel limit 10000 flows 1024 memory_limit 64k seed 7");
+	const uint32_t fit = 65536 / (2048 + sizeof(struct weir_pkt));
+	struct weir_qdisc_stats st;
+
+	/* One flow with bytes, so the first batch has a fat flow to empty. */
+	cr_assert_eq(weir_qdisc_enqueue(q, mk_udp(1, 1000, 0), 0), WEIR_QDISC_QUEUED);
+	for (uint32_t i = 0; i < 200; i++) {
+		struct weir_pkt *p = weir_pkt_alloc(pool);
+
+		cr_assert_not_null(p);
+		cr_assert_eq(p->pkt_len, 0);
+		p->hash = 1000 + i; /* spread over the flows, not only flow 0 */
+		weir_qdisc_enqueue(q, p, 0);
+		weir_qdisc_stats_get(q, &st);
+		cr_assert_leq(st.backlog_pkts, fit, "after %u: %u packets pin more than 64k", i,
+			      st.backlog_pkts);
+	}
+	cr_expect_eq(st.drops + st.backlog_pkts, 201);
+	cr_expect_eq(st.drops, st.drops_limit);
+	cr_expect_eq(weir_pool_in_use(pool), st.backlog_pkts, "pool counts do not balance");
+	weir_qdisc_destroy(q);
+}
+
 Test(codel, dropped_packets_freed_once_across_a_tree)
 {
 	/* Overload a whole tree, reset it midway, destroy it full: the pool
