@@ -3,10 +3,11 @@
  * CoDel and fq_codel under a synthetic clock: the control law alone
  * (codel.h with plain structs, no packets), the codel qdisc dropping and
  * ECN-marking (with a valid IPv4 checksum after, each mark counted once
- * even when ce_threshold also applies), fq_codel keeping a
- * sparse flow's delay near zero beside 8 saturating bulk flows while a FIFO
- * bloats, and fq_codel's packet and memory limits dropping from the fattest
- * flow with every dropped buffer freed once.
+ * even when ce_threshold also applies), fq_codel keeping a sparse flow's
+ * delay near zero beside 8 saturating bulk flows while a FIFO bloats, and
+ * fq_codel's packet and memory limits dropping from the fattest flow (also
+ * when zero-length packets hold the memory) with every dropped buffer
+ * freed once.
  */
 #include <stdlib.h>
 
