@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "weir/clock.h"
+#include "weir/dql.h"
 #include "weir/lcore.h"
 #include "weir/log.h"
 #include "weir/offload.h"
@@ -905,7 +906,8 @@ static const struct app_cli fwd_cli = {
 
 int main(int argc, char **argv)
 {
-	struct fwd *f = calloc(1, sizeof(*f));
+	/* Cache-line aligned: every fwd_eg embeds a struct weir_dql. */
+	struct fwd *f = aligned_alloc(_Alignof(struct fwd), sizeof(struct fwd));
 	struct app_cli cli = fwd_cli;
 	struct app_tele *tele = NULL;
 	struct totals prev, cur;
@@ -918,6 +920,7 @@ int main(int argc, char **argv)
 
 	if (!f)
 		return 2;
+	memset(f, 0, sizeof(*f));
 	f->queues = 1;
 	f->burst = 32;
 	f->seed = 1;

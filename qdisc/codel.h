@@ -160,14 +160,15 @@ static inline bool codel_should_drop(const void *item, struct codel_vars *v,
  * per the control law (RFC 8289 section 5.5, with Linux's refinements:
  * count reuse when re-entering the dropping state soon, ECN instead of a
  * drop when enabled). *backlog is the controlled queue's byte backlog and
- * must be kept current by ops->dequeue/ops->drop.
+ * must be kept current by ops->dequeue/ops->drop. ops->set_ce runs at
+ * most once per returned item.
  */
 static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const struct codel_params *p,
 				  struct codel_vars *v, struct codel_stats *st,
 				  const struct codel_queue_ops *ops, weir_ns_t now)
 {
 	void *item = ops->dequeue(ctx);
-	bool drop;
+	bool drop, marked = false;
 
 	if (!item) {
 		v->dropping = false;
@@ -184,6 +185,7 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 				codel_newton_step(v);
 				if (p->ecn && ops->set_ce(ctx, item)) {
 					st->ecn_mark++;
+					marked = true;
 					v->drop_next = codel_control_law(v->drop_next, p->interval,
 									 v->rec_inv_sqrt);
 					goto end;
@@ -204,6 +206,7 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 
 		if (p->ecn && ops->set_ce(ctx, item)) {
 			st->ecn_mark++;
+			marked = true;
 		} else {
 			st->drop_len += ops->len(item);
 			st->drop_count++;
@@ -229,7 +232,11 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 		v->drop_next = codel_control_law(now, p->interval, v->rec_inv_sqrt);
 	}
 end:
-	if (item && p->ce_threshold && v->ldelay > p->ce_threshold && ops->set_ce(ctx, item))
+	/* A packet the control law just marked is CE already: it counts as a
+	 * ce_mark too (as in Linux), but set_ce, which counts a mark in the
+	 * qdisc tree, runs once per packet. */
+	if (item && p->ce_threshold && v->ldelay > p->ce_threshold &&
+	    (marked || ops->set_ce(ctx, item)))
 		st->ce_mark++;
 	return item;
 }

@@ -14,9 +14,13 @@
  *   two completion runs.
  *
  * Counters are 64-bit here (Linux's are 32-bit and wrap), so no wrap
- * arithmetic is needed; not thread-safe: the TX lcore owns it.
+ * arithmetic is needed; not thread-safe: the TX lcore owns it. The
+ * per-packet half (weir_dql_queued, weir_dql_avail) is inline in
+ * weir/dql.h.
  */
-#include "weir/qdisc.h"
+#include <stdbool.h>
+
+#include "weir/dql.h"
 
 #define DQL_MAX_LIMIT (UINT32_MAX / 16)
 
@@ -45,12 +49,6 @@ void weir_dql_init(struct weir_dql *dql, weir_ns_t hold_time)
 	dql->min_limit = 0;
 	dql->hold_time = hold_time ? hold_time : WEIR_NS_PER_SEC;
 	weir_dql_reset(dql, 0);
-}
-
-void weir_dql_queued(struct weir_dql *dql, uint32_t bytes)
-{
-	dql->last_obj_cnt = bytes;
-	dql->num_queued += bytes;
 }
 
 void weir_dql_completed(struct weir_dql *dql, uint32_t count, weir_ns_t now)

@@ -222,19 +222,26 @@ static void fq_destroy(struct weir_qdisc *q)
 
 /*
  * The queue is full: drop up to drop_batch packets, at most about half of
- * its bytes, from the head of the fattest flow. Returns true if `arrival`
- * (counted only here, not yet in the tree) was among them.
+ * its bytes, from the head of the fattest flow. Returns how many were
+ * dropped (at least one while any packet is queued); *self is set if
+ * `arrival` (counted only here, not yet in the tree) was among them.
  */
-static bool fq_drop_fattest(struct weir_qdisc *q, struct fq *fq, struct weir_pkt *arrival)
+static uint32_t fq_drop_fattest(struct weir_qdisc *q, struct fq *fq, struct weir_pkt *arrival,
+				bool *self)
 {
 	struct fq_flow *fat = &fq->flows[0];
 	uint32_t threshold, dropped_len = 0, i = 0;
-	bool self = false;
 
-	/* Linear, like Linux: this runs only at overload, once per batch. */
-	for (uint32_t k = 1; k < fq->nb_flows; k++)
-		if (fq->flows[k].backlog > fat->backlog)
+	/* Linear, like Linux: this runs only at overload, once per batch.
+	 * Among flows without bytes, a non-empty one wins: zero-length
+	 * packets hold no bytes but a buffer each, and count against the
+	 * memory limit. */
+	for (uint32_t k = 1; k < fq->nb_flows; k++) {
+		const struct fq_flow *f = &fq->flows[k];
+
+		if (f->backlog > fat->backlog || (!fat->q.head && f->q.head))
 			fat = &fq->flows[k];
+	}
 	threshold = fat->backlog >> 1;
 	do {
 		struct weir_pkt *p = qd_pktq_pop(&fat->q);
@@ -248,13 +255,13 @@ static bool fq_drop_fattest(struct weir_qdisc *q, struct fq *fq, struct weir_pkt
 		fq->memory_usage -= truesize(p);
 		dropped_len += len;
 		if (p == arrival) {
-			self = true;
+			*self = true;
 			qd_drop(q, p, QD_DROP_LIMIT);
 		} else {
 			qd_drop_queued(q, p, QD_DROP_LIMIT);
 		}
 	} while (++i < fq->drop_batch && dropped_len < threshold);
-	return self;
+	return i;
 }
 
 static enum weir_qdisc_verdict fq_enqueue(struct weir_qdisc *q, struct weir_pkt *p, weir_ns_t now)
@@ -285,11 +292,20 @@ static enum weir_qdisc_verdict fq_enqueue(struct weir_qdisc *q, struct weir_pkt 
 		fq->drop_memlimit++;
 	else
 		fq->drop_overlimit++;
-	/* The memory cap is a hard cap: keep dropping batches until under. */
-	do {
-		if (fq_drop_fattest(q, fq, p))
+	/* The memory cap is a hard cap: keep dropping batches until under.
+	 * Each batch drops at least one of the backlog + 1 packets held (the
+	 * arrival's flow is not empty), so this ends within that many
+	 * batches; the bound and the stop on an empty batch keep it so
+	 * whatever the choice of flow. */
+	for (uint32_t batch = 0, max = q->st.backlog_pkts + 1; batch < max; batch++) {
+		bool self = false;
+		uint32_t n = fq_drop_fattest(q, fq, p, &self);
+
+		if (self)
 			return WEIR_QDISC_DROPPED;
-	} while (fq->memory_usage > fq->memory_limit);
+		if (!n || fq->memory_usage <= fq->memory_limit)
+			break;
+	}
 	return WEIR_QDISC_CONGESTED;
 }
 

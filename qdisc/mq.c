@@ -5,6 +5,13 @@
  * with no lock; enqueueing through mq itself picks the child by the
  * packet's `queue` field, and dequeueing through it serves the children
  * round robin (for single-threaded callers and the dump).
+ *
+ * mq keeps no counters of its own: as Linux's mq_dump does, its stats are
+ * the sum of its children's, computed when read (ops->stats), so the
+ * children, each on its lcore, never write a shared node. The q->st that
+ * the core's wrappers update when a caller goes through mq itself is
+ * never read. Peeking is pure (no stash in mq) for the same reason: a
+ * packet stashed here would already be counted as sent by its child.
  */
 #include <errno.h>
 
@@ -84,6 +91,49 @@ static struct weir_pkt *mq_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns_
 	return NULL;
 }
 
+/* The head mq_dequeue would return at `now`, left in its child. */
+static struct weir_pkt *mq_peek(struct weir_qdisc *q, weir_ns_t now)
+{
+	struct mq *m = qd_priv(q);
+	uint32_t i = m->next;
+
+	for (uint32_t k = 0; k < m->n; k++) {
+		struct weir_qdisc *c = q->children[i];
+		struct weir_pkt *p = NULL;
+
+		if (c->st.backlog_pkts)
+			p = qd_peek(c, now);
+		if (p)
+			return p;
+		if (++i == m->n)
+			i = 0;
+	}
+	return NULL;
+}
+
+/* Sums the children; last_sojourn is the largest of theirs. Reads
+ * counters the children's lcores write: exact once they are stopped. */
+static void mq_stats(const struct weir_qdisc *q, struct weir_qdisc_stats *st)
+{
+	*st = (struct weir_qdisc_stats){ 0 };
+	for (uint32_t i = 0; i < q->nb_children; i++) {
+		struct weir_qdisc_stats c;
+
+		weir_qdisc_stats_get(q->children[i], &c);
+		st->packets += c.packets;
+		st->bytes += c.bytes;
+		st->backlog_pkts += c.backlog_pkts;
+		st->backlog_bytes += c.backlog_bytes;
+		st->drops += c.drops;
+		st->drops_limit += c.drops_limit;
+		st->drops_aqm += c.drops_aqm;
+		st->ecn_marks += c.ecn_marks;
+		st->overlimits += c.overlimits;
+		st->requeues += c.requeues;
+		st->last_sojourn = WEIR_MAX(st->last_sojourn, c.last_sojourn);
+	}
+}
+
 static void mq_dump(const struct weir_qdisc *q, struct qd_dump *d)
 {
 	qd_dump_u64(d, "queues", ((const struct mq *)qd_priv(q))->n);
@@ -102,7 +152,9 @@ static const struct weir_qdisc_ops mq_ops = {
 	.init = mq_init,
 	.enqueue = mq_enqueue,
 	.dequeue = mq_dequeue,
+	.peek = mq_peek,
 	.dump = mq_dump,
+	.stats = mq_stats,
 };
 
 WEIR_QDISC_REGISTER(mq_ops)

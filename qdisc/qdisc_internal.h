@@ -12,6 +12,9 @@
  * never counted: a refused arrival) or qd_drop_queued (it was counted in
  * this node and every ancestor, e.g. CoDel dropping at the head); both
  * count the drop in the node and every ancestor and free the packet once.
+ * "Every ancestor" stops below a node that computes its counters from its
+ * children when read (ops->stats: mq), whose children run on different
+ * lcores; see stats_parent.
  */
 #ifndef WEIR_QDISC_INTERNAL_H
 #define WEIR_QDISC_INTERNAL_H
@@ -96,11 +99,23 @@ struct weir_qdisc_ops {
 	void (*dump_stats)(const struct weir_qdisc *q, struct qd_dump *d);
 	/* Frees what init allocated (packets are gone by then). */
 	void (*destroy)(struct weir_qdisc *q);
+	/*
+	 * Counters computed when read instead of kept, for a node whose
+	 * children belong to different lcores (mq: the sum of its children,
+	 * as Linux's mq_dump). Such a node is no child's stats_parent: the
+	 * children's accounting stops below it, so no lcore writes the
+	 * counters of a node another lcore also writes. NULL: q->st.
+	 */
+	void (*stats)(const struct weir_qdisc *q, struct weir_qdisc_stats *st);
 };
 
 struct weir_qdisc {
 	const struct weir_qdisc_ops *ops;
 	struct weir_qdisc *parent;
+	/* The next node up whose counters include this one's: parent, or
+	 * NULL at the root and under a parent with ops->stats (mq). Every
+	 * walk that keeps ancestors' counters right follows this link. */
+	struct weir_qdisc *stats_parent;
 	struct weir_qdisc **children;
 	uint32_t nb_children;
 	uint32_t handle;             /* 1, 2, ... in build order */
@@ -116,8 +131,13 @@ static inline void *qd_priv(const struct weir_qdisc *q)
 
 void weir_qdisc_register(const struct weir_qdisc_ops *ops);
 const struct weir_qdisc_ops *weir_qdisc_find(const char *kind);
+/* The kind named by the len bytes at name (a token, not NUL-terminated). */
+const struct weir_qdisc_ops *qd_find_kind_n(const char *name, size_t len);
 /* "fifo, prio, ..." */
 void weir_qdisc_list(char *buf, size_t len);
+/* Frees q and its subtree, whose packets must be gone already; inited:
+ * q's ops->init ran (its children's always did). NULL is allowed. */
+void qd_node_free(struct weir_qdisc *q, bool inited);
 
 #define WEIR_QDISC_REGISTER(ops)                                             \
 	__attribute__((constructor)) static void weir_qdisc_register_##ops(void) \
@@ -135,7 +155,7 @@ static inline uint32_t qd_len(const struct weir_pkt *p)
 
 static inline void qd_count_drop(struct weir_qdisc *q, enum qd_drop_reason why)
 {
-	for (; q; q = q->parent) {
+	for (; q; q = q->stats_parent) {
 		q->st.drops++;
 		if (why == QD_DROP_LIMIT)
 			q->st.drops_limit++;
@@ -157,7 +177,7 @@ static inline void qd_drop_queued(struct weir_qdisc *q, struct weir_pkt *p,
 {
 	uint32_t len = qd_len(p);
 
-	for (struct weir_qdisc *a = q; a; a = a->parent) {
+	for (struct weir_qdisc *a = q; a; a = a->stats_parent) {
 		a->st.backlog_pkts--;
 		a->st.backlog_bytes -= len;
 	}
@@ -167,7 +187,7 @@ static inline void qd_drop_queued(struct weir_qdisc *q, struct weir_pkt *p,
 
 static inline void qd_count_mark(struct weir_qdisc *q)
 {
-	for (; q; q = q->parent)
+	for (; q; q = q->stats_parent)
 		q->st.ecn_marks++;
 }
 
@@ -228,6 +248,9 @@ static inline struct weir_pkt *qd_peek(struct weir_qdisc *q, weir_ns_t now)
 /* Frees everything in q's subtree; ancestors' backlog follows. */
 void qd_reset(struct weir_qdisc *q);
 
+/* q's counters as weir_qdisc_stats_get() reports them (ops->stats or q->st). */
+void qd_stats_read(const struct weir_qdisc *q, struct weir_qdisc_stats *st);
+
 /* --- packet-level helpers (classify.c) -------------------------------- */
 
 /* Simple singly linked packet queue through pkt->qnext. */
@@ -286,7 +309,7 @@ static inline uint32_t qd_scale(uint32_t x, uint32_t n)
 	return (uint32_t)(((uint64_t)x * n) >> 32);
 }
 
-/* --- dump helpers (tree.c) -------------------------------------------- */
+/* --- dump helpers (dump.c) -------------------------------------------- */
 
 struct qd_dump {
 	FILE *out;

@@ -1,21 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * The scheduler's glue: the qdisc registry, the tree-spec parser and
- * builder, the public calls (which go through the accounting wrappers of
- * qdisc_internal.h) and the `tc -s qdisc`-like dump.
- *
- * A spec is tokenised once; each node is built while it is parsed, so a
- * bad token is reported at its column with what was expected there. A
- * child written after '/' is re-parsed from the same tokens for every
- * class that needs one (prio bands, drr classes, mq queues), which keeps
- * the builder free of a separate syntax tree. Everything a spec asks for is
- * validated here and in each ops->init (the control path always checks);
- * the fast path then trusts the tree.
+ * The tree core: the registry of qdisc kinds, freeing and resetting
+ * subtrees, and the public calls on a built tree, which go through the
+ * accounting wrappers of qdisc_internal.h. Trees are built by the spec
+ * parser (spec.c) and printed by dump.c.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,603 +45,27 @@ void weir_qdisc_list(char *buf, size_t len)
 	}
 }
 
-/* --- tokens ------------------------------------------------------------ */
-
-#define QD_MAX_TOKENS 4096
-#define QD_MAX_DEPTH 8
-#define QD_MAX_NODES 65536
-
-struct tok {
-	const char *s;
-	uint32_t len;
-	uint32_t col; /* 1-based, for messages */
-};
-
-struct parser {
-	const char *spec;
-	struct tok *t;
-	uint32_t n, i;
-	uint32_t next_handle;
-	uint32_t nodes;
-	char *why;
-	size_t whylen;
-};
-
-static bool is_punct(char c)
-{
-	return c == '/' || c == '{' || c == '}' || c == ';';
-}
-
-static int tokenize(struct parser *ps)
-{
-	const char *s = ps->spec;
-	uint32_t cap = 0;
-
-	for (const char *c = s; *c;) {
-		const char *start;
-
-		if (isspace((unsigned char)*c)) {
-			c++;
-			continue;
-		}
-		start = c;
-		if (is_punct(*c))
-			c++;
-		else
-			while (*c && !isspace((unsigned char)*c) && !is_punct(*c))
-				c++;
-		if (ps->n == QD_MAX_TOKENS)
-			return QD_WHY(ps->why, ps->whylen,
-				      "qdisc: spec too long (more than %d tokens)", QD_MAX_TOKENS);
-		if (ps->n == cap) {
-			struct tok *nt;
-
-			cap = cap ? cap * 2 : 32;
-			nt = realloc(ps->t, cap * sizeof(*nt));
-			if (!nt)
-				return -ENOMEM;
-			ps->t = nt;
-		}
-		ps->t[ps->n++] = (struct tok){ start, (uint32_t)(c - start), (uint32_t)(start - s) + 1 };
-	}
-	return 0;
-}
-
-static bool tok_is(const struct tok *t, const char *word)
-{
-	return t->len == strlen(word) && !strncmp(t->s, word, t->len);
-}
-
-static const struct tok *peek_tok(const struct parser *ps)
-{
-	return ps->i < ps->n ? &ps->t[ps->i] : NULL;
-}
-
-static int fail(struct parser *ps, const struct tok *t, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct parser *ps, const struct tok *t, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (t)
-		snprintf(ps->why, ps->whylen, "qdisc: '%.*s' at column %u: %s", (int)WEIR_MIN(t->len, 40),
-			 t->s, t->col, msg);
-	else
-		snprintf(ps->why, ps->whylen, "qdisc: at end of spec: %s", msg);
-	return -EINVAL;
-}
-
-/* --- values ------------------------------------------------------------ */
-
-struct unit {
-	const char *name;
-	double mult;
-};
-
-/* Parses <number><unit> from a token; units matched case-insensitively. */
-static int parse_scaled(const struct tok *t, const struct unit *units, double bare, double *out)
-{
-	char buf[64], *end;
-	double v;
-
-	if (t->len == 0 || t->len >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, t->s, t->len);
-	buf[t->len] = '\0';
-	if (!isdigit((unsigned char)buf[0]) && buf[0] != '.')
-		return -EINVAL;
-	v = strtod(buf, &end);
-	if (!isfinite(v) || v < 0)
-		return -EINVAL;
-	if (*end == '\0') {
-		*out = v * bare;
-		return 0;
-	}
-	for (const struct unit *u = units; u->name; u++) {
-		if (!strcasecmp(end, u->name)) {
-			*out = v * u->mult;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static const struct unit size_units[] = {
-	{ "b", 1 },       { "k", 1024 },          { "kb", 1024 },
-	{ "m", 1 << 20 }, { "mb", 1 << 20 },      { "g", 1 << 30 },
-	{ "gb", 1 << 30 }, { "kbit", 1024 / 8.0 }, { "mbit", (1 << 20) / 8.0 },
-	{ NULL, 0 },
-};
-
-/* Rates are stored in bytes per second. */
-static const struct unit rate_units[] = {
-	{ "bit", 1 / 8.0 },  { "kbit", 1e3 / 8 }, { "mbit", 1e6 / 8 }, { "gbit", 1e9 / 8 },
-	{ "tbit", 1e12 / 8 }, { "bps", 1 },        { "kbps", 1e3 },     { "mbps", 1e6 },
-	{ "gbps", 1e9 },     { NULL, 0 },
-};
-
-static const struct unit time_units[] = {
-	{ "s", 1e9 },  { "sec", 1e9 },  { "ms", 1e6 },  { "msec", 1e6 }, { "us", 1e3 },
-	{ "usec", 1e3 }, { "ns", 1 },   { "nsec", 1 },  { NULL, 0 },
-};
-
-static const char *type_example(enum qd_param_type type)
-{
-	switch (type) {
-	case QD_P_U32: return "a whole number, e.g. 1024";
-	case QD_P_SIZE: return "a size, e.g. 1514, 32k, 4mb";
-	case QD_P_RATE: return "a rate, e.g. 100mbit, 1gbit, 500kbit";
-	case QD_P_TIME: return "a time, e.g. 5ms, 100us, 1s";
-	case QD_P_LIST: return "numbers, e.g. 1 2 2 2 or 1514,3000";
-	default: return "a value";
-	}
-}
-
-static int parse_u64(const struct tok *t, uint64_t *out)
-{
-	char buf[32], *end;
-	unsigned long long v;
-
-	if (t->len == 0 || t->len >= sizeof(buf) || !isdigit((unsigned char)t->s[0]))
-		return -EINVAL;
-	memcpy(buf, t->s, t->len);
-	buf[t->len] = '\0';
-	errno = 0;
-	v = strtoull(buf, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static const struct weir_qdisc_ops *find_kind_tok(const struct tok *t)
+const struct weir_qdisc_ops *qd_find_kind_n(const char *name, size_t len)
 {
 	for (unsigned i = 0; i < nb_kinds; i++)
-		if (tok_is(t, kinds[i]->kind))
+		if (strlen(kinds[i]->kind) == len && !strncmp(kinds[i]->kind, name, len))
 			return kinds[i];
 	return NULL;
 }
 
-static bool tok_is_number(const struct tok *t)
-{
-	return t && t->len && isdigit((unsigned char)t->s[0]);
-}
+/* --- tree-wide operations ---------------------------------------------- */
 
-/* Parses a list: "1 2 2 2" (separate tokens) or "1514,3000" (one token). */
-static int parse_list(struct parser *ps, const struct qd_param *pd, struct qd_list *l)
-{
-	const struct tok *t = peek_tok(ps);
-
-	l->n = 0;
-	if (!tok_is_number(t))
-		return fail(ps, t, "%s expects %s", pd->name, type_example(pd->type));
-	while (tok_is_number((t = peek_tok(ps)))) {
-		const char *c = t->s, *e = t->s + t->len;
-
-		while (c < e) {
-			struct tok sub = { c, 0, t->col + (uint32_t)(c - t->s) };
-			uint64_t v;
-
-			while (c < e && *c != ',')
-				c++;
-			sub.len = (uint32_t)(c - sub.s);
-			if (parse_u64(&sub, &v) < 0 || v > UINT32_MAX)
-				return fail(ps, &sub, "%s expects %s", pd->name, type_example(pd->type));
-			if ((pd->min || pd->max) && (v < pd->min || v > pd->max))
-				return fail(ps, &sub, "%s entries must be in %llu..%llu", pd->name,
-					    (unsigned long long)pd->min, (unsigned long long)pd->max);
-			if (l->n == QD_LIST_MAX)
-				return fail(ps, &sub, "%s takes at most %d entries", pd->name,
-					    QD_LIST_MAX);
-			l->v[l->n++] = (uint32_t)v;
-			if (c < e)
-				c++;
-		}
-		ps->i++;
-	}
-	return 0;
-}
-
-static int parse_value(struct parser *ps, const struct qd_param *pd, void *conf)
-{
-	const struct tok *t;
-	char *field = (char *)conf + pd->off;
-	uint64_t v = 0;
-	double d;
-	int r = 0;
-
-	if (pd->type == QD_P_LIST)
-		return parse_list(ps, pd, (struct qd_list *)(void *)field);
-	t = peek_tok(ps);
-	if (!t || (t->len == 1 && is_punct(t->s[0])))
-		return fail(ps, t, "%s expects %s", pd->name,
-			    pd->type == QD_P_ENUM ? "one of its choices" : type_example(pd->type));
-	switch (pd->type) {
-	case QD_P_U32:
-		r = parse_u64(t, &v);
-		break;
-	case QD_P_SIZE:
-		r = parse_scaled(t, size_units, 1, &d);
-		v = r ? 0 : (d > 1e18 ? UINT64_MAX : (uint64_t)llround(d));
-		break;
-	case QD_P_RATE:
-		r = parse_scaled(t, rate_units, 1 / 8.0, &d);
-		v = r ? 0 : (d > 1e18 ? UINT64_MAX : (uint64_t)llround(d));
-		if (!r && d > 0 && v == 0)
-			return fail(ps, t, "%s is below 8bit (1 byte per second)", pd->name);
-		break;
-	case QD_P_TIME:
-		r = parse_scaled(t, time_units, 1e3, &d);
-		v = r ? 0 : (d > 1e18 ? UINT64_MAX : (uint64_t)llround(d));
-		break;
-	case QD_P_ENUM: {
-		char list[128] = "";
-		size_t off = 0;
-
-		for (unsigned i = 0; pd->choices[i]; i++) {
-			if (tok_is(t, pd->choices[i])) {
-				*(uint32_t *)(void *)field = i;
-				ps->i++;
-				return 0;
-			}
-			off += (size_t)snprintf(list + off, sizeof(list) - WEIR_MIN(off, sizeof(list)),
-						"%s%s", i ? ", " : "", pd->choices[i]);
-		}
-		return fail(ps, t, "%s must be one of: %s", pd->name, list);
-	}
-	default:
-		return -EINVAL;
-	}
-	if (r < 0)
-		return fail(ps, t, "%s expects %s", pd->name, type_example(pd->type));
-	if ((pd->min || pd->max) && (v < pd->min || v > pd->max)) {
-		char lo[32], hi[32];
-
-		switch (pd->type) {
-		case QD_P_RATE:
-			qd_fmt_rate(lo, sizeof(lo), pd->min);
-			qd_fmt_rate(hi, sizeof(hi), pd->max);
-			break;
-		case QD_P_TIME:
-			qd_fmt_time(lo, sizeof(lo), pd->min);
-			qd_fmt_time(hi, sizeof(hi), pd->max);
-			break;
-		case QD_P_SIZE:
-			qd_fmt_size(lo, sizeof(lo), pd->min);
-			qd_fmt_size(hi, sizeof(hi), pd->max);
-			break;
-		default:
-			snprintf(lo, sizeof(lo), "%llu", (unsigned long long)pd->min);
-			snprintf(hi, sizeof(hi), "%llu", (unsigned long long)pd->max);
-		}
-		if (v == 0 && pd->min > 0)
-			return fail(ps, t, "%s must be > 0 (at least %s, at most %s)", pd->name, lo, hi);
-		return fail(ps, t, "%s out of range (%s .. %s)", pd->name, lo, hi);
-	}
-	if (pd->type == QD_P_U32)
-		*(uint32_t *)(void *)field = (uint32_t)v;
-	else
-		*(uint64_t *)(void *)field = v;
-	ps->i++;
-	return 0;
-}
-
-static void param_names(const struct weir_qdisc_ops *ops, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (const struct qd_param *pd = ops->params; pd && pd->name && off < len; pd++) {
-		int n = snprintf(buf + off, len - off, "%s%s%s%s", off ? ", " : "", pd->name,
-				 pd->neg ? "|" : "", pd->neg ? pd->neg : "");
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	if (!buf[0])
-		snprintf(buf, len, "(none)");
-}
-
-/* kind { param } : fills conf. */
-static int parse_params(struct parser *ps, const struct weir_qdisc_ops *ops, void *conf)
-{
-	const struct tok *t;
-
-	while ((t = peek_tok(ps)) && !(t->len == 1 && is_punct(t->s[0]))) {
-		const struct qd_param *pd;
-		bool neg = false;
-
-		for (pd = ops->params; pd && pd->name; pd++) {
-			if (tok_is(t, pd->name))
-				break;
-			if (pd->neg && tok_is(t, pd->neg)) {
-				neg = true;
-				break;
-			}
-		}
-		if (!pd || !pd->name) {
-			char names[400];
-
-			if (find_kind_tok(t))
-				return fail(ps, t,
-					    "%s has no parameter by that name; a child qdisc goes after '/' or in { }",
-					    ops->kind);
-			param_names(ops, names, sizeof(names));
-			return fail(ps, t, "unknown %s parameter (expected one of: %s)", ops->kind,
-				    names);
-		}
-		ps->i++;
-		if (pd->type == QD_P_FLAG) {
-			*(uint32_t *)(void *)((char *)conf + pd->off) = neg ? 0 : 1;
-			continue;
-		}
-		if (parse_value(ps, pd, conf) < 0)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-/* --- building ---------------------------------------------------------- */
-
-/* Frees q and its subtree; packets must be gone. inited: ops->init ran. */
-static void free_node(struct weir_qdisc *q, bool inited)
+void qd_node_free(struct weir_qdisc *q, bool inited)
 {
 	if (!q)
 		return;
 	for (uint32_t i = 0; i < q->nb_children; i++)
-		free_node(q->children[i], true);
+		qd_node_free(q->children[i], true);
 	if (inited && q->ops->destroy)
 		q->ops->destroy(q);
 	free(q->children);
 	free(q);
 }
-
-static bool tok_punct(const struct tok *t, char c)
-{
-	return t && t->len == 1 && t->s[0] == c;
-}
-
-static int build_string(struct parser *outer, const char *spec, struct weir_qdisc *parent,
-			uint32_t depth, struct weir_qdisc **out);
-
-static int parse_node(struct parser *ps, struct weir_qdisc *parent, uint32_t depth,
-		      struct weir_qdisc **out)
-{
-	const struct tok *kt = peek_tok(ps), *t;
-	const struct weir_qdisc_ops *ops;
-	struct weir_qdisc *q = NULL;
-	char names[256], msg[256];
-	void *conf = NULL;
-	uint32_t cap = 0;
-	int need, r = -EINVAL;
-
-	weir_qdisc_list(names, sizeof(names));
-	if (!kt || tok_punct(kt, '/') || tok_punct(kt, '{') || tok_punct(kt, '}') ||
-	    tok_punct(kt, ';'))
-		return fail(ps, kt, "expected a qdisc kind (one of: %s)", names);
-	ops = find_kind_tok(kt);
-	if (!ops)
-		return fail(ps, kt, "unknown qdisc kind (expected one of: %s)", names);
-	if (depth >= QD_MAX_DEPTH)
-		return fail(ps, kt, "tree deeper than %d levels", QD_MAX_DEPTH);
-	if (ops->root_only && parent)
-		return fail(ps, kt, "%s must be the root of a tree (it holds one root per TX queue)",
-			    ops->kind);
-	if (++ps->nodes > QD_MAX_NODES)
-		return fail(ps, kt, "more than %d qdiscs in one tree", QD_MAX_NODES);
-	ps->i++;
-	conf = malloc(ops->conf_size ? ops->conf_size : 1);
-	q = calloc(1, sizeof(*q) + ops->priv_size);
-	if (!conf || !q) {
-		r = -ENOMEM;
-		goto err;
-	}
-	if (ops->conf_size)
-		memcpy(conf, ops->conf_default, ops->conf_size);
-	q->ops = ops;
-	q->parent = parent;
-	q->handle = ps->next_handle++;
-	if (parse_params(ps, ops, conf) < 0)
-		goto err;
-
-	t = peek_tok(ps);
-	if ((tok_punct(t, '/') || tok_punct(t, '{')) && !ops->nb_children) {
-		r = fail(ps, t, "%s is classless: it takes no child qdisc (%s)", ops->kind, ops->usage);
-		goto err;
-	}
-	if (tok_punct(t, '/')) {
-		uint32_t start;
-
-		ps->i++;
-		need = ops->nb_children(conf, -1, msg, sizeof(msg));
-		if (need < 0) {
-			r = fail(ps, kt, "%s", msg);
-			goto err;
-		}
-		q->children = calloc((size_t)need, sizeof(*q->children));
-		if (!q->children) {
-			r = -ENOMEM;
-			goto err;
-		}
-		start = ps->i;
-		for (int k = 0; k < need; k++) {
-			ps->i = start;
-			r = parse_node(ps, q, depth + 1, &q->children[k]);
-			if (r < 0)
-				goto err;
-			q->nb_children++;
-		}
-	} else if (tok_punct(t, '{')) {
-		const struct tok *open = t;
-
-		ps->i++;
-		for (;;) {
-			if (q->nb_children == cap) {
-				struct weir_qdisc **nc;
-
-				cap = cap ? cap * 2 : 4;
-				nc = realloc(q->children, cap * sizeof(*nc));
-				if (!nc) {
-					r = -ENOMEM;
-					goto err;
-				}
-				q->children = nc;
-			}
-			r = parse_node(ps, q, depth + 1, &q->children[q->nb_children]);
-			if (r < 0)
-				goto err;
-			q->nb_children++;
-			t = peek_tok(ps);
-			if (tok_punct(t, ';')) {
-				ps->i++;
-				if (tok_punct(peek_tok(ps), '}')) {
-					ps->i++;
-					break;
-				}
-				continue;
-			}
-			if (tok_punct(t, '}')) {
-				ps->i++;
-				break;
-			}
-			r = fail(ps, t, "expected ';' between children or '}' to close the '{' at column %u",
-				 open->col);
-			goto err;
-		}
-		need = ops->nb_children(conf, (int)q->nb_children, msg, sizeof(msg));
-		if (need < 0) {
-			r = fail(ps, open, "%s", msg);
-			goto err;
-		}
-	} else if (ops->nb_children) {
-		need = ops->nb_children(conf, 0, msg, sizeof(msg));
-		if (need < 0) {
-			r = fail(ps, kt, "%s", msg);
-			goto err;
-		}
-		q->children = calloc((size_t)need, sizeof(*q->children));
-		if (!q->children) {
-			r = -ENOMEM;
-			goto err;
-		}
-		for (int k = 0; k < need; k++) {
-			r = build_string(ps, ops->default_child, q, depth + 1, &q->children[k]);
-			if (r < 0)
-				goto err;
-			q->nb_children++;
-		}
-	}
-	r = ops->init(q, conf, msg, sizeof(msg));
-	if (r < 0) {
-		if (r == -EINVAL)
-			fail(ps, kt, "%s", msg);
-		goto err;
-	}
-	free(conf);
-	*out = q;
-	return 0;
-err:
-	if (r == -ENOMEM)
-		snprintf(ps->why, ps->whylen, "qdisc: out of memory building the tree");
-	free_node(q, false);
-	free(conf);
-	return r;
-}
-
-/* Builds one node (and its subtree) from a spec, e.g. a default child. */
-static int build_string(struct parser *outer, const char *spec, struct weir_qdisc *parent,
-			uint32_t depth, struct weir_qdisc **out)
-{
-	struct parser ps = {
-		.spec = spec, .why = outer->why, .whylen = outer->whylen,
-		.next_handle = outer->next_handle, .nodes = outer->nodes,
-	};
-	int r = tokenize(&ps);
-
-	if (r == 0)
-		r = parse_node(&ps, parent, depth, out);
-	if (r == 0 && ps.i != ps.n) {
-		r = fail(&ps, &ps.t[ps.i], "unexpected token after the tree");
-		/* The node is complete; undo it. */
-		weir_qdisc_destroy(*out);
-		*out = NULL;
-	}
-	outer->next_handle = ps.next_handle;
-	outer->nodes = ps.nodes;
-	free(ps.t);
-	return r;
-}
-
-int weir_qdisc_create(const char *spec, struct weir_qdisc **out, char *why, size_t whylen)
-{
-	char dummy[8];
-	struct parser ps = { .spec = spec, .next_handle = 1 };
-	struct weir_qdisc *q = NULL;
-	int r;
-
-	if (!why || !whylen) {
-		why = dummy;
-		whylen = sizeof(dummy);
-	}
-	ps.why = why;
-	ps.whylen = whylen;
-	why[0] = '\0';
-	if (!spec || !out)
-		return QD_WHY(why, whylen, "qdisc: no spec given (e.g. \"fq_codel\")");
-	r = tokenize(&ps);
-	if (r == 0 && ps.n == 0) {
-		char names[256];
-
-		weir_qdisc_list(names, sizeof(names));
-		r = QD_WHY(why, whylen, "qdisc: empty spec (expected a qdisc kind: %s)", names);
-	}
-	if (r == 0)
-		r = parse_node(&ps, NULL, 0, &q);
-	if (r == 0 && ps.i != ps.n) {
-		const struct tok *t = &ps.t[ps.i];
-
-		if (tok_punct(t, '}'))
-			r = fail(&ps, t, "'}' without a matching '{'");
-		else if (tok_punct(t, ';'))
-			r = fail(&ps, t, "';' separates children only inside { }");
-		else
-			r = fail(&ps, t, "unexpected token after the tree (a child goes after '/')");
-		weir_qdisc_destroy(q);
-		q = NULL;
-	}
-	free(ps.t);
-	if (r == 0)
-		*out = q;
-	return r;
-}
-
-/* --- tree-wide operations ---------------------------------------------- */
 
 static void reset_subtree(struct weir_qdisc *q)
 {
@@ -674,7 +87,7 @@ void qd_reset(struct weir_qdisc *q)
 	uint64_t bytes = q->st.backlog_bytes;
 
 	reset_subtree(q);
-	for (struct weir_qdisc *a = q->parent; a; a = a->parent) {
+	for (struct weir_qdisc *a = q->stats_parent; a; a = a->stats_parent) {
 		a->st.backlog_pkts -= pkts;
 		a->st.backlog_bytes -= bytes;
 	}
@@ -685,13 +98,14 @@ void weir_qdisc_destroy(struct weir_qdisc *q)
 	if (!q)
 		return;
 	reset_subtree(q);
-	free_node(q, true);
+	qd_node_free(q, true);
 }
 
 /*
- * The public calls may be made on an inner node (an lcore driving its TX
- * queue's tree under an mq root): the ancestors' counters follow, as they
- * would had the packet passed through them.
+ * The public calls may be made on an inner node: the ancestors' counters
+ * follow, as they would had the packet passed through them, up to (not
+ * into) a node that sums its children when read. So an lcore driving its
+ * TX queue's tree under an mq root writes only that tree's counters.
  */
 enum weir_qdisc_verdict weir_qdisc_enqueue(struct weir_qdisc *q, struct weir_pkt *pkt,
 					   weir_ns_t now)
@@ -699,8 +113,8 @@ enum weir_qdisc_verdict weir_qdisc_enqueue(struct weir_qdisc *q, struct weir_pkt
 	uint32_t len = qd_len(pkt);
 	enum weir_qdisc_verdict v = qd_enqueue(q, pkt, now);
 
-	if (weir_unlikely(q->parent) && v != WEIR_QDISC_DROPPED) {
-		for (struct weir_qdisc *a = q->parent; a; a = a->parent) {
+	if (weir_unlikely(q->stats_parent) && v != WEIR_QDISC_DROPPED) {
+		for (struct weir_qdisc *a = q->stats_parent; a; a = a->stats_parent) {
 			a->st.backlog_pkts++;
 			a->st.backlog_bytes += len;
 		}
@@ -715,10 +129,10 @@ struct weir_pkt *weir_qdisc_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns
 
 	if (next_due)
 		*next_due = p ? 0 : due;
-	if (weir_unlikely(q->parent) && p) {
+	if (weir_unlikely(q->stats_parent) && p) {
 		uint32_t len = qd_len(p);
 
-		for (struct weir_qdisc *a = q->parent; a; a = a->parent) {
+		for (struct weir_qdisc *a = q->stats_parent; a; a = a->stats_parent) {
 			a->st.backlog_pkts--;
 			a->st.backlog_bytes -= len;
 			a->st.packets++;
@@ -738,9 +152,17 @@ void weir_qdisc_reset(struct weir_qdisc *q)
 	qd_reset(q);
 }
 
+void qd_stats_read(const struct weir_qdisc *q, struct weir_qdisc_stats *st)
+{
+	if (q->ops->stats)
+		q->ops->stats(q, st);
+	else
+		*st = q->st;
+}
+
 void weir_qdisc_stats_get(const struct weir_qdisc *q, struct weir_qdisc_stats *st)
 {
-	*st = q->st;
+	qd_stats_read(q, st);
 }
 
 const char *weir_qdisc_kind(const struct weir_qdisc *q)
@@ -756,188 +178,4 @@ uint32_t weir_qdisc_nb_children(const struct weir_qdisc *q)
 struct weir_qdisc *weir_qdisc_child(const struct weir_qdisc *q, uint32_t i)
 {
 	return i < q->nb_children ? q->children[i] : NULL;
-}
-
-/* --- formatting and dump ----------------------------------------------- */
-
-void qd_fmt_time(char *buf, size_t len, weir_ns_t ns)
-{
-	if (ns >= WEIR_NS_PER_SEC && ns % WEIR_NS_PER_MS == 0)
-		snprintf(buf, len, "%gs", (double)ns / 1e9);
-	else if (ns >= WEIR_NS_PER_MS)
-		snprintf(buf, len, "%gms", (double)ns / 1e6);
-	else if (ns >= WEIR_NS_PER_US)
-		snprintf(buf, len, "%gus", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%lluns", (unsigned long long)ns);
-}
-
-void qd_fmt_rate(char *buf, size_t len, uint64_t bytes_per_s)
-{
-	double bits = (double)bytes_per_s * 8;
-
-	if (bits >= 1e9)
-		snprintf(buf, len, "%gGbit", bits / 1e9);
-	else if (bits >= 1e6)
-		snprintf(buf, len, "%gMbit", bits / 1e6);
-	else if (bits >= 1e3)
-		snprintf(buf, len, "%gKbit", bits / 1e3);
-	else
-		snprintf(buf, len, "%gbit", bits);
-}
-
-void qd_fmt_size(char *buf, size_t len, uint64_t b)
-{
-	if (b >= (1 << 20) && b % (1 << 20) == 0)
-		snprintf(buf, len, "%lluMb", (unsigned long long)(b >> 20));
-	else if (b >= 1024 && b % 1024 == 0)
-		snprintf(buf, len, "%lluKb", (unsigned long long)(b >> 10));
-	else
-		snprintf(buf, len, "%llub", (unsigned long long)b);
-}
-
-static void json_key(struct qd_dump *d, const char *key)
-{
-	fprintf(d->out, "%s\"%s\":", d->first ? "" : ",", key);
-	d->first = 0;
-}
-
-void qd_dump_u64(struct qd_dump *d, const char *key, uint64_t v)
-{
-	if (d->json) {
-		json_key(d, key);
-		fprintf(d->out, "%llu", (unsigned long long)v);
-	} else {
-		fprintf(d->out, " %s %llu", key, (unsigned long long)v);
-	}
-}
-
-void qd_dump_str(struct qd_dump *d, const char *key, const char *v)
-{
-	if (d->json) {
-		json_key(d, key);
-		fprintf(d->out, "\"%s\"", v);
-	} else {
-		fprintf(d->out, " %s %s", key, v);
-	}
-}
-
-void qd_dump_time(struct qd_dump *d, const char *key, weir_ns_t ns)
-{
-	char buf[32];
-
-	if (d->json) {
-		char k[64];
-
-		snprintf(k, sizeof(k), "%s_ns", key);
-		qd_dump_u64(d, k, ns);
-		return;
-	}
-	qd_fmt_time(buf, sizeof(buf), ns);
-	fprintf(d->out, " %s %s", key, buf);
-}
-
-void qd_dump_size(struct qd_dump *d, const char *key, uint64_t bytes)
-{
-	char buf[32];
-
-	if (d->json) {
-		qd_dump_u64(d, key, bytes);
-		return;
-	}
-	qd_fmt_size(buf, sizeof(buf), bytes);
-	fprintf(d->out, " %s %s", key, buf);
-}
-
-void qd_dump_rate(struct qd_dump *d, const char *key, uint64_t bytes_per_s)
-{
-	char buf[32];
-
-	if (d->json) {
-		char k[64];
-
-		snprintf(k, sizeof(k), "%s_bps", key);
-		qd_dump_u64(d, k, bytes_per_s * 8);
-		return;
-	}
-	qd_fmt_rate(buf, sizeof(buf), bytes_per_s);
-	fprintf(d->out, " %s %s", key, buf);
-}
-
-void qd_dump_flag(struct qd_dump *d, const char *key, bool on)
-{
-	if (d->json) {
-		json_key(d, key);
-		fprintf(d->out, "%s", on ? "true" : "false");
-	} else if (on) {
-		fprintf(d->out, " %s", key);
-	}
-}
-
-static void dump_node(const struct weir_qdisc *q, FILE *out, int json, int depth)
-{
-	struct qd_dump d = { .out = out, .json = json, .first = 1 };
-	const struct weir_qdisc_stats *s = &q->st;
-	int ind = depth * 2;
-
-	if (json) {
-		fprintf(out, "{\"kind\":\"%s\",\"handle\":%u,\"parent\":%u,\"options\":{",
-			q->ops->kind, q->handle, q->parent ? q->parent->handle : 0);
-		if (q->ops->dump)
-			q->ops->dump(q, &d);
-		fprintf(out,
-			"},\"bytes\":%llu,\"packets\":%llu,\"drops\":%llu,\"drops_limit\":%llu,"
-			"\"drops_aqm\":%llu,\"ecn_marks\":%llu,\"overlimits\":%llu,\"requeues\":%llu,"
-			"\"backlog\":%llu,\"qlen\":%u,\"xstats\":{",
-			(unsigned long long)s->bytes, (unsigned long long)s->packets,
-			(unsigned long long)s->drops, (unsigned long long)s->drops_limit,
-			(unsigned long long)s->drops_aqm, (unsigned long long)s->ecn_marks,
-			(unsigned long long)s->overlimits, (unsigned long long)s->requeues,
-			(unsigned long long)s->backlog_bytes, s->backlog_pkts);
-		d.first = 1;
-		if (q->ops->dump_stats)
-			q->ops->dump_stats(q, &d);
-		fprintf(out, "},\"children\":[");
-		for (uint32_t i = 0; i < q->nb_children; i++) {
-			if (i)
-				fputc(',', out);
-			dump_node(q->children[i], out, json, depth + 1);
-		}
-		fprintf(out, "]}");
-		return;
-	}
-	fprintf(out, "%*sqdisc %s %u: ", ind, "", q->ops->kind, q->handle);
-	if (q->parent) {
-		uint32_t idx = 0;
-
-		while (idx < q->parent->nb_children && q->parent->children[idx] != q)
-			idx++;
-		fprintf(out, "parent %u:%u", q->parent->handle, idx + 1);
-	} else {
-		fprintf(out, "root");
-	}
-	if (q->ops->dump)
-		q->ops->dump(q, &d);
-	fprintf(out, "\n%*s Sent %llu bytes %llu pkt (dropped %llu, overlimits %llu requeues %llu)\n",
-		ind, "", (unsigned long long)s->bytes, (unsigned long long)s->packets,
-		(unsigned long long)s->drops, (unsigned long long)s->overlimits,
-		(unsigned long long)s->requeues);
-	fprintf(out, "%*s backlog %llub %up (drops: limit %llu aqm %llu) ecn_mark %llu", ind, "",
-		(unsigned long long)s->backlog_bytes, s->backlog_pkts,
-		(unsigned long long)s->drops_limit, (unsigned long long)s->drops_aqm,
-		(unsigned long long)s->ecn_marks);
-	if (q->ops->dump_stats) {
-		fprintf(out, "\n%*s", ind, "");
-		q->ops->dump_stats(q, &d);
-	}
-	fputc('\n', out);
-	for (uint32_t i = 0; i < q->nb_children; i++)
-		dump_node(q->children[i], out, json, depth + 1);
-}
-
-void weir_qdisc_dump(const struct weir_qdisc *q, FILE *out, int json)
-{
-	dump_node(q, out, json, 0);
-	if (json)
-		fputc('\n', out);
 }

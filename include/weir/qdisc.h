@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The traffic scheduler: queueing disciplines (qdiscs) in trees, one root
- * per TX queue, and DQL, the dynamic limit that keeps the driver's own ring
- * short so the real queue stays here, where it can be reordered.
+ * per TX queue. (DQL, the dynamic limit that keeps the driver's own ring
+ * short so the real queue stays here, where it can be reordered, is in
+ * weir/dql.h.)
  *
  * A tree is built from a string, e.g.
  *     "tbf rate 100mbit burst 32k / fq_codel target 5ms interval 100ms"
@@ -12,7 +13,9 @@
  * Time is passed in by the caller (now, ns), never read inside, so every
  * algorithm runs the same under a synthetic clock in tests and simulations.
  * A qdisc owns the packets it holds; dropped packets are freed by the qdisc.
- * Not thread-safe: a tree belongs to the lcore that owns its TX queue.
+ * Not thread-safe: a tree belongs to the lcore that owns its TX queue; the
+ * one exception is an mq root, whose children belong to different lcores
+ * (see weir_qdisc_child()).
  */
 #ifndef WEIR_QDISC_H
 #define WEIR_QDISC_H
@@ -34,7 +37,10 @@ enum weir_qdisc_verdict {
 
 /* Counters of a node include its whole subtree (like tc): a parent's
  * backlog is its children's, and a drop anywhere below counts in every
- * ancestor. */
+ * ancestor. An mq keeps no counters: its stats are the sum of its
+ * children's, computed when read (last_sojourn: the largest of theirs), as
+ * Linux's sch_mq does, so the lcores driving its children never write a
+ * counter another lcore writes. */
 struct weir_qdisc_stats {
 	uint64_t packets, bytes;       /* dequeued (sent on) */
 	uint32_t backlog_pkts;
@@ -81,9 +87,13 @@ struct weir_pkt *weir_qdisc_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns
 struct weir_pkt *weir_qdisc_peek(struct weir_qdisc *q, weir_ns_t now);
 /* Drops (frees) everything queued, keeps configuration and counters. */
 void weir_qdisc_reset(struct weir_qdisc *q);
+/* q's counters (for an mq, its children's summed now). Reads counters the
+ * owning lcore writes without synchronisation: call it on that lcore, or,
+ * for an mq, once the lcores driving its children have stopped. */
 void weir_qdisc_stats_get(const struct weir_qdisc *q, struct weir_qdisc_stats *st);
 /* Writes the tree with its stats, like `tc -s qdisc`; json != 0 for one
- * JSON object per node, children nested. */
+ * JSON object per node, children nested. Reads counters as
+ * weir_qdisc_stats_get() does, with the same rule. */
 void weir_qdisc_dump(const struct weir_qdisc *q, FILE *out, int json);
 
 /* "fq_codel", "tbf", ... */
@@ -91,46 +101,10 @@ const char *weir_qdisc_kind(const struct weir_qdisc *q);
 uint32_t weir_qdisc_nb_children(const struct weir_qdisc *q);
 /* Child i (prio band i, drr class i, the tree of TX queue i under mq), or
  * NULL. An lcore owning TX queue i of an mq root drives weir_qdisc_child(mq,
- * i) directly; counters of the parents follow. */
+ * i) directly, with no lock: that child tree's counters are kept as if the
+ * packets had passed through mq, and mq's own are its children's summed
+ * when read, so no lcore writes another's. Calls on the mq itself
+ * (enqueue, dequeue, peek, reset) touch every child: single-threaded use. */
 struct weir_qdisc *weir_qdisc_child(const struct weir_qdisc *q, uint32_t i);
-
-/*
- * DQL: Linux BQL's dynamic queue limit. The driver ring may hold `limit`
- * bytes not yet completed; the limit grows when the ring ran dry during a
- * completion interval (starvation) and shrinks when bytes sat in it
- * unneeded for hold_time.
- */
-struct weir_dql {
-	uint32_t limit;          /* current byte limit */
-	uint32_t min_limit, max_limit;
-	uint64_t num_queued;     /* bytes handed to the driver, total */
-	uint64_t num_completed;  /* bytes the driver completed, total */
-	uint64_t adj_limit;      /* num_completed + limit at last adjustment */
-	uint64_t prev_ovlimit;
-	uint64_t prev_num_queued;
-	uint64_t prev_last_obj_cnt;
-	uint32_t last_obj_cnt;
-	uint32_t lowest_slack;
-	weir_ns_t slack_start_time;
-	weir_ns_t hold_time;
-};
-
-/* hold_time: how long slack must persist before the limit shrinks
- * (0: 1 s, Linux's default). min_limit/max_limit may be set afterwards. */
-void weir_dql_init(struct weir_dql *dql, weir_ns_t hold_time);
-/* Forgets all counts (e.g. the ring was flushed); limit = min_limit. */
-void weir_dql_reset(struct weir_dql *dql, weir_ns_t now);
-/* Room left under the limit, in bytes. As with BQL, the driver may take
- * another packet while this is >= 0: the packet that crosses the limit is
- * still taken, and the queue stops once it is negative. */
-static inline int64_t weir_dql_avail(const struct weir_dql *dql)
-{
-	return (int64_t)dql->adj_limit - (int64_t)dql->num_queued;
-}
-/* The driver took `bytes` (one packet or one burst) into its ring. */
-void weir_dql_queued(struct weir_dql *dql, uint32_t bytes);
-/* The driver's tx_done completed `bytes`; adjusts the limit. Call once per
- * completion run, also with 0 (that is how starvation is seen). */
-void weir_dql_completed(struct weir_dql *dql, uint32_t bytes, weir_ns_t now);
 
 #endif

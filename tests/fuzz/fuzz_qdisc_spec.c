@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * Fuzz target: the scheduler's tree-spec parser (qdisc/tree.c and every
+ * Fuzz target: the scheduler's tree-spec parser (qdisc/spec.c and every
  * qdisc's create-from-args), fed arbitrary strings through
  * weir_qdisc_create(), the way a typo on a command line or a hostile config
  * file reaches it.
  *
  * Properties checked beyond "does not crash": a refused spec returns
  * -EINVAL (or -ENOMEM) with a non-empty message that starts with "qdisc:"
- * and leaves no tree; a built tree takes a few packets, dumps (text and
- * JSON), resets, gives them all back on destroy, and its backlog counter
- * matches the packets held.
+ * and leaves no tree; a built tree takes a few packets (every fourth of
+ * zero length: a buffer pinned, no bytes), dumps (text and JSON), resets,
+ * gives them all back on destroy, and its backlog counter matches the
+ * packets held.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -49,12 +50,12 @@ static void exercise(struct weir_qdisc *q)
 
 	for (int i = 0; i < 32; i++) {
 		struct weir_pkt *p = weir_pkt_alloc(pool);
-		uint8_t *d;
+		uint16_t len = i % 4 == 3 ? 0 : (uint16_t)(60 + i * 40);
 
 		if (!p)
 			abort();
-		d = weir_pkt_put(p, (uint16_t)(60 + i * 40));
-		memset(d, i, 60 + (size_t)i * 40);
+		if (len)
+			memset(weir_pkt_put(p, len), i, len);
 		p->priority = (uint8_t)i;
 		p->queue = (uint16_t)i;
 		weir_qdisc_enqueue(q, p, (weir_ns_t)i * 1000);

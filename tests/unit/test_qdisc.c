@@ -3,13 +3,17 @@
  * The scheduler's tree, its classful and shaping qdiscs, and DQL, under a
  * synthetic clock: the spec parser (good trees build, bad ones are refused
  * naming the token), fifo limits, prio's strict order, DRR's byte shares,
- * tbf's rate over 10 simulated seconds, mq, config files, DQL convergence.
+ * tbf's rate over 10 simulated seconds, mq (also driven from two threads),
+ * config files, DQL convergence.
  * CoDel and fq_codel are in test_qdisc_codel.c. Every test ends with no
  * packet buffer in use.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "weir/dql.h"
 
 #include "qdisc_helpers.h"
 
@@ -464,6 +468,122 @@ Test(qdisc, mq_one_root_per_queue)
 	weir_qdisc_stats_get(q, &st);
 	cr_assert_eq(st.backlog_pkts, 19);
 	cr_assert_eq(st.drops, 20);
+	weir_qdisc_destroy(q);
+}
+
+/* A pure peek through mq leaves the packet, and the counts, in its child. */
+Test(qdisc, mq_peek_leaves_counts_in_the_child)
+{
+	struct weir_qdisc *q = mkq("mq queues 2 / fifo");
+	struct weir_qdisc_stats st;
+	struct weir_pkt *head;
+
+	for (uint16_t i = 0; i < 3; i++) {
+		struct weir_pkt *p = mk_udp(i, 100, 0);
+
+		p->queue = i;
+		cr_assert_eq(weir_qdisc_enqueue(q, p, 0), WEIR_QDISC_QUEUED);
+	}
+	head = weir_qdisc_peek(q, 0);
+	cr_assert_not_null(head);
+	weir_qdisc_stats_get(q, &st);
+	cr_expect_eq(st.backlog_pkts, 3);
+	cr_expect_eq(st.packets, 0);
+	cr_assert_eq(weir_qdisc_dequeue(q, 0, NULL), head);
+	weir_pkt_free(head);
+	weir_qdisc_stats_get(q, &st);
+	cr_expect_eq(st.backlog_pkts, 2);
+	cr_expect_eq(st.packets, 1);
+	cr_expect_eq(st.bytes, 100);
+	weir_qdisc_destroy(q);
+}
+
+/* One lcore's view of its TX queue: a child of the mq, driven directly. */
+struct mq_driver {
+	struct weir_qdisc *child;
+	uint16_t queue;
+	uint64_t tried, sent, sent_bytes, no_buffer;
+};
+
+static void *mq_drive(void *arg)
+{
+	struct mq_driver *d = arg;
+
+	/* No cr_assert here: Criterion asserts only on the test's thread. */
+	for (uint32_t i = 0; i < 200000; i++) {
+		struct weir_pkt *p = weir_pkt_alloc(pool);
+		uint16_t len = (uint16_t)(60 + (i % 8) * 100);
+
+		if (!p || !weir_pkt_put(p, len)) {
+			d->no_buffer++;
+			if (p)
+				weir_pkt_free(p);
+			continue;
+		}
+		p->queue = d->queue;
+		d->tried++;
+		weir_qdisc_enqueue(d->child, p, i);
+		/* Two dequeues per three arrivals: the queue fills and drops. */
+		if (i % 3 == 0)
+			continue;
+		p = weir_qdisc_dequeue(d->child, i, NULL);
+		if (p) {
+			d->sent++;
+			d->sent_bytes += p->pkt_len;
+			weir_pkt_free(p);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Bug: every child of an mq, each driven by its own lcore, also wrote the
+ * mq's counters (a data race: updates were lost). Now mq sums its children
+ * when read. Two threads drive one child each; once they stop, the mq's
+ * stats are exactly its children's summed, and what the threads counted.
+ */
+Test(qdisc, mq_children_on_two_threads_never_write_the_roots_counters)
+{
+	struct weir_qdisc *q = mkq("mq { fifo limit 64 ; fq_codel limit 64 drop_batch 4 }");
+	struct mq_driver d[2] = { { .child = weir_qdisc_child(q, 0), .queue = 0 },
+				  { .child = weir_qdisc_child(q, 1), .queue = 1 } };
+	struct weir_qdisc_stats st, c[2];
+	pthread_t th[2];
+	char *buf = NULL, want[128];
+	size_t len = 0;
+	FILE *f;
+
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, mq_drive, &d[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	weir_qdisc_stats_get(q, &st);
+	for (int i = 0; i < 2; i++) {
+		weir_qdisc_stats_get(d[i].child, &c[i]);
+		cr_expect_eq(d[i].no_buffer, 0);
+		cr_expect_gt(c[i].drops, 0, "child %d never dropped", i);
+		cr_expect_eq(c[i].packets, d[i].sent, "child %d", i);
+	}
+	cr_expect_eq(st.packets, c[0].packets + c[1].packets);
+	cr_expect_eq(st.bytes, c[0].bytes + c[1].bytes);
+	cr_expect_eq(st.bytes, d[0].sent_bytes + d[1].sent_bytes);
+	cr_expect_eq(st.backlog_pkts, c[0].backlog_pkts + c[1].backlog_pkts);
+	cr_expect_eq(st.backlog_bytes, c[0].backlog_bytes + c[1].backlog_bytes);
+	cr_expect_eq(st.drops, c[0].drops + c[1].drops);
+	cr_expect_eq(st.drops_limit, c[0].drops_limit + c[1].drops_limit);
+	/* Every packet offered is sent, dropped or still queued. */
+	cr_expect_eq(st.packets + st.drops + st.backlog_pkts, d[0].tried + d[1].tried);
+	cr_expect_eq(weir_pool_in_use(pool), st.backlog_pkts);
+	/* The dump shows the same sums. */
+	f = open_memstream(&buf, &len);
+	weir_qdisc_dump(q, f, 0);
+	fclose(f);
+	snprintf(want, sizeof(want), "qdisc mq 1: root queues 2\n Sent %llu bytes %llu pkt (dropped %llu,",
+		 (unsigned long long)st.bytes, (unsigned long long)st.packets,
+		 (unsigned long long)st.drops);
+	cr_expect(strncmp(buf, want, strlen(want)) == 0, "dump starts \"%.100s\", want \"%s\"", buf,
+		  want);
+	free(buf);
 	weir_qdisc_destroy(q);
 }
 

@@ -2,10 +2,12 @@
 /*
  * CoDel and fq_codel under a synthetic clock: the control law alone
  * (codel.h with plain structs, no packets), the codel qdisc dropping and
- * ECN-marking (with a valid IPv4 checksum after), fq_codel keeping a
- * sparse flow's delay near zero beside 8 saturating bulk flows while a FIFO
- * bloats, and fq_codel's packet and memory limits dropping from the fattest
- * flow with every dropped buffer freed once.
+ * ECN-marking (with a valid IPv4 checksum after, each mark counted once
+ * even when ce_threshold also applies), fq_codel keeping a sparse flow's
+ * delay near zero beside 8 saturating bulk flows while a FIFO bloats, and
+ * fq_codel's packet and memory limits dropping from the fattest flow (also
+ * when zero-length packets hold the memory) with every dropped buffer
+ * freed once.
  */
 #include <stdlib.h>
 
@@ -240,6 +242,53 @@ Test(codel, ecn_marks_instead_of_dropping_and_fixes_checksum)
 	weir_qdisc_destroy(q);
 }
 
+/* ECT(0) packets in every 100 us, out every 200 us: the sojourn climbs
+ * past target (and any ce_threshold) and stays there. Returns how many of
+ * the packets dequeued carry CE. */
+static int run_ect_backlog(struct weir_qdisc *q, struct weir_qdisc_stats *st)
+{
+	int marked = 0;
+
+	for (int i = 0; i < 3000; i++)
+		weir_qdisc_enqueue(q, mk_udp(1, 1000, 0x02), (weir_ns_t)i * 100 * WEIR_NS_PER_US);
+	for (int i = 0; i < 3000; i++) {
+		struct weir_pkt *p = weir_qdisc_dequeue(q, (weir_ns_t)i * 200 * WEIR_NS_PER_US, NULL);
+
+		if (!p)
+			break;
+		marked += (weir_pkt_data(p)[15] & 3) == 3;
+		weir_pkt_free(p);
+	}
+	weir_qdisc_stats_get(q, st);
+	return marked;
+}
+
+/*
+ * Bug: a packet that CoDel's control law marked and whose sojourn was also
+ * above ce_threshold was marked a second time, and counted twice in the
+ * tree's ecn_marks. One packet, one mark: ecn_marks equals the packets that
+ * left with CE, for codel and for fq_codel (same codel.h).
+ */
+Test(codel, ecn_marks_count_a_packet_once_when_ce_threshold_also_marks_it)
+{
+	static const char *const specs[] = {
+		"codel ecn ce_threshold 1ms limit 10000",
+		"fq_codel ecn ce_threshold 1ms limit 10000 seed 1",
+	};
+
+	for (int k = 0; k < 2; k++) {
+		struct weir_qdisc *q = mkq(specs[k]);
+		struct weir_qdisc_stats st;
+		int marked = run_ect_backlog(q, &st);
+
+		cr_expect_geq(marked, 2000, "%s: only %d marked", specs[k], marked);
+		cr_expect_eq(st.ecn_marks, (uint64_t)marked, "%s: %llu marks counted for %d packets",
+			     specs[k], (unsigned long long)st.ecn_marks, marked);
+		cr_expect_eq(st.drops, 0, "%s", specs[k]);
+		weir_qdisc_destroy(q);
+	}
+}
+
 /* --- fq_codel -------------------------------------------------------------- */
 
 Test(codel, fq_codel_sparse_flow_near_zero_delay)
@@ -316,6 +365,38 @@ Test(codel, fq_codel_memory_limit_is_a_hard_cap)
 	}
 	cr_expect_leq(max_backlog, 65536 / (2048 + sizeof(struct weir_pkt)));
 	cr_expect_eq(st.drops + st.backlog_pkts, 2000);
+	cr_expect_eq(weir_pool_in_use(pool), st.backlog_pkts, "pool counts do not balance");
+	weir_qdisc_destroy(q);
+}
+
+/*
+ * Bug: the memory-limit loop dropped batches from the flow with the most
+ * queued bytes until memory was under the cap. Zero-length packets pin
+ * memory (a whole buffer each) but no bytes: once the flows holding bytes
+ * were empty, the "fattest" flow was an empty one, each batch dropped
+ * nothing, and fq_enqueue never returned.
+ */
+Test(codel, fq_codel_memory_limit_loop_ends_with_zero_length_packets, .timeout = 20)
+{
+	struct weir_qdisc *q = mkq("fq_codel limit 10000 flows 1024 memory_limit 64k seed 7");
+	const uint32_t fit = 65536 / (2048 + sizeof(struct weir_pkt));
+	struct weir_qdisc_stats st;
+
+	/* One flow with bytes, so the first batch has a fat flow to empty. */
+	cr_assert_eq(weir_qdisc_enqueue(q, mk_udp(1, 1000, 0), 0), WEIR_QDISC_QUEUED);
+	for (uint32_t i = 0; i < 200; i++) {
+		struct weir_pkt *p = weir_pkt_alloc(pool);
+
+		cr_assert_not_null(p);
+		cr_assert_eq(p->pkt_len, 0);
+		p->hash = 1000 + i; /* spread over the flows, not only flow 0 */
+		weir_qdisc_enqueue(q, p, 0);
+		weir_qdisc_stats_get(q, &st);
+		cr_assert_leq(st.backlog_pkts, fit, "after %u: %u packets pin more than 64k", i,
+			      st.backlog_pkts);
+	}
+	cr_expect_eq(st.drops + st.backlog_pkts, 201);
+	cr_expect_eq(st.drops, st.drops_limit);
 	cr_expect_eq(weir_pool_in_use(pool), st.backlog_pkts, "pool counts do not balance");
 	weir_qdisc_destroy(q);
 }
