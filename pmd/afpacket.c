@@ -1068,6 +1068,11 @@ static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
 		return weir_port_fail(port, -EINVAL, "block_size=%llu is too small for MTU %u",
 				      (unsigned long long)c->block_size, port->mtu);
 	c->tx_frames = conf->tx_size ? conf->tx_size : 1024;
+	if (!c->offload && weir_port_iface_is_virtual_peer(port->ifname))
+		WEIR_WARN("%s: offload=0 on a veth/tap: a Linux peer with its default TSO/GSO sends "
+			  "64 KiB super-frames, which then cannot be forwarded (rx_truncated); "
+			  "partial checksums are completed in software. Keep offload=1, or run "
+			  "ethtool -K <peer> tso off gso off", port->label);
 	if (c->offload && c->block_size < AFP_GSO_BLOCK)
 		WEIR_WARN("%s: block_size=%llu cannot hold a 64 KiB GSO frame from a sender with "
 			  "TSO/GSO on: such frames are dropped (rx_truncated); use block_size=256k "

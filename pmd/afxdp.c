@@ -1254,6 +1254,12 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	if ((e = weir_port_arg_choice(port, "csum", 0)) < 0)
 		return e;
 	priv->csum_fix = e == 0;
+	if (weir_port_iface_is_virtual_peer(port->ifname))
+		WEIR_INFO("%s: a veth/tap, whose Linux peer offloads checksums by default: %s", port->label,
+			  priv->csum_fix ? "partial checksums are completed in software (csum=fix, "
+					   "xstat rx_csum_completed)"
+					 : "csum=keep passes partial checksums on unfinished; the "
+					   "receiving host will drop such TCP and UDP");
 	if (!conf->pool)
 		return weir_port_fail(port, -EINVAL, "needs a packet pool (its memory is the UMEM)");
 	if (fs != conf->pool->buf_size)

@@ -7,10 +7,16 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "weir/log.h"
 #include "weir/port.h"
@@ -448,4 +454,35 @@ uint16_t weir_port_tx_burst_or_free(struct weir_port *port, uint16_t q, struct w
 		weir_pkt_free_bulk(pkts + sent, n - sent);
 	}
 	return (uint16_t)(n - sent);
+}
+
+int weir_port_iface_driver(const char *ifname, char *buf, size_t len)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	if (!len)
+		return -EINVAL;
+	buf[0] = '\0';
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		err = -errno;
+	else
+		snprintf(buf, len, "%s", info.driver);
+	close(fd);
+	return err;
+}
+
+bool weir_port_iface_is_virtual_peer(const char *ifname)
+{
+	char drv[32];
+
+	return weir_port_iface_driver(ifname, drv, sizeof(drv)) == 0 &&
+	       (!strcmp(drv, "veth") || !strcmp(drv, "tun"));
 }

@@ -223,6 +223,13 @@ uint16_t weir_port_tx_burst_or_free(struct weir_port *port, uint16_t q, struct w
 int weir_port_fail(struct weir_port *port, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The kernel driver behind a Linux interface ("veth", "tun", "virtio_net",
+ * ...) into buf (ETHTOOL_GDRVINFO, no privilege needed): 0 or -errno. */
+int weir_port_iface_driver(const char *ifname, char *buf, size_t len);
+/* True for a veth or tap: its peer is a Linux stack whose defaults
+ * (tx-checksumming, TSO/GSO on) send partial checksums and super-frames. */
+bool weir_port_iface_is_virtual_peer(const char *ifname);
+
 /* Value of key in the spec, or NULL. Marks it used. */
 const char *weir_port_arg(struct weir_port *port, const char *key);
 /* Integer argument in [min, max], default def when absent. 0 or -EINVAL

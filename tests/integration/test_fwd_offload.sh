@@ -9,6 +9,7 @@
 #   shaped  4 Cubic flows through "tbf rate 100mbit burst 32k / fq_codel"
 #           with 20 ms each way: goodput >= 90% of the ceiling, loaded ping
 #           p99 <= idle + 10 ms
+#   shaped6 the same over IPv6 (TCPv6 super-frames segmented by weir)
 #   udp     iperf3 UDP (partial checksums, no GSO)
 # Every case also checks that neither host counted a checksum error
 # (/proc/net/snmp InCsumErrors) and that weir-fwd exits cleanly.
@@ -26,9 +27,17 @@ weir_require_cmd iperf3 ping python3
 weir_timeout 150
 
 # -o: keep Linux's default offloads on every veth.
-weir_topo_line -o -n a dut b || exit 1
-weir_nsexec a ip addr add 10.98.0.1/24 dev "$(weir_if a dut)"
-weir_nsexec b ip addr add 10.98.0.2/24 dev "$(weir_if b dut)"
+if [ "$CASE" = shaped6 ]; then
+	weir_topo_line -o -6 -n a dut b || exit 1
+	weir_nsexec a ip -6 addr add fd00:98::1/64 dev "$(weir_if a dut)" nodad
+	weir_nsexec b ip -6 addr add fd00:98::2/64 dev "$(weir_if b dut)" nodad
+	A=fd00:98::1 B=fd00:98::2
+else
+	weir_topo_line -o -n a dut b || exit 1
+	weir_nsexec a ip addr add 10.98.0.1/24 dev "$(weir_if a dut)"
+	weir_nsexec b ip addr add 10.98.0.2/24 dev "$(weir_if b dut)"
+	A=10.98.0.1 B=10.98.0.2
+fi
 OUT=/tmp/weir-fwd-offload-$$.out
 weir_on_cleanup "rm -f $OUT /tmp/weir-offload-$$.*"
 fail() { echo "FAIL: $*"; [ -f "$OUT" ] && tail -30 "$OUT"; exit 1; }
@@ -37,13 +46,14 @@ fail() { echo "FAIL: $*"; [ -f "$OUT" ] && tail -30 "$OUT"; exit 1; }
 TXCSUM=$(weir_nsexec a ethtool -k "$(weir_if a dut)" 2>/dev/null | sed -n 's/^tx-checksumming: \([a-z]*\).*/\1/p')
 echo "sender's veth: tx-checksumming ${TXCSUM:-unknown} (Linux's default, left alone)"
 
-csum_errors() { # NS -> sum of Tcp and Udp InCsumErrors
-	weir_nsexec "$1" awk '/^(Tcp|Udp):/ { if (!h[$1]++) { for (i=2;i<=NF;i++) col[$1,$i]=i } else s += $col[$1,"InCsumErrors"] } END { print s+0 }' /proc/net/snmp
+csum_errors() { # NS -> sum of Tcp, Udp and Udp6 InCsumErrors
+	weir_nsexec "$1" awk '/^(Tcp|Udp):/ { if (!h[$1]++) { for (i=2;i<=NF;i++) col[$1,$i]=i } else s += $col[$1,"InCsumErrors"] }
+		$1 == "Udp6InCsumErrors" { s += $2 } END { print s+0 }' /proc/net/snmp /proc/net/snmp6 2>/dev/null
 }
 
 EGRESS=()
 DELAY=()
-if [ "$CASE" = shaped ]; then
+if [ "$CASE" = shaped ] || [ "$CASE" = shaped6 ]; then
 	EGRESS=(-e "tbf rate 100mbit burst 32k / fq_codel")
 	DELAY=(--delay 20ms)
 fi
@@ -52,17 +62,17 @@ weir_bg dut "$FWD" -p "$KIND:$(weir_if dut a)" -p "$KIND:$(weir_if dut b)" --mod
 FWD_PID=$WEIR_BG_PID
 ok=0
 for _ in $(seq 50); do
-	weir_nsexec a ping -c1 -W1 10.98.0.2 >/dev/null 2>&1 && { ok=1; break; }
+	weir_nsexec a ping -c1 -W1 "$B" >/dev/null 2>&1 && { ok=1; break; }
 	kill -0 "$FWD_PID" 2>/dev/null || fail "weir-fwd exited at start"
 done
 [ $ok = 1 ] || fail "no ping through weir-fwd"
 
-weir_bg b iperf3 -s -1 -B 10.98.0.2 -p 5201 >/dev/null 2>&1
+weir_bg b iperf3 -s -1 -B "$B" -p 5201 >/dev/null 2>&1
 sleep 0.3
 
 # iperf3 client run: prints "bits_per_second retransmits" of the receiver.
 iperf() {
-	weir_nsexec a timeout 40 iperf3 -c 10.98.0.2 -p 5201 -J "$@" >/tmp/weir-offload-$$.json 2>&1 ||
+	weir_nsexec a timeout 40 iperf3 -c "$B" -p 5201 -J "$@" >/tmp/weir-offload-$$.json 2>&1 ||
 		{ cat /tmp/weir-offload-$$.json; fail "iperf3 $* failed"; }
 	python3 - /tmp/weir-offload-$$.json <<'PY'
 import json, sys
@@ -76,7 +86,7 @@ else:  # UDP
 PY
 }
 restart_server() {
-	weir_bg b iperf3 -s -1 -B 10.98.0.2 -p 5201 >/dev/null 2>&1
+	weir_bg b iperf3 -s -1 -B "$B" -p 5201 >/dev/null 2>&1
 	sleep 0.3
 }
 ge() { python3 -c "import sys; sys.exit(0 if float('$1') >= float('$2') else 1)"; }
@@ -91,9 +101,9 @@ tcp)
 		restart_server
 	done
 	;;
-shaped)
-	IDLE=$(weir_nsexec a ping -c 20 -i 0.05 -q 10.98.0.2 | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
-	weir_nsexec a ping -c 150 -i 0.05 10.98.0.2 >/tmp/weir-offload-$$.ping 2>&1 &
+shaped | shaped6)
+	IDLE=$(weir_nsexec a ping -c 20 -i 0.05 -q "$B" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
+	weir_nsexec a ping -c 150 -i 0.05 "$B" >/tmp/weir-offload-$$.ping 2>&1 &
 	PING=$!
 	read -r BPS RETR < <(iperf -t 8 -O 2 -P 4 -C cubic)
 	wait $PING
@@ -103,9 +113,12 @@ rtt = sorted(float(m) for m in re.findall(r"time=([0-9.]+)", open(sys.argv[1]).r
 print(rtt[min(len(rtt) - 1, int(0.99 * len(rtt)))] if rtt else 1e9)
 PY
 )
-	# Ceiling: 1448 payload bytes (TCP timestamps on) per 1514-byte frame.
-	CEIL=$(python3 -c "print(100e6 * 1448 / 1514)")
-	echo "$KIND shaped 100mbit/fq_codel: goodput $(python3 -c "print(round($BPS/1e6,1))") Mbit/s = $(python3 -c "print(round(100*$BPS/$CEIL,1))")% of the $(python3 -c "print(round($CEIL/1e6,1))") ceiling, $RETR retransmits; ping idle avg $IDLE ms, loaded p99 $P99 ms"
+	# Ceiling: payload bytes per 1514-byte frame, TCP timestamps on:
+	# 1448 over IPv4, 1428 over IPv6.
+	MSS=1448
+	[ "$CASE" = shaped6 ] && MSS=1428
+	CEIL=$(python3 -c "print(100e6 * $MSS / 1514)")
+	echo "$KIND $CASE 100mbit/fq_codel: goodput $(python3 -c "print(round($BPS/1e6,1))") Mbit/s = $(python3 -c "print(round(100*$BPS/$CEIL,1))")% of the $(python3 -c "print(round($CEIL/1e6,1))") ceiling, $RETR retransmits; ping idle avg $IDLE ms, loaded p99 $P99 ms"
 	ge "$BPS" "$(python3 -c "print(0.9 * $CEIL)")" || fail "goodput $BPS below 90% of the ceiling"
 	ge "$(python3 -c "print(float('$IDLE') + 10)")" "$P99" || fail "loaded ping p99 $P99 ms > idle $IDLE + 10 ms"
 	;;
