@@ -116,6 +116,7 @@ struct afp_rxq {
 	bool warned_down;
 	bool warned_stall;
 	bool warned_gso;
+	bool warned_trunc;
 	bool vnet; /* frames carry a virtio_net_hdr (PACKET_VNET_HDR) */
 	/* xstats */
 	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
@@ -401,6 +402,21 @@ static int rx_attach(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint
 	return weir_pkt_chain(p, tail);
 }
 
+/* A frame the kernel cut to fit the block: counted, dropped, said once. */
+static void truncated_note(struct afp_rxq *q, const struct tpacket3_hdr *h)
+{
+	q->truncated++;
+	q->q.stats.errors++;
+	if (!q->warned_trunc) {
+		q->warned_trunc = true;
+		WEIR_WARN("%s: queue %u: dropping a %u-byte frame the kernel cut to %u bytes to fit "
+			  "a ring block (block_size=%u); frames this long (GSO super-frames from a "
+			  "sender with TSO on) need block_size=256k%s",
+			  q->q.port->label, q->q.id, h->tp_len, h->tp_snaplen, q->ring->block_size,
+			  q->vnet ? "" : " and offload=1, or ethtool -K <sender> tso off gso off");
+	}
+}
+
 /* One frame of the open block into a packet; NULL when it is dropped
  * (counted). */
 static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir_ns_t now)
@@ -415,8 +431,7 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 	if (q->vnet)
 		memcpy(&vh, (uint8_t *)h + mac - sizeof(vh), sizeof(vh));
 	if (weir_unlikely(len < h->tp_len || (vlan && mac < AFP_VLAN_HLEN))) {
-		q->truncated++;
-		rxq->stats.errors++;
+		truncated_note(q, h);
 		return NULL;
 	}
 	p = weir_pkt_alloc(q->pool);

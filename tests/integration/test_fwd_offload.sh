@@ -141,8 +141,9 @@ kill -INT "$FWD_PID"
 wait "$FWD_PID"
 RC=$?
 [ "$RC" = 0 ] || fail "weir-fwd exited with $RC after SIGINT"
-python3 - "$OUT" "$KIND" <<'PY' || fail "weir-fwd's counters"
+python3 - "$OUT" "$KIND" "$CASE" <<'PY' || fail "weir-fwd's counters"
 import json, sys
+kind, case = sys.argv[2], sys.argv[3]
 txt = open(sys.argv[1]).read()
 d = json.loads(txt[txt.index("{"):])
 x = [p["xstats"] for p in d["ports"]]
@@ -151,5 +152,10 @@ gso_err = sum(q["gso_errors"] for p in d["ports"] for q in p["queues"])
 csum = sum(v for p in x for k, v in p.items() if "csum_completed" in k)
 print("weir-fwd: super-frames segmented %d (errors %d), checksums completed %d" % (seg, gso_err, csum))
 assert gso_err == 0, "segmentation failed"
+# What each path must have done for the hosts to see valid frames.
+if kind == "afxdp":
+    assert csum > 0, "AF_XDP frames from a tx-checksumming sender, yet no checksum completed"
+if kind == "afpacket" and case.startswith("shaped"):
+    assert seg > 0, "super-frames reached a shaper unsegmented"
 PY
 echo "PASS"
