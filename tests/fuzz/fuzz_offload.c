@@ -135,13 +135,16 @@ static struct weir_pkt *make(const uint8_t *f, uint32_t len, const struct meta *
 
 static bool guards_intact(const struct weir_pkt *p)
 {
+	static uint8_t guard[16384];
+
+	if (guard[0] != GUARD)
+		memset(guard, GUARD, sizeof(guard));
 	for (const struct weir_pkt *s = p; s; s = s->next) {
-		for (uint32_t i = 0; i < s->data_off; i++)
-			if (s->buf[i] != GUARD)
-				return false;
-		for (uint32_t i = s->data_off + s->data_len; i < s->buf_len; i++)
-			if (s->buf[i] != GUARD)
-				return false;
+		uint32_t end = (uint32_t)s->data_off + s->data_len;
+
+		if (s->buf_len > sizeof(guard) || memcmp(s->buf, guard, s->data_off) ||
+		    memcmp(s->buf + end, guard, s->buf_len - end))
+			return false;
 	}
 	return true;
 }
