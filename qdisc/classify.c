@@ -11,16 +11,11 @@
 #include <string.h>
 
 #include "qdisc_internal.h"
-
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
+#include "weir/proto/ether.h"
 
 struct l3_loc {
 	uint32_t off;   /* start of the IP header */
-	uint16_t proto; /* ETH_P_IP or ETH_P_IPV6, 0 when neither */
+	uint16_t proto; /* WEIR_ETHER_TYPE_IPV4 or _IPV6, 0 when neither */
 };
 
 /* Skips Ethernet and up to two VLAN tags. */
@@ -30,19 +25,19 @@ static struct l3_loc find_l3(const struct weir_pkt *p)
 	uint8_t buf[4];
 	const uint8_t *b = weir_pkt_read(p, 12, 2, buf);
 	uint16_t type;
-	uint32_t off = ETH_HLEN;
+	uint32_t off = WEIR_ETHER_HDR_LEN;
 
 	if (!b)
 		return loc;
 	type = (uint16_t)(b[0] << 8 | b[1]);
-	for (int tags = 0; tags < 2 && (type == ETH_P_8021Q || type == ETH_P_8021AD); tags++) {
+	for (int tags = 0; tags < WEIR_VLAN_MAX_TAGS && weir_ether_type_is_vlan(type); tags++) {
 		b = weir_pkt_read(p, off + 2, 2, buf);
 		if (!b)
 			return loc;
 		type = (uint16_t)(b[0] << 8 | b[1]);
 		off += 4;
 	}
-	if (type == ETH_P_IP || type == ETH_P_IPV6) {
+	if (type == WEIR_ETHER_TYPE_IPV4 || type == WEIR_ETHER_TYPE_IPV6) {
 		loc.off = off;
 		loc.proto = type;
 	}
@@ -98,7 +93,7 @@ static uint32_t compute_hash(const struct weir_pkt *p)
 	uint32_t h = 0x5eed, l4off;
 	uint8_t proto;
 
-	if (loc.proto == ETH_P_IP) {
+	if (loc.proto == WEIR_ETHER_TYPE_IPV4) {
 		uint32_t ihl;
 
 		b = weir_pkt_read(p, loc.off, 20, buf);
@@ -113,7 +108,7 @@ static uint32_t compute_hash(const struct weir_pkt *p)
 		if (ihl < 20 || (b[6] & 0x3f) || b[7])
 			return fmix(h);
 		l4off = loc.off + ihl;
-	} else if (loc.proto == ETH_P_IPV6) {
+	} else if (loc.proto == WEIR_ETHER_TYPE_IPV6) {
 		b = weir_pkt_read(p, loc.off, 40, buf);
 		if (!b || (b[0] >> 4) != 6)
 			goto l2;
@@ -164,7 +159,7 @@ int qd_pkt_tos(const struct weir_pkt *p)
 	b = weir_pkt_read(p, loc.off, 2, buf);
 	if (!b)
 		return -1;
-	if (loc.proto == ETH_P_IP)
+	if (loc.proto == WEIR_ETHER_TYPE_IPV4)
 		return (b[0] >> 4) == 4 ? b[1] : -1;
 	return (b[0] >> 4) == 6 ? ((b[0] & 0xf) << 4 | b[1] >> 4) : -1;
 }
@@ -177,7 +172,7 @@ bool qd_ecn_set_ce(struct weir_pkt *p)
 	/* Writable only when the header lies in our own first segment. */
 	if (!loc.proto || (p->flags & WEIR_PKT_F_INDIRECT) || weir_pkt_refcnt(p) != 1)
 		return false;
-	if (loc.proto == ETH_P_IP) {
+	if (loc.proto == WEIR_ETHER_TYPE_IPV4) {
 		uint16_t old, new, ck;
 		uint32_t sum;
 		uint8_t tos;

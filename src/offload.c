@@ -218,7 +218,8 @@ int weir_pkt_offload_parse(struct weir_pkt *p)
  *     non-zero sum is never 0), so C == 0xffff comes only from a sender
  *     that wrote the other zero; it becomes 0x0000, which is just as
  *     valid (receivers sum the field in, RFC 1624 §3).
- * The test fix_partial_keeps_valid_checksum_equal_to_pseudo_sum pins both.
+ * Tests: offload::fix_partial_keeps_valid_checksum_equal_to_pseudo_sum
+ * (the common case) and ..._ffff (both cases of C == 0xffff).
  */
 int weir_pkt_csum_fix_partial(struct weir_pkt *p)
 {

@@ -17,8 +17,8 @@
  *     memcpy(field, &ck, 2);               // not htons(ck)
  *
  * and a checksum field is compared with a folded sum after memcpy() out of
- * the packet, without ntohs(). Summing runs 8 bytes per step with carries
- * (no per-byte loop): several GB/s, 64 KiB in a few microseconds.
+ * the packet, without ntohs(). Summing adds 8 bytes per step with an
+ * add-with-carry, in two independent carry chains (no per-byte loop).
  *
  * Packet bytes are untrusted: every function here bounds what it reads by
  * pkt_len, across segments of any shape, and never writes outside the
@@ -127,7 +127,9 @@ int weir_pkt_csum_complete(struct weir_pkt *p);
  * frame (left untouched: never an error). -EPERM when a checksum needs
  * completing but its bytes are shared (see weir_pkt_csum_complete()).
  * A valid checksum that happens to equal the pseudo-header sum is
- * rewritten with the same value (see the proof in offload.c).
+ * rewritten with the same value, except that a TCP field of 0xffff (which
+ * no RFC 1071 sender writes) becomes the equivalent, equally valid 0x0000
+ * (the proof is in offload.c).
  */
 int weir_pkt_csum_fix_partial(struct weir_pkt *p);
 

@@ -245,6 +245,8 @@ static inline void weir_pkt_reset(struct weir_pkt *p)
 	p->l4_proto = 0;
 	p->gso_type = WEIR_PKT_GSO_NONE;
 	p->gso_size = 0;
+	p->hdr_len = 0; /* 0 = unknown: a stale one would be believed */
+	p->csum_start = p->csum_offset = 0;
 	p->udata64 = 0;
 	p->udata = NULL;
 }

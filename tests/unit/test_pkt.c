@@ -527,6 +527,9 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	a->ol_flags = WEIR_PKT_OL_LINEARIZED | WEIR_PKT_OL_CSUM_PARTIAL;
 	a->gso_type = WEIR_PKT_GSO_TCPV4;
 	a->gso_size = 1448;
+	a->hdr_len = 66;
+	a->csum_start = 34;
+	a->csum_offset = 16;
 	weir_pkt_pull(a, 5);
 	weir_pkt_free(a);
 	b = weir_pkt_alloc(pool);
@@ -538,6 +541,9 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	cr_expect_eq(b->ol_flags, 0);
 	cr_expect_eq(b->gso_type, WEIR_PKT_GSO_NONE, "a reused buffer is no super-frame");
 	cr_expect_eq(b->gso_size, 0);
+	cr_expect_eq(b->hdr_len, 0, "hdr_len 0 means unknown: a stale one would be believed");
+	cr_expect_eq(b->csum_start, 0);
+	cr_expect_eq(b->csum_offset, 0);
 	cr_expect_eq(b->data_off, 128);
 	cr_expect_eq(b->pkt_len, 0);
 	weir_pkt_free(b);
