@@ -52,13 +52,21 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv);
 int app_cli_config(const struct app_cli *cli, const char *path);
 void app_cli_help(const struct app_cli *cli);
 
-/* Integers with optional k/m/g suffixes, decimal (1k = 1000). */
+/*
+ * Integers in decimal with an optional k/m/g suffix (1k = 1000); a fraction
+ * is allowed when the suffix makes it whole (1.5k = 1500, not 1.5). Exact
+ * over the whole 0..2^64-1 range: nothing goes through a double. No signs,
+ * spaces, hex or exponents. *out is written only on success.
+ */
 int app_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
 		  size_t len);
-/* Byte counts: k/m/g are powers of 1024 (32k = 32768), "b" optional. */
+/* Byte counts: k/m/g are powers of 1024 (32k = 32768), "b" optional;
+ * otherwise as app_parse_u64. */
 int app_parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
 		    size_t len);
-/* "20ms", "1.5s", "250us", "100ns", "2m"; "0" alone is zero. */
+/* "20ms", "1.5s", "250us", "100ns", "2m"; "0" alone is zero. Exact to the
+ * nanosecond (a finer fraction rounds to the nearest), at most 10^18 ns.
+ * *out is written only on success. */
 int app_parse_duration(const char *s, weir_ns_t *out, char *why, size_t len);
 
 struct app_rate {
