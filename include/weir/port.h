@@ -208,7 +208,8 @@ int weir_port_fail(struct weir_port *port, int err, const char *fmt, ...)
 /* Value of key in the spec, or NULL. Marks it used. */
 const char *weir_port_arg(struct weir_port *port, const char *key);
 /* Integer argument in [min, max], default def when absent. 0 or -EINVAL
- * (with the port's error set). Accepts k/m/g suffixes (powers of 1024). */
+ * (with the port's error set). Decimal (010 is 10; hex is refused with its
+ * decimal spelling), k/m/g suffixes are powers of 1024. */
 int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uint64_t min,
 		      uint64_t max, uint64_t *out);
 /* Index of the value in the param's choices, def when absent; -EINVAL. */
