@@ -108,7 +108,7 @@ struct fwd {
 	uint64_t seed;
 	uint32_t dline_size;
 	uint32_t pool_size;
-	const char *stats_socket;
+	char *stats_socket;
 	bool json, live, quiet;
 	/* state */
 	int nports;
@@ -681,7 +681,15 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 			return r;
 		f->dline_size = (uint32_t)weir_align_pow2(v);
 	} else if (!strcmp(name, "stats-socket")) {
-		f->stats_socket = val;
+		/* A copy: from --config, val is inih's line buffer, reused for
+		 * the next line and gone after the file (the socket was bound
+		 * at a garbage or empty, abstract, path). */
+		free(f->stats_socket);
+		f->stats_socket = strdup(val);
+		if (!f->stats_socket) {
+			snprintf(why, len, "out of memory");
+			return -ENOMEM;
+		}
 	} else if (!strcmp(name, "json")) {
 		f->json = true;
 	} else if (!strcmp(name, "live")) {
@@ -808,6 +816,7 @@ static void teardown(struct fwd *f)
 		free(p->egress);
 	}
 	free(f->egress_all);
+	free(f->stats_socket);
 }
 
 static const struct app_cli fwd_cli = {
