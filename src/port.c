@@ -413,6 +413,11 @@ void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st)
 		st->odropped += q->stats.drops;
 		st->oerrors += q->stats.errors;
 	}
+	weir_port_stats_add_driver(port, st);
+}
+
+void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *st)
+{
 	if (port->ops->stats)
 		port->ops->stats(port, st);
 }

@@ -188,8 +188,14 @@ static inline bool weir_port_is_dead(const struct weir_port *port)
 	return atomic_load_explicit(&port->dead, memory_order_relaxed);
 }
 
-/* Sums the queue counters and adds the driver's. */
+/* Sums the queue counters and adds the driver's. The queue counters are
+ * plain fields each queue's lcore writes: call it from another thread only
+ * when the lcores are stopped (or use weir_port_stats_add_driver). */
 void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st);
+/* Adds only the driver's own counters (kernel drops, invalid descriptors)
+ * to *st, never reading a queue counter: safe from any thread while the
+ * lcores run, for an app that sums queue counters its lcores publish. */
+void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *st);
 int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n);
 const char *weir_port_label(const struct weir_port *port);
 uint16_t weir_port_nb_rxq(const struct weir_port *port);
