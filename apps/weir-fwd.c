@@ -744,15 +744,8 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 			return r;
 		f->dline_size = (uint32_t)weir_align_pow2(v);
 	} else if (!strcmp(name, "stats-socket")) {
-		/* A copy: from --config, val is inih's line buffer, reused for
-		 * the next line and gone after the file (the socket was bound
-		 * at a garbage or empty, abstract, path). */
-		free(f->stats_socket);
-		f->stats_socket = strdup(val);
-		if (!f->stats_socket) {
-			snprintf(why, len, "out of memory");
-			return -ENOMEM;
-		}
+		/* A copy: the pointer, from --config, bound a garbage path. */
+		return app_set_str(&f->stats_socket, val, why, len);
 	} else if (!strcmp(name, "json")) {
 		f->json = true;
 	} else if (!strcmp(name, "live")) {

@@ -834,14 +834,8 @@ static int gen_set(void *ctx, const char *name, const char *val, char *why, size
 			return r;
 		g->pool_size = (uint32_t)v;
 	} else if (!strcmp(name, "stats-socket")) {
-		/* A copy: from --config, val is inih's line buffer, reused for
-		 * the next line and gone after the file. */
-		free(g->stats_socket);
-		g->stats_socket = strdup(val);
-		if (!g->stats_socket) {
-			snprintf(why, len, "out of memory");
-			return -ENOMEM;
-		}
+		/* A copy: the pointer, from --config, bound a garbage path. */
+		return app_set_str(&g->stats_socket, val, why, len);
 	} else if (!strcmp(name, "json")) {
 		g->json = true;
 	} else if (!strcmp(name, "live")) {

@@ -32,19 +32,13 @@ static int stat_set(void *ctx, const char *name, const char *val, char *why, siz
 {
 	struct stat_cfg *c = ctx;
 
-	if (!strcmp(name, "socket")) {
-		/* A copy: from --config, val is inih's line buffer. */
-		free(c->path);
-		c->path = strdup(val);
-		if (!c->path) {
-			snprintf(why, len, "out of memory");
-			return -ENOMEM;
-		}
-	} else if (!strcmp(name, "interval")) {
+	/* A copy of the path: from --config, val is inih's line buffer. */
+	if (!strcmp(name, "socket"))
+		return app_set_str(&c->path, val, why, len);
+	else if (!strcmp(name, "interval"))
 		return app_parse_duration(val, &c->interval, why, len);
-	} else if (!strcmp(name, "count")) {
+	else if (!strcmp(name, "count"))
 		return app_parse_u64(val, 1, UINT64_MAX, &c->count, why, len);
-	}
 	return 0;
 }
 

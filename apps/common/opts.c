@@ -206,6 +206,19 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv)
 
 /* --- values ------------------------------------------------------------ */
 
+int app_set_str(char **dst, const char *val, char *why, size_t len)
+{
+	char *c = strdup(val ? val : "");
+
+	if (!c) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
 /* why = "'s'" + what + " " + example. */
 static int fail(char *why, size_t len, const char *what, const char *s, const char *ex)
 {

@@ -24,8 +24,10 @@ struct app_opt {
 	const char *help; /* one or more lines, '\n' separated */
 };
 
-/* Applies one setting. val is NULL for flags. Returns 0 or -EINVAL with a
- * message in why (without the option name: the caller adds it). */
+/* Applies one setting. val is NULL for flags, and valid only during the
+ * call (from --config it is the INI parser's line buffer): keep a copy
+ * (app_set_str), never the pointer. Returns 0 or -EINVAL with a message in
+ * why (without the option name: the caller adds it). */
 typedef int (*app_set_fn)(void *ctx, const char *name, const char *val, char *why,
 			  size_t whylen);
 
@@ -51,6 +53,9 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv);
  * option names. 0 or -EINVAL/-ENOENT with a message on stderr. */
 int app_cli_config(const struct app_cli *cli, const char *path);
 void app_cli_help(const struct app_cli *cli);
+
+/* *dst = a copy of val (the old one freed): 0, or -ENOMEM with a message. */
+int app_set_str(char **dst, const char *val, char *why, size_t len);
 
 /*
  * Integers in decimal with an optional k/m/g suffix (1k = 1000); a fraction

@@ -227,3 +227,18 @@ Test(opts, regression_seed_round_trips_through_argv_and_config)
 	cr_expect_str_eq(s.sock, "/tmp/x.sock");
 	cr_expect_eq(s.calls, 3);
 }
+
+/* The apps keep string options through app_set_str: a copy, since a
+ * --config value lives in the INI parser's line buffer (the stats socket
+ * was bound at whatever that buffer held next). */
+Test(opts, regression_set_str_keeps_a_copy_not_the_buffer)
+{
+	char line[32] = "/tmp/a.sock", *kept = NULL;
+
+	cr_assert_eq(app_set_str(&kept, line, why, sizeof(why)), 0);
+	strcpy(line, "port = null:");
+	cr_expect_str_eq(kept, "/tmp/a.sock");
+	cr_assert_eq(app_set_str(&kept, "/tmp/b.sock", why, sizeof(why)), 0);
+	cr_expect_str_eq(kept, "/tmp/b.sock");
+	free(kept);
+}
