@@ -16,9 +16,10 @@
  * the fast path is shared. Counters the control and telemetry threads read
  * are written with relaxed atomic stores by their one writer: the driver's
  * per-queue counters are plain fields, so lcore q republishes those of its
- * queues that way after every pass (struct qctr) and no other thread reads
- * the originals while the lcores run. qdisc statistics are snapshotted by
- * the owning lcore under a mutex every 100 ms.
+ * queues that way (struct qctr: every millisecond while busy, on every idle
+ * pass, and on exit) and no other thread reads the originals while the
+ * lcores run. qdisc statistics are snapshotted by the owning lcore under a
+ * mutex every 100 ms.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,7 @@
 #define FWD_MAX_QUEUES 32
 #define FWD_MAX_BURST 256
 #define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS)
+#define FWD_QCTR_NS WEIR_NS_PER_MS /* queue counters: at most this stale */
 
 enum fwd_mode { MODE_L2, MODE_IO, MODE_MACSWAP };
 static const char *const mode_names[] = {"l2", "io", "macswap"};
@@ -106,6 +108,7 @@ struct fwd_lcore {
 	int cpu;
 	uint64_t rng;
 	struct weir_lcore *lc;
+	weir_ns_t next_qctr; /* next qctr_publish while busy */
 };
 
 struct fwd {
@@ -440,7 +443,10 @@ static int fwd_lcore_main(void *arg)
 		}
 		for (int i = 0; i < f->nports; i++)
 			work += eg_run(f, &f->ports[i], &f->ports[i].eg[q], q, now, &deadline);
-		qctr_publish(f, q);
+		if (!work || weir_time_after(now, lc->next_qctr)) {
+			qctr_publish(f, q);
+			lc->next_qctr = now + FWD_QCTR_NS;
+		}
 		if (weir_time_after(now, next_pub)) {
 			for (int i = 0; i < f->nports; i++)
 				eg_publish(&f->ports[i].eg[q], now);
