@@ -13,9 +13,13 @@
  *
  * One lcore per queue index: lcore q polls RX queue q of every port and owns
  * TX queue q (with its delay line and qdisc) of every port, so nothing on
- * the fast path is shared. Counters the control thread reads are written
- * with relaxed atomic stores by their one writer; qdisc statistics are
- * snapshotted by the owning lcore under a mutex every 100 ms.
+ * the fast path is shared. Counters the control and telemetry threads read
+ * are written with relaxed atomic stores by their one writer: the driver's
+ * per-queue counters are plain fields, so lcore q republishes those of its
+ * queues that way (struct qctr: every millisecond while busy, on every idle
+ * pass, and on exit) and no other thread reads the originals while the
+ * lcores run. qdisc statistics are snapshotted by the owning lcore under a
+ * mutex every 100 ms.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +51,7 @@
 #define FWD_MAX_QUEUES 32
 #define FWD_MAX_BURST 256
 #define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS)
+#define FWD_QCTR_NS WEIR_NS_PER_MS /* queue counters: at most this stale */
 
 enum fwd_mode { MODE_L2, MODE_IO, MODE_MACSWAP };
 static const char *const mode_names[] = {"l2", "io", "macswap"};
@@ -65,6 +70,13 @@ struct qsnap {
 	char *tree_json; /* weir_qdisc_dump, refreshed each second; malloc'd */
 };
 
+/* One port's queue q counters as lcore q last read them from the driver;
+ * one writer, relaxed stores, read by any thread. */
+struct qctr {
+	_Atomic uint64_t rx_pkts, rx_bytes, rx_drops, rx_errors, rx_nombuf;
+	_Atomic uint64_t tx_pkts, tx_bytes, tx_drops, tx_errors;
+};
+
 /* Egress state of one TX queue of one port: owned by lcore `queue`. */
 struct fwd_eg {
 	struct weir_qdisc *qd; /* NULL: frames go straight to the driver */
@@ -78,6 +90,9 @@ struct fwd_eg {
 	pthread_mutex_t mu;
 	struct qsnap snap;
 	weir_ns_t next_dump;
+	/* Its own cache line: the lcore stores to it every pass, the
+	 * telemetry thread reads it now and then. */
+	_Alignas(WEIR_CACHE_LINE) struct qctr pub;
 };
 
 struct fwd_port {
@@ -96,6 +111,7 @@ struct fwd_lcore {
 	int cpu;
 	uint64_t rng;
 	struct weir_lcore *lc;
+	weir_ns_t next_qctr; /* next qctr_publish while busy */
 };
 
 struct fwd {
@@ -111,7 +127,7 @@ struct fwd {
 	uint64_t seed;
 	uint32_t dline_size;
 	uint32_t pool_size;
-	const char *stats_socket;
+	char *stats_socket;
 	bool json, live, quiet;
 	/* state */
 	int nports;
@@ -390,6 +406,33 @@ static void eg_publish(struct fwd_eg *e, weir_ns_t now)
 	pthread_mutex_unlock(&e->mu);
 }
 
+static inline void pub_set(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+/* Republishes the driver's counters of queue q of every port (see the file
+ * comment). Plain loads of fields this lcore's own bursts write; single
+ * writer, so a relaxed store each, no read-modify-write. */
+static void qctr_publish(struct fwd *f, uint16_t q)
+{
+	for (int i = 0; i < f->nports; i++) {
+		const struct weir_rxq *rq = f->ports[i].port->rxq[q];
+		const struct weir_txq *tq = f->ports[i].port->txq[q];
+		struct qctr *c = &f->ports[i].eg[q].pub;
+
+		pub_set(&c->rx_pkts, rq->stats.packets);
+		pub_set(&c->rx_bytes, rq->stats.bytes);
+		pub_set(&c->rx_drops, rq->stats.drops);
+		pub_set(&c->rx_errors, rq->stats.errors);
+		pub_set(&c->rx_nombuf, rq->nombuf);
+		pub_set(&c->tx_pkts, tq->stats.packets);
+		pub_set(&c->tx_bytes, tq->stats.bytes);
+		pub_set(&c->tx_drops, tq->stats.drops);
+		pub_set(&c->tx_errors, tq->stats.errors);
+	}
+}
+
 static void eg_drain(struct fwd_eg *e)
 {
 	while (dline_count(&e->dl))
@@ -450,6 +493,10 @@ static int fwd_lcore_main(void *arg)
 		}
 		for (int i = 0; i < f->nports; i++)
 			work += eg_run(f, &f->ports[i], &f->ports[i].eg[q], q, now, &deadline);
+		if (!work || weir_time_after(now, lc->next_qctr)) {
+			qctr_publish(f, q);
+			lc->next_qctr = now + FWD_QCTR_NS;
+		}
 		if (weir_time_after(now, next_pub)) {
 			for (int i = 0; i < f->nports; i++)
 				eg_publish(&f->ports[i].eg[q], now);
@@ -468,6 +515,7 @@ static int fwd_lcore_main(void *arg)
 		eg_drain(&f->ports[i].eg[q]);
 		eg_publish(&f->ports[i].eg[q], weir_clock_now());
 	}
+	qctr_publish(f, q);
 	weir_idle_fini(&idle);
 	return 0;
 }
@@ -479,6 +527,27 @@ struct totals {
 	uint64_t backlog_pkts, backlog_bytes, dline_pkts;
 };
 
+/* A port's counters for the control and telemetry threads: its queues' as
+ * their lcores published them, plus the driver's own. */
+static void port_stats(const struct fwd *f, struct fwd_port *p, struct weir_port_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (uint16_t q = 0; q < f->queues; q++) {
+		const struct qctr *c = &p->eg[q].pub;
+
+		st->ipackets += ctr(&c->rx_pkts);
+		st->ibytes += ctr(&c->rx_bytes);
+		st->imissed += ctr(&c->rx_drops);
+		st->ierrors += ctr(&c->rx_errors);
+		st->rx_nombuf += ctr(&c->rx_nombuf);
+		st->opackets += ctr(&c->tx_pkts);
+		st->obytes += ctr(&c->tx_bytes);
+		st->odropped += ctr(&c->tx_drops);
+		st->oerrors += ctr(&c->tx_errors);
+	}
+	weir_port_stats_add_driver(p->port, st);
+}
+
 static void totals_get(struct fwd *f, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -486,7 +555,7 @@ static void totals_get(struct fwd *f, struct totals *t)
 		struct fwd_port *p = &f->ports[i];
 		struct weir_port_stats st;
 
-		weir_port_stats_get(p->port, &st);
+		port_stats(f, p, &st);
 		t->rx_pkts += st.ipackets;
 		t->rx_bytes += st.ibytes;
 		t->tx_pkts += st.opackets;
@@ -517,7 +586,11 @@ static void write_qstats_json(FILE *o, const struct weir_qdisc_stats *s)
 		s->drops_aqm, s->ecn_marks, s->overlimits, (uint64_t)s->last_sojourn);
 }
 
-/* The driver's own counters (checksums completed, frames too big, ...). */
+/* The driver's own counters (checksums completed, frames too big, ...).
+ * From the telemetry thread these are read while the lcores write them:
+ * aligned 64-bit loads, at worst a moment stale, but not atomics in the C
+ * model; exact once the lcores have stopped (the summary). Drivers moving
+ * their counters to relaxed atomics is part of the port API split. */
 static void write_xstats_json(FILE *o, struct weir_port *port)
 {
 	struct weir_xstat xs[64];
@@ -545,7 +618,7 @@ static void fwd_json(FILE *o, void *arg)
 		struct fwd_port *p = &f->ports[i];
 		struct weir_port_stats st;
 
-		weir_port_stats_get(p->port, &st);
+		port_stats(f, p, &st);
 		fprintf(o, "%s{\"id\":%d,\"spec\":", i ? "," : "", i);
 		report_json_str(o, p->spec);
 		fprintf(o, ",\"peer\":%d,\"egress\":", p->peer);
@@ -561,8 +634,7 @@ static void fwd_json(FILE *o, void *arg)
 			st.oerrors, st.odropped);
 		for (uint16_t q = 0; q < f->queues; q++) {
 			struct fwd_eg *e = &p->eg[q];
-			struct weir_rxq *rq = p->port->rxq[q];
-			struct weir_txq *tq = p->port->txq[q];
+			const struct qctr *c = &e->pub;
 
 			fprintf(o,
 				"%s{\"queue\":%u,\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
@@ -571,10 +643,11 @@ static void fwd_json(FILE *o, void *arg)
 				",\"fwd_tx_drops\":%" PRIu64 ",\"emu_loss\":%" PRIu64
 				",\"emu_overflow\":%" PRIu64 ",\"gso_frames\":%" PRIu64
 				",\"gso_segments\":%" PRIu64 ",\"gso_errors\":%" PRIu64,
-				q ? "," : "", q, rq->stats.packets, rq->stats.bytes, rq->stats.drops,
-				tq->stats.packets, tq->stats.bytes, tq->stats.drops, ctr(&e->tx_drop),
-				ctr(&e->emu_loss), ctr(&e->emu_overflow), ctr(&e->gso_frames),
-				ctr(&e->gso_segs), ctr(&e->gso_errors));
+				q ? "," : "", q, ctr(&c->rx_pkts), ctr(&c->rx_bytes),
+				ctr(&c->rx_drops), ctr(&c->tx_pkts), ctr(&c->tx_bytes),
+				ctr(&c->tx_drops), ctr(&e->tx_drop), ctr(&e->emu_loss),
+				ctr(&e->emu_overflow), ctr(&e->gso_frames), ctr(&e->gso_segs),
+				ctr(&e->gso_errors));
 			pthread_mutex_lock(&e->mu);
 			fprintf(o, ",\"delay_line_pkts\":%u", e->snap.dline_pkts);
 			if (e->qd) {
@@ -630,7 +703,7 @@ static void summary(struct fwd *f, double secs, FILE *o)
 		struct weir_port_stats st;
 		uint64_t loss = 0, over = 0, txd = 0, qdrops = 0, marks = 0;
 
-		weir_port_stats_get(p->port, &st);
+		port_stats(f, p, &st);
 		for (uint16_t q = 0; q < f->queues; q++) {
 			loss += ctr(&p->eg[q].emu_loss);
 			over += ctr(&p->eg[q].emu_overflow);
@@ -750,7 +823,8 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 			return r;
 		f->dline_size = (uint32_t)weir_align_pow2(v);
 	} else if (!strcmp(name, "stats-socket")) {
-		f->stats_socket = val;
+		/* A copy: the pointer, from --config, bound a garbage path. */
+		return app_set_str(&f->stats_socket, val, why, len);
 	} else if (!strcmp(name, "json")) {
 		f->json = true;
 	} else if (!strcmp(name, "live")) {
@@ -877,6 +951,7 @@ static void teardown(struct fwd *f)
 		free(p->egress);
 	}
 	free(f->egress_all);
+	free(f->stats_socket);
 }
 
 static const struct app_cli fwd_cli = {

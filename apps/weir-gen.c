@@ -113,7 +113,7 @@ struct gen {
 	int ncpus;
 	uint64_t seed;
 	uint32_t pool_size;
-	const char *stats_socket;
+	char *stats_socket;
 	bool json, live, quiet;
 	/* state */
 	struct weir_pool *pool;
@@ -733,7 +733,11 @@ static int parse_sizes(const char *val, struct size_mix *m, char *why, size_t le
 				return -EINVAL;
 		}
 		if (app_parse_u64(tok, PROBE_MIN_FRAME, PROBE_MAX_FRAME, &v, why, len) < 0) {
-			if (v < PROBE_MIN_FRAME)
+			/* A failed parse leaves v unset: ask again whether the
+			 * size was a number below the minimum. */
+			char scratch[128];
+
+			if (!app_parse_u64(tok, 0, PROBE_MIN_FRAME - 1, &v, scratch, sizeof(scratch)))
 				snprintf(why + strlen(why), len - strlen(why),
 					 "; frames hold 42 header and 22 probe bytes");
 			return -EINVAL;
@@ -830,7 +834,8 @@ static int gen_set(void *ctx, const char *name, const char *val, char *why, size
 			return r;
 		g->pool_size = (uint32_t)v;
 	} else if (!strcmp(name, "stats-socket")) {
-		g->stats_socket = val;
+		/* A copy: the pointer, from --config, bound a garbage path. */
+		return app_set_str(&g->stats_socket, val, why, len);
 	} else if (!strcmp(name, "json")) {
 		g->json = true;
 	} else if (!strcmp(name, "live")) {
@@ -1053,6 +1058,7 @@ static void teardown(struct gen *g)
 	free(g->tmpl);
 	free(g->tx_spec);
 	free(g->rx_spec);
+	free(g->stats_socket);
 }
 
 static bool all_tx_done(struct gen *g)

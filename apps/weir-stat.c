@@ -16,7 +16,7 @@
 #include "common/opts.h"
 
 struct stat_cfg {
-	const char *path;
+	char *path; /* malloc'd */
 	weir_ns_t interval;
 	uint64_t count;
 };
@@ -32,8 +32,9 @@ static int stat_set(void *ctx, const char *name, const char *val, char *why, siz
 {
 	struct stat_cfg *c = ctx;
 
+	/* A copy of the path: from --config, val is inih's line buffer. */
 	if (!strcmp(name, "socket"))
-		c->path = val;
+		return app_set_str(&c->path, val, why, len);
 	else if (!strcmp(name, "interval"))
 		return app_parse_duration(val, &c->interval, why, len);
 	else if (!strcmp(name, "count"))
@@ -89,27 +90,32 @@ int main(int argc, char **argv)
 		.set = stat_set,
 		.ctx = &c,
 	};
-	int argc2 = argc, r;
+	int argc2 = argc, r, rc = 0;
 
 	/* A trailing non-option argument is the socket path. */
 	if (argc > 1 && argv[argc - 1][0] != '-' &&
 	    (argc == 2 || argv[argc - 2][0] != '-' || strchr(argv[argc - 2], '='))) {
-		c.path = argv[argc - 1];
+		c.path = strdup(argv[argc - 1]);
+		if (!c.path)
+			return 2;
 		argc2 = argc - 1;
 	}
 	r = app_cli_parse(&cli, argc2, argv);
-	if (r)
-		return r > 0 ? 0 : 1;
-	if (!c.path) {
+	if (r) {
+		rc = r > 0 ? 0 : 1;
+	} else if (!c.path) {
 		fprintf(stderr, "weir-stat: which socket? (weir-stat PATH; try --help)\n");
-		return 1;
+		rc = 1;
 	}
-	for (uint64_t i = 0;; i++) {
-		if (read_once(c.path) < 0)
-			return 2;
+	for (uint64_t i = 0; !r && c.path; i++) {
+		if (read_once(c.path) < 0) {
+			rc = 2;
+			break;
+		}
 		if (!c.interval || (c.count && i + 1 >= c.count))
 			break;
 		usleep((useconds_t)(c.interval / 1000));
 	}
-	return 0;
+	free(c.path);
+	return rc;
 }

@@ -219,6 +219,33 @@ __attribute__((format(printf, 2, 0))) static int libxdp_msg(enum libxdp_print_le
 	return 0;
 }
 
+/*
+ * The print callbacks are process-wide, and the application may have set
+ * its own (or rely on the libraries' default, stderr). weir's are installed
+ * only while open and close call into libbpf and libxdp, and whatever was
+ * there before is put back after, so nothing outlives the call. Open and
+ * close run on the control thread; pairs nest (open's failure path closes).
+ */
+struct lib_print {
+	libbpf_print_fn_t bpf;
+	libxdp_print_fn_t xdp;
+};
+
+static struct lib_print lib_print_take(void)
+{
+	struct lib_print prev;
+
+	prev.bpf = libbpf_set_print(libbpf_msg);
+	prev.xdp = libxdp_set_print(libxdp_msg);
+	return prev;
+}
+
+static void lib_print_give_back(struct lib_print prev)
+{
+	libbpf_set_print(prev.bpf);
+	libxdp_set_print(prev.xdp);
+}
+
 /* --- UMEM sharing -------------------------------------------------------- */
 
 static int umem_register(struct umem_share *us)
@@ -909,6 +936,8 @@ static int load_prog(struct weir_port *port, const char *path, enum xdp_attach_m
 	struct afxdp_priv *priv = port->priv;
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	char memfd_path[64];
+	/* Messages name the program; path is NULL for weir's own. */
+	const char *name = path ? path : "(weir's, embedded)";
 	struct bpf_object *obj;
 	struct bpf_map *map;
 	int e;
@@ -933,8 +962,8 @@ static int load_prog(struct weir_port *port, const char *path, enum xdp_attach_m
 	if (e || !priv->prog) {
 		priv->prog = NULL;
 		e = e ? e : -EINVAL;
-		return weir_port_fail(port, e, "cannot open XDP program %s: %s",
-				      path ? path : "(weir's, embedded)", strerror(-e));
+		return weir_port_fail(port, e, "cannot open XDP program %s: %s", name,
+				      strerror(-e));
 	}
 	e = xdp_program__attach(priv->prog, priv->ifindex, mode, 0);
 	if (e) {
@@ -948,7 +977,7 @@ static int load_prog(struct weir_port *port, const char *path, enum xdp_attach_m
 	if (!map || bpf_map__type(map) != BPF_MAP_TYPE_XSKMAP)
 		return weir_port_fail(port, -EINVAL,
 				      "XDP program %s has no XSKMAP named xsks_map to redirect into",
-				      path);
+				      name);
 	if (bpf_map__max_entries(map) < (uint32_t)(priv->start_queue + priv->nq))
 		return weir_port_fail(port, -EINVAL,
 				      "the program's xsks_map holds %u queues, queue %u asked",
@@ -1305,6 +1334,7 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	uint32_t rx_size, fill_size, comp_size, per_q, xdp_flags = 0;
 	struct xdp_options opts;
 	socklen_t olen = sizeof(opts);
+	struct lib_print prev_print;
 	int e, devq;
 
 	priv->xsks_map_fd = priv->stats_map_fd = priv->memfd = -1;
@@ -1343,8 +1373,7 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 
 	lib_msgs = msgs;
 	lib_msgs_len = 0;
-	libbpf_set_print(libbpf_msg);
-	libxdp_set_print(libxdp_msg);
+	prev_print = lib_print_take();
 	if ((e = ensure_bpffs(port)))
 		goto fail;
 
@@ -1424,6 +1453,7 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	}
 	read_link(port);
 	lib_msgs = NULL;
+	lib_print_give_back(prev_print);
 	{
 		uint32_t room = port->pool->buf_size - port->pool->headroom - XDP_HEADROOM;
 
@@ -1454,15 +1484,18 @@ fail:
 	if (msgs[0])
 		WEIR_DEBUG("%s: libbpf/libxdp said: %s", port->label, msgs);
 	afxdp_close(port);
+	lib_print_give_back(prev_print);
 	return e;
 }
 
 static void afxdp_close(struct weir_port *port)
 {
 	struct afxdp_priv *priv = port->priv;
+	struct lib_print prev_print;
 
 	if (!priv)
 		return;
+	prev_print = lib_print_take();
 	/* Detach first: no frame is redirected into a socket being torn down. */
 	if (priv->prog) {
 		xdp_program__detach(priv->prog, priv->ifindex, priv->got_mode, 0);
@@ -1491,6 +1524,7 @@ static void afxdp_close(struct weir_port *port)
 	priv->memfd = -1;
 	free(priv->verifier_log);
 	priv->verifier_log = NULL;
+	lib_print_give_back(prev_print);
 }
 
 static const struct weir_port_param afxdp_params[] = {

@@ -278,6 +278,12 @@ const char *weir_port_arg(struct weir_port *port, const char *key)
 	return NULL;
 }
 
+/*
+ * Port spec integers are decimal: base 0 made queues=010 mean 8 and
+ * 0x10 mean 16, which nobody typing a queue count means. A leading zero
+ * is just a zero (010 is 10); a hex value is refused with its decimal
+ * spelling, so ethertype=0x88b5 is answered with 35061.
+ */
 int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uint64_t min,
 		      uint64_t max, uint64_t *out)
 {
@@ -290,11 +296,22 @@ int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uin
 		*out = def;
 		return 0;
 	}
+	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X') && isxdigit((unsigned char)v[2])) {
+		errno = 0;
+		x = strtoull(v + 2, &end, 16);
+		if (!*end && !errno)
+			return weir_port_fail(port, -EINVAL,
+					      "%s=%s: numbers in a port spec are decimal (write "
+					      "%s=%llu; valid: %llu..%llu)",
+					      key, v, key, x, (unsigned long long)min,
+					      (unsigned long long)max);
+		goto bad;
+	}
 	/* strtoull alone would take " 5", "+5" and wrap "-5" around. */
 	if (!isdigit((unsigned char)*v))
 		goto bad;
 	errno = 0;
-	x = strtoull(v, &end, 0);
+	x = strtoull(v, &end, 10);
 	if (end == v || errno)
 		goto bad;
 	switch (*end) {
@@ -402,6 +419,11 @@ void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st)
 		st->odropped += q->stats.drops;
 		st->oerrors += q->stats.errors;
 	}
+	weir_port_stats_add_driver(port, st);
+}
+
+void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *st)
+{
 	if (port->ops->stats)
 		port->ops->stats(port, st);
 }

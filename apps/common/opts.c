@@ -206,6 +206,19 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv)
 
 /* --- values ------------------------------------------------------------ */
 
+int app_set_str(char **dst, const char *val, char *why, size_t len)
+{
+	char *c = strdup(val ? val : "");
+
+	if (!c) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
 /* why = "'s'" + what + " " + example. */
 static int fail(char *why, size_t len, const char *what, const char *s, const char *ex)
 {
@@ -213,8 +226,9 @@ static int fail(char *why, size_t len, const char *what, const char *s, const ch
 	return -EINVAL;
 }
 
-/* Number with an optional fraction; endp after it. Rejects empty, signs,
- * inf/nan and hex, which strtod would accept. */
+/* Rate number with an optional fraction; endp after it. Rejects empty,
+ * signs, inf/nan and hex, which strtod would accept. Rates are real
+ * quantities (1.5mpps, 2.5gbit): the one place a double is right. */
 static int parse_num(const char *s, double *out, const char **endp)
 {
 	char *e;
@@ -231,13 +245,88 @@ static int parse_num(const char *s, double *out, const char **endp)
 	return 0;
 }
 
-static int parse_scaled(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
-			size_t len, double k, const char *example)
-{
-	const char *e;
-	double v, mul = 1;
+/* A decimal number as typed: whole part, then the fraction as fnum / fden
+ * (up to 18 digits; tail says a later digit was not 0). Integers never go
+ * through a double: one has 53 bits, so --seed 2^53+1 came back rounded
+ * and 18446744073709551615 became 0 (an undefined cast). */
+struct decimal {
+	uint64_t whole, fnum, fden;
+	bool tail;
+};
 
-	if (!s || parse_num(s, &v, &e) < 0)
+#define FRAC_DIGITS_MAX 1000000000000000000ULL /* 10^18 */
+#define DURATION_MAX_NS 1000000000000000000ULL /* ~31 years */
+
+/* Reads digits[.digits] (or .digits) in base 10. -EINVAL when it is not a
+ * number (empty, sign, space, hex: strtoull would skip spaces and wrap
+ * "-1" around); otherwise endp is set after it, and the result is 0 or
+ * -ERANGE when the whole part needs more than 64 bits. */
+static int read_decimal(const char *s, struct decimal *d, const char **endp)
+{
+	const char *p = s;
+	int r = 0;
+
+	*d = (struct decimal){.fden = 1};
+	if (!isdigit((unsigned char)p[0]) && !(p[0] == '.' && isdigit((unsigned char)p[1])))
+		return -EINVAL;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		return -EINVAL;
+	if (isdigit((unsigned char)*p)) {
+		char *e;
+
+		errno = 0;
+		d->whole = strtoull(p, &e, 10);
+		if (e == p || (errno && errno != ERANGE))
+			return -EINVAL;
+		if (errno == ERANGE)
+			r = -ERANGE;
+		p = e;
+	}
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++) {
+			if (d->fden < FRAC_DIGITS_MAX) {
+				d->fnum = d->fnum * 10 + (uint64_t)(*p - '0');
+				d->fden *= 10;
+			} else if (*p != '0') {
+				d->tail = true;
+			}
+		}
+	}
+	*endp = p;
+	return r;
+}
+
+/* *out = d * mul, exactly. 0, -ERANGE past 2^64 - 1, or -EDOM when the
+ * product is not whole (with round, the nearest instead, halves up). */
+static int scale_decimal(const struct decimal *d, uint64_t mul, bool round, uint64_t *out)
+{
+	/* fnum < 10^18 and fnum / fden < 1: the fraction's product is
+	 * below mul, and whole * mul + it fits 128 bits. */
+	unsigned __int128 f = (unsigned __int128)d->fnum * mul, v;
+	uint64_t frac = (uint64_t)(f / d->fden), rem = (uint64_t)(f % d->fden);
+
+	if (rem || d->tail) {
+		if (!round)
+			return -EDOM;
+		if (rem >= d->fden - rem)
+			frac++;
+	}
+	v = (unsigned __int128)d->whole * mul + frac;
+	if (v > UINT64_MAX)
+		return -ERANGE;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static int parse_scaled(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
+			size_t len, uint64_t k, const char *example)
+{
+	struct decimal d;
+	const char *e;
+	uint64_t mul = 1, v = 0;
+	int r;
+
+	if (!s || (r = read_decimal(s, &d, &e)) == -EINVAL)
 		return fail(why, len, " is not a number", s ? s : "", example);
 	switch (tolower((unsigned char)*e)) {
 	case 'k': mul = k; e++; break;
@@ -249,15 +338,16 @@ static int parse_scaled(const char *s, uint64_t min, uint64_t max, uint64_t *out
 		e++;
 	if (*e)
 		return fail(why, len, ": unexpected text after the number", s, example);
-	v *= mul;
-	if (v != floor(v))
+	if (!r)
+		r = scale_decimal(&d, mul, false, &v);
+	if (r == -EDOM)
 		return fail(why, len, " is not a whole number", s, example);
-	if (v < (double)min || v > (double)max) {
+	if (r < 0 || v < min || v > max) {
 		snprintf(why, len, "'%s' is out of range (valid: %llu..%llu)", s,
 			 (unsigned long long)min, (unsigned long long)max);
 		return -EINVAL;
 	}
-	*out = (uint64_t)v;
+	*out = v;
 	return 0;
 }
 
@@ -276,16 +366,23 @@ int app_parse_duration(const char *s, weir_ns_t *out, char *why, size_t len)
 {
 	static const struct {
 		const char *unit;
-		double ns;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+		uint64_t ns;
+	} units[] = {{"ns", 1},
+		     {"us", 1000},
+		     {"ms", 1000000},
+		     {"s", 1000000000},
+		     {"m", 60000000000},
+		     {"h", 3600000000000}};
 	const char *ex = "(e.g. 20ms, 1.5s, 250us)";
+	struct decimal d;
 	const char *e;
-	double v;
+	uint64_t v = 0;
+	int r;
 
-	if (!s || parse_num(s, &v, &e) < 0)
+	if (!s || (r = read_decimal(s, &d, &e)) == -EINVAL)
 		return fail(why, len, " is not a duration", s ? s : "", ex);
 	if (!*e) {
-		if (v == 0) {
+		if (!r && !d.whole && !d.fnum && !d.tail) {
 			*out = 0;
 			return 0;
 		}
@@ -293,10 +390,11 @@ int app_parse_duration(const char *s, weir_ns_t *out, char *why, size_t len)
 	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (!strcasecmp(e, units[i].unit)) {
-			v *= units[i].ns;
-			if (v > 1e18)
+			if (!r)
+				r = scale_decimal(&d, units[i].ns, true, &v);
+			if (r < 0 || v > DURATION_MAX_NS)
 				return fail(why, len, " is too long", s, ex);
-			*out = (weir_ns_t)llround(v);
+			*out = (weir_ns_t)v;
 			return 0;
 		}
 	}
@@ -331,7 +429,7 @@ int app_parse_rate(const char *s, struct app_rate *out, char *why, size_t len)
 		return fail(why, len, " needs a unit: pps, kpps, mpps, kbit, mbit, gbit", s, ex);
 	if (strcasestr(e, "bps"))
 		return fail(why, len,
-			    "'%s' is ambiguous: write mbit for bits per second (in tc, mbps "
+			    " is ambiguous: write mbit for bits per second (in tc, mbps "
 			    "means megabytes)",
 			    s, ex);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {

@@ -24,8 +24,10 @@ struct app_opt {
 	const char *help; /* one or more lines, '\n' separated */
 };
 
-/* Applies one setting. val is NULL for flags. Returns 0 or -EINVAL with a
- * message in why (without the option name: the caller adds it). */
+/* Applies one setting. val is NULL for flags, and valid only during the
+ * call (from --config it is the INI parser's line buffer): keep a copy
+ * (app_set_str), never the pointer. Returns 0 or -EINVAL with a message in
+ * why (without the option name: the caller adds it). */
 typedef int (*app_set_fn)(void *ctx, const char *name, const char *val, char *why,
 			  size_t whylen);
 
@@ -52,13 +54,24 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv);
 int app_cli_config(const struct app_cli *cli, const char *path);
 void app_cli_help(const struct app_cli *cli);
 
-/* Integers with optional k/m/g suffixes, decimal (1k = 1000). */
+/* *dst = a copy of val (the old one freed): 0, or -ENOMEM with a message. */
+int app_set_str(char **dst, const char *val, char *why, size_t len);
+
+/*
+ * Integers in decimal with an optional k/m/g suffix (1k = 1000); a fraction
+ * is allowed when the suffix makes it whole (1.5k = 1500, not 1.5). Exact
+ * over the whole 0..2^64-1 range: nothing goes through a double. No signs,
+ * spaces, hex or exponents. *out is written only on success.
+ */
 int app_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
 		  size_t len);
-/* Byte counts: k/m/g are powers of 1024 (32k = 32768), "b" optional. */
+/* Byte counts: k/m/g are powers of 1024 (32k = 32768), "b" optional;
+ * otherwise as app_parse_u64. */
 int app_parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
 		    size_t len);
-/* "20ms", "1.5s", "250us", "100ns", "2m"; "0" alone is zero. */
+/* "20ms", "1.5s", "250us", "100ns", "2m"; "0" alone is zero. Exact to the
+ * nanosecond (a finer fraction rounds to the nearest), at most 10^18 ns.
+ * *out is written only on success. */
 int app_parse_duration(const char *s, weir_ns_t *out, char *why, size_t len);
 
 struct app_rate {

@@ -79,6 +79,13 @@ int app_tele_start(const char *path, app_tele_fn fn, void *arg, struct app_tele 
 	struct stat st;
 	int err;
 
+	/* An empty sun_path would bind an abstract socket no one can find
+	 * by name (what a dangling --config value used to produce). */
+	if (!path[0]) {
+		snprintf(why, whylen, "'' is not a path (an empty one binds an abstract socket; "
+			 "give a file name, e.g. /run/weir.sock)");
+		return -EINVAL;
+	}
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(why, whylen, "%s: path longer than %zu bytes", path,
 			 sizeof(sa.sun_path) - 1);

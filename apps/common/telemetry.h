@@ -20,8 +20,9 @@ typedef void (*app_tele_fn)(FILE *out, void *arg);
 
 /*
  * Listens on path (a stale socket file left by a dead process is replaced;
- * a live one is an error). 0 and *out, or a negative errno with a message
- * in why. Not thread-safe; call from the control thread.
+ * a live one is an error); path is copied. 0 and *out, or a negative errno
+ * with a message in why (-EINVAL for an empty path, which would bind an
+ * abstract socket). Not thread-safe; call from the control thread.
  */
 int app_tele_start(const char *path, app_tele_fn fn, void *arg, struct app_tele **out, char *why,
 		   size_t whylen);

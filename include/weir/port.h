@@ -202,8 +202,14 @@ static inline bool weir_port_is_dead(const struct weir_port *port)
 	return atomic_load_explicit(&port->dead, memory_order_relaxed);
 }
 
-/* Sums the queue counters and adds the driver's. */
+/* Sums the queue counters and adds the driver's. The queue counters are
+ * plain fields each queue's lcore writes: call it from another thread only
+ * when the lcores are stopped (or use weir_port_stats_add_driver). */
 void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st);
+/* Adds only the driver's own counters (kernel drops, invalid descriptors)
+ * to *st, never reading a queue counter: safe from any thread while the
+ * lcores run, for an app that sums queue counters its lcores publish. */
+void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *st);
 int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n);
 const char *weir_port_label(const struct weir_port *port);
 uint16_t weir_port_nb_rxq(const struct weir_port *port);
@@ -233,7 +239,8 @@ bool weir_port_iface_is_virtual_peer(const char *ifname);
 /* Value of key in the spec, or NULL. Marks it used. */
 const char *weir_port_arg(struct weir_port *port, const char *key);
 /* Integer argument in [min, max], default def when absent. 0 or -EINVAL
- * (with the port's error set). Accepts k/m/g suffixes (powers of 1024). */
+ * (with the port's error set). Decimal (010 is 10; hex is refused with its
+ * decimal spelling), k/m/g suffixes are powers of 1024. */
 int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uint64_t min,
 		      uint64_t max, uint64_t *out);
 /* Index of the value in the param's choices, def when absent; -EINVAL. */

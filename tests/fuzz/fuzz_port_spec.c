@@ -8,8 +8,10 @@
  * negative errno and a non-empty, NUL-terminated message, and leaves no
  * port behind; an opened port moves a burst and gives every buffer back
  * on close; for ring: a second open of the same spec is the peer and sees
- * what the first one sent.
+ * what the first one sent; an opened port has exactly the queues its
+ * queues= value says in decimal (it was parsed in base 0: 010 meant 8).
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,25 @@ static void exercise(struct weir_port *a, struct weir_port *b)
 	}
 }
 
+/* queues=V in an opened port's spec: V is decimal digits, no suffix (any
+ * would take it past every driver's maximum), and is the queue count. */
+static void check_queues(const char *spec, struct weir_port *a)
+{
+	const char *v = strchr(spec, '?');
+	uint64_t want = 0;
+
+	while (v && (v = strstr(v + 1, "queues=")) && v[-1] != '?' && v[-1] != '&')
+		;
+	if (!v)
+		return;
+	for (v += 7; isdigit((unsigned char)*v) && want <= 0xffff; v++)
+		want = want * 10 + (uint64_t)(*v - '0');
+	if ((*v && *v != '&') || want != weir_port_nb_rxq(a)) {
+		fprintf(stderr, "spec '%s': %u queues opened\n", spec, weir_port_nb_rxq(a));
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct weir_port_conf conf = {.pool = pool};
@@ -96,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!weir_port_label(a) || !weir_port_nb_rxq(a) || !weir_port_nb_txq(a))
 		abort();
+	check_queues(spec, a);
 	memset(why, 0x55, sizeof(why));
 	r = weir_port_open(spec, &conf, &b, why, sizeof(why));
 	if (r) {

@@ -24,7 +24,9 @@
  * defaults 0 and 1), so senders pinned to different CPUs (and so, on a
  * veth, different queues) can share one sequence.
  *
- * Every weir subcommand fails when a pool buffer leaked.
+ * Every weir subcommand fails when a pool buffer leaked, and when the
+ * driver left its own libbpf/libxdp print callbacks installed after an open
+ * or close (they are process-wide: the program's own must come back).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,12 +35,16 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "weir/clock.h"
 #include "weir/lcore.h"
@@ -136,11 +142,44 @@ static void print_xstats(struct weir_port *port)
 }
 
 /* Closes the port and destroys the pool; 1 when a buffer leaked. */
+/* The program's own print callbacks, installed before any port is opened. */
+__attribute__((format(printf, 2, 0))) static int own_libbpf_print(enum libbpf_print_level l,
+								   const char *fmt, va_list ap)
+{
+	return l == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
+__attribute__((format(printf, 2, 0))) static int own_libxdp_print(enum libxdp_print_level l,
+								   const char *fmt, va_list ap)
+{
+	return l == LIBXDP_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
+/* Regression: the driver replaced the print callbacks process-wide and
+ * never put the program's back. 0 when they are still ours. */
+static int check_print_callbacks(const char *when)
+{
+	libbpf_print_fn_t b = libbpf_set_print(own_libbpf_print);
+	libxdp_print_fn_t x = libxdp_set_print(own_libxdp_print);
+
+	if (b == own_libbpf_print && x == own_libxdp_print)
+		return 0;
+	fprintf(stderr, "FAIL: after %s, the libbpf/libxdp print callbacks are not the "
+			"program's own (libbpf %s, libxdp %s)\n",
+		when, b == own_libbpf_print ? "ok" : "replaced",
+		x == own_libxdp_print ? "ok" : "replaced");
+	return 1;
+}
+
 static int finish(struct weir_port *port, struct weir_pool *pool)
 {
 	uint32_t in_use;
 
+	if (check_print_callbacks("an open"))
+		return 1;
 	weir_port_close(port);
+	if (check_print_callbacks("a close"))
+		return 1;
 	weir_pool_cache_flush(pool, weir_lcore_id());
 	in_use = weir_pool_in_use(pool);
 	weir_pool_destroy(pool);
@@ -498,6 +537,11 @@ static int cmd_badopen(char **argv)
 		weir_pool_destroy(pool);
 		return 1;
 	}
+	/* Before "refused", which test_afxdp.sh looks for. */
+	if (check_print_callbacks("a failed open")) {
+		weir_pool_destroy(pool);
+		return 1;
+	}
 	printf("refused (%s): %s\n", strerror(-e), why);
 	weir_pool_cache_flush(pool, weir_lcore_id());
 	in_use = weir_pool_in_use(pool);
@@ -593,6 +637,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	weir_lcore_set_id(0);
+	libbpf_set_print(own_libbpf_print);
+	libxdp_set_print(own_libxdp_print);
 	switch (i) {
 	case 0: return cmd_rx(argc, argv);
 	case 1: return cmd_tx(argc, argv);

@@ -38,6 +38,14 @@ expect_fail 1 "more than any port can carry" "$GEN" -p null: --rate 5000gpps
 expect_fail 1 "ambiguous" "$GEN" -p null: --rate 100mbps
 expect_fail 1 "needs a unit" "$GEN" -p null: --rate 100
 expect_fail 1 "out of range" "$GEN" -p null: --size 40
+expect_fail 1 "(valid: 64..9000); frames hold 42 header and 22 probe bytes$" "$GEN" -p null: --size 40
+# Regression: after a failed size parse weir-gen read the value uninitialised
+# to decide on the "frames hold" hint; only a size below 64 gets it.
+expect_fail 1 "'9001' is out of range (valid: 64..9000)$" "$GEN" -p null: --size 9001
+expect_fail 1 "'abc' is not a number (e.g. 1000, 10k, 2m)$" "$GEN" -p null: --size 64,abc
+# Regression: integers went through a double, and 2^64 rounded down into range.
+expect_fail 1 "'18446744073709551616' is out of range" "$GEN" -p null: --seed 18446744073709551616
+expect_fail 1 "'1.5' is not a whole number" "$FWD" -p null: -p null: --queues 1.5
 expect_fail 1 "not a MAC address" "$GEN" -p null: --dst-mac 02:00:00
 expect_fail 1 "needs a unit" "$FWD" -p null: -p null: --delay 20
 expect_fail 1 "larger than --delay" "$FWD" -p null: -p null: --delay 1ms --jitter 5ms

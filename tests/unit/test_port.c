@@ -206,13 +206,40 @@ Test(port, out_of_range_numbers_name_the_range)
 	 * into range (2^54 + 1 k == 1024 after the shift). */
 	FAIL("ring:x?size=18014398509481985k", -EINVAL, "out of range");
 	FAIL("null:?size=16777216g", -EINVAL, "out of range");
-	/* Suffixes and hex are accepted when in range. */
+	/* Suffixes are accepted when in range. */
 	char why[WEIR_PORT_ERRSIZE];
 	struct weir_port *p;
 	cr_assert_eq(try_open("null:?size=1k", why, sizeof(why), &p), 0, "%s", why);
 	weir_port_close(p);
-	cr_assert_eq(try_open("null:?size=0x40", why, sizeof(why), &p), 0, "%s", why);
+}
+
+/* Regression: values were parsed in base 0, so queues=010 opened 8 queues
+ * and queues=0x10 opened 16. Decimal only: a leading zero is a zero, and
+ * hex is refused with the decimal spelling of what was meant. */
+Test(port, regression_spec_integers_parsed_in_base_0)
+{
+	char why[WEIR_PORT_ERRSIZE];
+	struct weir_port *p;
+
+	cr_assert_eq(try_open("null:?queues=010", why, sizeof(why), &p), 0, "%s", why);
+	cr_expect_eq(weir_port_nb_rxq(p), 10, "queues=010 opened %u queues", weir_port_nb_rxq(p));
+	cr_expect_eq(weir_port_nb_txq(p), 10);
 	weir_port_close(p);
+	cr_assert_eq(try_open("null:?queues=08", why, sizeof(why), &p), 0, "%s", why);
+	cr_expect_eq(weir_port_nb_rxq(p), 8, "08 is not bad octal");
+	weir_port_close(p);
+	cr_expect_eq(try_open("null:?queues=0x10", why, sizeof(why), NULL), -EINVAL);
+	cr_expect_str_eq(why, "null:: queues=0x10: numbers in a port spec are decimal (write "
+			      "queues=16; valid: 1..64)");
+	cr_expect_eq(try_open("null:?size=0X40", why, sizeof(why), NULL), -EINVAL);
+	cr_expect_str_eq(why, "null:: size=0X40: numbers in a port spec are decimal (write "
+			      "size=64; valid: 14..65535)");
+	cr_expect_eq(try_open("null:?queues=0x", why, sizeof(why), NULL), -EINVAL);
+	cr_expect_str_eq(why, "null:: queues=0x is not a number (valid: 1..64)");
+	cr_expect_eq(try_open("null:?size=0x1ffffffffffffffff", why, sizeof(why), NULL), -EINVAL);
+	cr_expect_str_eq(why, "null:: size=0x1ffffffffffffffff is not a number (valid: 14..65535)");
+	cr_expect_eq(try_open("null:?size=0x40k", why, sizeof(why), NULL), -EINVAL);
+	cr_expect_str_eq(why, "null:: size=0x40k is not a number (valid: 14..65535)");
 }
 
 Test(port, bad_choice_lists_the_choices)
