@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common.h"
+
 typedef uint64_t weir_ns_t;
 
 #define WEIR_NS_PER_US 1000ULL
@@ -44,7 +46,7 @@ static inline int weir_time_after(weir_ns_t a, weir_ns_t b)
 static inline void weir_clock_spin_until(weir_ns_t t)
 {
 	while (weir_time_after(t, weir_clock_now()))
-		__builtin_ia32_pause();
+		weir_pause();
 }
 
 weir_ns_t weir_clock_now_sym(void);
