@@ -151,3 +151,52 @@ void weir_pool_cache_flush(struct weir_pool *pool, uint32_t lcore)
 	weir_ring_enqueue_burst(pool->free_ring, c->objs, c->len);
 	c->len = 0;
 }
+
+int weir_pool_get_slow(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+{
+	uint32_t id = weir_lcore_id();
+	struct weir_pool_cache *c;
+
+	if (id >= WEIR_MAX_LCORE || n > pool->cache_size) {
+		if (weir_ring_dequeue_bulk(pool->free_ring, (void **)pkts, n) < 0)
+			goto empty;
+		return 0;
+	}
+	c = &pool->cache[id];
+	/* Refill to cache_size plus what is asked, in one ring burst. Take
+	 * what the ring has, up to that: near exhaustion the cache plus a
+	 * partial refill may still cover n, and a packet left in this cache
+	 * must not make the pool look empty. */
+	c->len += weir_ring_dequeue_burst(pool->free_ring, &c->objs[c->len],
+					  pool->cache_size + n - c->len);
+	if (c->len < n)
+		goto empty;
+	c->len -= n;
+	weir_copy_ptrs((void **)pkts, &c->objs[c->len], n);
+	return 0;
+empty:
+	atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
+	return -ENOBUFS;
+}
+
+void weir_pool_put_slow(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n)
+{
+	uint32_t id = weir_lcore_id();
+	struct weir_pool_cache *c;
+
+	/* The ring always has room: it holds every packet of the pool. */
+	if (id >= WEIR_MAX_LCORE || n > pool->cache_size) {
+		weir_ring_enqueue_burst(pool->free_ring, (void *const *)pkts, n);
+		return;
+	}
+	c = &pool->cache[id];
+	weir_copy_ptrs(&c->objs[c->len], (void *const *)pkts, n);
+	c->len += n;
+	if (c->len >= 2 * pool->cache_size) {
+		/* Spill down to cache_size from the top: one ring enqueue,
+		 * no shifting of what stays. */
+		weir_ring_enqueue_burst(pool->free_ring, &c->objs[pool->cache_size],
+					c->len - pool->cache_size);
+		c->len = pool->cache_size;
+	}
+}
