@@ -16,6 +16,9 @@
 
 #define HUGE_2M (2UL << 20)
 
+/* debug_state values, one byte per buffer. */
+enum { DEBUG_FREE = 0, DEBUG_OUT = 1 };
+
 static size_t round_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);
@@ -95,6 +98,13 @@ struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
 	pool->data = pool->map;
 	pool->meta = (struct weir_pkt *)(void *)(pool->data + data_len);
 
+	if (WEIR_DEBUG_CHECKS) {
+		pool->debug_state = calloc(conf->n, 1); /* all DEBUG_FREE */
+		if (!pool->debug_state) {
+			e = -ENOMEM;
+			goto fail_map;
+		}
+	}
 	ring_size = (uint32_t)weir_align_pow2(conf->n < 2 ? 2 : conf->n);
 	pool->free_ring = weir_ring_create(pool->name, ring_size, WEIR_RING_MP_MC, &e);
 	if (!pool->free_ring)
@@ -116,6 +126,7 @@ struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
 	return pool;
 
 fail_map:
+	free(pool->debug_state);
 	munmap(pool->map, pool->map_len);
 fail_pool:
 	free(pool);
@@ -128,6 +139,7 @@ void weir_pool_destroy(struct weir_pool *pool)
 	if (!pool)
 		return;
 	weir_ring_destroy(pool->free_ring);
+	free(pool->debug_state);
 	munmap(pool->map, pool->map_len);
 	free(pool);
 }
@@ -198,5 +210,56 @@ void weir_pool_put_slow(struct weir_pool *pool, struct weir_pkt *const *pkts, ui
 		weir_ring_enqueue_burst(pool->free_ring, &c->objs[pool->cache_size],
 					c->len - pool->cache_size);
 		c->len = pool->cache_size;
+	}
+}
+
+static bool in_meta(const struct weir_pool *pool, const struct weir_pkt *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)pool->meta;
+
+	return off < (uintptr_t)pool->n * sizeof(*p) && off % sizeof(*p) == 0;
+}
+
+/* Index of p in pool, or panics saying what p is instead. */
+static uint32_t debug_index(struct weir_pool *pool, const struct weir_pkt *p, const char *op)
+{
+	if (p && in_meta(pool, p) && p->pool == pool)
+		return (uint32_t)(p - pool->meta);
+	/* Not ours. A packet of another pool can be read to name it. */
+	if (p && !in_meta(pool, p) && p->pool && in_meta(p->pool, p))
+		weir_panic("pool %s: %s of packet %u of pool %s (packets go back to their own "
+			   "pool, which weir_pkt_free() finds in pkt->pool)", pool->name, op,
+			   p->idx, p->pool->name);
+	weir_panic("pool %s: %s of %p, which is none of its %u packets (stray or corrupt "
+		   "pointer)", pool->name, op, (const void *)p, pool->n);
+}
+
+void weir_pool_debug_get(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = debug_index(pool, pkts[i], "get");
+
+		if (!pool->debug_state)
+			continue;
+		if (pool->debug_state[idx] != DEBUG_FREE)
+			weir_panic("pool %s: packet %u handed out while already out (its free "
+				   "ring or a cache holds it twice: freed twice earlier?)",
+				   pool->name, idx);
+		pool->debug_state[idx] = DEBUG_OUT;
+	}
+}
+
+void weir_pool_debug_put(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = debug_index(pool, pkts[i], "put");
+
+		if (!pool->debug_state)
+			continue;
+		if (pool->debug_state[idx] != DEBUG_OUT)
+			weir_panic("pool %s: double free of packet %u (it is already in the "
+				   "pool; the first free was the owner's last reference)",
+				   pool->name, idx);
+		pool->debug_state[idx] = DEBUG_FREE;
 	}
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Small things every weir module uses: branch hints, cache-line size,
- * compile-time checks and the lcore count limit. Nothing here allocates or
- * has state.
+ * the debug-check switch, the spin-wait hint, the lcore count limit, the
+ * return convention. Nothing here allocates or has state.
  */
 #ifndef WEIR_COMMON_H
 #define WEIR_COMMON_H
@@ -41,6 +41,25 @@ static inline void weir_pause(void)
 	__asm__ volatile("" ::: "memory");
 #endif
 }
+
+/*
+ * Fast-path sanity checks, on with `meson -Ddebug_checks=true` (which
+ * also puts -DWEIR_DEBUG_CHECKS=1 into weir.pc, so that code inlining the
+ * fast path from these headers checks the same way as the library). Test
+ * them with a plain `if (WEIR_DEBUG_CHECKS && ...)`: both branches are
+ * compiled, so the checks cannot rot, and the compiler drops them when 0.
+ * What they catch: double frees and frees into the wrong pool (a per-
+ * buffer in-use marker, as rte_mempool's debug cookies), a zero refcount
+ * on free, out-of-range queue ids in port bursts. A failed check calls
+ * weir_panic(): a message on stderr, then abort().
+ */
+#ifndef WEIR_DEBUG_CHECKS
+#define WEIR_DEBUG_CHECKS 0
+#endif
+
+/* Prints "weir: panic: <message>" to stderr and aborts. For broken
+ * invariants only (debug checks), never for errors a caller can handle. */
+void weir_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2), cold));
 
 #define WEIR_MAX_LCORE 64 /* threads that may own a per-lcore pool cache */
 #define WEIR_LCORE_ANY UINT32_MAX

@@ -277,9 +277,16 @@ void weir_pkt_detach(struct weir_pkt *p);
  * must put it into the pool, NULL otherwise. */
 static inline struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 {
-	if (weir_likely(atomic_load_explicit(&p->refcnt, memory_order_relaxed) == 1)) {
+	uint16_t ref = atomic_load_explicit(&p->refcnt, memory_order_relaxed);
+
+	if (weir_likely(ref == 1)) {
 		/* Sole owner: no other thread can touch it, skip the atomic RMW. */
-	} else if (atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel) != 1) {
+	} else if ((ref = atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel)) != 1) {
+		/* Pool packets rest at refcnt 1, so 0 means two frees raced
+		 * for the last reference (or memory was scribbled on). */
+		if (WEIR_DEBUG_CHECKS && weir_unlikely(ref == 0))
+			weir_panic("pkt: free of packet %u of pool %s with refcnt 0 (freed "
+				   "twice, or by two threads at once)", p->idx, p->pool->name);
 		return NULL;
 	} else {
 		atomic_store_explicit(&p->refcnt, 1, memory_order_relaxed);

@@ -64,6 +64,7 @@ struct weir_pool {
 	size_t map_len;
 	struct weir_ring *free_ring;
 	_Atomic uint64_t alloc_fails; /* get calls refused because the pool was empty */
+	uint8_t *debug_state; /* debug_checks: per buffer, in the pool or out */
 	struct weir_pool_cache cache[WEIR_MAX_LCORE];
 };
 
@@ -100,6 +101,15 @@ void weir_pool_cache_flush(struct weir_pool *pool, uint32_t lcore);
 int weir_pool_get_slow(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n);
 void weir_pool_put_slow(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n);
 
+/* debug_checks (WEIR_DEBUG_CHECKS): get/put call these to mark each
+ * buffer out of the pool or back in, and weir_panic() on a packet that is
+ * not this pool's (a free into the wrong pool, a stray pointer) or whose
+ * marker is wrong (a double free; a packet handed out twice). A pool keeps
+ * markers only when the library was built with debug_checks; without them
+ * only the pool membership is checked. */
+void weir_pool_debug_get(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n);
+void weir_pool_debug_put(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n);
+
 /*
  * Raw get/put of n packet pointers, all or nothing on get: returns 0, or
  * -ENOBUFS (counted in alloc_fails) when fewer than n are free. Packets are
@@ -116,17 +126,17 @@ static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **p
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
-	uint32_t len;
 
-	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
-		return weir_pool_get_slow(pool, pkts, n);
-	c = &pool->cache[id];
-	len = c->len;
-	if (weir_unlikely(len < n))
-		return weir_pool_get_slow(pool, pkts, n);
-	len -= n;
-	c->len = len;
-	weir_copy_ptrs((void **)pkts, &c->objs[len], n);
+	if (weir_likely(id < WEIR_MAX_LCORE && n <= pool->cache_size &&
+			pool->cache[id].len >= n)) {
+		c = &pool->cache[id];
+		c->len -= n;
+		weir_copy_ptrs((void **)pkts, &c->objs[c->len], n);
+	} else if (weir_pool_get_slow(pool, pkts, n) < 0) {
+		return -ENOBUFS;
+	}
+	if (WEIR_DEBUG_CHECKS)
+		weir_pool_debug_get(pool, pkts, n);
 	return 0;
 }
 
@@ -135,20 +145,18 @@ static inline void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *c
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
-	uint32_t len;
 
-	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
-		goto slow;
-	c = &pool->cache[id];
-	len = c->len;
+	if (WEIR_DEBUG_CHECKS)
+		weir_pool_debug_put(pool, pkts, n);
 	/* At 2 x cache_size the slow path spills down to cache_size. */
-	if (weir_unlikely(len + n >= 2 * pool->cache_size))
-		goto slow;
-	c->len = len + n;
-	weir_copy_ptrs(&c->objs[len], (void *const *)pkts, n);
-	return;
-slow:
-	weir_pool_put_slow(pool, pkts, n);
+	if (weir_likely(id < WEIR_MAX_LCORE && n <= pool->cache_size &&
+			pool->cache[id].len + n < 2 * pool->cache_size)) {
+		c = &pool->cache[id];
+		weir_copy_ptrs(&c->objs[c->len], (void *const *)pkts, n);
+		c->len += n;
+	} else {
+		weir_pool_put_slow(pool, pkts, n);
+	}
 }
 
 static inline uint32_t weir_pool_in_use(const struct weir_pool *pool)

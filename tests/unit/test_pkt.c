@@ -4,12 +4,13 @@
  * (push/pull/put/trim) including every refusal, chains from 1 segment to
  * WEIR_PKT_MAX_SEGS and one beyond, linearize, copy_out/read across
  * segments, clones and their reference counts in both freeing orders, deep
- * copies, external buffers whose callback must run exactly once, and bulk
- * freeing across pools.
+ * copies, external buffers whose callback must run exactly once, bulk
+ * freeing across pools, and (debug_checks builds) double frees aborting.
  *
  * Each test uses the suite's pools; fini fails if any buffer is still out.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "weir/lcore.h"
@@ -541,4 +542,38 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	cr_expect_eq(b->data_off, 128);
 	cr_expect_eq(b->pkt_len, 0);
 	weir_pkt_free(b);
+}
+
+/* --- debug_checks: each of these must abort; skipped in other builds --- */
+
+Test(pkt, debug_checks_catch_a_double_free, .signal = SIGABRT, .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pkt *k = mkpkt(pool, 10, 0);
+
+	weir_pkt_free(k);
+	weir_pkt_free(k);
+	cr_assert_fail("a double free went unnoticed");
+}
+
+Test(pkt, debug_checks_catch_a_double_free_of_a_clone, .signal = SIGABRT,
+     .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pkt *a = mkpkt(pool, 10, 0), *c;
+	int err;
+
+	c = weir_pkt_clone(a, pool, &err);
+	cr_assert_not_null(c);
+	weir_pkt_free(c);
+	weir_pkt_free(c); /* the original still holds the buffer */
+	cr_assert_fail("a double free of a clone went unnoticed");
+}
+
+Test(pkt, debug_checks_catch_a_free_with_refcnt_0, .signal = SIGABRT,
+     .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pkt *k = mkpkt(pool, 10, 0);
+
+	atomic_store(&k->refcnt, 0); /* what two racing last frees leave */
+	weir_pkt_free(k);
+	cr_assert_fail("a free at refcnt 0 went unnoticed");
 }
