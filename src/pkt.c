@@ -175,16 +175,13 @@ struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int 
 
 	for (const struct weir_pkt *s = p; s; s = s->next) {
 		struct weir_pkt *c = weir_pkt_alloc(pool);
+		int e;
 
 		if (!c) {
 			weir_pkt_free(head);
 			*err = -ENOBUFS;
 			return NULL;
 		}
-		c->buf = s->buf;
-		c->buf_len = s->buf_len;
-		c->data_off = s->data_off;
-		c->data_len = s->data_len;
 		if (s->flags & WEIR_PKT_F_EXT) {
 			c->ext = s->ext;
 			atomic_fetch_add_explicit(&c->ext->refcnt, 1, memory_order_relaxed);
@@ -195,10 +192,21 @@ struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int 
 			struct weir_pkt *d = (s->flags & WEIR_PKT_F_INDIRECT) ? s->direct
 									      : (struct weir_pkt *)s;
 
-			weir_pkt_refcnt_update(d, 1);
+			/* Refused at the limit, before c points anywhere: c goes
+			 * back as a plain packet, the chain so far unwinds. */
+			if ((e = weir_pkt_refcnt_update(d, 1)) < 0) {
+				weir_pkt_free_seg(c);
+				weir_pkt_free(head);
+				*err = e;
+				return NULL;
+			}
 			c->direct = d;
 			c->flags = WEIR_PKT_F_INDIRECT;
 		}
+		c->buf = s->buf;
+		c->buf_len = s->buf_len;
+		c->data_off = s->data_off;
+		c->data_len = s->data_len;
 		if (prev)
 			prev->next = c;
 		else

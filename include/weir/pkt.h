@@ -323,10 +323,30 @@ static inline uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
 	return atomic_load_explicit(&p->refcnt, memory_order_relaxed);
 }
 
-/* Adds delta (may be negative, never to 0) to a segment's reference count. */
-static inline void weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
+/* The most references one segment can have: refcnt is 16 bits so that
+ * the RX fields fit the first cache line. */
+#define WEIR_PKT_REFCNT_MAX UINT16_MAX
+
+/* Adds delta (may be negative) to a segment's reference count: 0, or,
+ * with the count unchanged, -EOVERFLOW when it would pass
+ * WEIR_PKT_REFCNT_MAX and -EINVAL when it would reach 0 (only a free drops
+ * the last reference). Any thread. */
+static inline int weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
 {
-	atomic_fetch_add_explicit(&p->refcnt, (uint16_t)delta, memory_order_acq_rel);
+	uint16_t old = atomic_load_explicit(&p->refcnt, memory_order_relaxed);
+	int32_t next;
+
+	do {
+		next = (int32_t)old + delta;
+		if (weir_unlikely(next > WEIR_PKT_REFCNT_MAX))
+			return -EOVERFLOW;
+		if (weir_unlikely(next <= 0))
+			return -EINVAL;
+		/* acq_rel as in weir_pkt_prefree_seg(): what this holder
+		 * wrote happens-before the last free reuses the buffer. */
+	} while (!atomic_compare_exchange_weak_explicit(&p->refcnt, &old, (uint16_t)next,
+							memory_order_acq_rel, memory_order_relaxed));
+	return 0;
 }
 
 /* --- chains, clones, external buffers (pkt.c) ------------------------- */
@@ -350,8 +370,11 @@ int weir_pkt_copy_out(const struct weir_pkt *p, uint32_t off, uint32_t len, void
 const void *weir_pkt_read(const struct weir_pkt *p, uint32_t off, uint32_t len, void *buf);
 
 /* A packet sharing p's data (every segment), with metadata from pool:
- * NULL and *err = -ENOBUFS when pool is empty. The shared bytes must then be
- * treated as read-only by both. */
+ * NULL and *err = -ENOBUFS when pool is empty, or -EOVERFLOW when a
+ * segment's buffer already has WEIR_PKT_REFCNT_MAX references (65535: the
+ * 16-bit count would wrap and free the buffer under its clones). Nothing
+ * is changed on failure. The shared bytes must then be treated as
+ * read-only by both. */
 struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int *err);
 
 /* Deep copy into fresh buffers from pool (one segment when it fits). */

@@ -507,7 +507,7 @@ Test(pkt, refcnt_update_keeps_packet_until_last_free)
 {
 	struct weir_pkt *a = mkpkt(pool, 10, 0);
 
-	weir_pkt_refcnt_update(a, 2);
+	cr_assert_eq(weir_pkt_refcnt_update(a, 2), 0);
 	cr_expect_eq(weir_pkt_refcnt(a), 3);
 	weir_pkt_free(a);
 	weir_pkt_free(a);
@@ -542,6 +542,49 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	cr_expect_eq(b->data_off, 128);
 	cr_expect_eq(b->pkt_len, 0);
 	weir_pkt_free(b);
+}
+
+/* Bug: refcnt is 16 bits and nothing stopped it: the 65535th clone of one
+ * packet wrapped its count to 0, so freeing one clone handed the shared
+ * buffer back to the pool while 65534 clones still pointed into it. Now
+ * the clone at the limit is refused with -EOVERFLOW and changes nothing. */
+Test(pkt, refcnt_wraps_after_65536_clones)
+{
+	const uint32_t nclones = WEIR_PKT_REFCNT_MAX - 1; /* + the original */
+	struct weir_pool *big;
+	struct weir_pkt *a, **c = calloc(nclones, sizeof(*c)), *extra;
+	int err = 0;
+
+	cr_assert_not_null(c);
+	/* Metadata for every clone; small buffers keep it at ~25 MiB. */
+	big = weir_pool_create(&(struct weir_pool_conf){.name = "clones", .n = nclones + 8,
+							 .buf_size = 256, .huge = 2},
+			       &err);
+	cr_assert_not_null(big, "pool: %d", err);
+	a = mkpkt(big, 10, 0);
+	for (uint32_t i = 0; i < nclones; i++) {
+		c[i] = weir_pkt_clone(a, big, &err);
+		cr_assert_not_null(c[i], "clone %u refused: %d", i, err);
+	}
+	cr_expect_eq(weir_pkt_refcnt(a), WEIR_PKT_REFCNT_MAX);
+	extra = weir_pkt_clone(a, big, &err);
+	cr_expect_null(extra, "clone past the limit taken: refcnt now %u", weir_pkt_refcnt(a));
+	cr_expect_eq(err, -EOVERFLOW);
+	cr_expect_eq(weir_pkt_refcnt(a), WEIR_PKT_REFCNT_MAX, "refused clone changed refcnt");
+	cr_expect_eq(weir_pool_in_use(big), nclones + 1, "refused clone kept a packet");
+	cr_expect_eq(weir_pkt_refcnt_update(a, 1), -EOVERFLOW);
+	cr_expect_eq(weir_pkt_refcnt_update(c[0], -1), -EINVAL, "dropped the last reference");
+	/* Freeing one clone must keep the buffer with the others. */
+	weir_pkt_free(c[0]);
+	cr_expect_eq(weir_pkt_refcnt(a), WEIR_PKT_REFCNT_MAX - 1);
+	check_bytes(weir_pkt_data(c[1]), 10, 0);
+	weir_pkt_free_bulk(c + 1, nclones - 1);
+	cr_expect_eq(weir_pkt_refcnt(a), 1);
+	weir_pkt_free(a);
+	weir_pool_cache_flush(big, 0);
+	cr_expect_eq(weir_pool_in_use(big), 0);
+	weir_pool_destroy(big);
+	free(c);
 }
 
 /* --- debug_checks: each of these must abort; skipped in other builds --- */
