@@ -274,13 +274,3 @@ int weir_pkt_attach_extbuf(struct weir_pkt *p, void *addr, uint32_t len, uint16_
 	p->data_len = data_len;
 	return 0;
 }
-
-uint8_t *weir_pkt_push_sym(struct weir_pkt *p, uint16_t len)
-{
-	return weir_pkt_push(p, len);
-}
-
-void weir_pkt_free_sym(struct weir_pkt *p)
-{
-	weir_pkt_free(p);
-}

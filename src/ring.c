@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * Ring creation and the exported twins of the inline fast path in
- * include/weir/ring.h.
+ * Ring creation and destruction; the fast path is inline in
+ * include/weir/ring.h (and exported out of line by src/ffi.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,14 +40,4 @@ struct weir_ring *weir_ring_create(const char *name, uint32_t size, unsigned fla
 void weir_ring_destroy(struct weir_ring *r)
 {
 	free(r);
-}
-
-uint32_t weir_ring_enqueue_burst_sym(struct weir_ring *r, void *const *objs, uint32_t n)
-{
-	return weir_ring_enqueue_burst(r, objs, n);
-}
-
-uint32_t weir_ring_dequeue_burst_sym(struct weir_ring *r, void **objs, uint32_t n)
-{
-	return weir_ring_dequeue_burst(r, objs, n);
 }

@@ -15,6 +15,18 @@
 #define WEIR_CACHE_LINE 64
 #define weir_cache_aligned __attribute__((aligned(WEIR_CACHE_LINE)))
 
+/*
+ * The per-packet API is inline in these headers, and libweir also exports
+ * each of those functions under its own name, for bindings, dlsym() and
+ * debuggers: src/ffi.c defines WEIR_INLINE as nothing before including
+ * the headers, which compiles every WEIR_INLINE function once out of line
+ * (liburing's ffi.c does the same with IOURINGINLINE). Helpers inside a
+ * header that are not API stay `static inline` and are not exported.
+ */
+#ifndef WEIR_INLINE
+#define WEIR_INLINE static inline
+#endif
+
 /* For the few fast-path helpers whose inlining a compiler must not weigh
  * (the ring's head move: the caller's constants fold into it). */
 #define weir_always_inline inline __attribute__((always_inline))
@@ -101,7 +113,7 @@ static inline uint64_t weir_align_pow2(uint64_t v)
  * start (they get no per-lcore cache). Set by weir_lcore_launch(). */
 extern __thread uint32_t weir_lcore_id_tls;
 
-static inline uint32_t weir_lcore_id(void)
+WEIR_INLINE uint32_t weir_lcore_id(void)
 {
 	return weir_lcore_id_tls;
 }

@@ -119,21 +119,21 @@ static_assert(offsetof(struct weir_pkt, pool) < WEIR_CACHE_LINE, "RX fields in l
 static_assert(offsetof(struct weir_pkt, qnext) == WEIR_CACHE_LINE, "qdisc fields in line 1");
 
 /* True when p stands for more than one wire frame. */
-static inline bool weir_pkt_is_gso(const struct weir_pkt *p)
+WEIR_INLINE bool weir_pkt_is_gso(const struct weir_pkt *p)
 {
 	return p->gso_type != WEIR_PKT_GSO_NONE;
 }
 
 /* Packet for buffer index i, and the inverse. */
-static inline struct weir_pkt *weir_pool_pkt_at(const struct weir_pool *pool, uint32_t idx)
+WEIR_INLINE struct weir_pkt *weir_pool_pkt_at(const struct weir_pool *pool, uint32_t idx)
 {
 	return &pool->meta[idx];
 }
 
 /* Maps an address anywhere inside a data buffer (e.g. an AF_XDP descriptor
  * offset from pool->data) to its packet; NULL when outside the pool. */
-static inline struct weir_pkt *weir_pool_pkt_from_offset(const struct weir_pool *pool,
-							 uint64_t off)
+WEIR_INLINE struct weir_pkt *weir_pool_pkt_from_offset(const struct weir_pool *pool,
+						       uint64_t off)
 {
 	uint64_t idx = off >> pool->buf_shift;
 
@@ -142,24 +142,24 @@ static inline struct weir_pkt *weir_pool_pkt_from_offset(const struct weir_pool 
 
 /* --- data access ------------------------------------------------------ */
 
-static inline uint8_t *weir_pkt_data(const struct weir_pkt *p)
+WEIR_INLINE uint8_t *weir_pkt_data(const struct weir_pkt *p)
 {
 	return p->buf + p->data_off;
 }
 
 #define weir_pkt_mtod(p, type) ((type)(void *)weir_pkt_data(p))
 
-static inline uint16_t weir_pkt_headroom(const struct weir_pkt *p)
+WEIR_INLINE uint16_t weir_pkt_headroom(const struct weir_pkt *p)
 {
 	return p->data_off;
 }
 
-static inline uint32_t weir_pkt_tailroom(const struct weir_pkt *p)
+WEIR_INLINE uint32_t weir_pkt_tailroom(const struct weir_pkt *p)
 {
 	return p->buf_len - p->data_off - p->data_len;
 }
 
-static inline struct weir_pkt *weir_pkt_last_seg(struct weir_pkt *p)
+WEIR_INLINE struct weir_pkt *weir_pkt_last_seg(struct weir_pkt *p)
 {
 	while (p->next)
 		p = p->next;
@@ -168,7 +168,7 @@ static inline struct weir_pkt *weir_pkt_last_seg(struct weir_pkt *p)
 
 /* Prepends len bytes to the first segment; returns the new start, or NULL
  * (packet unchanged) when the headroom is too small. */
-static inline uint8_t *weir_pkt_push(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE uint8_t *weir_pkt_push(struct weir_pkt *p, uint16_t len)
 {
 	if (weir_unlikely(len > p->data_off))
 		return NULL;
@@ -180,7 +180,7 @@ static inline uint8_t *weir_pkt_push(struct weir_pkt *p, uint16_t len)
 
 /* Removes len bytes from the front of the first segment; returns the new
  * start, or NULL (unchanged) when the segment holds fewer than len bytes. */
-static inline uint8_t *weir_pkt_pull(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE uint8_t *weir_pkt_pull(struct weir_pkt *p, uint16_t len)
 {
 	if (weir_unlikely(len > p->data_len))
 		return NULL;
@@ -192,7 +192,7 @@ static inline uint8_t *weir_pkt_pull(struct weir_pkt *p, uint16_t len)
 
 /* Appends len bytes at the end of the last segment; returns where they
  * start, or NULL (unchanged) when its tailroom is too small. */
-static inline uint8_t *weir_pkt_put(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE uint8_t *weir_pkt_put(struct weir_pkt *p, uint16_t len)
 {
 	struct weir_pkt *last = weir_pkt_last_seg(p);
 	uint8_t *tail;
@@ -207,7 +207,7 @@ static inline uint8_t *weir_pkt_put(struct weir_pkt *p, uint16_t len)
 
 /* Removes len bytes from the end of the last segment: 0, or -EINVAL
  * (unchanged) when that segment holds fewer than len bytes. */
-static inline int weir_pkt_trim(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE int weir_pkt_trim(struct weir_pkt *p, uint16_t len)
 {
 	struct weir_pkt *last = weir_pkt_last_seg(p);
 
@@ -218,14 +218,14 @@ static inline int weir_pkt_trim(struct weir_pkt *p, uint16_t len)
 	return 0;
 }
 
-static inline bool weir_pkt_is_contiguous(const struct weir_pkt *p)
+WEIR_INLINE bool weir_pkt_is_contiguous(const struct weir_pkt *p)
 {
 	return p->nb_segs == 1;
 }
 
 /* --- allocation and freeing ------------------------------------------ */
 
-static inline void weir_pkt_reset(struct weir_pkt *p)
+WEIR_INLINE void weir_pkt_reset(struct weir_pkt *p)
 {
 	struct weir_pool *pool = p->pool;
 
@@ -251,7 +251,7 @@ static inline void weir_pkt_reset(struct weir_pkt *p)
 
 /* n ready-to-fill packets (length 0, headroom as configured), all or none:
  * 0, or -ENOBUFS. Thread safety: any thread; lcores use their cache. */
-static inline int weir_pkt_alloc_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+WEIR_INLINE int weir_pkt_alloc_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
 {
 	uint32_t i;
 
@@ -262,7 +262,7 @@ static inline int weir_pkt_alloc_bulk(struct weir_pool *pool, struct weir_pkt **
 	return 0;
 }
 
-static inline struct weir_pkt *weir_pkt_alloc(struct weir_pool *pool)
+WEIR_INLINE struct weir_pkt *weir_pkt_alloc(struct weir_pool *pool)
 {
 	struct weir_pkt *p;
 
@@ -275,7 +275,7 @@ void weir_pkt_detach(struct weir_pkt *p);
 /* Drops one reference to one segment; returns it to the pool (or undoes
  * its attachment) when it was the last. Returns the segment if the caller
  * must put it into the pool, NULL otherwise. */
-static inline struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
+WEIR_INLINE struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 {
 	uint16_t ref = atomic_load_explicit(&p->refcnt, memory_order_relaxed);
 
@@ -297,14 +297,14 @@ static inline struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 	return p;
 }
 
-static inline void weir_pkt_free_seg(struct weir_pkt *p)
+WEIR_INLINE void weir_pkt_free_seg(struct weir_pkt *p)
 {
 	if (weir_pkt_prefree_seg(p))
 		weir_pool_put_bulk(p->pool, &p, 1);
 }
 
 /* Frees every segment of a chain. NULL is allowed. */
-static inline void weir_pkt_free(struct weir_pkt *p)
+WEIR_INLINE void weir_pkt_free(struct weir_pkt *p)
 {
 	while (p) {
 		struct weir_pkt *next = p->next;
@@ -318,7 +318,7 @@ static inline void weir_pkt_free(struct weir_pkt *p)
  * in one bulk put. */
 void weir_pkt_free_bulk(struct weir_pkt **pkts, uint32_t n);
 
-static inline uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
+WEIR_INLINE uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
 {
 	return atomic_load_explicit(&p->refcnt, memory_order_relaxed);
 }
@@ -331,7 +331,7 @@ static inline uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
  * with the count unchanged, -EOVERFLOW when it would pass
  * WEIR_PKT_REFCNT_MAX and -EINVAL when it would reach 0 (only a free drops
  * the last reference). Any thread. */
-static inline int weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
+WEIR_INLINE int weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
 {
 	uint16_t old = atomic_load_explicit(&p->refcnt, memory_order_relaxed);
 	int32_t next;
@@ -392,9 +392,5 @@ void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void 
 		      void *opaque, uint32_t refs);
 /* Drops one reference; runs free_cb when it was the last. */
 void weir_extbuf_put(struct weir_extbuf *ext);
-
-/* Exported twins of inline functions. */
-uint8_t *weir_pkt_push_sym(struct weir_pkt *p, uint16_t len);
-void weir_pkt_free_sym(struct weir_pkt *p);
 
 #endif

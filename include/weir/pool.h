@@ -84,9 +84,9 @@ void weir_pool_destroy(struct weir_pool *pool);
 /* Packets free (in the ring and in every lcore cache). Not exact while
  * other threads allocate. */
 uint32_t weir_pool_avail(const struct weir_pool *pool);
-static inline uint32_t weir_pool_in_use(const struct weir_pool *pool);
+WEIR_INLINE uint32_t weir_pool_in_use(const struct weir_pool *pool);
 
-static inline bool weir_pool_is_huge(const struct weir_pool *pool)
+WEIR_INLINE bool weir_pool_is_huge(const struct weir_pool *pool)
 {
 	return pool->huge;
 }
@@ -122,7 +122,7 @@ void weir_pool_debug_put(struct weir_pool *pool, struct weir_pkt *const *pkts, u
  * store of len. Refill and spill are calls, taken once every
  * cache_size / n bursts.
  */
-static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+WEIR_INLINE int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
@@ -140,8 +140,8 @@ static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **p
 	return 0;
 }
 
-static inline void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *const *pkts,
-				      uint32_t n)
+WEIR_INLINE void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *const *pkts,
+				    uint32_t n)
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
@@ -159,7 +159,7 @@ static inline void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *c
 	}
 }
 
-static inline uint32_t weir_pool_in_use(const struct weir_pool *pool)
+WEIR_INLINE uint32_t weir_pool_in_use(const struct weir_pool *pool)
 {
 	return pool->n - weir_pool_avail(pool);
 }

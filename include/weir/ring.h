@@ -63,7 +63,7 @@ struct weir_ring *weir_ring_create(const char *name, uint32_t size, unsigned fla
 void weir_ring_destroy(struct weir_ring *r);
 
 /* Objects in the ring now (a snapshot when other threads run). */
-static inline uint32_t weir_ring_count(const struct weir_ring *r)
+WEIR_INLINE uint32_t weir_ring_count(const struct weir_ring *r)
 {
 	uint32_t prod = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
 	uint32_t cons = atomic_load_explicit(&r->cons.tail, memory_order_relaxed);
@@ -71,12 +71,12 @@ static inline uint32_t weir_ring_count(const struct weir_ring *r)
 	return prod - cons;
 }
 
-static inline uint32_t weir_ring_free_count(const struct weir_ring *r)
+WEIR_INLINE uint32_t weir_ring_free_count(const struct weir_ring *r)
 {
 	return r->size - weir_ring_count(r);
 }
 
-static inline uint32_t weir_ring_capacity(const struct weir_ring *r)
+WEIR_INLINE uint32_t weir_ring_capacity(const struct weir_ring *r)
 {
 	return r->size;
 }
@@ -219,40 +219,36 @@ static inline uint32_t weir_ring_do_dequeue(struct weir_ring *r, void **objs, ui
 }
 
 /* Enqueue as many of n as fit; returns how many. Caller keeps the rest. */
-static inline uint32_t weir_ring_enqueue_burst(struct weir_ring *r, void *const *objs, uint32_t n)
+WEIR_INLINE uint32_t weir_ring_enqueue_burst(struct weir_ring *r, void *const *objs, uint32_t n)
 {
 	return weir_ring_do_enqueue(r, objs, n, 0);
 }
 
 /* Enqueue all n or none; returns n, or -ENOBUFS when they do not fit. */
-static inline int weir_ring_enqueue_bulk(struct weir_ring *r, void *const *objs, uint32_t n)
+WEIR_INLINE int weir_ring_enqueue_bulk(struct weir_ring *r, void *const *objs, uint32_t n)
 {
 	return weir_ring_do_enqueue(r, objs, n, 1) == n ? (int)n : -ENOBUFS;
 }
 
-static inline uint32_t weir_ring_dequeue_burst(struct weir_ring *r, void **objs, uint32_t n)
+WEIR_INLINE uint32_t weir_ring_dequeue_burst(struct weir_ring *r, void **objs, uint32_t n)
 {
 	return weir_ring_do_dequeue(r, objs, n, 0);
 }
 
 /* Dequeue exactly n or nothing; returns n, or -ENOENT when fewer are there. */
-static inline int weir_ring_dequeue_bulk(struct weir_ring *r, void **objs, uint32_t n)
+WEIR_INLINE int weir_ring_dequeue_bulk(struct weir_ring *r, void **objs, uint32_t n)
 {
 	return weir_ring_do_dequeue(r, objs, n, 1) == n ? (int)n : -ENOENT;
 }
 
-static inline int weir_ring_enqueue(struct weir_ring *r, void *obj)
+WEIR_INLINE int weir_ring_enqueue(struct weir_ring *r, void *obj)
 {
 	return weir_ring_enqueue_bulk(r, &obj, 1) == 1 ? 0 : -ENOBUFS;
 }
 
-static inline int weir_ring_dequeue(struct weir_ring *r, void **obj)
+WEIR_INLINE int weir_ring_dequeue(struct weir_ring *r, void **obj)
 {
 	return weir_ring_dequeue_bulk(r, obj, 1) == 1 ? 0 : -ENOENT;
 }
-
-/* Exported twins of the inline fast path, for bindings and debuggers. */
-uint32_t weir_ring_enqueue_burst_sym(struct weir_ring *r, void *const *objs, uint32_t n);
-uint32_t weir_ring_dequeue_burst_sym(struct weir_ring *r, void **objs, uint32_t n);
 
 #endif

@@ -287,11 +287,14 @@ Test(lcore, a_running_lcore_sees_the_stop_flag)
 
 /* --- clock -------------------------------------------------------------- */
 
+/* The out-of-line weir_clock_now that src/ffi.c exports, by symbol name. */
+weir_ns_t ffi_clock_now(void) __asm__("weir_clock_now");
+
 Test(clock, monotonic_and_wrap_safe)
 {
 	weir_ns_t a = weir_clock_now(), b, c;
 
-	b = weir_clock_now_sym();
+	b = ffi_clock_now();
 	cr_expect_geq(b, a);
 	cr_expect(weir_time_after(a + 1, a));
 	cr_expect_not(weir_time_after(a, a));
