@@ -53,32 +53,44 @@ static void *map_memory(size_t len, int huge, bool *got_huge, size_t *map_len)
 	return p;
 }
 
-struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
+/* Points every metadata entry at its buffer and puts it in the free ring. */
+static void init_packets(struct weir_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->n; i++) {
+		struct weir_pkt *p = &pool->meta[i];
+
+		p->pool = pool;
+		p->idx = i;
+		p->buf = pool->data + (size_t)i * pool->buf_size;
+		p->buf_len = pool->buf_size;
+		atomic_init(&p->refcnt, 1);
+		weir_pkt_reset(p);
+		weir_ring_enqueue(pool->free_ring, p);
+	}
+}
+
+int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out)
 {
 	uint32_t buf_size = conf->buf_size ? conf->buf_size : 2048;
 	uint16_t headroom = conf->headroom ? conf->headroom : 128;
 	uint32_t cache = conf->cache_size ? conf->cache_size : 256;
 	struct weir_pool *pool;
 	size_t data_len, meta_len;
-	uint32_t ring_size, i;
+	uint32_t ring_size;
 	int e;
 
 	if (conf->cache_size == UINT32_MAX)
 		cache = 0;
 	if (!conf->n || !weir_is_pow2(buf_size) || buf_size < (uint32_t)headroom + 64 ||
 	    buf_size > (1U << 16) || cache > WEIR_POOL_CACHE_MAX || conf->n > (1U << 28) ||
-	    conf->huge < -1 || conf->huge > 2) {
-		*err = -EINVAL;
-		return NULL;
-	}
+	    conf->huge < -1 || conf->huge > 2)
+		return -EINVAL;
 	/* Caches larger than the pool would only strand packets on one lcore. */
 	if (cache > conf->n / 4)
 		cache = conf->n / 4;
 	pool = aligned_alloc(WEIR_CACHE_LINE, round_up(sizeof(*pool), WEIR_CACHE_LINE));
-	if (!pool) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!pool)
+		return -ENOMEM;
 	memset(pool, 0, sizeof(*pool));
 	snprintf(pool->name, sizeof(pool->name), "%s", conf->name ? conf->name : "pool");
 	pool->n = conf->n;
@@ -106,32 +118,21 @@ struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
 		}
 	}
 	ring_size = (uint32_t)weir_align_pow2(conf->n < 2 ? 2 : conf->n);
-	pool->free_ring = weir_ring_create(pool->name, ring_size, WEIR_RING_MP_MC, &e);
-	if (!pool->free_ring)
+	e = weir_ring_create(pool->name, ring_size, WEIR_RING_MP_MC, &pool->free_ring);
+	if (e < 0)
 		goto fail_map;
-	for (i = 0; i < conf->n; i++) {
-		struct weir_pkt *p = &pool->meta[i];
-
-		p->pool = pool;
-		p->idx = i;
-		p->buf = pool->data + (size_t)i * buf_size;
-		p->buf_len = buf_size;
-		atomic_init(&p->refcnt, 1);
-		weir_pkt_reset(p);
-		weir_ring_enqueue(pool->free_ring, p);
-	}
+	init_packets(pool);
 	WEIR_DEBUG("pool %s: %u x %u B buffers, %s pages", pool->name, conf->n, buf_size,
 		   pool->huge ? "2 MiB huge" : "4 KiB");
-	*err = 0;
-	return pool;
+	*out = pool;
+	return 0;
 
 fail_map:
 	free(pool->debug_state);
 	munmap(pool->map, pool->map_len);
 fail_pool:
 	free(pool);
-	*err = e;
-	return NULL;
+	return e;
 }
 
 void weir_pool_destroy(struct weir_pool *pool)

@@ -12,6 +12,33 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * Return convention, every module:
+ *
+ * - A function returning int gives 0 on success (or a count, where
+ *   counting is the call's job: weir_port_xstats_get) and a negative errno
+ *   on failure. The global errno is never part of weir's answer.
+ * - Bursts return how many objects were done, as an unsigned count; the
+ *   caller keeps the rest. Nothing done is 0, not an error.
+ * - `_bulk` is all or nothing and returns 0 or a negative errno: -ENOBUFS
+ *   when there is no room or no buffer (ring enqueue, pool get), -ENOENT
+ *   when there is nothing to take (ring dequeue). Returning n on success
+ *   would say nothing the caller does not know, and `if (err)` reads the
+ *   same for every int-returning call.
+ * - Constructors return int and fill an out-pointer:
+ *       int weir_X_create(..., struct weir_X **out);
+ *   0 with *out set, or a negative errno with *out untouched. Chosen over
+ *   "return the object, NULL and *err": the error travels in the one
+ *   channel every other call uses (no object that is NULL while *err
+ *   says 0, no *err to forget), the same signature carries a message
+ *   buffer for people where there is one (weir_port_open's why/whylen,
+ *   weir_qdisc_create's), and ports, qdiscs and lcores already took it.
+ *   Pools, rings and packet clones/copies follow it.
+ * - A function returning a pointer and no errno means "none" by NULL:
+ *   weir_pkt_alloc() (the pool is empty: the only reason), dequeues and
+ *   lookups. Outcomes that are not errors (dropped, marked) are enums.
+ */
+
 #define WEIR_CACHE_LINE 64
 #define weir_cache_aligned __attribute__((aligned(WEIR_CACHE_LINE)))
 

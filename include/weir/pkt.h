@@ -370,15 +370,17 @@ int weir_pkt_copy_out(const struct weir_pkt *p, uint32_t off, uint32_t len, void
 const void *weir_pkt_read(const struct weir_pkt *p, uint32_t off, uint32_t len, void *buf);
 
 /* A packet sharing p's data (every segment), with metadata from pool:
- * NULL and *err = -ENOBUFS when pool is empty, or -EOVERFLOW when a
- * segment's buffer already has WEIR_PKT_REFCNT_MAX references (65535: the
- * 16-bit count would wrap and free the buffer under its clones). Nothing
- * is changed on failure. The shared bytes must then be treated as
- * read-only by both. */
-struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int *err);
+ * 0 and *out, or, with nothing changed and *out untouched, -ENOBUFS when
+ * pool is empty, -EOVERFLOW when a segment's buffer already has
+ * WEIR_PKT_REFCNT_MAX references (65535: the 16-bit count would wrap and
+ * free the buffer under its clones). The shared bytes must then be
+ * treated as read-only by both. */
+int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out);
 
-/* Deep copy into fresh buffers from pool (one segment when it fits). */
-struct weir_pkt *weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, int *err);
+/* Deep copy into fresh buffers from pool (one segment when it fits): 0
+ * and *out, or -ENOBUFS, or -E2BIG (more than WEIR_PKT_MAX_SEGS segments
+ * needed), with *out untouched. */
+int weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out);
 
 /* Makes segment p use [addr, addr+len) as its buffer with data at
  * addr+data_off for data_len bytes, taking a reference on ext. The pool

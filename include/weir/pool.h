@@ -69,13 +69,13 @@ struct weir_pool {
 };
 
 /*
- * Creates a pool. Returns NULL and sets *err: -EINVAL for a bad conf
- * (n == 0, buf_size not a power of two or not larger than headroom + 64,
- * cache larger than WEIR_POOL_CACHE_MAX), -ENOMEM when memory cannot be had,
- * or when conf->huge == 1 and no huge pages are reserved.
+ * Creates a pool: 0 and *out, or, with *out untouched, -EINVAL for a bad
+ * conf (n == 0, buf_size not a power of two or not larger than headroom +
+ * 64, cache larger than WEIR_POOL_CACHE_MAX), -ENOMEM when memory cannot
+ * be had, or when conf->huge == 1 and no huge pages are reserved.
  * Not thread-safe against other calls on the same pool.
  */
-struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err);
+int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out);
 
 /* Frees the pool's memory. Packets still out are lost with it; tests use
  * weir_pool_in_use() first to catch leaks. */

@@ -10,7 +10,7 @@
  * tail, so consumers never see a half-written slot.
  *
  * Bursts enqueue/dequeue as many as fit and return the count; bulk calls are
- * all or nothing. What did not fit is counted (enq_drops, objects) so that a
+ * all or nothing and return 0 or a negative errno (include/weir/common.h). What did not fit is counted (enq_drops, objects) so that a
  * pipeline can see where it overflows.
  */
 #ifndef WEIR_RING_H
@@ -55,11 +55,11 @@ static_assert(offsetof(struct weir_ring, cons) - offsetof(struct weir_ring, prod
 
 /*
  * Creates a ring of `size` slots (a power of two, 2 .. 2^30) with the
- * given sync flags. Returns NULL and sets *err to -EINVAL (bad size or
- * flags) or -ENOMEM. Thread safety: not safe against concurrent use of the
- * same ring; the ring itself is then used as its flags say.
+ * given sync flags: 0 and *out, or -EINVAL (bad size or flags) or -ENOMEM
+ * with *out untouched. Thread safety: not safe against concurrent use of
+ * the same ring; the ring itself is then used as its flags say.
  */
-struct weir_ring *weir_ring_create(const char *name, uint32_t size, unsigned flags, int *err);
+int weir_ring_create(const char *name, uint32_t size, unsigned flags, struct weir_ring **out);
 void weir_ring_destroy(struct weir_ring *r);
 
 /* Objects in the ring now (a snapshot when other threads run). */
@@ -224,10 +224,11 @@ WEIR_INLINE uint32_t weir_ring_enqueue_burst(struct weir_ring *r, void *const *o
 	return weir_ring_do_enqueue(r, objs, n, 0);
 }
 
-/* Enqueue all n or none; returns n, or -ENOBUFS when they do not fit. */
+/* Enqueue all n or none: 0, or -ENOBUFS (nothing enqueued, n counted in
+ * enq_drops) when they do not fit. */
 WEIR_INLINE int weir_ring_enqueue_bulk(struct weir_ring *r, void *const *objs, uint32_t n)
 {
-	return weir_ring_do_enqueue(r, objs, n, 1) == n ? (int)n : -ENOBUFS;
+	return weir_ring_do_enqueue(r, objs, n, 1) == n ? 0 : -ENOBUFS;
 }
 
 WEIR_INLINE uint32_t weir_ring_dequeue_burst(struct weir_ring *r, void **objs, uint32_t n)
@@ -235,20 +236,22 @@ WEIR_INLINE uint32_t weir_ring_dequeue_burst(struct weir_ring *r, void **objs, u
 	return weir_ring_do_dequeue(r, objs, n, 0);
 }
 
-/* Dequeue exactly n or nothing; returns n, or -ENOENT when fewer are there. */
+/* Dequeue exactly n or nothing: 0, or -ENOENT (nothing taken) when fewer
+ * are there. */
 WEIR_INLINE int weir_ring_dequeue_bulk(struct weir_ring *r, void **objs, uint32_t n)
 {
-	return weir_ring_do_dequeue(r, objs, n, 1) == n ? (int)n : -ENOENT;
+	return weir_ring_do_dequeue(r, objs, n, 1) == n ? 0 : -ENOENT;
 }
 
+/* One object: 0 or -ENOBUFS (full); 0 or -ENOENT (empty). */
 WEIR_INLINE int weir_ring_enqueue(struct weir_ring *r, void *obj)
 {
-	return weir_ring_enqueue_bulk(r, &obj, 1) == 1 ? 0 : -ENOBUFS;
+	return weir_ring_enqueue_bulk(r, &obj, 1);
 }
 
 WEIR_INLINE int weir_ring_dequeue(struct weir_ring *r, void **obj)
 {
-	return weir_ring_dequeue_bulk(r, obj, 1) == 1 ? 0 : -ENOENT;
+	return weir_ring_dequeue_bulk(r, obj, 1);
 }
 
 #endif

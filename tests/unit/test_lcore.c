@@ -30,8 +30,8 @@ static void init(void)
 {
 	int err;
 
-	pool = weir_pool_create(&(struct weir_pool_conf){.n = 1024, .huge = 2}, &err);
-	cr_assert_not_null(pool);
+	err = weir_pool_create(&(struct weir_pool_conf){.n = 1024, .huge = 2}, &pool);
+	cr_assert_eq(err, 0, "pool: %d", err);
 	weir_stop = 0;
 }
 

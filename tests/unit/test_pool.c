@@ -25,11 +25,11 @@ static int pools_live, leaked;
 
 static struct weir_pool *mk(const struct weir_pool_conf *conf)
 {
-	int err = 1;
-	struct weir_pool *p = weir_pool_create(conf, &err);
+	struct weir_pool *p = NULL;
+	int err = weir_pool_create(conf, &p);
 
-	cr_assert_not_null(p, "pool create: err %d", err);
-	cr_assert_eq(err, 0);
+	cr_assert_eq(err, 0, "pool create: err %d", err);
+	cr_assert_not_null(p);
 	pools_live++;
 	return p;
 }
@@ -74,10 +74,11 @@ Test(pool, create_rejects_bad_conf)
 	};
 
 	for (size_t i = 0; i < WEIR_ARRAY_SIZE(bad); i++) {
-		int err = 0;
+		struct weir_pool *p = NULL;
+		int err = weir_pool_create(&bad[i], &p);
 
-		cr_expect_null(weir_pool_create(&bad[i], &err), "conf %zu accepted", i);
 		cr_expect_eq(err, -EINVAL, "conf %zu: err %d", i, err);
+		cr_expect_null(p, "conf %zu: *out written on failure", i);
 	}
 	weir_pool_destroy(NULL); /* allowed, like free(NULL) */
 }
@@ -284,11 +285,11 @@ Test(pool, huge_required_fails_cleanly_when_none_reserved)
 {
 	struct weir_pool_conf conf = {.n = 256, .huge = 1};
 	long free_huge = hugepages_free();
-	int err = 0;
-	struct weir_pool *p = weir_pool_create(&conf, &err);
+	struct weir_pool *p = NULL;
+	int err = weir_pool_create(&conf, &p);
 
 	if (free_huge >= 1) {
-		cr_assert_not_null(p, "huge pages free (%ld) but create failed: %d", free_huge, err);
+		cr_assert_eq(err, 0, "huge pages free (%ld) but create failed: %d", free_huge, err);
 		cr_expect(weir_pool_is_huge(p));
 		pools_live++;
 		rm(p);
