@@ -277,13 +277,20 @@ void weir_pkt_detach(struct weir_pkt *p);
  * must put it into the pool, NULL otherwise. */
 WEIR_INLINE struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 {
-	uint16_t ref = atomic_load_explicit(&p->refcnt, memory_order_relaxed);
+	/* Acquire, pairs with the release half of the decrement by which
+	 * another holder left us the last reference (the fetch_sub below, or
+	 * weir_pkt_refcnt_update): its reads and writes of the buffer happen
+	 * before we hand it back. Free on x86; DPDK's mbuf reads relaxed. */
+	uint16_t ref = atomic_load_explicit(&p->refcnt, memory_order_acquire);
 
 	if (weir_likely(ref == 1)) {
 		/* Sole owner: no other thread can touch it, skip the atomic RMW. */
 	} else if ((ref = atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel)) != 1) {
-		/* Pool packets rest at refcnt 1, so 0 means two frees raced
-		 * for the last reference (or memory was scribbled on). */
+		/* acq_rel: the release pairs with the acquire of whoever drops
+		 * the last reference (the load above, or this fetch_sub
+		 * returning 1 in that thread); the acquire with the other
+		 * holders' releases. Pool packets rest at refcnt 1, so 0 means
+		 * two frees raced for the last reference (or a scribble). */
 		if (WEIR_DEBUG_CHECKS && weir_unlikely(ref == 0))
 			weir_panic("pkt: free of packet %u of pool %s with refcnt 0 (freed "
 				   "twice, or by two threads at once)", p->idx, p->pool->name);
@@ -342,8 +349,9 @@ WEIR_INLINE int weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
 			return -EOVERFLOW;
 		if (weir_unlikely(next <= 0))
 			return -EINVAL;
-		/* acq_rel as in weir_pkt_prefree_seg(): what this holder
-		 * wrote happens-before the last free reuses the buffer. */
+		/* acq_rel, pairs with the acquires in weir_pkt_prefree_seg():
+		 * what this holder did happens-before the last free reuses
+		 * the buffer. */
 	} while (!atomic_compare_exchange_weak_explicit(&p->refcnt, &old, (uint16_t)next,
 							memory_order_acq_rel, memory_order_relaxed));
 	return 0;
