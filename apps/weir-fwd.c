@@ -885,8 +885,7 @@ static int setup(struct fwd *f)
 	char why[WEIR_PORT_ERRSIZE + 64];
 	int err;
 
-	f->pool = weir_pool_create(&pc, &err);
-	if (!f->pool) {
+	if ((err = weir_pool_create(&pc, &f->pool)) < 0) {
 		fprintf(stderr, "weir-fwd: cannot create a pool of %u buffers: %s (try a smaller "
 				"--pool)\n", f->pool_size, strerror(-err));
 		return err;

@@ -976,8 +976,7 @@ static int setup(struct gen *g)
 		maxlen = WEIR_MAX(maxlen, g->sizes.size[i]);
 	if (maxlen + 128 > 2048)
 		pc.buf_size = (uint32_t)weir_align_pow2(maxlen + 128);
-	g->pool = weir_pool_create(&pc, &err);
-	if (!g->pool) {
+	if ((err = weir_pool_create(&pc, &g->pool)) < 0) {
 		fprintf(stderr, "weir-gen: cannot create a pool of %u buffers: %s (try a smaller "
 				"--pool)\n", g->pool_size, strerror(-err));
 		return err;

@@ -43,8 +43,7 @@ static struct weir_port *open_port(const char *spec, struct weir_pool **pool)
 	char why[WEIR_PORT_ERRSIZE];
 	int err;
 
-	*pool = weir_pool_create(&pc, &err);
-	if (!*pool) {
+	if ((err = weir_pool_create(&pc, pool)) < 0) {
 		fprintf(stderr, "pool: %s\n", strerror(-err));
 		exit(1);
 	}

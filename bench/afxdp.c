@@ -79,9 +79,9 @@ static int cmd_gen(const char *spec, double secs, double pps)
 	uint64_t sent = 0;
 	weir_ns_t start, end, next;
 	double cpu0;
-	int err;
 
-	pool = weir_pool_create(&pc, &err);
+	if (weir_pool_create(&pc, &pool) < 0)
+		return 1;
 	port = open_port(spec, pool);
 	cpu0 = cpu_seconds();
 	start = next = weir_clock_now();
@@ -182,7 +182,6 @@ int main(int argc, char **argv)
 	struct weir_pool_conf pc = {.name = "bench", .n = 32768};
 	struct weir_pool *pool;
 	struct weir_port *in, *out = NULL;
-	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	weir_lcore_set_id(0);
@@ -195,8 +194,7 @@ int main(int argc, char **argv)
 				"fwd IN OUT SECONDS [idle]\n");
 		return 2;
 	}
-	pool = weir_pool_create(&pc, &err);
-	if (!pool)
+	if (weir_pool_create(&pc, &pool) < 0)
 		return 1;
 	in = open_port(argv[2], pool);
 	if (!strcmp(argv[1], "fwd")) {

@@ -180,13 +180,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	struct weir_pool *wpool = weir_pool_create(
-		&(struct weir_pool_conf){.name = "micro", .n = 8192, .cache_size = 256}, &err);
+	struct weir_pool *wpool = NULL;
+	struct weir_ring *wspsc = NULL, *wmpmc = NULL;
+
+	weir_pool_create(&(struct weir_pool_conf){.name = "micro", .n = 8192, .cache_size = 256},
+			 &wpool);
+	weir_ring_create("spsc", 1024, WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ, &wspsc);
+	weir_ring_create("mpmc", 1024, WEIR_RING_MP_MC, &wmpmc);
 	struct rte_mempool *mp = rte_mempool_create("micro", 8191, 2048 + 128, 256, 0, NULL,
 						    NULL, NULL, NULL, SOCKET_ID_ANY, 0);
-	struct weir_ring *wspsc = weir_ring_create("spsc", 1024, WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ,
-						   &err);
-	struct weir_ring *wmpmc = weir_ring_create("mpmc", 1024, WEIR_RING_MP_MC, &err);
 	struct rte_ring *dspsc = rte_ring_create("spsc", 1024, SOCKET_ID_ANY,
 						 RING_F_SP_ENQ | RING_F_SC_DEQ);
 	struct rte_ring *dmpmc = rte_ring_create("mpmc", 1024, SOCKET_ID_ANY, 0);

@@ -81,10 +81,10 @@ int main(int argc, char **argv)
 	weir_lcore_set_id(0);
 	weir_signal_install();
 	/* As testpmd: 8192 packets per port would do; its default cache is 250. */
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "nullfwd", .n = 16384,
-							 .cache_size = 256},
-				&err);
-	if (!pool) {
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "nullfwd", .n = 16384,
+							.cache_size = 256},
+			       &pool);
+	if (err < 0) {
 		fprintf(stderr, "nullfwd: cannot create the pool: %s\n", strerror(-err));
 		return 1;
 	}

@@ -217,8 +217,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [seconds >= 2] [runs >= 1]\n", argv[0]);
 		return 2;
 	}
-	pool = weir_pool_create(&pc, &err);
-	if (!pool) {
+	if ((err = weir_pool_create(&pc, &pool)) < 0) {
 		fprintf(stderr, "pool: %s\n", strerror(-err));
 		return 1;
 	}

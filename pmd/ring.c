@@ -84,9 +84,9 @@ static struct ring_pair *pair_create(const char *name, uint16_t nq, uint32_t siz
 		if (!p->dir[d])
 			goto nomem;
 		for (uint16_t q = 0; q < nq; q++) {
-			p->dir[d][q] = weir_ring_create(name, size, WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ,
-							err);
-			if (!p->dir[d][q]) {
+			*err = weir_ring_create(name, size, WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ,
+						&p->dir[d][q]);
+			if (*err < 0) {
 				pair_destroy(p);
 				return NULL;
 			}

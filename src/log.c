@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * Leveled logging to stderr, one line per call, written with a single
- * write so lines from several lcores do not interleave.
+ * write so lines from several lcores do not interleave; and weir_panic()
+ * for the debug checks (include/weir/common.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "weir/common.h"
 #include "weir/log.h"
 
 static enum weir_log_level log_level = WEIR_LOG_INFO;
@@ -55,23 +57,42 @@ enum weir_log_level weir_log_get_level(void)
 	return log_level;
 }
 
-void weir_log(enum weir_log_level level, const char *fmt, ...)
+static void write_line(const char *tag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void write_line(const char *tag, const char *fmt, va_list ap)
 {
-	static const char *const tags[] = {"error: ", "warning: ", "", "debug: "};
 	char line[1024];
-	va_list ap;
 	int n;
 
-	if (level > weir_log_get_level())
-		return;
-	n = snprintf(line, sizeof(line), "weir: %s", tags[level]);
-	va_start(ap, fmt);
+	n = snprintf(line, sizeof(line), "weir: %s", tag);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* Nothing sensible to do when stderr is gone. */
 	}
+}
+
+void weir_log(enum weir_log_level level, const char *fmt, ...)
+{
+	static const char *const tags[] = {"error: ", "warning: ", "", "debug: "};
+	va_list ap;
+
+	if (level > weir_log_get_level())
+		return;
+	va_start(ap, fmt);
+	write_line(tags[level], fmt, ap);
+	va_end(ap);
+}
+
+void weir_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	write_line("panic: ", fmt, ap);
+	va_end(ap);
+	abort();
 }

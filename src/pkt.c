@@ -169,35 +169,51 @@ static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 	dst->csum_offset = src->csum_offset;
 }
 
-struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int *err)
+/* A clone segment of s from pool: takes a reference on what owns s's
+ * buffer (extbuf, or the direct packet) and points c at the same bytes. */
+static int clone_seg(const struct weir_pkt *s, struct weir_pool *pool, struct weir_pkt **out)
 {
-	struct weir_pkt *head = NULL, *prev = NULL;
+	struct weir_pkt *c = weir_pkt_alloc(pool);
+	int e;
+
+	if (!c)
+		return -ENOBUFS;
+	if (s->flags & WEIR_PKT_F_EXT) {
+		c->ext = s->ext;
+		atomic_fetch_add_explicit(&c->ext->refcnt, 1, memory_order_relaxed);
+		c->flags = WEIR_PKT_F_EXT;
+	} else {
+		/* Share the buffer's owner: a clone of a clone points at the
+		 * original, so chains of clones stay one level. */
+		struct weir_pkt *d = (s->flags & WEIR_PKT_F_INDIRECT) ? s->direct
+								      : (struct weir_pkt *)s;
+
+		/* Refused at the limit, before c points anywhere: c goes back
+		 * as a plain packet. */
+		if ((e = weir_pkt_refcnt_update(d, 1)) < 0) {
+			weir_pkt_free_seg(c);
+			return e;
+		}
+		c->direct = d;
+		c->flags = WEIR_PKT_F_INDIRECT;
+	}
+	c->buf = s->buf;
+	c->buf_len = s->buf_len;
+	c->data_off = s->data_off;
+	c->data_len = s->data_len;
+	*out = c;
+	return 0;
+}
+
+int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out)
+{
+	struct weir_pkt *head = NULL, *prev = NULL, *c;
+	int e;
 
 	for (const struct weir_pkt *s = p; s; s = s->next) {
-		struct weir_pkt *c = weir_pkt_alloc(pool);
-
-		if (!c) {
-			weir_pkt_free(head);
-			*err = -ENOBUFS;
-			return NULL;
-		}
-		c->buf = s->buf;
-		c->buf_len = s->buf_len;
-		c->data_off = s->data_off;
-		c->data_len = s->data_len;
-		if (s->flags & WEIR_PKT_F_EXT) {
-			c->ext = s->ext;
-			atomic_fetch_add_explicit(&c->ext->refcnt, 1, memory_order_relaxed);
-			c->flags = WEIR_PKT_F_EXT;
-		} else {
-			/* Share the buffer's owner: a clone of a clone points at
-			 * the original, so chains of clones stay one level. */
-			struct weir_pkt *d = (s->flags & WEIR_PKT_F_INDIRECT) ? s->direct
-									      : (struct weir_pkt *)s;
-
-			weir_pkt_refcnt_update(d, 1);
-			c->direct = d;
-			c->flags = WEIR_PKT_F_INDIRECT;
+		if ((e = clone_seg(s, pool, &c)) < 0) {
+			weir_pkt_free(head); /* drops the references taken so far */
+			return e;
 		}
 		if (prev)
 			prev->next = c;
@@ -208,26 +224,24 @@ struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int 
 	copy_meta(head, p);
 	head->pkt_len = p->pkt_len;
 	head->nb_segs = p->nb_segs;
-	*err = 0;
-	return head;
+	*out = head;
+	return 0;
 }
 
-struct weir_pkt *weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, int *err)
+int weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out)
 {
-	struct weir_pkt *head = NULL, *cur = NULL;
+	struct weir_pkt *head = NULL;
 	uint32_t off = 0;
 
 	while (off < p->pkt_len || !head) {
 		struct weir_pkt *c = weir_pkt_alloc(pool);
-		uint32_t room, n;
+		uint32_t n;
 
 		if (!c) {
 			weir_pkt_free(head);
-			*err = -ENOBUFS;
-			return NULL;
+			return -ENOBUFS;
 		}
-		room = weir_pkt_tailroom(c);
-		n = WEIR_MIN(room, p->pkt_len - off);
+		n = WEIR_MIN(weir_pkt_tailroom(c), p->pkt_len - off);
 		if (n)
 			weir_pkt_copy_out(p, off, n, weir_pkt_data(c));
 		c->data_len = (uint16_t)n;
@@ -238,17 +252,14 @@ struct weir_pkt *weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool,
 		} else if (weir_pkt_chain(head, c) < 0) {
 			weir_pkt_free(c);
 			weir_pkt_free(head);
-			*err = -E2BIG;
-			return NULL;
+			return -E2BIG;
 		}
-		cur = c;
 		if (!n)
 			break;
 	}
-	(void)cur;
 	copy_meta(head, p);
-	*err = 0;
-	return head;
+	*out = head;
+	return 0;
 }
 
 int weir_pkt_attach_extbuf(struct weir_pkt *p, void *addr, uint32_t len, uint16_t data_off,
@@ -265,14 +276,4 @@ int weir_pkt_attach_extbuf(struct weir_pkt *p, void *addr, uint32_t len, uint16_
 	p->pkt_len += (uint32_t)data_len - p->data_len;
 	p->data_len = data_len;
 	return 0;
-}
-
-uint8_t *weir_pkt_push_sym(struct weir_pkt *p, uint16_t len)
-{
-	return weir_pkt_push(p, len);
-}
-
-void weir_pkt_free_sym(struct weir_pkt *p)
-{
-	weir_pkt_free(p);
 }

@@ -16,6 +16,9 @@
 
 #define HUGE_2M (2UL << 20)
 
+/* debug_state values, one byte per buffer. */
+enum { DEBUG_FREE = 0, DEBUG_OUT = 1 };
+
 static size_t round_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);
@@ -50,32 +53,44 @@ static void *map_memory(size_t len, int huge, bool *got_huge, size_t *map_len)
 	return p;
 }
 
-struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
+/* Points every metadata entry at its buffer and puts it in the free ring. */
+static void init_packets(struct weir_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->n; i++) {
+		struct weir_pkt *p = &pool->meta[i];
+
+		p->pool = pool;
+		p->idx = i;
+		p->buf = pool->data + (size_t)i * pool->buf_size;
+		p->buf_len = pool->buf_size;
+		atomic_init(&p->refcnt, 1);
+		weir_pkt_reset(p);
+		weir_ring_enqueue(pool->free_ring, p);
+	}
+}
+
+int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out)
 {
 	uint32_t buf_size = conf->buf_size ? conf->buf_size : 2048;
 	uint16_t headroom = conf->headroom ? conf->headroom : 128;
 	uint32_t cache = conf->cache_size ? conf->cache_size : 256;
 	struct weir_pool *pool;
 	size_t data_len, meta_len;
-	uint32_t ring_size, i;
+	uint32_t ring_size;
 	int e;
 
 	if (conf->cache_size == UINT32_MAX)
 		cache = 0;
 	if (!conf->n || !weir_is_pow2(buf_size) || buf_size < (uint32_t)headroom + 64 ||
 	    buf_size > (1U << 16) || cache > WEIR_POOL_CACHE_MAX || conf->n > (1U << 28) ||
-	    conf->huge < -1 || conf->huge > 2) {
-		*err = -EINVAL;
-		return NULL;
-	}
+	    conf->huge < -1 || conf->huge > 2)
+		return -EINVAL;
 	/* Caches larger than the pool would only strand packets on one lcore. */
 	if (cache > conf->n / 4)
 		cache = conf->n / 4;
 	pool = aligned_alloc(WEIR_CACHE_LINE, round_up(sizeof(*pool), WEIR_CACHE_LINE));
-	if (!pool) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!pool)
+		return -ENOMEM;
 	memset(pool, 0, sizeof(*pool));
 	snprintf(pool->name, sizeof(pool->name), "%s", conf->name ? conf->name : "pool");
 	pool->n = conf->n;
@@ -95,32 +110,29 @@ struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err)
 	pool->data = pool->map;
 	pool->meta = (struct weir_pkt *)(void *)(pool->data + data_len);
 
-	ring_size = (uint32_t)weir_align_pow2(conf->n < 2 ? 2 : conf->n);
-	pool->free_ring = weir_ring_create(pool->name, ring_size, WEIR_RING_MP_MC, &e);
-	if (!pool->free_ring)
-		goto fail_map;
-	for (i = 0; i < conf->n; i++) {
-		struct weir_pkt *p = &pool->meta[i];
-
-		p->pool = pool;
-		p->idx = i;
-		p->buf = pool->data + (size_t)i * buf_size;
-		p->buf_len = buf_size;
-		atomic_init(&p->refcnt, 1);
-		weir_pkt_reset(p);
-		weir_ring_enqueue(pool->free_ring, p);
+	if (WEIR_DEBUG_CHECKS) {
+		pool->debug_state = calloc(conf->n, 1); /* all DEBUG_FREE */
+		if (!pool->debug_state) {
+			e = -ENOMEM;
+			goto fail_map;
+		}
 	}
+	ring_size = (uint32_t)weir_align_pow2(conf->n < 2 ? 2 : conf->n);
+	e = weir_ring_create(pool->name, ring_size, WEIR_RING_MP_MC, &pool->free_ring);
+	if (e < 0)
+		goto fail_map;
+	init_packets(pool);
 	WEIR_DEBUG("pool %s: %u x %u B buffers, %s pages", pool->name, conf->n, buf_size,
 		   pool->huge ? "2 MiB huge" : "4 KiB");
-	*err = 0;
-	return pool;
+	*out = pool;
+	return 0;
 
 fail_map:
+	free(pool->debug_state);
 	munmap(pool->map, pool->map_len);
 fail_pool:
 	free(pool);
-	*err = e;
-	return NULL;
+	return e;
 }
 
 void weir_pool_destroy(struct weir_pool *pool)
@@ -128,6 +140,7 @@ void weir_pool_destroy(struct weir_pool *pool)
 	if (!pool)
 		return;
 	weir_ring_destroy(pool->free_ring);
+	free(pool->debug_state);
 	munmap(pool->map, pool->map_len);
 	free(pool);
 }
@@ -150,4 +163,104 @@ void weir_pool_cache_flush(struct weir_pool *pool, uint32_t lcore)
 	c = &pool->cache[lcore];
 	weir_ring_enqueue_burst(pool->free_ring, c->objs, c->len);
 	c->len = 0;
+}
+
+int weir_pool_get_slow(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+{
+	uint32_t id = weir_lcore_id();
+	struct weir_pool_cache *c;
+
+	if (id >= WEIR_MAX_LCORE || n > pool->cache_size) {
+		if (weir_ring_dequeue_bulk(pool->free_ring, (void **)pkts, n) < 0)
+			goto empty;
+		return 0;
+	}
+	c = &pool->cache[id];
+	/* Refill to cache_size plus what is asked, in one ring burst. Take
+	 * what the ring has, up to that: near exhaustion the cache plus a
+	 * partial refill may still cover n, and a packet left in this cache
+	 * must not make the pool look empty. */
+	c->len += weir_ring_dequeue_burst(pool->free_ring, &c->objs[c->len],
+					  pool->cache_size + n - c->len);
+	if (c->len < n)
+		goto empty;
+	c->len -= n;
+	weir_copy_ptrs((void **)pkts, &c->objs[c->len], n);
+	return 0;
+empty:
+	atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
+	return -ENOBUFS;
+}
+
+void weir_pool_put_slow(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n)
+{
+	uint32_t id = weir_lcore_id();
+	struct weir_pool_cache *c;
+
+	/* The ring always has room: it holds every packet of the pool. */
+	if (id >= WEIR_MAX_LCORE || n > pool->cache_size) {
+		weir_ring_enqueue_burst(pool->free_ring, (void *const *)pkts, n);
+		return;
+	}
+	c = &pool->cache[id];
+	weir_copy_ptrs(&c->objs[c->len], (void *const *)pkts, n);
+	c->len += n;
+	if (c->len >= 2 * pool->cache_size) {
+		/* Spill down to cache_size from the top: one ring enqueue,
+		 * no shifting of what stays. */
+		weir_ring_enqueue_burst(pool->free_ring, &c->objs[pool->cache_size],
+					c->len - pool->cache_size);
+		c->len = pool->cache_size;
+	}
+}
+
+static bool in_meta(const struct weir_pool *pool, const struct weir_pkt *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)pool->meta;
+
+	return off < (uintptr_t)pool->n * sizeof(*p) && off % sizeof(*p) == 0;
+}
+
+/* Index of p in pool, or panics saying what p is instead. */
+static uint32_t debug_index(struct weir_pool *pool, const struct weir_pkt *p, const char *op)
+{
+	if (p && in_meta(pool, p) && p->pool == pool)
+		return (uint32_t)(p - pool->meta);
+	/* Not ours. A packet of another pool can be read to name it. */
+	if (p && !in_meta(pool, p) && p->pool && in_meta(p->pool, p))
+		weir_panic("pool %s: %s of packet %u of pool %s (packets go back to their own "
+			   "pool, which weir_pkt_free() finds in pkt->pool)", pool->name, op,
+			   p->idx, p->pool->name);
+	weir_panic("pool %s: %s of %p, which is none of its %u packets (stray or corrupt "
+		   "pointer)", pool->name, op, (const void *)p, pool->n);
+}
+
+void weir_pool_debug_get(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = debug_index(pool, pkts[i], "get");
+
+		if (!pool->debug_state)
+			continue;
+		if (pool->debug_state[idx] != DEBUG_FREE)
+			weir_panic("pool %s: packet %u handed out while already out (its free "
+				   "ring or a cache holds it twice: freed twice earlier?)",
+				   pool->name, idx);
+		pool->debug_state[idx] = DEBUG_OUT;
+	}
+}
+
+void weir_pool_debug_put(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = debug_index(pool, pkts[i], "put");
+
+		if (!pool->debug_state)
+			continue;
+		if (pool->debug_state[idx] != DEBUG_OUT)
+			weir_panic("pool %s: double free of packet %u (it is already in the "
+				   "pool; the first free was the owner's last reference)",
+				   pool->name, idx);
+		pool->debug_state[idx] = DEBUG_FREE;
+	}
 }

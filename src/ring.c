@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * Ring creation and the exported twins of the inline fast path in
- * include/weir/ring.h.
+ * Ring creation and destruction; the fast path is inline in
+ * include/weir/ring.h (and exported out of line by src/ffi.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,22 +10,18 @@
 
 #include "weir/ring.h"
 
-struct weir_ring *weir_ring_create(const char *name, uint32_t size, unsigned flags, int *err)
+int weir_ring_create(const char *name, uint32_t size, unsigned flags, struct weir_ring **out)
 {
 	struct weir_ring *r;
 	size_t bytes;
 
 	if (size < 2 || size > WEIR_RING_MAX_SIZE || !weir_is_pow2(size) ||
-	    (flags & ~(unsigned)(WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ))) {
-		*err = -EINVAL;
-		return NULL;
-	}
+	    (flags & ~(unsigned)(WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ)))
+		return -EINVAL;
 	bytes = sizeof(*r) + (size_t)size * sizeof(void *);
 	r = aligned_alloc(WEIR_CACHE_LINE, (bytes + WEIR_CACHE_LINE - 1) & ~(size_t)(WEIR_CACHE_LINE - 1));
-	if (!r) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!r)
+		return -ENOMEM;
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "ring");
 	r->size = size;
@@ -33,21 +29,11 @@ struct weir_ring *weir_ring_create(const char *name, uint32_t size, unsigned fla
 	r->flags = flags;
 	r->prod.single = !!(flags & WEIR_RING_SP_ENQ);
 	r->cons.single = !!(flags & WEIR_RING_SC_DEQ);
-	*err = 0;
-	return r;
+	*out = r;
+	return 0;
 }
 
 void weir_ring_destroy(struct weir_ring *r)
 {
 	free(r);
-}
-
-uint32_t weir_ring_enqueue_burst_sym(struct weir_ring *r, void *const *objs, uint32_t n)
-{
-	return weir_ring_enqueue_burst(r, objs, n);
-}
-
-uint32_t weir_ring_dequeue_burst_sym(struct weir_ring *r, void **objs, uint32_t n)
-{
-	return weir_ring_dequeue_burst(r, objs, n);
 }

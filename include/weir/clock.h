@@ -11,13 +11,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common.h"
+
 typedef uint64_t weir_ns_t;
 
 #define WEIR_NS_PER_US 1000ULL
 #define WEIR_NS_PER_MS 1000000ULL
 #define WEIR_NS_PER_SEC 1000000000ULL
 
-static inline weir_ns_t weir_clock_now(void)
+WEIR_INLINE weir_ns_t weir_clock_now(void)
 {
 	struct timespec ts;
 
@@ -26,7 +28,7 @@ static inline weir_ns_t weir_clock_now(void)
 }
 
 /* Wall-clock time (CLOCK_REALTIME) in ns, for capture files. */
-static inline weir_ns_t weir_clock_realtime(void)
+WEIR_INLINE weir_ns_t weir_clock_realtime(void)
 {
 	struct timespec ts;
 
@@ -35,18 +37,16 @@ static inline weir_ns_t weir_clock_realtime(void)
 }
 
 /* Wrap-safe comparisons: true when a is after b. */
-static inline int weir_time_after(weir_ns_t a, weir_ns_t b)
+WEIR_INLINE int weir_time_after(weir_ns_t a, weir_ns_t b)
 {
 	return (int64_t)(a - b) > 0;
 }
 
 /* Busy-wait until the monotonic clock reaches t (pacing). */
-static inline void weir_clock_spin_until(weir_ns_t t)
+WEIR_INLINE void weir_clock_spin_until(weir_ns_t t)
 {
 	while (weir_time_after(t, weir_clock_now()))
-		__builtin_ia32_pause();
+		weir_pause();
 }
-
-weir_ns_t weir_clock_now_sym(void);
 
 #endif

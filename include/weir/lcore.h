@@ -39,7 +39,7 @@ int weir_lcore_count(void);
 extern volatile sig_atomic_t weir_stop;
 void weir_signal_install(void);
 
-static inline bool weir_should_stop(void)
+WEIR_INLINE bool weir_should_stop(void)
 {
 	return weir_stop != 0;
 }

@@ -119,21 +119,21 @@ static_assert(offsetof(struct weir_pkt, pool) < WEIR_CACHE_LINE, "RX fields in l
 static_assert(offsetof(struct weir_pkt, qnext) == WEIR_CACHE_LINE, "qdisc fields in line 1");
 
 /* True when p stands for more than one wire frame. */
-static inline bool weir_pkt_is_gso(const struct weir_pkt *p)
+WEIR_INLINE bool weir_pkt_is_gso(const struct weir_pkt *p)
 {
 	return p->gso_type != WEIR_PKT_GSO_NONE;
 }
 
 /* Packet for buffer index i, and the inverse. */
-static inline struct weir_pkt *weir_pool_pkt_at(const struct weir_pool *pool, uint32_t idx)
+WEIR_INLINE struct weir_pkt *weir_pool_pkt_at(const struct weir_pool *pool, uint32_t idx)
 {
 	return &pool->meta[idx];
 }
 
 /* Maps an address anywhere inside a data buffer (e.g. an AF_XDP descriptor
  * offset from pool->data) to its packet; NULL when outside the pool. */
-static inline struct weir_pkt *weir_pool_pkt_from_offset(const struct weir_pool *pool,
-							 uint64_t off)
+WEIR_INLINE struct weir_pkt *weir_pool_pkt_from_offset(const struct weir_pool *pool,
+						       uint64_t off)
 {
 	uint64_t idx = off >> pool->buf_shift;
 
@@ -142,24 +142,24 @@ static inline struct weir_pkt *weir_pool_pkt_from_offset(const struct weir_pool 
 
 /* --- data access ------------------------------------------------------ */
 
-static inline uint8_t *weir_pkt_data(const struct weir_pkt *p)
+WEIR_INLINE uint8_t *weir_pkt_data(const struct weir_pkt *p)
 {
 	return p->buf + p->data_off;
 }
 
 #define weir_pkt_mtod(p, type) ((type)(void *)weir_pkt_data(p))
 
-static inline uint16_t weir_pkt_headroom(const struct weir_pkt *p)
+WEIR_INLINE uint16_t weir_pkt_headroom(const struct weir_pkt *p)
 {
 	return p->data_off;
 }
 
-static inline uint32_t weir_pkt_tailroom(const struct weir_pkt *p)
+WEIR_INLINE uint32_t weir_pkt_tailroom(const struct weir_pkt *p)
 {
 	return p->buf_len - p->data_off - p->data_len;
 }
 
-static inline struct weir_pkt *weir_pkt_last_seg(struct weir_pkt *p)
+WEIR_INLINE struct weir_pkt *weir_pkt_last_seg(struct weir_pkt *p)
 {
 	while (p->next)
 		p = p->next;
@@ -168,7 +168,7 @@ static inline struct weir_pkt *weir_pkt_last_seg(struct weir_pkt *p)
 
 /* Prepends len bytes to the first segment; returns the new start, or NULL
  * (packet unchanged) when the headroom is too small. */
-static inline uint8_t *weir_pkt_push(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE uint8_t *weir_pkt_push(struct weir_pkt *p, uint16_t len)
 {
 	if (weir_unlikely(len > p->data_off))
 		return NULL;
@@ -180,7 +180,7 @@ static inline uint8_t *weir_pkt_push(struct weir_pkt *p, uint16_t len)
 
 /* Removes len bytes from the front of the first segment; returns the new
  * start, or NULL (unchanged) when the segment holds fewer than len bytes. */
-static inline uint8_t *weir_pkt_pull(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE uint8_t *weir_pkt_pull(struct weir_pkt *p, uint16_t len)
 {
 	if (weir_unlikely(len > p->data_len))
 		return NULL;
@@ -192,7 +192,7 @@ static inline uint8_t *weir_pkt_pull(struct weir_pkt *p, uint16_t len)
 
 /* Appends len bytes at the end of the last segment; returns where they
  * start, or NULL (unchanged) when its tailroom is too small. */
-static inline uint8_t *weir_pkt_put(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE uint8_t *weir_pkt_put(struct weir_pkt *p, uint16_t len)
 {
 	struct weir_pkt *last = weir_pkt_last_seg(p);
 	uint8_t *tail;
@@ -207,7 +207,7 @@ static inline uint8_t *weir_pkt_put(struct weir_pkt *p, uint16_t len)
 
 /* Removes len bytes from the end of the last segment: 0, or -EINVAL
  * (unchanged) when that segment holds fewer than len bytes. */
-static inline int weir_pkt_trim(struct weir_pkt *p, uint16_t len)
+WEIR_INLINE int weir_pkt_trim(struct weir_pkt *p, uint16_t len)
 {
 	struct weir_pkt *last = weir_pkt_last_seg(p);
 
@@ -218,14 +218,14 @@ static inline int weir_pkt_trim(struct weir_pkt *p, uint16_t len)
 	return 0;
 }
 
-static inline bool weir_pkt_is_contiguous(const struct weir_pkt *p)
+WEIR_INLINE bool weir_pkt_is_contiguous(const struct weir_pkt *p)
 {
 	return p->nb_segs == 1;
 }
 
 /* --- allocation and freeing ------------------------------------------ */
 
-static inline void weir_pkt_reset(struct weir_pkt *p)
+WEIR_INLINE void weir_pkt_reset(struct weir_pkt *p)
 {
 	struct weir_pool *pool = p->pool;
 
@@ -253,7 +253,7 @@ static inline void weir_pkt_reset(struct weir_pkt *p)
 
 /* n ready-to-fill packets (length 0, headroom as configured), all or none:
  * 0, or -ENOBUFS. Thread safety: any thread; lcores use their cache. */
-static inline int weir_pkt_alloc_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+WEIR_INLINE int weir_pkt_alloc_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
 {
 	uint32_t i;
 
@@ -264,7 +264,7 @@ static inline int weir_pkt_alloc_bulk(struct weir_pool *pool, struct weir_pkt **
 	return 0;
 }
 
-static inline struct weir_pkt *weir_pkt_alloc(struct weir_pool *pool)
+WEIR_INLINE struct weir_pkt *weir_pkt_alloc(struct weir_pool *pool)
 {
 	struct weir_pkt *p;
 
@@ -277,11 +277,25 @@ void weir_pkt_detach(struct weir_pkt *p);
 /* Drops one reference to one segment; returns it to the pool (or undoes
  * its attachment) when it was the last. Returns the segment if the caller
  * must put it into the pool, NULL otherwise. */
-static inline struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
+WEIR_INLINE struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 {
-	if (weir_likely(atomic_load_explicit(&p->refcnt, memory_order_relaxed) == 1)) {
+	/* Acquire, pairs with the release half of the decrement by which
+	 * another holder left us the last reference (the fetch_sub below, or
+	 * weir_pkt_refcnt_update): its reads and writes of the buffer happen
+	 * before we hand it back. Free on x86; DPDK's mbuf reads relaxed. */
+	uint16_t ref = atomic_load_explicit(&p->refcnt, memory_order_acquire);
+
+	if (weir_likely(ref == 1)) {
 		/* Sole owner: no other thread can touch it, skip the atomic RMW. */
-	} else if (atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel) != 1) {
+	} else if ((ref = atomic_fetch_sub_explicit(&p->refcnt, 1, memory_order_acq_rel)) != 1) {
+		/* acq_rel: the release pairs with the acquire of whoever drops
+		 * the last reference (the load above, or this fetch_sub
+		 * returning 1 in that thread); the acquire with the other
+		 * holders' releases. Pool packets rest at refcnt 1, so 0 means
+		 * two frees raced for the last reference (or a scribble). */
+		if (WEIR_DEBUG_CHECKS && weir_unlikely(ref == 0))
+			weir_panic("pkt: free of packet %u of pool %s with refcnt 0 (freed "
+				   "twice, or by two threads at once)", p->idx, p->pool->name);
 		return NULL;
 	} else {
 		atomic_store_explicit(&p->refcnt, 1, memory_order_relaxed);
@@ -292,14 +306,14 @@ static inline struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 	return p;
 }
 
-static inline void weir_pkt_free_seg(struct weir_pkt *p)
+WEIR_INLINE void weir_pkt_free_seg(struct weir_pkt *p)
 {
 	if (weir_pkt_prefree_seg(p))
 		weir_pool_put_bulk(p->pool, &p, 1);
 }
 
 /* Frees every segment of a chain. NULL is allowed. */
-static inline void weir_pkt_free(struct weir_pkt *p)
+WEIR_INLINE void weir_pkt_free(struct weir_pkt *p)
 {
 	while (p) {
 		struct weir_pkt *next = p->next;
@@ -313,15 +327,36 @@ static inline void weir_pkt_free(struct weir_pkt *p)
  * in one bulk put. */
 void weir_pkt_free_bulk(struct weir_pkt **pkts, uint32_t n);
 
-static inline uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
+WEIR_INLINE uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
 {
 	return atomic_load_explicit(&p->refcnt, memory_order_relaxed);
 }
 
-/* Adds delta (may be negative, never to 0) to a segment's reference count. */
-static inline void weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
+/* The most references one segment can have: refcnt is 16 bits so that
+ * the RX fields fit the first cache line. */
+#define WEIR_PKT_REFCNT_MAX UINT16_MAX
+
+/* Adds delta (may be negative) to a segment's reference count: 0, or,
+ * with the count unchanged, -EOVERFLOW when it would pass
+ * WEIR_PKT_REFCNT_MAX and -EINVAL when it would reach 0 (only a free drops
+ * the last reference). Any thread. */
+WEIR_INLINE int weir_pkt_refcnt_update(struct weir_pkt *p, int16_t delta)
 {
-	atomic_fetch_add_explicit(&p->refcnt, (uint16_t)delta, memory_order_acq_rel);
+	uint16_t old = atomic_load_explicit(&p->refcnt, memory_order_relaxed);
+	int32_t next;
+
+	do {
+		next = (int32_t)old + delta;
+		if (weir_unlikely(next > WEIR_PKT_REFCNT_MAX))
+			return -EOVERFLOW;
+		if (weir_unlikely(next <= 0))
+			return -EINVAL;
+		/* acq_rel, pairs with the acquires in weir_pkt_prefree_seg():
+		 * what this holder did happens-before the last free reuses
+		 * the buffer. */
+	} while (!atomic_compare_exchange_weak_explicit(&p->refcnt, &old, (uint16_t)next,
+							memory_order_acq_rel, memory_order_relaxed));
+	return 0;
 }
 
 /* --- chains, clones, external buffers (pkt.c) ------------------------- */
@@ -345,12 +380,17 @@ int weir_pkt_copy_out(const struct weir_pkt *p, uint32_t off, uint32_t len, void
 const void *weir_pkt_read(const struct weir_pkt *p, uint32_t off, uint32_t len, void *buf);
 
 /* A packet sharing p's data (every segment), with metadata from pool:
- * NULL and *err = -ENOBUFS when pool is empty. The shared bytes must then be
+ * 0 and *out, or, with nothing changed and *out untouched, -ENOBUFS when
+ * pool is empty, -EOVERFLOW when a segment's buffer already has
+ * WEIR_PKT_REFCNT_MAX references (65535: the 16-bit count would wrap and
+ * free the buffer under its clones). The shared bytes must then be
  * treated as read-only by both. */
-struct weir_pkt *weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, int *err);
+int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out);
 
-/* Deep copy into fresh buffers from pool (one segment when it fits). */
-struct weir_pkt *weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, int *err);
+/* Deep copy into fresh buffers from pool (one segment when it fits): 0
+ * and *out, or -ENOBUFS, or -E2BIG (more than WEIR_PKT_MAX_SEGS segments
+ * needed), with *out untouched. */
+int weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out);
 
 /* Makes segment p use [addr, addr+len) as its buffer with data at
  * addr+data_off for data_len bytes, taking a reference on ext. The pool
@@ -364,9 +404,5 @@ void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void 
 		      void *opaque, uint32_t refs);
 /* Drops one reference; runs free_cb when it was the last. */
 void weir_extbuf_put(struct weir_extbuf *ext);
-
-/* Exported twins of inline functions. */
-uint8_t *weir_pkt_push_sym(struct weir_pkt *p, uint16_t len);
-void weir_pkt_free_sym(struct weir_pkt *p);
 
 #endif

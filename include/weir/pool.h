@@ -42,8 +42,13 @@ struct weir_pool_conf {
 
 struct weir_pool_cache {
 	uint32_t len;
-	void *objs[WEIR_POOL_CACHE_MAX * 3]; /* up to 2 x cache_size + one burst */
+	/* Line-aligned: bursts are multiples of 8 pointers, so each 64-byte
+	 * chunk of a copy is one cache line. At offset 8 (as before) every
+	 * fourth 16-byte move split a line, on both get and put. */
+	void *objs[WEIR_POOL_CACHE_MAX * 3] weir_cache_aligned; /* 2 x cache_size + one burst */
 } weir_cache_aligned;
+
+static_assert(offsetof(struct weir_pool_cache, objs) % WEIR_CACHE_LINE == 0, "cache objs aligned");
 
 struct weir_pool {
 	char name[WEIR_POOL_NAMESIZE];
@@ -59,17 +64,18 @@ struct weir_pool {
 	size_t map_len;
 	struct weir_ring *free_ring;
 	_Atomic uint64_t alloc_fails; /* get calls refused because the pool was empty */
+	uint8_t *debug_state; /* debug_checks: per buffer, in the pool or out */
 	struct weir_pool_cache cache[WEIR_MAX_LCORE];
 };
 
 /*
- * Creates a pool. Returns NULL and sets *err: -EINVAL for a bad conf
- * (n == 0, buf_size not a power of two or not larger than headroom + 64,
- * cache larger than WEIR_POOL_CACHE_MAX), -ENOMEM when memory cannot be had,
- * or when conf->huge == 1 and no huge pages are reserved.
+ * Creates a pool: 0 and *out, or, with *out untouched, -EINVAL for a bad
+ * conf (n == 0, buf_size not a power of two or not larger than headroom +
+ * 64, cache larger than WEIR_POOL_CACHE_MAX), -ENOMEM when memory cannot
+ * be had, or when conf->huge == 1 and no huge pages are reserved.
  * Not thread-safe against other calls on the same pool.
  */
-struct weir_pool *weir_pool_create(const struct weir_pool_conf *conf, int *err);
+int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out);
 
 /* Frees the pool's memory. Packets still out are lost with it; tests use
  * weir_pool_in_use() first to catch leaks. */
@@ -78,9 +84,9 @@ void weir_pool_destroy(struct weir_pool *pool);
 /* Packets free (in the ring and in every lcore cache). Not exact while
  * other threads allocate. */
 uint32_t weir_pool_avail(const struct weir_pool *pool);
-static inline uint32_t weir_pool_in_use(const struct weir_pool *pool);
+WEIR_INLINE uint32_t weir_pool_in_use(const struct weir_pool *pool);
 
-static inline bool weir_pool_is_huge(const struct weir_pool *pool)
+WEIR_INLINE bool weir_pool_is_huge(const struct weir_pool *pool)
 {
 	return pool->huge;
 }
@@ -89,66 +95,71 @@ static inline bool weir_pool_is_huge(const struct weir_pool *pool)
  * lcore stops, or before counting precisely). */
 void weir_pool_cache_flush(struct weir_pool *pool, uint32_t lcore);
 
-/* Raw get/put of n packet pointers, all or nothing on get: returns 0, or
+/* Slow paths of get/put, out of line in pool.c: refilling an lcore cache
+ * from the shared ring, spilling it back, and threads without a cache.
+ * Call weir_pool_get_bulk()/weir_pool_put_bulk() instead. */
+int weir_pool_get_slow(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n);
+void weir_pool_put_slow(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n);
+
+/* debug_checks (WEIR_DEBUG_CHECKS): get/put call these to mark each
+ * buffer out of the pool or back in, and weir_panic() on a packet that is
+ * not this pool's (a free into the wrong pool, a stray pointer) or whose
+ * marker is wrong (a double free; a packet handed out twice). A pool keeps
+ * markers only when the library was built with debug_checks; without them
+ * only the pool membership is checked. */
+void weir_pool_debug_get(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n);
+void weir_pool_debug_put(struct weir_pool *pool, struct weir_pkt *const *pkts, uint32_t n);
+
+/*
+ * Raw get/put of n packet pointers, all or nothing on get: returns 0, or
  * -ENOBUFS (counted in alloc_fails) when fewer than n are free. Packets are
- * not reset; use weir_pkt_alloc_bulk() for ready-to-fill packets. */
-static inline int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
+ * not reset; use weir_pkt_alloc_bulk() for ready-to-fill packets. Any
+ * thread; weir lcores go through their own cache, others through the ring.
+ *
+ * The fast path is what rte_mempool's cache does and no more: one check,
+ * one copy of n pointers between the caller's array and the top of the
+ * cache (a stack: the most recently freed, still warm, go out first), one
+ * store of len. Refill and spill are calls, taken once every
+ * cache_size / n bursts.
+ */
+WEIR_INLINE int weir_pool_get_bulk(struct weir_pool *pool, struct weir_pkt **pkts, uint32_t n)
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
 
-	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
-		goto shared;
-	c = &pool->cache[id];
-	if (c->len < n) {
-		/* Refill to cache_size plus what is asked, in one ring bulk. */
-		uint32_t want = pool->cache_size + n - c->len;
-
-		/* Take what the ring has, up to want: near exhaustion the cache
-		 * plus a partial refill may still cover n, and a packet left in
-		 * this cache must not make the pool look empty. */
-		c->len += weir_ring_dequeue_burst(pool->free_ring, &c->objs[c->len], want);
-		if (weir_unlikely(c->len < n)) {
-			atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
-			return -ENOBUFS;
-		}
-	}
-	/* The n most recently freed, still warm in this core's cache. */
-	c->len -= n;
-	weir_copy_ptrs((void **)pkts, &c->objs[c->len], n);
-	return 0;
-shared:
-	if (weir_ring_dequeue_bulk(pool->free_ring, (void **)pkts, n) < 0) {
-		atomic_fetch_add_explicit(&pool->alloc_fails, 1, memory_order_relaxed);
+	if (weir_likely(id < WEIR_MAX_LCORE && n <= pool->cache_size &&
+			pool->cache[id].len >= n)) {
+		c = &pool->cache[id];
+		c->len -= n;
+		weir_copy_ptrs((void **)pkts, &c->objs[c->len], n);
+	} else if (weir_pool_get_slow(pool, pkts, n) < 0) {
 		return -ENOBUFS;
 	}
+	if (WEIR_DEBUG_CHECKS)
+		weir_pool_debug_get(pool, pkts, n);
 	return 0;
 }
 
-static inline void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *const *pkts,
-				      uint32_t n)
+WEIR_INLINE void weir_pool_put_bulk(struct weir_pool *pool, struct weir_pkt *const *pkts,
+				    uint32_t n)
 {
 	uint32_t id = weir_lcore_id();
 	struct weir_pool_cache *c;
 
-	if (weir_unlikely(id >= WEIR_MAX_LCORE || n > pool->cache_size))
-		goto shared;
-	c = &pool->cache[id];
-	weir_copy_ptrs(&c->objs[c->len], (void *const *)pkts, n);
-	c->len += n;
-	if (c->len >= 2 * pool->cache_size) {
-		/* Spill down to cache_size; the ring always has room because
-		 * it holds every packet of the pool. */
-		weir_ring_enqueue_burst(pool->free_ring, &c->objs[pool->cache_size],
-					c->len - pool->cache_size);
-		c->len = pool->cache_size;
+	if (WEIR_DEBUG_CHECKS)
+		weir_pool_debug_put(pool, pkts, n);
+	/* At 2 x cache_size the slow path spills down to cache_size. */
+	if (weir_likely(id < WEIR_MAX_LCORE && n <= pool->cache_size &&
+			pool->cache[id].len + n < 2 * pool->cache_size)) {
+		c = &pool->cache[id];
+		weir_copy_ptrs(&c->objs[c->len], (void *const *)pkts, n);
+		c->len += n;
+	} else {
+		weir_pool_put_slow(pool, pkts, n);
 	}
-	return;
-shared:
-	weir_ring_enqueue_burst(pool->free_ring, (void *const *)pkts, n);
 }
 
-static inline uint32_t weir_pool_in_use(const struct weir_pool *pool)
+WEIR_INLINE uint32_t weir_pool_in_use(const struct weir_pool *pool)
 {
 	return pool->n - weir_pool_avail(pool);
 }

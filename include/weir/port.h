@@ -178,12 +178,18 @@ void weir_port_close(struct weir_port *port);
 static inline uint16_t weir_port_rx_burst(struct weir_port *port, uint16_t q,
 					  struct weir_pkt **pkts, uint16_t n)
 {
+	if (WEIR_DEBUG_CHECKS && weir_unlikely(q >= port->nb_rxq))
+		weir_panic("port %s: rx burst on queue %u, but it has %u rx queue(s) (0..%d)",
+			   port->label, q, port->nb_rxq, port->nb_rxq - 1);
 	return port->ops->rx_burst(port->rxq[q], pkts, n);
 }
 
 static inline uint16_t weir_port_tx_burst(struct weir_port *port, uint16_t q,
 					  struct weir_pkt **pkts, uint16_t n)
 {
+	if (WEIR_DEBUG_CHECKS && weir_unlikely(q >= port->nb_txq))
+		weir_panic("port %s: tx burst on queue %u, but it has %u tx queue(s) (0..%d)",
+			   port->label, q, port->nb_txq, port->nb_txq - 1);
 	return port->ops->tx_burst(port->txq[q], pkts, n);
 }
 

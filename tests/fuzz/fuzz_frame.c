@@ -37,9 +37,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int err;
 
 	(void)argc, (void)argv;
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 64, .huge = 2},
-				&err);
-	if (!pool || weir_qdisc_create("prio bands 3 classify dscp", &prio_tree, why,
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 64, .huge = 2},
+			       &pool);
+	if (err < 0 || weir_qdisc_create("prio bands 3 classify dscp", &prio_tree, why,
 				       sizeof(why)) ||
 	    weir_qdisc_create("fq_codel flows 64", &fq_tree, why, sizeof(why))) {
 		fprintf(stderr, "fuzz_frame: set-up failed: %s\n", why);

@@ -50,16 +50,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int err;
 
 	(void)argc, (void)argv;
-	in_pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz-in", .n = 16,
-							    .buf_size = 16384, .huge = 2},
-				   &err);
-	out_pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz-out", .n = 300,
-							     .huge = 2},
-				    &err);
-	tiny_pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz-tiny", .n = 8,
-							      .cache_size = UINT32_MAX, .huge = 2},
-				     &err);
-	if (!in_pool || !out_pool || !tiny_pool) {
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz-in", .n = 16,
+							     .buf_size = 16384, .huge = 2},
+			       &in_pool);
+	if (!err)
+		err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz-out", .n = 300,
+								.huge = 2},
+				       &out_pool);
+	if (!err)
+		err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz-tiny", .n = 8,
+								.cache_size = UINT32_MAX, .huge = 2},
+				       &tiny_pool);
+	if (err || !in_pool || !out_pool || !tiny_pool) {
 		fprintf(stderr, "fuzz_offload: pools: %d\n", err);
 		abort();
 	}

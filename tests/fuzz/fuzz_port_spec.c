@@ -33,9 +33,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int err;
 
 	(void)argc, (void)argv;
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 512, .huge = 2},
-				&err);
-	if (!pool)
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 512, .huge = 2},
+			       &pool);
+	if (err < 0)
 		abort();
 	return 0;
 }

@@ -35,10 +35,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int err;
 
 	(void)argc, (void)argv;
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 256, .huge = 2},
-				&err);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 256, .huge = 2},
+			       &pool);
 	devnull = fopen("/dev/null", "w");
-	if (!pool || !devnull)
+	if (err < 0 || !devnull)
 		abort();
 	return 0;
 }

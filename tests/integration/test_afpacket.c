@@ -183,9 +183,9 @@ static struct weir_pool *pool_make(uint32_t n)
 {
 	struct weir_pool_conf pc = {.name = "test", .n = n, .cache_size = UINT32_MAX};
 	int err;
-	struct weir_pool *p = weir_pool_create(&pc, &err);
+	struct weir_pool *p;
 
-	if (!p) {
+	if ((err = weir_pool_create(&pc, &p)) < 0) {
 		fprintf(stderr, "pool: %s\n", strerror(-err));
 		exit(1);
 	}

@@ -108,9 +108,9 @@ static struct weir_pool *pool_make(void)
 {
 	struct weir_pool_conf pc = {.name = "afxdp-test", .n = 16384};
 	int err;
-	struct weir_pool *p = weir_pool_create(&pc, &err);
+	struct weir_pool *p;
 
-	if (!p) {
+	if ((err = weir_pool_create(&pc, &p)) < 0) {
 		fprintf(stderr, "pool: %s\n", strerror(-err));
 		exit(1);
 	}

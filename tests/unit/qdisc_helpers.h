@@ -22,8 +22,8 @@ static inline void pool_setup(void)
 	struct weir_pool_conf pc = { .name = "qdisc-test", .n = 32768, .cache_size = UINT32_MAX };
 	int err = 0;
 
-	pool = weir_pool_create(&pc, &err);
-	cr_assert_not_null(pool, "pool: %d", err);
+	err = weir_pool_create(&pc, &pool);
+	cr_assert_eq(err, 0, "pool: %d", err);
 }
 
 static inline void pool_teardown(void)

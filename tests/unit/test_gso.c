@@ -30,14 +30,16 @@ static void init(void)
 {
 	int err;
 
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "gso", .n = 512, .huge = 2}, &err);
-	big = weir_pool_create(&(struct weir_pool_conf){.name = "gso-big", .n = 4,
-							.buf_size = 65536, .huge = 2},
-			       &err);
-	tiny = weir_pool_create(&(struct weir_pool_conf){.name = "gso-tiny", .n = 16,
-							 .cache_size = UINT32_MAX, .huge = 2},
-				&err);
-	cr_assert(pool && big && tiny, "pools: %d", err);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "gso", .n = 512, .huge = 2}, &pool);
+	if (!err)
+		err = weir_pool_create(&(struct weir_pool_conf){.name = "gso-big", .n = 4,
+								.buf_size = 65536, .huge = 2},
+				       &big);
+	if (!err)
+		err = weir_pool_create(&(struct weir_pool_conf){.name = "gso-tiny", .n = 16,
+								.cache_size = UINT32_MAX, .huge = 2},
+				       &tiny);
+	cr_assert(!err && pool && big && tiny, "pools: %d", err);
 }
 
 static void fini(void)

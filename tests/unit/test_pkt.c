@@ -4,12 +4,13 @@
  * (push/pull/put/trim) including every refusal, chains from 1 segment to
  * WEIR_PKT_MAX_SEGS and one beyond, linearize, copy_out/read across
  * segments, clones and their reference counts in both freeing orders, deep
- * copies, external buffers whose callback must run exactly once, and bulk
- * freeing across pools.
+ * copies, external buffers whose callback must run exactly once, bulk
+ * freeing across pools, and (debug_checks builds) double frees aborting.
  *
  * Each test uses the suite's pools; fini fails if any buffer is still out.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "weir/lcore.h"
@@ -17,16 +18,24 @@
 
 static struct weir_pool *pool, *pool2;
 
+/* The out-of-line copies src/ffi.c exports under the API's own names,
+ * reached by symbol name past the header's static inline (as dlsym or an
+ * FFI binding would). */
+uint8_t *ffi_pkt_push(struct weir_pkt *p, uint16_t len) __asm__("weir_pkt_push");
+void ffi_pkt_free(struct weir_pkt *p) __asm__("weir_pkt_free");
+
 static void init(void)
 {
 	int err;
 
 	weir_lcore_set_id(0); /* exercise the per-lcore cache path */
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "pkt", .n = 1024, .huge = 2},
-				&err);
-	pool2 = weir_pool_create(&(struct weir_pool_conf){.name = "pkt2", .n = 64, .buf_size = 512,
-							  .headroom = 64, .huge = 2},
-				 &err);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "pkt", .n = 1024, .huge = 2},
+			       &pool);
+	cr_assert_eq(err, 0, "pool: %d", err);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "pkt2", .n = 64, .buf_size = 512,
+							 .headroom = 64, .huge = 2},
+			       &pool2);
+	cr_assert_eq(err, 0, "pool2: %d", err);
 	cr_assert_not_null(pool);
 	cr_assert_not_null(pool2);
 }
@@ -106,7 +115,7 @@ Test(pkt, push_pull_put_trim_and_their_limits)
 	cr_expect_eq(h, d0 - 14);
 	cr_expect_eq(k->pkt_len, 114);
 	cr_expect_eq(k->data_len, 114);
-	cr_expect_eq(weir_pkt_push_sym(k, 10), d0 - 24);
+	cr_expect_eq(ffi_pkt_push(k, 10), d0 - 24, "exported weir_pkt_push");
 	/* Beyond the headroom: refused, nothing changed. */
 	cr_expect_null(weir_pkt_push(k, 105));
 	cr_expect_eq(k->pkt_len, 124);
@@ -138,7 +147,7 @@ Test(pkt, push_pull_put_trim_and_their_limits)
 	cr_expect_eq(k->pkt_len, 0);
 	cr_expect_eq(weir_pkt_trim(k, 1), -EINVAL);
 	cr_expect_null(weir_pkt_pull(k, 1));
-	weir_pkt_free_sym(k);
+	ffi_pkt_free(k); /* the exported one; fini catches it if it leaked */
 }
 
 Test(pkt, put_and_trim_work_on_the_last_segment)
@@ -276,10 +285,9 @@ Test(pkt, linearize)
 Test(pkt, linearize_refuses_an_indirect_head)
 {
 	struct weir_pkt *a = mkpkt(pool, 10, 0), *c;
-	int err;
 
 	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 10, 10)), 0);
-	c = weir_pkt_clone(a, pool, &err);
+	cr_assert_eq(weir_pkt_clone(a, pool, &c), 0);
 	cr_assert_not_null(c);
 	cr_expect_eq(weir_pkt_linearize(c), -EINVAL, "would write into a shared buffer");
 	weir_pkt_free(c);
@@ -294,7 +302,7 @@ Test(pkt, clone_shares_data_and_counts_references)
 	a->hash = 0x1234;
 	a->priority = 7;
 	a->port = 3;
-	c = weir_pkt_clone(a, pool, &err);
+	err = weir_pkt_clone(a, pool, &c);
 	cr_assert_not_null(c);
 	cr_expect_eq(err, 0);
 	cr_expect_neq(c, a);
@@ -306,7 +314,7 @@ Test(pkt, clone_shares_data_and_counts_references)
 	cr_expect_eq(weir_pkt_refcnt(a), 2);
 	cr_expect_eq(weir_pkt_refcnt(c), 1);
 	/* A clone of a clone points at the original: one level. */
-	cc = weir_pkt_clone(c, pool, &err);
+	err = weir_pkt_clone(c, pool, &cc);
 	cr_assert_not_null(cc);
 	cr_expect_eq(cc->direct, a);
 	cr_expect_eq(weir_pkt_refcnt(a), 3);
@@ -331,10 +339,9 @@ Test(pkt, clone_shares_data_and_counts_references)
 Test(pkt, clone_freeing_original_first_keeps_data_alive)
 {
 	struct weir_pkt *a = mkpkt(pool, 40, 5), *c;
-	int err;
 
 	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 40, 45)), 0);
-	c = weir_pkt_clone(a, pool2, &err); /* metadata from another pool */
+	cr_assert_eq(weir_pkt_clone(a, pool2, &c), 0); /* metadata from another pool */
 	cr_assert_not_null(c);
 	cr_expect_eq(c->nb_segs, 2);
 	cr_expect_eq(c->pool, pool2);
@@ -364,12 +371,13 @@ Test(pkt, clone_freeing_original_first_keeps_data_alive)
 Test(pkt, clone_fails_cleanly_when_pool_is_empty)
 {
 	struct weir_pkt *a = mkpkt(pool, 10, 0), *hold[64];
-	int err = 0;
 
 	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 10, 0)), 0);
 	cr_assert_eq(weir_pkt_alloc_bulk(pool2, hold, 63), 0); /* 1 left: not enough for 2 */
-	cr_expect_null(weir_pkt_clone(a, pool2, &err));
-	cr_expect_eq(err, -ENOBUFS);
+	struct weir_pkt *c = NULL;
+
+	cr_expect_eq(weir_pkt_clone(a, pool2, &c), -ENOBUFS);
+	cr_expect_null(c, "*out written on failure");
 	cr_expect_eq(weir_pkt_refcnt(a), 1, "references rolled back");
 	cr_expect_eq(weir_pkt_refcnt(a->next), 1);
 	cr_expect_eq(weir_pool_in_use(pool2), 63);
@@ -383,7 +391,7 @@ Test(pkt, deep_copy)
 	int err;
 
 	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 800, (uint8_t)(1 + 1000))), 0);
-	c = weir_pkt_copy(a, pool, &err);
+	err = weir_pkt_copy(a, pool, &c);
 	cr_assert_not_null(c);
 	cr_expect_eq(err, 0);
 	cr_expect_eq(c->nb_segs, 1, "fits one 2 KiB buffer");
@@ -392,7 +400,7 @@ Test(pkt, deep_copy)
 	check_bytes(weir_pkt_data(c), 1800, 1);
 	cr_expect_eq(weir_pkt_refcnt(a), 1);
 	/* Into smaller buffers: a chain. */
-	small = weir_pkt_copy(a, pool2, &err);
+	err = weir_pkt_copy(a, pool2, &small);
 	cr_assert_not_null(small);
 	cr_expect_eq(small->nb_segs, (1800 + 447) / 448);
 	cr_expect_eq(small->pkt_len, 1800);
@@ -402,7 +410,9 @@ Test(pkt, deep_copy)
 	weir_pkt_free(small);
 	weir_pkt_free(c);
 	/* An empty packet copies to an empty packet. */
-	struct weir_pkt *e = weir_pkt_alloc(pool), *ec = weir_pkt_copy(e, pool, &err);
+	struct weir_pkt *e = weir_pkt_alloc(pool), *ec = NULL;
+
+	cr_assert_eq(weir_pkt_copy(e, pool, &ec), 0);
 	cr_assert_not_null(ec);
 	cr_expect_eq(ec->pkt_len, 0);
 	weir_pkt_free(ec);
@@ -425,7 +435,6 @@ Test(pkt, extbuf_callback_runs_once_after_last_packet)
 	static uint8_t frame[256];
 	struct weir_extbuf ext;
 	struct weir_pkt *a = weir_pkt_alloc(pool), *b = weir_pkt_alloc(pool), *c;
-	int err;
 
 	ext_calls = 0;
 	for (int i = 0; i < 256; i++)
@@ -448,7 +457,7 @@ Test(pkt, extbuf_callback_runs_once_after_last_packet)
 	weir_pkt_free(d);
 
 	/* A clone of an attached packet holds the extbuf too. */
-	c = weir_pkt_clone(a, pool, &err);
+	cr_assert_eq(weir_pkt_clone(a, pool, &c), 0);
 	cr_assert_not_null(c);
 	cr_expect_eq(atomic_load(&ext.refcnt), 4);
 	weir_extbuf_put(&ext); /* the creator is done handing out */
@@ -486,12 +495,13 @@ Test(pkt, extbuf_freed_through_free_bulk)
 Test(pkt, free_bulk_mixes_pools_chains_and_shared)
 {
 	struct weir_pkt *k[100];
-	int err;
 
 	for (int i = 0; i < 100; i++)
 		k[i] = mkpkt(i % 3 ? pool : pool2, 10, 0);
 	cr_assert_eq(weir_pkt_chain(k[0], mkpkt(pool2, 5, 0)), 0);
-	struct weir_pkt *c = weir_pkt_clone(k[4], pool, &err);
+	struct weir_pkt *c;
+
+	cr_assert_eq(weir_pkt_clone(k[4], pool, &c), 0);
 	cr_expect_eq(weir_pool_in_use(pool) + weir_pool_in_use(pool2), 102);
 	weir_pkt_free_bulk(k, 100);
 	cr_expect_eq(weir_pool_in_use(pool2), 0);
@@ -506,7 +516,7 @@ Test(pkt, refcnt_update_keeps_packet_until_last_free)
 {
 	struct weir_pkt *a = mkpkt(pool, 10, 0);
 
-	weir_pkt_refcnt_update(a, 2);
+	cr_assert_eq(weir_pkt_refcnt_update(a, 2), 0);
 	cr_expect_eq(weir_pkt_refcnt(a), 3);
 	weir_pkt_free(a);
 	weir_pkt_free(a);
@@ -547,4 +557,82 @@ Test(pkt, alloc_resets_what_the_last_user_left)
 	cr_expect_eq(b->data_off, 128);
 	cr_expect_eq(b->pkt_len, 0);
 	weir_pkt_free(b);
+}
+
+/* Bug: refcnt is 16 bits and nothing stopped it: the 65535th clone of one
+ * packet wrapped its count to 0, so freeing one clone handed the shared
+ * buffer back to the pool while 65534 clones still pointed into it. Now
+ * the clone at the limit is refused with -EOVERFLOW and changes nothing. */
+Test(pkt, refcnt_wraps_after_65536_clones)
+{
+	const uint32_t nclones = WEIR_PKT_REFCNT_MAX - 1; /* + the original */
+	struct weir_pool *big;
+	struct weir_pkt *a, **c = calloc(nclones, sizeof(*c)), *extra;
+	int err = 0;
+
+	cr_assert_not_null(c);
+	/* Metadata for every clone; small buffers keep it at ~25 MiB. */
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "clones", .n = nclones + 8,
+							 .buf_size = 256, .huge = 2},
+			       &big);
+	cr_assert_eq(err, 0, "pool: %d", err);
+	a = mkpkt(big, 10, 0);
+	for (uint32_t i = 0; i < nclones; i++) {
+		err = weir_pkt_clone(a, big, &c[i]);
+		cr_assert_eq(err, 0, "clone %u refused: %d", i, err);
+	}
+	cr_expect_eq(weir_pkt_refcnt(a), WEIR_PKT_REFCNT_MAX);
+	extra = NULL;
+	err = weir_pkt_clone(a, big, &extra);
+	cr_expect_eq(err, -EOVERFLOW, "clone past the limit: %d, refcnt now %u", err,
+		     weir_pkt_refcnt(a));
+	cr_expect_null(extra);
+	cr_expect_eq(weir_pkt_refcnt(a), WEIR_PKT_REFCNT_MAX, "refused clone changed refcnt");
+	cr_expect_eq(weir_pool_in_use(big), nclones + 1, "refused clone kept a packet");
+	cr_expect_eq(weir_pkt_refcnt_update(a, 1), -EOVERFLOW);
+	cr_expect_eq(weir_pkt_refcnt_update(c[0], -1), -EINVAL, "dropped the last reference");
+	/* Freeing one clone must keep the buffer with the others. */
+	weir_pkt_free(c[0]);
+	cr_expect_eq(weir_pkt_refcnt(a), WEIR_PKT_REFCNT_MAX - 1);
+	check_bytes(weir_pkt_data(c[1]), 10, 0);
+	weir_pkt_free_bulk(c + 1, nclones - 1);
+	cr_expect_eq(weir_pkt_refcnt(a), 1);
+	weir_pkt_free(a);
+	weir_pool_cache_flush(big, 0);
+	cr_expect_eq(weir_pool_in_use(big), 0);
+	weir_pool_destroy(big);
+	free(c);
+}
+
+/* --- debug_checks: each of these must abort; skipped in other builds --- */
+
+Test(pkt, debug_checks_catch_a_double_free, .signal = SIGABRT, .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pkt *k = mkpkt(pool, 10, 0);
+
+	weir_pkt_free(k);
+	weir_pkt_free(k);
+	cr_assert_fail("a double free went unnoticed");
+}
+
+Test(pkt, debug_checks_catch_a_double_free_of_a_clone, .signal = SIGABRT,
+     .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pkt *a = mkpkt(pool, 10, 0), *c;
+
+	cr_assert_eq(weir_pkt_clone(a, pool, &c), 0);
+	cr_assert_not_null(c);
+	weir_pkt_free(c);
+	weir_pkt_free(c); /* the original still holds the buffer */
+	cr_assert_fail("a double free of a clone went unnoticed");
+}
+
+Test(pkt, debug_checks_catch_a_free_with_refcnt_0, .signal = SIGABRT,
+     .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pkt *k = mkpkt(pool, 10, 0);
+
+	atomic_store(&k->refcnt, 0); /* what two racing last frees leave */
+	weir_pkt_free(k);
+	cr_assert_fail("a free at refcnt 0 went unnoticed");
 }

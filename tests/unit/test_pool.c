@@ -4,14 +4,16 @@
  * the memory layout AF_XDP relies on (contiguous power-of-two buffers, index
  * <-> offset mapping), exhaustion (-ENOBUFS, counted), the per-lcore cache
  * (hits stay local, spills and refills go through the ring, flush), huge
- * pages when reserved and ordinary pages otherwise, and several lcores
- * allocating at once.
+ * pages when reserved and ordinary pages otherwise, several lcores
+ * allocating at once, and (in a debug_checks build) the per-buffer markers
+ * aborting on a double put or a put into the wrong pool.
  *
  * Every pool a test makes is registered; the suite's fini fails if one was
  * not destroyed or still had packets out when it was.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,11 +25,11 @@ static int pools_live, leaked;
 
 static struct weir_pool *mk(const struct weir_pool_conf *conf)
 {
-	int err = 1;
-	struct weir_pool *p = weir_pool_create(conf, &err);
+	struct weir_pool *p = NULL;
+	int err = weir_pool_create(conf, &p);
 
-	cr_assert_not_null(p, "pool create: err %d", err);
-	cr_assert_eq(err, 0);
+	cr_assert_eq(err, 0, "pool create: err %d", err);
+	cr_assert_not_null(p);
 	pools_live++;
 	return p;
 }
@@ -72,10 +74,11 @@ Test(pool, create_rejects_bad_conf)
 	};
 
 	for (size_t i = 0; i < WEIR_ARRAY_SIZE(bad); i++) {
-		int err = 0;
+		struct weir_pool *p = NULL;
+		int err = weir_pool_create(&bad[i], &p);
 
-		cr_expect_null(weir_pool_create(&bad[i], &err), "conf %zu accepted", i);
 		cr_expect_eq(err, -EINVAL, "conf %zu: err %d", i, err);
+		cr_expect_null(p, "conf %zu: *out written on failure", i);
 	}
 	weir_pool_destroy(NULL); /* allowed, like free(NULL) */
 }
@@ -282,11 +285,11 @@ Test(pool, huge_required_fails_cleanly_when_none_reserved)
 {
 	struct weir_pool_conf conf = {.n = 256, .huge = 1};
 	long free_huge = hugepages_free();
-	int err = 0;
-	struct weir_pool *p = weir_pool_create(&conf, &err);
+	struct weir_pool *p = NULL;
+	int err = weir_pool_create(&conf, &p);
 
 	if (free_huge >= 1) {
-		cr_assert_not_null(p, "huge pages free (%ld) but create failed: %d", free_huge, err);
+		cr_assert_eq(err, 0, "huge pages free (%ld) but create failed: %d", free_huge, err);
 		cr_expect(weir_pool_is_huge(p));
 		pools_live++;
 		rm(p);
@@ -348,4 +351,41 @@ Test(pool, four_lcores_share_one_pool)
 	cr_expect_eq(weir_pool_in_use(p), 0);
 	cr_expect_eq(weir_ring_count(p->free_ring), 512);
 	rm(p);
+}
+
+/* --- debug_checks: each of these must abort; skipped in other builds --- */
+
+Test(pool, debug_checks_catch_a_double_put, .signal = SIGABRT, .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pool *p = mk(&(struct weir_pool_conf){.n = 64, .huge = 2});
+	struct weir_pkt *pk[2];
+
+	weir_lcore_set_id(3); /* through the lcore cache, where it would hide */
+	cr_assert_eq(weir_pool_get_bulk(p, pk, 2), 0);
+	weir_pool_put_bulk(p, pk, 2);
+	weir_pool_put_bulk(p, pk + 1, 1);
+	cr_assert_fail("a packet went back into its pool twice unnoticed");
+}
+
+Test(pool, debug_checks_catch_a_put_into_another_pool, .signal = SIGABRT,
+     .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pool *a = mk(&(struct weir_pool_conf){.name = "a", .n = 64, .huge = 2});
+	struct weir_pool *b = mk(&(struct weir_pool_conf){.name = "b", .n = 64, .huge = 2});
+	struct weir_pkt *pk;
+
+	cr_assert_eq(weir_pool_get_bulk(a, &pk, 1), 0);
+	weir_pool_put_bulk(b, &pk, 1);
+	cr_assert_fail("a packet of pool a went into pool b unnoticed");
+}
+
+Test(pool, debug_checks_catch_a_stray_pointer, .signal = SIGABRT, .disabled = !WEIR_DEBUG_CHECKS)
+{
+	struct weir_pool *p = mk(&(struct weir_pool_conf){.n = 64, .huge = 2});
+	struct weir_pkt *pk;
+
+	cr_assert_eq(weir_pool_get_bulk(p, &pk, 1), 0);
+	pk = (struct weir_pkt *)(void *)((char *)pk + 8); /* inside, misaligned */
+	weir_pool_put_bulk(p, &pk, 1);
+	cr_assert_fail("a pointer into the middle of a packet went into the pool unnoticed");
 }

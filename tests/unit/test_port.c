@@ -26,9 +26,9 @@ static void init(void)
 	int err;
 
 	weir_lcore_set_id(WEIR_LCORE_ANY);
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "port", .n = 2048, .huge = 2},
-				&err);
-	cr_assert_not_null(pool);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "port", .n = 2048, .huge = 2},
+			       &pool);
+	cr_assert_eq(err, 0, "pool: %d", err);
 	conf = (struct weir_port_conf){.pool = pool};
 }
 
