@@ -68,11 +68,15 @@
 #include "weir/log.h"
 #include "weir/offload.h"
 #include "weir/pkt.h"
-#include "weir/port.h"
+#include "weir/port_driver.h"
 
 #define AFP_MAX_QUEUES 64
 #define AFP_CHECK_EVERY 1024 /* empty polls between two socket error checks */
 #define AFP_VLAN_HLEN 4
+/* What weir_port_died says when the interface is gone. */
+#define AFP_VANISHED                                                                   \
+	"the interface vanished (deleted, or moved to another namespace); port stopped "  \
+	"(bursts return 0, close it)"
 
 /* --- receive ring ------------------------------------------------------ */
 
@@ -102,6 +106,11 @@ struct afp_ring {
 	struct afp_block blk[];
 };
 
+/* The kernel's counters of one RX socket. */
+struct afp_kstats {
+	uint64_t packets, drops, freeze;
+};
+
 struct afp_rxq {
 	struct weir_rxq q;
 	struct afp_ring *ring;
@@ -122,7 +131,7 @@ struct afp_rxq {
 	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
 	uint64_t csum_completed, gso_pkts;
 	uint64_t stalls; /* polls that found the next block still held by packets */
-	uint64_t kpackets, kdrops, kfreeze; /* PACKET_STATISTICS, accumulated */
+	struct afp_kstats kst; /* PACKET_STATISTICS, accumulated; under stats_lock */
 };
 
 struct afp_txq {
@@ -200,7 +209,7 @@ static void block_release(void *addr, void *opaque)
  */
 static void stall_note(struct afp_rxq *q)
 {
-	q->stalls++;
+	weir_port_ctr_add(&q->stalls, 1);
 	if (!q->warned_stall && q->stalls >= 64) {
 		q->warned_stall = true;
 		WEIR_WARN("%s: queue %u: the application holds received packets longer than "
@@ -237,7 +246,7 @@ static void block_open(struct afp_rxq *q)
 	q->next = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
 	q->copy = atomic_load_explicit(&r->held, memory_order_relaxed) > q->copy_above;
 	if (q->copy) {
-		q->copy_blocks++;
+		weir_port_ctr_add(&q->copy_blocks, 1);
 		return;
 	}
 	/* The driver's own reference keeps the block until it has handed
@@ -273,14 +282,6 @@ static void vlan_reinsert(uint8_t *data, const struct tpacket3_hdr *h)
 	memcpy(data + 2 * ETH_ALEN, be, sizeof(be));
 }
 
-static void port_died(struct weir_port *port, const char *why)
-{
-	bool was = atomic_exchange_explicit(&port->dead, true, memory_order_relaxed);
-
-	if (!was)
-		WEIR_ERR("%s: %s; port stopped (bursts return 0, close it)", port->label, why);
-}
-
 /* Slow path after many empty polls: has the socket reported an error? */
 static void rx_check(struct afp_rxq *q)
 {
@@ -298,11 +299,11 @@ static void rx_check(struct afp_rxq *q)
 	/* After NETDEV_UNREGISTER the socket reports ifindex -1. */
 	if (getsockname(q->ring->fd, (struct sockaddr *)&sll, &slen) == 0 &&
 	    sll.sll_ifindex != q->ifindex) {
-		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
+		weir_port_died(port, "%s", AFP_VANISHED);
 		return;
 	}
 	if (!if_indextoname((unsigned int)q->ifindex, name)) {
-		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
+		weir_port_died(port, "%s", AFP_VANISHED);
 		return;
 	}
 	if (err == ENETDOWN) {
@@ -328,7 +329,7 @@ static void vnet_apply(struct afp_rxq *q, struct weir_pkt *p, const struct virti
 		p->ol_flags |= WEIR_PKT_OL_CSUM_PARTIAL;
 		p->csum_start = (uint16_t)(le16toh(vh->csum_start) + tag);
 		p->csum_offset = le16toh(vh->csum_offset);
-		q->csum_partial++;
+		weir_port_ctr_add(&q->csum_partial, 1);
 	} else if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
 		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
 	}
@@ -336,7 +337,7 @@ static void vnet_apply(struct afp_rxq *q, struct weir_pkt *p, const struct virti
 		p->gso_type = vh->gso_type;
 		p->gso_size = le16toh(vh->gso_size);
 		p->hdr_len = 0; /* the kernel's is the linear part, not the headers */
-		q->gso_pkts++;
+		weir_port_ctr_add(&q->gso_pkts, 1);
 		if (!q->warned_gso) {
 			q->warned_gso = true;
 			WEIR_INFO("%s: receiving GSO super-frames (%u bytes, %u per segment) from "
@@ -405,8 +406,8 @@ static int rx_attach(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint
 /* A frame the kernel cut to fit the block: counted, dropped, said once. */
 static void truncated_note(struct afp_rxq *q, const struct tpacket3_hdr *h)
 {
-	q->truncated++;
-	q->q.stats.errors++;
+	weir_port_ctr_add(&q->truncated, 1);
+	weir_port_ctr_add(&q->q.stats.errors, 1);
 	if (!q->warned_trunc) {
 		q->warned_trunc = true;
 		WEIR_WARN("%s: queue %u: dropping a %u-byte frame the kernel cut to %u bytes to fit "
@@ -436,28 +437,28 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 	}
 	p = weir_pkt_alloc(q->pool);
 	if (weir_unlikely(!p)) {
-		rxq->nombuf++;
+		weir_port_ctr_add(&rxq->stats.nombuf, 1);
 		return NULL;
 	}
 	if (vlan) {
 		mac -= AFP_VLAN_HLEN;
 		len += AFP_VLAN_HLEN;
 		vlan_reinsert((uint8_t *)h + mac, h);
-		q->vlan_reinserted++;
+		weir_port_ctr_add(&q->vlan_reinserted, 1);
 	}
 	if (q->copy) {
 		err = rx_copy(q->pool, p, (uint8_t *)h + mac, len);
-		q->copy_pkts++;
+		weir_port_ctr_add(&q->copy_pkts, 1);
 	} else {
 		err = rx_attach(q, p, (uint8_t *)h, mac, len);
-		q->zc_pkts++;
+		weir_port_ctr_add(&q->zc_pkts, 1);
 	}
 	if (weir_unlikely(err)) {
 		weir_pkt_free(p);
 		if (err == -ENOBUFS)
-			rxq->nombuf++;
+			weir_port_ctr_add(&rxq->stats.nombuf, 1);
 		else
-			rxq->stats.errors++;
+			weir_port_ctr_add(&rxq->stats.errors, 1);
 		return NULL;
 	}
 	p->port = rxq->port->id;
@@ -470,9 +471,9 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 	} else if (weir_unlikely(h->tp_status & TP_STATUS_CSUMNOTREADY)) {
 		/* No offsets without the vnet header: find the L4 checksum and
 		 * complete it here, so what leaves weir is valid. */
-		q->csum_partial++;
+		weir_port_ctr_add(&q->csum_partial, 1);
 		if (weir_pkt_csum_fix_partial(p) > 0)
-			q->csum_completed++;
+			weir_port_ctr_add(&q->csum_completed, 1);
 	} else if (h->tp_status & TP_STATUS_CSUM_VALID) {
 		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
 	}
@@ -514,8 +515,8 @@ static uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint1
 		if (!q->left)
 			block_close(q);
 	}
-	rxq->stats.packets += got;
-	rxq->stats.bytes += bytes;
+	weir_port_ctr_add(&rxq->stats.packets, got);
+	weir_port_ctr_add(&rxq->stats.bytes, bytes);
 	if (got) {
 		q->empty = 0;
 	} else if (weir_unlikely(++q->empty % AFP_CHECK_EVERY == 0)) {
@@ -553,8 +554,8 @@ static uint16_t afp_tx_done(struct weir_txq *txq)
 		uint32_t st = __atomic_load_n(&f->tp_status, __ATOMIC_ACQUIRE);
 
 		if (st & TP_STATUS_WRONG_FORMAT) {
-			q->wrong_format++;
-			txq->stats.errors++;
+			weir_port_ctr_add(&q->wrong_format, 1);
+			weir_port_ctr_add(&txq->stats.errors, 1);
 			__atomic_store_n(&f->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELAXED);
 		} else if (st != TP_STATUS_AVAILABLE) {
 			break;
@@ -564,8 +565,8 @@ static uint16_t afp_tx_done(struct weir_txq *txq)
 		q->inflight--;
 		done++;
 	}
-	txq->done_pkts += done;
-	txq->done_bytes += bytes;
+	weir_port_ctr_add(&txq->done_pkts, done);
+	weir_port_ctr_add(&txq->done_bytes, bytes);
 	return done;
 }
 
@@ -574,7 +575,7 @@ static void tx_error(struct afp_txq *q, int err)
 {
 	struct weir_port *port = q->q.port;
 
-	q->kick_errors++;
+	weir_port_ctr_add(&q->kick_errors, 1);
 	switch (err) {
 	case EAGAIN:
 	case ENOBUFS:
@@ -584,12 +585,12 @@ static void tx_error(struct afp_txq *q, int err)
 		break;
 	case ENXIO:
 	case ENODEV:
-		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
+		weir_port_died(port, "%s", AFP_VANISHED);
 		break;
 	case EMSGSIZE:
 	case EINVAL:
-		q->too_big++;
-		q->q.stats.errors++;
+		weir_port_ctr_add(&q->too_big, 1);
+		weir_port_ctr_add(&q->q.stats.errors, 1);
 		break;
 	default:
 		WEIR_WARN("%s: tx send: %s", port->label, strerror(err));
@@ -599,7 +600,7 @@ static void tx_error(struct afp_txq *q, int err)
 
 static void tx_kick(struct afp_txq *q)
 {
-	q->kicks++;
+	weir_port_ctr_add(&q->kicks, 1);
 	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0)
 		tx_error(q, errno);
 }
@@ -662,7 +663,7 @@ static void tx_fill(struct afp_txq *q, const struct weir_pkt *p)
 			memcpy(dst, weir_pkt_data(s), s->data_len);
 			dst += s->data_len;
 		}
-		q->linearized++;
+		weir_port_ctr_add(&q->linearized, 1);
 	}
 	f->tp_len = len + q->vnet_len;
 	f->tp_snaplen = f->tp_len;
@@ -688,7 +689,7 @@ static enum tx_verdict tx_classify(struct afp_txq *q, struct weir_pkt *p)
 		if (weir_unlikely(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL)) {
 			if (weir_pkt_csum_complete(p) < 0)
 				goto drop;
-			q->csum_completed++;
+			weir_port_ctr_add(&q->csum_completed, 1);
 		}
 	}
 	if (weir_likely(p->pkt_len <= q->max_len))
@@ -696,8 +697,8 @@ static enum tx_verdict tx_classify(struct afp_txq *q, struct weir_pkt *p)
 	if (q->big_fd >= 0)
 		return TX_BIG;
 drop:
-	q->too_big++;
-	q->q.stats.errors++;
+	weir_port_ctr_add(&q->too_big, 1);
+	weir_port_ctr_add(&q->q.stats.errors, 1);
 	return TX_DROP;
 }
 
@@ -716,7 +717,7 @@ static uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint1
 		if (weir_unlikely(q->inflight == q->nframes)) {
 			afp_tx_done(txq);
 			if (q->inflight == q->nframes) {
-				q->ring_full++;
+				weir_port_ctr_add(&q->ring_full, 1);
 				break;
 			}
 		}
@@ -734,16 +735,16 @@ static uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint1
 			unkicked = 0;
 			err = tx_big(q, p);
 			if (err == -EAGAIN || err == -ENOBUFS || err == -EINTR) {
-				q->big_again++;
+				weir_port_ctr_add(&q->big_again, 1);
 				goto out;
 			}
 			if (err) {
 				tx_error(q, -err);
 				continue;
 			}
-			q->big_sent++;
-			txq->done_pkts++;
-			txq->done_bytes += p->pkt_len;
+			weir_port_ctr_add(&q->big_sent, 1);
+			weir_port_ctr_add(&txq->done_pkts, 1);
+			weir_port_ctr_add(&txq->done_bytes, p->pkt_len);
 			break;
 		}
 		sent++;
@@ -754,8 +755,8 @@ out:
 	weir_pkt_free_bulk(pkts, i);
 	if (unkicked)
 		tx_kick(q);
-	txq->stats.packets += sent;
-	txq->stats.bytes += bytes;
+	weir_port_ctr_add(&txq->stats.packets, sent);
+	weir_port_ctr_add(&txq->stats.bytes, bytes);
 	return i;
 }
 
@@ -772,73 +773,6 @@ struct afp_conf {
 
 static const char *const fanout_names[] = {"hash", "lb", "cpu"};
 static const int fanout_modes[] = {PACKET_FANOUT_HASH, PACKET_FANOUT_LB, PACKET_FANOUT_CPU};
-
-/* "veth0, veth1, lo" into buf: what this namespace has. */
-static void list_ifaces(char *buf, size_t len)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (!ifs)
-		return;
-	for (i = ifs; i->if_index && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", i->if_name);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if_freenameindex(ifs);
-}
-
-/* Interface checks anyone may make (an AF_INET socket needs no privilege):
- * exists, is up, MTU, MAC. */
-static int iface_probe(struct weir_port *port, int *ifindex)
-{
-	struct ifreq ifr;
-	char list[160];
-	int fd, err = 0;
-
-	if (!port->ifname[0])
-		return weir_port_fail(port, -EINVAL, "needs an interface: afpacket:IFACE");
-	if (strlen(port->ifname) >= IF_NAMESIZE)
-		return weir_port_fail(port, -EINVAL, "interface name longer than %d characters",
-				      IF_NAMESIZE - 1);
-	*ifindex = (int)if_nametoindex(port->ifname);
-	if (!*ifindex) {
-		list_ifaces(list, sizeof(list));
-		return weir_port_fail(port, -ENOENT, "no such interface (ip link shows: %s)", list);
-	}
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return weir_port_fail(port, -errno, "socket: %s", strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", port->ifname);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		err = weir_port_fail(port, -errno, "SIOCGIFFLAGS: %s", strerror(errno));
-		goto out;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		err = weir_port_fail(port, -ENETDOWN, "interface is down (ip link set %s up)",
-				     port->ifname);
-		goto out;
-	}
-	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
-		port->mtu = (uint32_t)ifr.ifr_mtu;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
-		if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-			err = weir_port_fail(port, -EINVAL,
-					     "not an Ethernet interface (ARPHRD %u); weir ports "
-					     "carry Ethernet frames", ifr.ifr_hwaddr.sa_family);
-			goto out;
-		}
-		memcpy(port->mac, ifr.ifr_hwaddr.sa_data, 6);
-	}
-out:
-	close(fd);
-	return err;
-}
 
 static int packet_socket(struct weir_port *port, int *out)
 {
@@ -1099,8 +1033,8 @@ static void afp_close(struct weir_port *port)
 {
 	struct afp_priv *priv = port->priv;
 
-	for (uint16_t i = 0; port->rxq && i < port->nb_rxq; i++) {
-		struct afp_rxq *q = (struct afp_rxq *)port->rxq[i];
+	for (uint16_t i = 0; port->fp.rxq && i < port->fp.nb_rxq; i++) {
+		struct afp_rxq *q = (struct afp_rxq *)port->fp.rxq[i];
 
 		if (!q->ring)
 			continue;
@@ -1111,8 +1045,8 @@ static void afp_close(struct weir_port *port)
 		ring_put(q->ring);
 		q->ring = NULL;
 	}
-	for (uint16_t i = 0; port->txq && i < port->nb_txq; i++) {
-		struct afp_txq *q = (struct afp_txq *)port->txq[i];
+	for (uint16_t i = 0; port->fp.txq && i < port->fp.nb_txq; i++) {
+		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];
 
 		if (q->map)
 			munmap(q->map, q->map_len);
@@ -1139,7 +1073,8 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	uint16_t fanout_id = 0; /* the kernel picks it at the first join */
 	int err, ifindex = 0;
 
-	if ((err = iface_probe(port, &ifindex)))
+	if ((err = weir_port_iface_probe(port, WEIR_PORT_IFACE_UP | WEIR_PORT_IFACE_ETHER,
+					 &ifindex)))
 		return err;
 	if ((err = parse_conf(port, conf, &c)))
 		return err;
@@ -1160,13 +1095,13 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		return weir_port_fail(port, err, "out of memory");
 	}
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		((struct afp_txq *)port->txq[i])->fd = -1;
-		((struct afp_txq *)port->txq[i])->big_fd = -1;
+		((struct afp_txq *)port->fp.txq[i])->fd = -1;
+		((struct afp_txq *)port->fp.txq[i])->big_fd = -1;
 	}
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		err = rxq_setup(port, (struct afp_rxq *)port->rxq[i], &c, ifindex, &fanout_id);
+		err = rxq_setup(port, (struct afp_rxq *)port->fp.rxq[i], &c, ifindex, &fanout_id);
 		if (!err)
-			err = txq_setup(port, (struct afp_txq *)port->txq[i], &c, ifindex);
+			err = txq_setup(port, (struct afp_txq *)port->fp.txq[i], &c, ifindex);
 		if (err) {
 			afp_close(port);
 			return err;
@@ -1180,35 +1115,38 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	WEIR_DEBUG("%s: %u queue(s), rx %llu x %llu B blocks, tx %u frames, fanout=%s, "
 		   "qdisc_bypass=%llu, offload=%llu", port->label, priv->nq,
 		   (unsigned long long)c.blocks, (unsigned long long)c.block_size,
-		   ((struct afp_txq *)port->txq[0])->nframes, fanout_names[c.fanout],
+		   ((struct afp_txq *)port->fp.txq[0])->nframes, fanout_names[c.fanout],
 		   (unsigned long long)c.bypass, (unsigned long long)c.offload);
 	return 0;
 }
 
-/* Reads (and thereby resets) the kernel's counters into the queue's sums. */
-static void kstats_pull(struct afp_priv *priv, struct afp_rxq *q)
+/* Reads (and thereby resets) the kernel's counters into the queue's sums
+ * and copies the sums into *out, under the lock: any thread may ask. */
+static void kstats_pull(struct afp_priv *priv, struct afp_rxq *q, struct afp_kstats *out)
 {
 	struct tpacket_stats_v3 ks;
 	socklen_t len = sizeof(ks);
 
+	memset(out, 0, sizeof(*out));
 	if (!q->ring)
 		return;
 	pthread_mutex_lock(&priv->stats_lock);
 	if (getsockopt(q->ring->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
-		q->kpackets += ks.tp_packets;
-		q->kdrops += ks.tp_drops;
-		q->kfreeze += ks.tp_freeze_q_cnt;
+		q->kst.packets += ks.tp_packets;
+		q->kst.drops += ks.tp_drops;
+		q->kst.freeze += ks.tp_freeze_q_cnt;
 	}
+	*out = q->kst;
 	pthread_mutex_unlock(&priv->stats_lock);
 }
 
 static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 {
-	for (uint16_t i = 0; i < port->nb_rxq; i++) {
-		struct afp_rxq *q = (struct afp_rxq *)port->rxq[i];
+	struct afp_kstats k;
 
-		kstats_pull(port->priv, q);
-		st->imissed += q->kdrops;
+	for (uint16_t i = 0; i < port->fp.nb_rxq; i++) {
+		kstats_pull(port->priv, (struct afp_rxq *)port->fp.rxq[i], &k);
+		st->imissed += k.drops;
 	}
 }
 
@@ -1228,36 +1166,37 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
 	static_assert(WEIR_ARRAY_SIZE(names) == WEIR_ARRAY_SIZE(v), "one value per name");
-	for (uint16_t i = 0; i < port->nb_rxq; i++) {
-		struct afp_rxq *q = (struct afp_rxq *)port->rxq[i];
+	for (uint16_t i = 0; i < port->fp.nb_rxq; i++) {
+		struct afp_rxq *q = (struct afp_rxq *)port->fp.rxq[i];
+		struct afp_kstats k;
 
-		kstats_pull(port->priv, q);
-		v[0] += q->zc_pkts;
-		v[1] += q->copy_pkts;
-		v[2] += q->copy_blocks;
+		kstats_pull(port->priv, q, &k);
+		v[0] += weir_port_ctr_read(&q->zc_pkts);
+		v[1] += weir_port_ctr_read(&q->copy_pkts);
+		v[2] += weir_port_ctr_read(&q->copy_blocks);
 		v[3] += q->ring ? atomic_load(&q->ring->held) : 0;
-		v[4] += q->truncated;
-		v[5] += q->csum_partial;
-		v[6] += q->vlan_reinserted;
-		v[7] += q->kpackets;
-		v[8] += q->kdrops;
-		v[9] += q->kfreeze;
-		v[10] += q->stalls;
-		v[17] += q->csum_completed;
-		v[18] += q->gso_pkts;
+		v[4] += weir_port_ctr_read(&q->truncated);
+		v[5] += weir_port_ctr_read(&q->csum_partial);
+		v[6] += weir_port_ctr_read(&q->vlan_reinserted);
+		v[7] += k.packets;
+		v[8] += k.drops;
+		v[9] += k.freeze;
+		v[10] += weir_port_ctr_read(&q->stalls);
+		v[17] += weir_port_ctr_read(&q->csum_completed);
+		v[18] += weir_port_ctr_read(&q->gso_pkts);
 	}
-	for (uint16_t i = 0; i < port->nb_txq; i++) {
-		struct afp_txq *q = (struct afp_txq *)port->txq[i];
+	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
+		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];
 
-		v[11] += q->ring_full;
-		v[12] += q->linearized;
-		v[13] += q->too_big;
-		v[14] += q->kicks;
-		v[15] += q->kick_errors;
-		v[16] += q->wrong_format;
-		v[19] += q->csum_completed;
-		v[20] += q->big_sent;
-		v[21] += q->big_again;
+		v[11] += weir_port_ctr_read(&q->ring_full);
+		v[12] += weir_port_ctr_read(&q->linearized);
+		v[13] += weir_port_ctr_read(&q->too_big);
+		v[14] += weir_port_ctr_read(&q->kicks);
+		v[15] += weir_port_ctr_read(&q->kick_errors);
+		v[16] += weir_port_ctr_read(&q->wrong_format);
+		v[19] += weir_port_ctr_read(&q->csum_completed);
+		v[20] += weir_port_ctr_read(&q->big_sent);
+		v[21] += weir_port_ctr_read(&q->big_again);
 	}
 	for (int i = 0; i < count && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);

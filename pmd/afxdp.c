@@ -60,7 +60,7 @@
 #include "weir/log.h"
 #include "weir/offload.h"
 #include "weir/pkt.h"
-#include "weir/port.h"
+#include "weir/port_driver.h"
 
 /* Older uapi headers (Debian's 6.1) lack the multi-buffer names. */
 #ifndef XDP_USE_SG
@@ -87,6 +87,8 @@
 #define MAX_QUEUES 64
 #define BUSY_POLL_US 20
 #define BUSY_POLL_BUDGET 64
+/* What weir_port_died says, with the reason. */
+#define AFXDP_GONE "the interface went away (%s); the port is dead, close it"
 
 /* The embedded steering program (generated from afxdp_kern.c at build). */
 extern const unsigned char weir_afxdp_kern_obj[];
@@ -178,7 +180,6 @@ struct afxdp_priv {
 	struct steer_cfg steer;
 	char *verifier_log;
 	int memfd;
-	bool dead_logged;
 };
 
 /* --- libbpf/libxdp messages -------------------------------------------- */
@@ -373,7 +374,7 @@ static void refill(struct afxdp_rxq *rxq)
 		if (weir_pkt_alloc_bulk(pool, pkts, want) < 0) {
 			/* Pool exhausted: the kernel will drop (rx_dropped)
 			 * until packets come back. */
-			rxq->q.nombuf++;
+			weir_port_ctr_add(&rxq->q.stats.nombuf, 1);
 			break;
 		}
 		if (xsk_ring_prod__reserve(&rxq->fill, want, &idx) != want) {
@@ -389,7 +390,7 @@ static void refill(struct afxdp_rxq *rxq)
 	}
 	if (xsk_ring_prod__needs_wakeup(&rxq->fill)) {
 		recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-		rxq->fill_kicks++;
+		weir_port_ctr_add(&rxq->fill_kicks, 1);
 	}
 }
 
@@ -404,12 +405,7 @@ static void check_dead(struct afxdp_rxq *rxq)
 	getsockopt(rxq->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 	if (soerr != ENETDOWN && soerr != ENXIO && if_indextoname((unsigned)priv->ifindex, name))
 		return;
-	atomic_store_explicit(&port->dead, true, memory_order_relaxed);
-	if (!priv->dead_logged) {
-		priv->dead_logged = true;
-		WEIR_ERR("%s: the interface went away (%s); the port is dead, close it",
-			 port->label, soerr ? strerror(soerr) : "no such ifindex");
-	}
+	weir_port_died(port, AFXDP_GONE, soerr ? strerror(soerr) : "no such ifindex");
 }
 
 /* Turns one RX descriptor into a packet segment. */
@@ -437,7 +433,7 @@ static inline struct weir_pkt *desc_to_pkt(struct afxdp_rxq *rxq, const struct x
  */
 static void csum_completed(struct afxdp_rxq *rxq)
 {
-	rxq->rx_csum_completed++;
+	weir_port_ctr_add(&rxq->rx_csum_completed, 1);
 	if (!rxq->warned_csum) {
 		rxq->warned_csum = true;
 		WEIR_INFO("%s: queue %u: frames arrive with partial checksums (the sender's "
@@ -463,7 +459,7 @@ static uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint1
 		if (rxq->busy_poll) {
 			/* Drives the device's NAPI from this thread. */
 			recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			rxq->rx_kicks++;
+			weir_port_ctr_add(&rxq->rx_kicks, 1);
 		}
 		if (++rxq->empty_polls >= DEAD_CHECK_POLLS) {
 			rxq->empty_polls = 0;
@@ -478,8 +474,8 @@ static uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint1
 
 		used++;
 		if (weir_unlikely(!p)) {
-			rxq->rx_bad_desc++;
-			q->stats.errors++;
+			weir_port_ctr_add(&rxq->rx_bad_desc, 1);
+			weir_port_ctr_add(&q->stats.errors, 1);
 			continue;
 		}
 		if (!head) {
@@ -494,7 +490,7 @@ static uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint1
 		if (d->options & XDP_PKT_CONTD)
 			continue;
 		if (head->nb_segs > 1)
-			rxq->rx_multibuf++;
+			weir_port_ctr_add(&rxq->rx_multibuf, 1);
 		if (rxq->csum_fix && weir_pkt_csum_fix_partial(head) > 0)
 			csum_completed(rxq);
 		head->port = q->port->id;
@@ -515,8 +511,8 @@ static uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint1
 	}
 	xsk_ring_cons__release(&rxq->rx, used);
 	rxq->fill_held -= used;
-	q->stats.packets += done;
-	q->stats.bytes += bytes;
+	weir_port_ctr_add(&q->stats.packets, done);
+	weir_port_ctr_add(&q->stats.bytes, bytes);
 	return (uint16_t)done;
 }
 
@@ -550,8 +546,8 @@ static uint32_t reap(struct afxdp_txq *txq)
 		weir_pkt_free_bulk(batch, nb);
 	xsk_ring_cons__release(&txq->comp, n);
 	txq->in_flight -= n;
-	txq->q.done_pkts += pkts;
-	txq->q.done_bytes += bytes;
+	weir_port_ctr_add(&txq->q.done_pkts, pkts);
+	weir_port_ctr_add(&txq->q.done_bytes, bytes);
 	return pkts;
 }
 
@@ -586,7 +582,7 @@ static void kick_tx(struct afxdp_txq *txq)
 
 	if (!txq->busy_poll && !xsk_ring_prod__needs_wakeup(&txq->tx))
 		return;
-	txq->tx_kicks++;
+	weir_port_ctr_add(&txq->tx_kicks, 1);
 	/* Copy mode sends at most 32 frames per call and says EAGAIN when
 	 * more wait or the completion ring is full: reap and go on. */
 	while (tries--) {
@@ -598,10 +594,9 @@ static void kick_tx(struct afxdp_txq *txq)
 				continue;
 			}
 			if (errno != EBUSY && errno != ENOBUFS) {
-				txq->tx_kick_errors++;
+				weir_port_ctr_add(&txq->tx_kick_errors, 1);
 				if (errno == ENETDOWN || errno == ENXIO)
-					atomic_store_explicit(&txq->q.port->dead, true,
-							      memory_order_relaxed);
+					weir_port_died(txq->q.port, AFXDP_GONE, strerror(errno));
 			}
 			return;
 		}
@@ -632,8 +627,8 @@ static inline bool zc_ok(const struct afxdp_txq *txq, const struct weir_pkt *p)
 static int tx_offload(struct afxdp_txq *txq, struct weir_pkt *p)
 {
 	if (weir_pkt_is_gso(p)) {
-		txq->tx_too_big++;
-		txq->q.stats.errors++;
+		weir_port_ctr_add(&txq->tx_too_big, 1);
+		weir_port_ctr_add(&txq->q.stats.errors, 1);
 		if (!txq->warned_gso) {
 			txq->warned_gso = true;
 			WEIR_WARN("%s: dropping GSO super-frames (%u bytes): AF_XDP sends wire "
@@ -643,10 +638,10 @@ static int tx_offload(struct afxdp_txq *txq, struct weir_pkt *p)
 		return -EINVAL;
 	}
 	if (weir_pkt_csum_complete(p) < 0) {
-		txq->q.stats.errors++;
+		weir_port_ctr_add(&txq->q.stats.errors, 1);
 		return -EINVAL;
 	}
-	txq->tx_csum_completed++;
+	weir_port_ctr_add(&txq->tx_csum_completed, 1);
 	return 0;
 }
 
@@ -674,7 +669,7 @@ static uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint1
 				break;
 			bytes += p->pkt_len;
 			if (p->nb_segs > 1)
-				txq->tx_multibuf++;
+				weir_port_ctr_add(&txq->tx_multibuf, 1);
 			for (struct weir_pkt *s = p, *next; s; s = next) {
 				struct xdp_desc *d = xsk_ring_prod__tx_desc(&txq->tx, idx + used++);
 
@@ -696,8 +691,8 @@ static uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint1
 			if (p->pkt_len > pool->buf_size - pool->headroom) {
 				/* Never fits one buffer: dropping is the only
 				 * answer, retrying would spin forever. */
-				txq->tx_too_big++;
-				q->stats.errors++;
+				weir_port_ctr_add(&txq->tx_too_big, 1);
+				weir_port_ctr_add(&q->stats.errors, 1);
 				weir_pkt_free(p);
 				continue;
 			}
@@ -709,7 +704,7 @@ static uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint1
 			c->pkt_len = p->pkt_len;
 			bytes += p->pkt_len;
 			weir_pkt_free(p);
-			txq->tx_copies++;
+			weir_port_ctr_add(&txq->tx_copies, 1);
 			d = xsk_ring_prod__tx_desc(&txq->tx, idx + used++);
 			d->addr = pkt_umem_base(pool, c) + c->data_off;
 			d->len = c->data_len;
@@ -723,8 +718,8 @@ static uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint1
 		txq->in_flight += used;
 		kick_tx(txq);
 	}
-	q->stats.packets += sent;
-	q->stats.bytes += bytes;
+	weir_port_ctr_add(&q->stats.packets, sent);
+	weir_port_ctr_add(&q->stats.bytes, bytes);
 	return sent;
 }
 
@@ -789,8 +784,8 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	int k = 0;
 
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		const struct afxdp_rxq *r = (const struct afxdp_rxq *)port->rxq[i];
-		const struct afxdp_txq *t = (const struct afxdp_txq *)port->txq[i];
+		const struct afxdp_rxq *r = (const struct afxdp_rxq *)port->fp.rxq[i];
+		const struct afxdp_txq *t = (const struct afxdp_txq *)port->fp.txq[i];
 
 		if (!xsk_stats(priv, i, &xs)) {
 			sum.rx_dropped += xs.rx_dropped;
@@ -800,15 +795,15 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 			sum.rx_fill_ring_empty_descs += xs.rx_fill_ring_empty_descs;
 			sum.tx_ring_empty_descs += xs.tx_ring_empty_descs;
 		}
-		copies += t->tx_copies;
-		tkicks += t->tx_kicks;
-		kerr += t->tx_kick_errors;
-		big += t->tx_too_big;
-		multi += r->rx_multibuf + t->tx_multibuf;
-		fkicks += r->fill_kicks + r->rx_kicks;
-		bad += r->rx_bad_desc;
-		rx_csum += r->rx_csum_completed;
-		tx_csum += t->tx_csum_completed;
+		copies += weir_port_ctr_read(&t->tx_copies);
+		tkicks += weir_port_ctr_read(&t->tx_kicks);
+		kerr += weir_port_ctr_read(&t->tx_kick_errors);
+		big += weir_port_ctr_read(&t->tx_too_big);
+		multi += weir_port_ctr_read(&r->rx_multibuf) + weir_port_ctr_read(&t->tx_multibuf);
+		fkicks += weir_port_ctr_read(&r->fill_kicks) + weir_port_ctr_read(&r->rx_kicks);
+		bad += weir_port_ctr_read(&r->rx_bad_desc);
+		rx_csum += weir_port_ctr_read(&r->rx_csum_completed);
+		tx_csum += weir_port_ctr_read(&t->tx_csum_completed);
 	}
 	steer_counts(priv, steer);
 #define XS(nm, val)                                                                  \
@@ -861,24 +856,6 @@ static int dev_queues(const char *ifname)
 		return 1; /* no channels: one queue */
 	r = (int)WEIR_MAX(ch.rx_count, ch.combined_count);
 	return r ? r : 1;
-}
-
-static void list_ifaces(char *buf, size_t len)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (!ifs)
-		return;
-	for (i = ifs; i->if_name && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", i->if_name);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if_freenameindex(ifs);
 }
 
 /* libxdp's dispatcher pins programs in bpffs: mount it if it is missing
@@ -1076,8 +1053,8 @@ static int create_socket(struct weir_port *port, const struct weir_port_conf *co
 			 uint32_t xdp_flags, uint16_t bind_flags)
 {
 	struct afxdp_priv *priv = port->priv;
-	struct afxdp_rxq *rxq = (struct afxdp_rxq *)port->rxq[i];
-	struct afxdp_txq *txq = (struct afxdp_txq *)port->txq[i];
+	struct afxdp_rxq *rxq = (struct afxdp_rxq *)port->fp.rxq[i];
+	struct afxdp_txq *txq = (struct afxdp_txq *)port->fp.txq[i];
 	struct xsk_socket_config cfg = {
 		.rx_size = conf->rx_size ? conf->rx_size : XSK_RING_CONS__DEFAULT_NUM_DESCS,
 		.tx_size = conf->tx_size ? conf->tx_size : XSK_RING_PROD__DEFAULT_NUM_DESCS,
@@ -1242,21 +1219,6 @@ static int set_busy_poll(struct weir_port *port, int fd)
 	return 0;
 }
 
-static void read_link(struct weir_port *port)
-{
-	struct ifreq ifr = {0};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", port->ifname);
-	if (!ioctl(fd, SIOCGIFHWADDR, &ifr))
-		memcpy(port->mac, ifr.ifr_hwaddr.sa_data, 6);
-	if (!ioctl(fd, SIOCGIFMTU, &ifr))
-		port->mtu = (uint32_t)ifr.ifr_mtu;
-	close(fd);
-}
-
 static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afxdp_priv *priv = port->priv;
@@ -1330,7 +1292,7 @@ static void afxdp_close(struct weir_port *port);
 static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afxdp_priv *priv = port->priv;
-	char notes[256] = "", list[256], msgs[4096] = "";
+	char notes[256] = "", msgs[4096] = "";
 	uint32_t rx_size, fill_size, comp_size, per_q, xdp_flags = 0;
 	struct xdp_options opts;
 	socklen_t olen = sizeof(opts);
@@ -1340,11 +1302,8 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->xsks_map_fd = priv->stats_map_fd = priv->memfd = -1;
 	if ((e = parse_spec(port, conf)))
 		return e;
-	priv->ifindex = (int)if_nametoindex(port->ifname);
-	if (!priv->ifindex) {
-		list_ifaces(list, sizeof(list));
-		return weir_port_fail(port, -ENOENT, "no such interface (ip link shows: %s)", list);
-	}
+	if ((e = weir_port_iface_probe(port, 0, &priv->ifindex)))
+		return e;
 	devq = dev_queues(port->ifname);
 	if (priv->start_queue + priv->nq > devq)
 		return weir_port_fail(port, -EINVAL,
@@ -1429,8 +1388,8 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		goto fail;
 	}
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		struct afxdp_rxq *rxq = (struct afxdp_rxq *)port->rxq[i];
-		struct afxdp_txq *txq = (struct afxdp_txq *)port->txq[i];
+		struct afxdp_rxq *rxq = (struct afxdp_rxq *)port->fp.rxq[i];
+		struct afxdp_txq *txq = (struct afxdp_txq *)port->fp.txq[i];
 
 		if (priv->prog) {
 			e = xsk_socket__update_xskmap(priv->xsk[i], priv->xsks_map_fd);
@@ -1451,7 +1410,6 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 				   ~(uint32_t)(FILL_BATCH - 1);
 		refill(rxq);
 	}
-	read_link(port);
 	lib_msgs = NULL;
 	lib_print_give_back(prev_print);
 	{
@@ -1509,7 +1467,7 @@ static void afxdp_close(struct weir_port *port)
 
 		if (!priv->xsk[i])
 			continue;
-		rxq = (struct afxdp_rxq *)port->rxq[i];
+		rxq = (struct afxdp_rxq *)port->fp.rxq[i];
 		xsk_socket__delete(priv->xsk[i]);
 		priv->xsk[i] = NULL;
 		umem_reclaim(priv->us, rxq->sock_id);
