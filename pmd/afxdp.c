@@ -62,6 +62,8 @@
 #include "weir/pkt.h"
 #include "weir/port_driver.h"
 
+#include "afxdp_steer.h"
+
 /* Older uapi headers (Debian's 6.1) lack the multi-buffer names. */
 #ifndef XDP_USE_SG
 #define XDP_USE_SG (1 << 4)
@@ -94,12 +96,6 @@
 extern const unsigned char weir_afxdp_kern_obj[];
 extern const size_t weir_afxdp_kern_obj_len;
 
-/* Must match struct weir_steer_cfg in afxdp_kern.c. */
-struct steer_cfg {
-	uint16_t ethertype;
-	uint16_t udp_port;
-	uint32_t enabled;
-};
 
 /* Indexes into the choices strings of afxdp_params. */
 enum { MODE_NATIVE, MODE_SKB, MODE_AUTO };
@@ -177,7 +173,7 @@ struct afxdp_priv {
 	bool got_zc, got_sg;
 	struct xdp_program *prog; /* weir's or the user's; NULL for libxdp's default */
 	int xsks_map_fd, stats_map_fd;
-	struct steer_cfg steer;
+	struct weir_steer_cfg steer;
 	char *verifier_log;
 	int memfd;
 };
@@ -755,14 +751,15 @@ static void afxdp_stats(struct weir_port *port, struct weir_port_stats *st)
 	}
 }
 
-static void steer_counts(const struct afxdp_priv *priv, uint64_t out[2])
+/* The steering program's per-CPU counters, summed (by STEER_STAT_*). */
+static void steer_counts(const struct afxdp_priv *priv, uint64_t out[STEER_STAT_NR])
 {
 	int ncpu = libbpf_num_possible_cpus();
 
-	out[0] = out[1] = 0;
+	memset(out, 0, STEER_STAT_NR * sizeof(*out));
 	if (priv->stats_map_fd < 0 || ncpu <= 0)
 		return;
-	for (uint32_t k = 0; k < 2; k++) {
+	for (uint32_t k = 0; k < STEER_STAT_NR; k++) {
 		uint64_t *v = calloc((size_t)ncpu, sizeof(*v));
 
 		if (!v)
@@ -780,7 +777,7 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	struct xdp_statistics xs, sum = {0};
 	uint64_t copies = 0, tkicks = 0, fkicks = 0, multi = 0, big = 0, kerr = 0, bad = 0;
 	uint64_t rx_csum = 0, tx_csum = 0;
-	uint64_t steer[2];
+	uint64_t steer[STEER_STAT_NR];
 	int k = 0;
 
 	for (uint16_t i = 0; i < priv->nq; i++) {
@@ -829,8 +826,8 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	XS("rx_bad_desc", bad);
 	XS("rx_csum_completed", rx_csum);
 	XS("tx_csum_completed", tx_csum);
-	XS("steer_redirected", steer[0]);
-	XS("steer_passed", steer[1]);
+	XS("steer_redirected", steer[STEER_STAT_REDIRECT]);
+	XS("steer_passed", steer[STEER_STAT_PASS]);
 	XS("zerocopy", priv->got_zc);
 	XS("native_mode", priv->got_mode == XDP_MODE_NATIVE);
 #undef XS
