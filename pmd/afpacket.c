@@ -85,6 +85,20 @@ static int set_int(struct weir_port *port, int fd, int opt, int val, const char 
 	return 0;
 }
 
+/* Maps the ring the kernel just made on fd ("rx" or "tx"), every page
+ * touched now so that the fast path takes no fault. *map stays as it was
+ * on failure. */
+static int ring_mmap(struct weir_port *port, int fd, size_t len, const char *dir, uint8_t **map)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+
+	if (m == MAP_FAILED)
+		return weir_port_fail(port, -errno, "mmap of the %s ring (%zu bytes): %s", dir, len,
+				      strerror(errno));
+	*map = m;
+	return 0;
+}
+
 /*
  * Joins the port's fanout group. A fanout group has its own hook:
  * PACKET_IGNORE_OUTGOING on the socket does not reach it, and each queue's
@@ -170,12 +184,8 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 				      req.tp_block_size, req.tp_block_nr, req.tp_frame_size,
 				      strerror(errno));
 	r->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (r->map == MAP_FAILED) {
-		r->map = NULL;
-		return weir_port_fail(port, -errno, "mmap of the rx ring (%zu bytes): %s",
-				      r->map_len, strerror(errno));
-	}
+	if ((err = ring_mmap(port, fd, r->map_len, "rx", &r->map)))
+		return err;
 	/* Our own transmissions are not input (kernel >= 4.20; older ones
 	 * would show them, hence only a warning). */
 	if (set_int(port, fd, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"))
@@ -252,12 +262,8 @@ static int txq_setup(struct weir_port *port, struct afp_txq *q, const struct afp
 		return weir_port_fail(port, -errno, "PACKET_TX_RING (frames=%u frame_size=%u): %s",
 				      req.tp_frame_nr, req.tp_frame_size, strerror(errno));
 	q->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	q->map = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (q->map == MAP_FAILED) {
-		q->map = NULL;
-		return weir_port_fail(port, -errno, "mmap of the tx ring (%zu bytes): %s",
-				      q->map_len, strerror(errno));
-	}
+	if ((err = ring_mmap(port, fd, q->map_len, "tx", &q->map)))
+		return err;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	return q->vnet ? big_socket(port, q, c, &sll) : 0;

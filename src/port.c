@@ -379,6 +379,18 @@ int weir_port_arg_choice(struct weir_port *port, const char *key, int def)
 			      param->choices);
 }
 
+/* A zeroed driver queue struct of size bytes on its own cache lines (two
+ * queues' lcores never share one). */
+static void *queue_alloc(size_t size)
+{
+	void *q = aligned_alloc(WEIR_CACHE_LINE, (size + WEIR_CACHE_LINE - 1) &
+							 ~(size_t)(WEIR_CACHE_LINE - 1));
+
+	if (q)
+		memset(q, 0, size);
+	return q;
+}
+
 int weir_port_alloc_queues(struct weir_port *port, uint16_t nb_rxq, uint16_t nb_txq)
 {
 	size_t rs = port->drv->rxq_size ? port->drv->rxq_size : sizeof(struct weir_rxq);
@@ -393,21 +405,17 @@ int weir_port_alloc_queues(struct weir_port *port, uint16_t nb_rxq, uint16_t nb_
 	if (!fp->rxq || !fp->txq)
 		return -ENOMEM;
 	for (uint16_t i = 0; i < nb_rxq; i++) {
-		fp->rxq[i] = aligned_alloc(WEIR_CACHE_LINE, (rs + WEIR_CACHE_LINE - 1) &
-								    ~(size_t)(WEIR_CACHE_LINE - 1));
+		fp->rxq[i] = queue_alloc(rs);
 		if (!fp->rxq[i])
 			return -ENOMEM;
-		memset(fp->rxq[i], 0, rs);
 		fp->rxq[i]->port = port;
 		fp->rxq[i]->id = i;
 		fp->nb_rxq = i + 1;
 	}
 	for (uint16_t i = 0; i < nb_txq; i++) {
-		fp->txq[i] = aligned_alloc(WEIR_CACHE_LINE, (ts + WEIR_CACHE_LINE - 1) &
-								    ~(size_t)(WEIR_CACHE_LINE - 1));
+		fp->txq[i] = queue_alloc(ts);
 		if (!fp->txq[i])
 			return -ENOMEM;
-		memset(fp->txq[i], 0, ts);
 		fp->txq[i]->port = port;
 		fp->txq[i]->id = i;
 		fp->nb_txq = i + 1;
