@@ -272,12 +272,10 @@ static void eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, 
 /* Feeds the driver's completions to DQL. */
 static void eg_complete(struct weir_port *port, uint16_t q, struct fwd_eg *e, weir_ns_t now)
 {
-	struct weir_txq *txq = port->txq[q];
 	uint64_t done;
 
-	if (port->ops->tx_done)
-		weir_port_tx_done(port, q);
-	done = txq->done_bytes;
+	weir_port_tx_done(port, q);
+	weir_port_tx_completed(port, q, NULL, &done);
 	if (done != e->done_seen) {
 		weir_dql_completed(&e->dql, (uint32_t)(done - e->done_seen), now);
 		e->done_seen = done;
@@ -362,7 +360,7 @@ static uint32_t eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, ui
 		e->pend_off += sent;
 		e->npend -= sent;
 		work += sent;
-		if (!port->ops->tx_done)
+		if (!weir_port_has_tx_done(port))
 			eg_complete(port, q, e, now);
 		if (e->npend) {
 			*deadline = now;
@@ -412,24 +410,24 @@ static inline void pub_set(_Atomic uint64_t *c, uint64_t v)
 }
 
 /* Republishes the driver's counters of queue q of every port (see the file
- * comment). Plain loads of fields this lcore's own bursts write; single
- * writer, so a relaxed store each, no read-modify-write. */
+ * comment), as weir_port_queue_stats reads them; single writer, so a
+ * relaxed store each, no read-modify-write. */
 static void qctr_publish(struct fwd *f, uint16_t q)
 {
 	for (int i = 0; i < f->nports; i++) {
-		const struct weir_rxq *rq = f->ports[i].port->rxq[q];
-		const struct weir_txq *tq = f->ports[i].port->txq[q];
+		struct weir_queue_stats rq, tq;
 		struct qctr *c = &f->ports[i].eg[q].pub;
 
-		pub_set(&c->rx_pkts, rq->stats.packets);
-		pub_set(&c->rx_bytes, rq->stats.bytes);
-		pub_set(&c->rx_drops, rq->stats.drops);
-		pub_set(&c->rx_errors, rq->stats.errors);
-		pub_set(&c->rx_nombuf, rq->nombuf);
-		pub_set(&c->tx_pkts, tq->stats.packets);
-		pub_set(&c->tx_bytes, tq->stats.bytes);
-		pub_set(&c->tx_drops, tq->stats.drops);
-		pub_set(&c->tx_errors, tq->stats.errors);
+		weir_port_queue_stats(f->ports[i].port, q, &rq, &tq);
+		pub_set(&c->rx_pkts, rq.packets);
+		pub_set(&c->rx_bytes, rq.bytes);
+		pub_set(&c->rx_drops, rq.drops);
+		pub_set(&c->rx_errors, rq.errors);
+		pub_set(&c->rx_nombuf, rq.nombuf);
+		pub_set(&c->tx_pkts, tq.packets);
+		pub_set(&c->tx_bytes, tq.bytes);
+		pub_set(&c->tx_drops, tq.drops);
+		pub_set(&c->tx_errors, tq.errors);
 	}
 }
 
@@ -928,7 +926,7 @@ static int setup(struct fwd *f)
 				return err;
 			}
 			weir_dql_init(&e->dql, WEIR_NS_PER_SEC);
-			e->done_seen = p->port->txq[q]->done_bytes;
+			weir_port_tx_completed(p->port, q, NULL, &e->done_seen);
 		}
 	}
 	return 0;

@@ -229,8 +229,7 @@ static uint32_t tx_run(struct gen *g, struct gen_lcore *lc, struct tx_state *ts,
 		ctr_add(&lc->c.tx_pkts, sent);
 		ctr_add(&lc->c.tx_bytes, bytes);
 	}
-	if (g->txp->ops->tx_done)
-		weir_port_tx_done(g->txp, q);
+	weir_port_tx_done(g->txp, q);
 	return sent;
 }
 
@@ -299,8 +298,7 @@ static uint32_t rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 		if (sent < nb)
 			weir_pkt_free_bulk(back + sent, nb - sent);
 		ctr_add(&lc->c.reflected, sent);
-		if (g->rxp->ops->tx_done)
-			weir_port_tx_done(g->rxp, lc->q);
+		weir_port_tx_done(g->rxp, lc->q);
 	}
 	ctr_add(&lc->c.rx_pkts, n);
 	ctr_add(&lc->c.rx_bytes, bytes);
@@ -506,21 +504,24 @@ static void port_json(FILE *o, struct weir_port *p)
 
 	weir_port_stats_get(p, &st);
 	fprintf(o, "{\"spec\":");
-	report_json_str(o, p->spec);
+	report_json_str(o, weir_port_spec(p));
 	fprintf(o,
 		",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_missed\":%" PRIu64
 		",\"rx_nombuf\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 		",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64 ",\"queues\":[",
 		st.ipackets, st.ibytes, st.imissed, st.rx_nombuf, st.opackets, st.obytes, st.oerrors,
 		st.odropped);
-	for (uint16_t q = 0; q < p->nb_rxq || q < p->nb_txq; q++) {
+	for (uint16_t q = 0; q < weir_port_nb_rxq(p) || q < weir_port_nb_txq(p); q++) {
+		struct weir_queue_stats rq, tq;
+
+		weir_port_queue_stats(p, q, &rq, &tq);
 		fprintf(o, "%s{\"queue\":%u", q ? "," : "", q);
-		if (q < p->nb_rxq)
+		if (q < weir_port_nb_rxq(p))
 			fprintf(o, ",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64,
-				p->rxq[q]->stats.packets, p->rxq[q]->stats.bytes);
-		if (q < p->nb_txq)
+				rq.packets, rq.bytes);
+		if (q < weir_port_nb_txq(p))
 			fprintf(o, ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64,
-				p->txq[q]->stats.packets, p->txq[q]->stats.bytes);
+				tq.packets, tq.bytes);
 		fputc('}', o);
 	}
 	fputs("]}", o);
@@ -1002,7 +1003,7 @@ static int setup(struct gen *g)
 	}
 	if (g->txp) {
 		if (!g->src_mac_set)
-			memcpy(g->src_mac, g->txp->mac, 6);
+			weir_port_mac(g->txp, g->src_mac);
 		g->tmpl = calloc(g->flows, sizeof(*g->tmpl));
 		if (!g->tmpl)
 			return -ENOMEM;

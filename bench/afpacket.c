@@ -134,7 +134,7 @@ static int do_gen(struct weir_port *port, struct weir_pool *pool, double secs, u
 	/* To the port's own peer: broadcast, an experimental EtherType the
 	 * receiving kernel drops right after the packet taps. */
 	memset(frame, 0xff, 6);
-	memcpy(frame + 6, port->mac, 6);
+	weir_port_mac(port, frame + 6);
 	frame[12] = 0x88, frame[13] = 0xb5;
 	for (uint16_t i = 14; i < size; i++)
 		frame[i] = (uint8_t)i;

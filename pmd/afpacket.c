@@ -4,22 +4,11 @@
  * rings, so any interface (veth, a NIC without an XDP driver) can be a weir
  * port without a kernel module of our own.
  *
- * Receive uses a TPACKET_V3 block ring per queue, mapped once. The kernel
- * copies each frame into the current block and hands whole blocks over
- * (when full, or when the retire timer fires). weir does not copy again: a
- * frame becomes a packet whose data is the frame inside the ring (an
- * external buffer with one struct weir_extbuf per block), and the block goes
- * back to the kernel when the last packet from it is freed. An application
- * that sits on packets would stall the ring that way, so once more than half
- * of the blocks are held, new blocks are copied into pool buffers and given
- * back at once; xstats count both paths.
- *
- * Transmit uses a TPACKET_V2 frame ring on a second socket per queue (one
- * that binds no protocol, so it receives nothing): a burst is copied into
- * frames, marked SEND_REQUEST, and kicked with one sendto(). The kernel sets
- * a frame back to AVAILABLE when its skb is freed, i.e. when the device is
- * done with it; tx_done reaps those in order and reports them, which is what
- * the scheduler's DQL needs. Chains are linearized into the frame (counted).
+ * Receive uses a TPACKET_V3 block ring per queue, mapped once, whose
+ * frames become packets without a copy (afpacket_rx.c). Transmit uses a
+ * TPACKET_V2 frame ring on a second socket per queue, reaped in order by
+ * tx_done for DQL (afpacket_tx.c). This file is the control path: sockets,
+ * rings, fanout, options, statistics, and the ops table.
  *
  * Offloads (offload=1, the default): both sockets exchange a struct
  * virtio_net_hdr with the kernel (PACKET_VNET_HDR) in front of every frame.
@@ -38,726 +27,27 @@
  * PACKET_FANOUT group (hash, lb or cpu), and each queue is polled by one
  * lcore. The RX socket's fd is the queue's wait_fd (interrupt mode).
  *
- * Timestamps: pkt->timestamp is weir_clock_now() (CLOCK_MONOTONIC) read
- * once per burst, not the ring's tp_sec/tp_nsec (CLOCK_REALTIME, and block
- * granular in spirit): CoDel and the scheduler compare it with their own
- * monotonic clock.
- *
  * A vanished interface shows as POLLERR/ENETDOWN on the RX socket (checked
  * every so many empty polls) or ENXIO from sendto(): the port is marked
  * dead, says so once, and its bursts return 0 from then on.
  */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
-#include <net/if.h>
-#include <net/if_arp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "weir/log.h"
-#include "weir/offload.h"
-#include "weir/pkt.h"
-#include "weir/port.h"
+#include "weir/port_driver.h"
 
-#define AFP_MAX_QUEUES 64
-#define AFP_CHECK_EVERY 1024 /* empty polls between two socket error checks */
-#define AFP_VLAN_HLEN 4
-
-/* --- receive ring ------------------------------------------------------ */
-
-struct afp_ring;
-
-struct afp_block {
-	struct weir_extbuf ext;
-	/* True from the moment the driver starts on a zero-copy block until
-	 * its last packet is freed. Cleared (release) after the block status
-	 * is given back; pairs with the acquire in block_ready(). */
-	_Atomic bool held;
-	struct afp_ring *ring;
-};
-
-/*
- * The mapping outlives the queue while packets point into it: refs counts
- * the queue's reference plus one per held block, and the last put unmaps.
- */
-struct afp_ring {
-	_Atomic uint32_t refs;
-	_Atomic uint32_t held; /* blocks held by packets (zero-copy) */
-	int fd;
-	uint8_t *map;
-	size_t map_len;
-	uint32_t nblocks;
-	uint32_t block_size;
-	struct afp_block blk[];
-};
-
-struct afp_rxq {
-	struct weir_rxq q;
-	struct afp_ring *ring;
-	struct weir_pool *pool;
-	uint32_t cur;        /* block to read */
-	uint32_t left;       /* packets left in the open block, 0: none open */
-	uint8_t *next;       /* next frame in the open block */
-	bool copy;           /* the open block is being copied */
-	uint32_t copy_above; /* copy when more blocks than this are held */
-	uint32_t empty;      /* consecutive empty polls */
-	int ifindex;
-	bool warned_down;
-	bool warned_stall;
-	bool warned_gso;
-	bool warned_trunc;
-	bool vnet; /* frames carry a virtio_net_hdr (PACKET_VNET_HDR) */
-	/* xstats */
-	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
-	uint64_t csum_completed, gso_pkts;
-	uint64_t stalls; /* polls that found the next block still held by packets */
-	uint64_t kpackets, kdrops, kfreeze; /* PACKET_STATISTICS, accumulated */
-};
-
-struct afp_txq {
-	struct weir_txq q;
-	int fd;
-	uint8_t *map;
-	size_t map_len;
-	uint32_t nframes;
-	uint32_t frame_size;
-	uint32_t max_len; /* bytes of frame data a slot holds */
-	uint32_t head;    /* next slot to fill */
-	uint32_t tail;    /* oldest slot not completed */
-	uint32_t inflight;
-	uint16_t *lens;   /* per slot, for done_bytes */
-	int big_fd;       /* ring-less socket for frames longer than a slot, -1 none */
-	bool vnet;        /* frames carry a virtio_net_hdr */
-	uint32_t vnet_len; /* its size in front of each ring frame, or 0 */
-	/* xstats */
-	uint64_t ring_full, linearized, too_big, kicks, kick_errors, wrong_format;
-	uint64_t csum_completed, big_sent, big_again;
-};
-
-struct afp_priv {
-	int ifindex;
-	uint16_t nq;
-	pthread_mutex_t stats_lock; /* PACKET_STATISTICS reads reset the counters */
-	bool stats_lock_init;
-};
-
-static inline struct tpacket_block_desc *block_desc(const struct afp_ring *r, uint32_t i)
-{
-	return (struct tpacket_block_desc *)(void *)(r->map + (size_t)i * r->block_size);
-}
-
-static void ring_put(struct afp_ring *r)
-{
-	/* acq_rel: every release of a block happens before the unmap. */
-	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	if (r->map)
-		munmap(r->map, r->map_len);
-	if (r->fd >= 0)
-		close(r->fd);
-	free(r);
-}
-
-static inline void block_to_kernel(struct tpacket_block_desc *bd)
-{
-	/* Release: our reads of the frames happen before the kernel may
-	 * overwrite them; pairs with the kernel's smp_rmb() before it checks
-	 * the status of the block it is about to fill. */
-	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-}
-
-/* extbuf callback: the last packet of a zero-copy block was freed (any
- * thread). */
-static void block_release(void *addr, void *opaque)
-{
-	struct afp_block *b = opaque;
-	struct afp_ring *r = b->ring;
-
-	block_to_kernel(addr);
-	atomic_store_explicit(&b->held, false, memory_order_release);
-	atomic_fetch_sub_explicit(&r->held, 1, memory_order_relaxed);
-	ring_put(r);
-}
-
-/*
- * The kernel refills blocks strictly in ring order, so a block the
- * application still holds when the kernel comes round to it stops the ring
- * (the kernel drops until it is freed). Copying once half the ring is held
- * bounds what zero-copy can pin; it cannot save a block held for longer than
- * the kernel takes to fill the rest of the ring. That case is counted
- * (rx_ring_stalls) and said once, with the fix.
- */
-static void stall_note(struct afp_rxq *q)
-{
-	q->stalls++;
-	if (!q->warned_stall && q->stalls >= 64) {
-		q->warned_stall = true;
-		WEIR_WARN("%s: queue %u: the application holds received packets longer than "
-			  "the ring takes to fill, so the kernel waits (and drops); free them "
-			  "sooner, copy the ones kept (weir_pkt_copy), or raise blocks=",
-			  q->q.port->label, q->q.id);
-	}
-}
-
-/* True when block i has new frames for us (and opens nothing). */
-static inline bool block_ready(struct afp_rxq *q, uint32_t i)
-{
-	const struct afp_ring *r = q->ring;
-
-	/* A block whose packets are still out keeps TP_STATUS_USER from the
-	 * previous lap: it is not new. Acquire pairs with block_release. */
-	if (weir_unlikely(atomic_load_explicit(&r->blk[i].held, memory_order_acquire))) {
-		stall_note(q);
-		return false;
-	}
-	/* Acquire pairs with the kernel's smp_wmb() before it flips the
-	 * status to USER: the frames are complete once we see it. */
-	return __atomic_load_n(&block_desc(r, i)->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
-	       TP_STATUS_USER;
-}
-
-static void block_open(struct afp_rxq *q)
-{
-	struct afp_ring *r = q->ring;
-	struct tpacket_block_desc *bd = block_desc(r, q->cur);
-	struct afp_block *b = &r->blk[q->cur];
-
-	q->left = bd->hdr.bh1.num_pkts;
-	q->next = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
-	q->copy = atomic_load_explicit(&r->held, memory_order_relaxed) > q->copy_above;
-	if (q->copy) {
-		q->copy_blocks++;
-		return;
-	}
-	/* The driver's own reference keeps the block until it has handed
-	 * out every frame; held and refs are taken before any packet can
-	 * exist, so block_release always finds them. */
-	atomic_store_explicit(&b->held, true, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->held, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
-	weir_extbuf_init(&b->ext, bd, block_release, b, 1);
-}
-
-static void block_close(struct afp_rxq *q)
-{
-	struct afp_ring *r = q->ring;
-
-	if (q->copy)
-		block_to_kernel(block_desc(r, q->cur));
-	else
-		weir_extbuf_put(&r->blk[q->cur].ext);
-	q->left = 0;
-	q->cur = q->cur + 1 == r->nblocks ? 0 : q->cur + 1;
-}
-
-/* The kernel moved a VLAN tag into tp_vlan_tci; put it back so the bytes
- * are what was on the wire. */
-static void vlan_reinsert(uint8_t *data, const struct tpacket3_hdr *h)
-{
-	uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid
-								   : ETH_P_8021Q;
-	uint16_t be[2] = {htons(tpid), htons((uint16_t)h->hv1.tp_vlan_tci)};
-
-	memmove(data, data + AFP_VLAN_HLEN, 2 * ETH_ALEN);
-	memcpy(data + 2 * ETH_ALEN, be, sizeof(be));
-}
-
-static void port_died(struct weir_port *port, const char *why)
-{
-	bool was = atomic_exchange_explicit(&port->dead, true, memory_order_relaxed);
-
-	if (!was)
-		WEIR_ERR("%s: %s; port stopped (bursts return 0, close it)", port->label, why);
-}
-
-/* Slow path after many empty polls: has the socket reported an error? */
-static void rx_check(struct afp_rxq *q)
-{
-	struct weir_port *port = q->q.port;
-	struct pollfd pfd = {.fd = q->ring->fd, .events = POLLIN};
-	struct sockaddr_ll sll;
-	socklen_t slen = sizeof(sll);
-	int err = 0;
-	socklen_t elen = sizeof(err);
-	char name[IF_NAMESIZE];
-
-	if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
-		return;
-	getsockopt(q->ring->fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-	/* After NETDEV_UNREGISTER the socket reports ifindex -1. */
-	if (getsockname(q->ring->fd, (struct sockaddr *)&sll, &slen) == 0 &&
-	    sll.sll_ifindex != q->ifindex) {
-		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
-		return;
-	}
-	if (!if_indextoname((unsigned int)q->ifindex, name)) {
-		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
-		return;
-	}
-	if (err == ENETDOWN) {
-		if (!q->warned_down)
-			WEIR_WARN("%s: interface went down; waiting for it to come back "
-				  "(ip link set %s up)", port->label, name);
-		q->warned_down = true;
-	} else if (err) {
-		WEIR_WARN("%s: rx socket error: %s", port->label, strerror(err));
-	}
-}
-
-/*
- * The kernel's word on a frame, read before vlan_reinsert (which writes
- * over the header's tail): partial checksum, checksum verified, and GSO. Its
- * offsets count from the MAC header as the kernel saw it, without a tag it
- * had moved into tp_vlan_tci; `tag` is what weir put back.
- */
-static void vnet_apply(struct afp_rxq *q, struct weir_pkt *p, const struct virtio_net_hdr *vh,
-		       uint16_t tag)
-{
-	if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		p->ol_flags |= WEIR_PKT_OL_CSUM_PARTIAL;
-		p->csum_start = (uint16_t)(le16toh(vh->csum_start) + tag);
-		p->csum_offset = le16toh(vh->csum_offset);
-		q->csum_partial++;
-	} else if (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
-		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
-	}
-	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		p->gso_type = vh->gso_type;
-		p->gso_size = le16toh(vh->gso_size);
-		p->hdr_len = 0; /* the kernel's is the linear part, not the headers */
-		q->gso_pkts++;
-		if (!q->warned_gso) {
-			q->warned_gso = true;
-			WEIR_INFO("%s: receiving GSO super-frames (%u bytes, %u per segment) from "
-				  "a sender with TSO/GSO on: passed on whole where the egress "
-				  "takes them, segmented in software before a shaper",
-				  q->q.port->label, p->pkt_len, p->gso_size);
-		}
-	}
-}
-
-/* Copies a frame into pool buffers, chained when it does not fit one. */
-static int rx_copy(struct weir_pool *pool, struct weir_pkt *head, const uint8_t *src, uint32_t len)
-{
-	struct weir_pkt *seg = head;
-
-	for (uint32_t n = 0; n < WEIR_PKT_MAX_SEGS; n++) {
-		uint32_t room = weir_pkt_tailroom(seg), take = len < room ? len : room;
-
-		if (take > UINT16_MAX)
-			take = UINT16_MAX;
-		memcpy(weir_pkt_data(seg), src, take);
-		seg->data_len = (uint16_t)take;
-		if (seg != head)
-			seg->pkt_len = take;
-		head->pkt_len += take;
-		src += take;
-		len -= take;
-		if (!len)
-			return 0;
-		seg->next = weir_pkt_alloc(pool);
-		if (!seg->next)
-			return -ENOBUFS;
-		head->nb_segs++;
-		seg = seg->next;
-	}
-	return -E2BIG;
-}
-
-/* Attaches a frame inside a zero-copy block: one segment, two when it is
- * longer than a segment's 16-bit length (GSO frames near 64 KiB). */
-static int rx_attach(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint32_t mac,
-		     uint32_t len)
-{
-	struct weir_extbuf *ext = &q->ring->blk[q->cur].ext;
-	uint32_t first = len > UINT16_MAX ? UINT16_MAX : len;
-	struct weir_pkt *tail;
-	int err;
-
-	/* The frame's header area is the packet's headroom; no tailroom,
-	 * the next frame follows. */
-	err = weir_pkt_attach_extbuf(p, frame, mac + first, (uint16_t)mac, (uint16_t)first, ext);
-	if (err || first == len)
-		return err;
-	tail = weir_pkt_alloc(q->pool);
-	if (!tail)
-		return -ENOBUFS;
-	err = weir_pkt_attach_extbuf(tail, frame + mac + first, len - first, 0,
-				     (uint16_t)(len - first), ext);
-	if (err) {
-		weir_pkt_free(tail);
-		return err;
-	}
-	return weir_pkt_chain(p, tail);
-}
-
-/* A frame the kernel cut to fit the block: counted, dropped, said once. */
-static void truncated_note(struct afp_rxq *q, const struct tpacket3_hdr *h)
-{
-	q->truncated++;
-	q->q.stats.errors++;
-	if (!q->warned_trunc) {
-		q->warned_trunc = true;
-		WEIR_WARN("%s: queue %u: dropping a %u-byte frame the kernel cut to %u bytes to fit "
-			  "a ring block (block_size=%u); frames this long (GSO super-frames from a "
-			  "sender with TSO on) need block_size=256k%s",
-			  q->q.port->label, q->q.id, h->tp_len, h->tp_snaplen, q->ring->block_size,
-			  q->vnet ? "" : " and offload=1, or ethtool -K <sender> tso off gso off");
-	}
-}
-
-/* One frame of the open block into a packet; NULL when it is dropped
- * (counted). */
-static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir_ns_t now)
-{
-	struct weir_rxq *rxq = &q->q;
-	uint32_t len = h->tp_snaplen, mac = h->tp_mac;
-	bool vlan = h->tp_status & TP_STATUS_VLAN_VALID;
-	struct virtio_net_hdr vh = {0};
-	struct weir_pkt *p;
-	int err;
-
-	if (q->vnet)
-		memcpy(&vh, (uint8_t *)h + mac - sizeof(vh), sizeof(vh));
-	if (weir_unlikely(len < h->tp_len || (vlan && mac < AFP_VLAN_HLEN))) {
-		truncated_note(q, h);
-		return NULL;
-	}
-	p = weir_pkt_alloc(q->pool);
-	if (weir_unlikely(!p)) {
-		rxq->nombuf++;
-		return NULL;
-	}
-	if (vlan) {
-		mac -= AFP_VLAN_HLEN;
-		len += AFP_VLAN_HLEN;
-		vlan_reinsert((uint8_t *)h + mac, h);
-		q->vlan_reinserted++;
-	}
-	if (q->copy) {
-		err = rx_copy(q->pool, p, (uint8_t *)h + mac, len);
-		q->copy_pkts++;
-	} else {
-		err = rx_attach(q, p, (uint8_t *)h, mac, len);
-		q->zc_pkts++;
-	}
-	if (weir_unlikely(err)) {
-		weir_pkt_free(p);
-		if (err == -ENOBUFS)
-			rxq->nombuf++;
-		else
-			rxq->stats.errors++;
-		return NULL;
-	}
-	p->port = rxq->port->id;
-	p->queue = rxq->id;
-	p->hash = h->hv1.tp_rxhash;
-	p->timestamp = now;
-	p->ol_flags = WEIR_PKT_OL_RX_TSTAMP;
-	if (q->vnet) {
-		vnet_apply(q, p, &vh, vlan ? AFP_VLAN_HLEN : 0);
-	} else if (weir_unlikely(h->tp_status & TP_STATUS_CSUMNOTREADY)) {
-		/* No offsets without the vnet header: find the L4 checksum and
-		 * complete it here, so what leaves weir is valid. */
-		q->csum_partial++;
-		if (weir_pkt_csum_fix_partial(p) > 0)
-			q->csum_completed++;
-	} else if (h->tp_status & TP_STATUS_CSUM_VALID) {
-		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
-	}
-	return p;
-}
-
-static uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
-{
-	struct afp_rxq *q = (struct afp_rxq *)rxq;
-	weir_ns_t now = 0;
-	uint64_t bytes = 0;
-	uint16_t got = 0;
-
-	if (weir_unlikely(weir_port_is_dead(rxq->port)))
-		return 0;
-	while (got < n) {
-		struct tpacket3_hdr *h;
-		struct weir_pkt *p;
-
-		if (!q->left) {
-			if (!block_ready(q, q->cur))
-				break;
-			block_open(q);
-			if (!q->left) { /* an empty retired block */
-				block_close(q);
-				continue;
-			}
-			if (!now)
-				now = weir_clock_now();
-		}
-		h = (struct tpacket3_hdr *)(void *)q->next;
-		q->next += h->tp_next_offset;
-		q->left--;
-		p = rx_frame(q, h, now);
-		if (p) {
-			bytes += p->pkt_len;
-			pkts[got++] = p;
-		}
-		if (!q->left)
-			block_close(q);
-	}
-	rxq->stats.packets += got;
-	rxq->stats.bytes += bytes;
-	if (got) {
-		q->empty = 0;
-	} else if (weir_unlikely(++q->empty % AFP_CHECK_EVERY == 0)) {
-		rx_check(q);
-	}
-	return got;
-}
-
-static int afp_wait_fd(struct weir_rxq *rxq)
-{
-	return ((struct afp_rxq *)rxq)->ring->fd;
-}
-
-/* --- transmit ring ------------------------------------------------------- */
-
-static inline struct tpacket2_hdr *tx_frame(const struct afp_txq *q, uint32_t i)
-{
-	return (struct tpacket2_hdr *)(void *)(q->map + (size_t)i * q->frame_size);
-}
-
-/* Data of a TX frame starts right after the aligned tpacket2_hdr (the
- * kernel's tp_hdrlen - sizeof(struct sockaddr_ll)). */
-#define AFP_TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
-
-static uint16_t afp_tx_done(struct weir_txq *txq)
-{
-	struct afp_txq *q = (struct afp_txq *)txq;
-	uint64_t bytes = 0;
-	uint16_t done = 0;
-
-	while (q->inflight) {
-		struct tpacket2_hdr *f = tx_frame(q, q->tail);
-		/* Acquire pairs with the kernel's release of the status in
-		 * tpacket_destruct_skb(): it no longer reads the frame. */
-		uint32_t st = __atomic_load_n(&f->tp_status, __ATOMIC_ACQUIRE);
-
-		if (st & TP_STATUS_WRONG_FORMAT) {
-			q->wrong_format++;
-			txq->stats.errors++;
-			__atomic_store_n(&f->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELAXED);
-		} else if (st != TP_STATUS_AVAILABLE) {
-			break;
-		}
-		bytes += q->lens[q->tail];
-		q->tail = q->tail + 1 == q->nframes ? 0 : q->tail + 1;
-		q->inflight--;
-		done++;
-	}
-	txq->done_pkts += done;
-	txq->done_bytes += bytes;
-	return done;
-}
-
-/* What a failed send means: try later, the port died, or a warning. */
-static void tx_error(struct afp_txq *q, int err)
-{
-	struct weir_port *port = q->q.port;
-
-	q->kick_errors++;
-	switch (err) {
-	case EAGAIN:
-	case ENOBUFS:
-	case EINTR:
-	case ENETDOWN:
-		/* Ring frames stay SEND_REQUEST; the next kick sends them. */
-		break;
-	case ENXIO:
-	case ENODEV:
-		port_died(port, "the interface vanished (deleted, or moved to another namespace)");
-		break;
-	case EMSGSIZE:
-	case EINVAL:
-		q->too_big++;
-		q->q.stats.errors++;
-		break;
-	default:
-		WEIR_WARN("%s: tx send: %s", port->label, strerror(err));
-		break;
-	}
-}
-
-static void tx_kick(struct afp_txq *q)
-{
-	q->kicks++;
-	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0)
-		tx_error(q, errno);
-}
-
-/* p's offload metadata as the kernel reads it in front of a frame. */
-static void vnet_from_pkt(const struct weir_pkt *p, struct virtio_net_hdr *vh)
-{
-	memset(vh, 0, sizeof(*vh));
-	if (p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) {
-		vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh->csum_start = htole16(p->csum_start);
-		vh->csum_offset = htole16(p->csum_offset);
-	}
-	if (weir_pkt_is_gso(p)) {
-		vh->gso_type = p->gso_type;
-		vh->gso_size = htole16(p->gso_size);
-		vh->hdr_len = htole16(p->hdr_len); /* the kernel raises it past the checksum */
-	}
-}
-
-/*
- * A frame longer than a ring slot (a GSO super-frame) goes by sendmsg on the
- * queue's ring-less socket, its segments as the iovec: the kernel copies it
- * once, as the ring would, and is done with it when sendmsg returns.
- * 0, or a negative errno (-EAGAIN: try again later).
- */
-static int tx_big(struct afp_txq *q, const struct weir_pkt *p)
-{
-	struct iovec iov[WEIR_PKT_MAX_SEGS + 1];
-	struct virtio_net_hdr vh;
-	struct msghdr m = {.msg_iov = iov};
-	size_t n = 0;
-
-	vnet_from_pkt(p, &vh);
-	iov[n++] = (struct iovec){.iov_base = &vh, .iov_len = sizeof(vh)};
-	for (const struct weir_pkt *s = p; s && n < WEIR_ARRAY_SIZE(iov); s = s->next)
-		iov[n++] = (struct iovec){.iov_base = weir_pkt_data(s), .iov_len = s->data_len};
-	m.msg_iovlen = n;
-	if (sendmsg(q->big_fd, &m, MSG_DONTWAIT) >= 0)
-		return 0;
-	return -errno;
-}
-
-/* Copies p into the ring slot at head (with its vnet header when the
- * socket takes one). */
-static void tx_fill(struct afp_txq *q, const struct weir_pkt *p)
-{
-	struct tpacket2_hdr *f = tx_frame(q, q->head);
-	uint8_t *dst = (uint8_t *)f + AFP_TX_DATA_OFF;
-	uint32_t len = p->pkt_len;
-
-	if (q->vnet) {
-		vnet_from_pkt(p, (struct virtio_net_hdr *)(void *)dst);
-		dst += sizeof(struct virtio_net_hdr);
-	}
-	if (weir_likely(p->nb_segs == 1)) {
-		memcpy(dst, weir_pkt_data(p), len);
-	} else {
-		for (const struct weir_pkt *s = p; s; s = s->next) {
-			memcpy(dst, weir_pkt_data(s), s->data_len);
-			dst += s->data_len;
-		}
-		q->linearized++;
-	}
-	f->tp_len = len + q->vnet_len;
-	f->tp_snaplen = f->tp_len;
-	q->lens[q->head] = (uint16_t)len;
-	/* Release: the frame's bytes are written before the kernel can see
-	 * SEND_REQUEST (it reads the status, then the data). */
-	__atomic_store_n(&f->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-	q->head = q->head + 1 == q->nframes ? 0 : q->head + 1;
-	q->inflight++;
-}
-
-enum tx_verdict { TX_RING, TX_BIG, TX_DROP };
-
-/* Where p goes: a ring slot, the ring-less socket, or nowhere (counted).
- * Completes a partial checksum the kernel will not be told about. */
-static enum tx_verdict tx_classify(struct afp_txq *q, struct weir_pkt *p)
-{
-	if (weir_unlikely(p->pkt_len == 0))
-		goto drop;
-	if (!q->vnet) {
-		if (weir_unlikely(weir_pkt_is_gso(p)))
-			goto drop;
-		if (weir_unlikely(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL)) {
-			if (weir_pkt_csum_complete(p) < 0)
-				goto drop;
-			q->csum_completed++;
-		}
-	}
-	if (weir_likely(p->pkt_len <= q->max_len))
-		return TX_RING;
-	if (q->big_fd >= 0)
-		return TX_BIG;
-drop:
-	q->too_big++;
-	q->q.stats.errors++;
-	return TX_DROP;
-}
-
-static uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
-{
-	struct afp_txq *q = (struct afp_txq *)txq;
-	uint64_t bytes = 0;
-	uint16_t i, sent = 0, unkicked = 0;
-
-	if (weir_unlikely(weir_port_is_dead(txq->port)))
-		return 0;
-	for (i = 0; i < n; i++) {
-		struct weir_pkt *p = pkts[i];
-		int err;
-
-		if (weir_unlikely(q->inflight == q->nframes)) {
-			afp_tx_done(txq);
-			if (q->inflight == q->nframes) {
-				q->ring_full++;
-				break;
-			}
-		}
-		switch (tx_classify(q, p)) {
-		case TX_DROP:
-			continue;
-		case TX_RING:
-			tx_fill(q, p);
-			unkicked++;
-			break;
-		case TX_BIG:
-			/* Frames before it leave first: kick them now. */
-			if (unkicked)
-				tx_kick(q);
-			unkicked = 0;
-			err = tx_big(q, p);
-			if (err == -EAGAIN || err == -ENOBUFS || err == -EINTR) {
-				q->big_again++;
-				goto out;
-			}
-			if (err) {
-				tx_error(q, -err);
-				continue;
-			}
-			q->big_sent++;
-			txq->done_pkts++;
-			txq->done_bytes += p->pkt_len;
-			break;
-		}
-		sent++;
-		bytes += p->pkt_len;
-	}
-out:
-	/* Everything up to i was copied (or dropped): free it in one go. */
-	weir_pkt_free_bulk(pkts, i);
-	if (unkicked)
-		tx_kick(q);
-	txq->stats.packets += sent;
-	txq->stats.bytes += bytes;
-	return i;
-}
+#include "afpacket_internal.h"
 
 /* --- control path --------------------------------------------------------- */
 
@@ -772,73 +62,6 @@ struct afp_conf {
 
 static const char *const fanout_names[] = {"hash", "lb", "cpu"};
 static const int fanout_modes[] = {PACKET_FANOUT_HASH, PACKET_FANOUT_LB, PACKET_FANOUT_CPU};
-
-/* "veth0, veth1, lo" into buf: what this namespace has. */
-static void list_ifaces(char *buf, size_t len)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	size_t off = 0;
-
-	buf[0] = '\0';
-	if (!ifs)
-		return;
-	for (i = ifs; i->if_index && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", i->if_name);
-
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if_freenameindex(ifs);
-}
-
-/* Interface checks anyone may make (an AF_INET socket needs no privilege):
- * exists, is up, MTU, MAC. */
-static int iface_probe(struct weir_port *port, int *ifindex)
-{
-	struct ifreq ifr;
-	char list[160];
-	int fd, err = 0;
-
-	if (!port->ifname[0])
-		return weir_port_fail(port, -EINVAL, "needs an interface: afpacket:IFACE");
-	if (strlen(port->ifname) >= IF_NAMESIZE)
-		return weir_port_fail(port, -EINVAL, "interface name longer than %d characters",
-				      IF_NAMESIZE - 1);
-	*ifindex = (int)if_nametoindex(port->ifname);
-	if (!*ifindex) {
-		list_ifaces(list, sizeof(list));
-		return weir_port_fail(port, -ENOENT, "no such interface (ip link shows: %s)", list);
-	}
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return weir_port_fail(port, -errno, "socket: %s", strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", port->ifname);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		err = weir_port_fail(port, -errno, "SIOCGIFFLAGS: %s", strerror(errno));
-		goto out;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		err = weir_port_fail(port, -ENETDOWN, "interface is down (ip link set %s up)",
-				     port->ifname);
-		goto out;
-	}
-	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
-		port->mtu = (uint32_t)ifr.ifr_mtu;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
-		if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-			err = weir_port_fail(port, -EINVAL,
-					     "not an Ethernet interface (ARPHRD %u); weir ports "
-					     "carry Ethernet frames", ifr.ifr_hwaddr.sa_family);
-			goto out;
-		}
-		memcpy(port->mac, ifr.ifr_hwaddr.sa_data, 6);
-	}
-out:
-	close(fd);
-	return err;
-}
 
 static int packet_socket(struct weir_port *port, int *out)
 {
@@ -859,6 +82,20 @@ static int set_int(struct weir_port *port, int fd, int opt, int val, const char 
 {
 	if (setsockopt(fd, SOL_PACKET, opt, &val, sizeof(val)) < 0)
 		return weir_port_fail(port, -errno, "setsockopt(%s): %s", name, strerror(errno));
+	return 0;
+}
+
+/* Maps the ring the kernel just made on fd ("rx" or "tx"), every page
+ * touched now so that the fast path takes no fault. *map stays as it was
+ * on failure. */
+static int ring_mmap(struct weir_port *port, int fd, size_t len, const char *dir, uint8_t **map)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+
+	if (m == MAP_FAILED)
+		return weir_port_fail(port, -errno, "mmap of the %s ring (%zu bytes): %s", dir, len,
+				      strerror(errno));
+	*map = m;
 	return 0;
 }
 
@@ -947,12 +184,8 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 				      req.tp_block_size, req.tp_block_nr, req.tp_frame_size,
 				      strerror(errno));
 	r->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (r->map == MAP_FAILED) {
-		r->map = NULL;
-		return weir_port_fail(port, -errno, "mmap of the rx ring (%zu bytes): %s",
-				      r->map_len, strerror(errno));
-	}
+	if ((err = ring_mmap(port, fd, r->map_len, "rx", &r->map)))
+		return err;
 	/* Our own transmissions are not input (kernel >= 4.20; older ones
 	 * would show them, hence only a warning). */
 	if (set_int(port, fd, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"))
@@ -1029,12 +262,8 @@ static int txq_setup(struct weir_port *port, struct afp_txq *q, const struct afp
 		return weir_port_fail(port, -errno, "PACKET_TX_RING (frames=%u frame_size=%u): %s",
 				      req.tp_frame_nr, req.tp_frame_size, strerror(errno));
 	q->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	q->map = mmap(NULL, q->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (q->map == MAP_FAILED) {
-		q->map = NULL;
-		return weir_port_fail(port, -errno, "mmap of the tx ring (%zu bytes): %s",
-				      q->map_len, strerror(errno));
-	}
+	if ((err = ring_mmap(port, fd, q->map_len, "tx", &q->map)))
+		return err;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	return q->vnet ? big_socket(port, q, c, &sll) : 0;
@@ -1099,20 +328,11 @@ static void afp_close(struct weir_port *port)
 {
 	struct afp_priv *priv = port->priv;
 
-	for (uint16_t i = 0; port->rxq && i < port->nb_rxq; i++) {
-		struct afp_rxq *q = (struct afp_rxq *)port->rxq[i];
-
-		if (!q->ring)
-			continue;
-		if (q->left)
-			block_close(q); /* frames not yet read go back unread */
-		/* Packets still held by the application keep the mapping
-		 * until they are freed (ring_put by the last block). */
-		ring_put(q->ring);
-		q->ring = NULL;
+	for (uint16_t i = 0; port->fp.rxq && i < port->fp.nb_rxq; i++) {
+		afp_rxq_release((struct afp_rxq *)port->fp.rxq[i]);
 	}
-	for (uint16_t i = 0; port->txq && i < port->nb_txq; i++) {
-		struct afp_txq *q = (struct afp_txq *)port->txq[i];
+	for (uint16_t i = 0; port->fp.txq && i < port->fp.nb_txq; i++) {
+		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];
 
 		if (q->map)
 			munmap(q->map, q->map_len);
@@ -1139,7 +359,8 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	uint16_t fanout_id = 0; /* the kernel picks it at the first join */
 	int err, ifindex = 0;
 
-	if ((err = iface_probe(port, &ifindex)))
+	if ((err = weir_port_iface_probe(port, WEIR_PORT_IFACE_UP | WEIR_PORT_IFACE_ETHER,
+					 &ifindex)))
 		return err;
 	if ((err = parse_conf(port, conf, &c)))
 		return err;
@@ -1160,13 +381,13 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		return weir_port_fail(port, err, "out of memory");
 	}
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		((struct afp_txq *)port->txq[i])->fd = -1;
-		((struct afp_txq *)port->txq[i])->big_fd = -1;
+		((struct afp_txq *)port->fp.txq[i])->fd = -1;
+		((struct afp_txq *)port->fp.txq[i])->big_fd = -1;
 	}
 	for (uint16_t i = 0; i < priv->nq; i++) {
-		err = rxq_setup(port, (struct afp_rxq *)port->rxq[i], &c, ifindex, &fanout_id);
+		err = rxq_setup(port, (struct afp_rxq *)port->fp.rxq[i], &c, ifindex, &fanout_id);
 		if (!err)
-			err = txq_setup(port, (struct afp_txq *)port->txq[i], &c, ifindex);
+			err = txq_setup(port, (struct afp_txq *)port->fp.txq[i], &c, ifindex);
 		if (err) {
 			afp_close(port);
 			return err;
@@ -1180,35 +401,38 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	WEIR_DEBUG("%s: %u queue(s), rx %llu x %llu B blocks, tx %u frames, fanout=%s, "
 		   "qdisc_bypass=%llu, offload=%llu", port->label, priv->nq,
 		   (unsigned long long)c.blocks, (unsigned long long)c.block_size,
-		   ((struct afp_txq *)port->txq[0])->nframes, fanout_names[c.fanout],
+		   ((struct afp_txq *)port->fp.txq[0])->nframes, fanout_names[c.fanout],
 		   (unsigned long long)c.bypass, (unsigned long long)c.offload);
 	return 0;
 }
 
-/* Reads (and thereby resets) the kernel's counters into the queue's sums. */
-static void kstats_pull(struct afp_priv *priv, struct afp_rxq *q)
+/* Reads (and thereby resets) the kernel's counters into the queue's sums
+ * and copies the sums into *out, under the lock: any thread may ask. */
+static void kstats_pull(struct afp_priv *priv, struct afp_rxq *q, struct afp_kstats *out)
 {
 	struct tpacket_stats_v3 ks;
 	socklen_t len = sizeof(ks);
 
+	memset(out, 0, sizeof(*out));
 	if (!q->ring)
 		return;
 	pthread_mutex_lock(&priv->stats_lock);
 	if (getsockopt(q->ring->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
-		q->kpackets += ks.tp_packets;
-		q->kdrops += ks.tp_drops;
-		q->kfreeze += ks.tp_freeze_q_cnt;
+		q->kst.packets += ks.tp_packets;
+		q->kst.drops += ks.tp_drops;
+		q->kst.freeze += ks.tp_freeze_q_cnt;
 	}
+	*out = q->kst;
 	pthread_mutex_unlock(&priv->stats_lock);
 }
 
 static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 {
-	for (uint16_t i = 0; i < port->nb_rxq; i++) {
-		struct afp_rxq *q = (struct afp_rxq *)port->rxq[i];
+	struct afp_kstats k;
 
-		kstats_pull(port->priv, q);
-		st->imissed += q->kdrops;
+	for (uint16_t i = 0; i < port->fp.nb_rxq; i++) {
+		kstats_pull(port->priv, (struct afp_rxq *)port->fp.rxq[i], &k);
+		st->imissed += k.drops;
 	}
 }
 
@@ -1228,36 +452,37 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
 	static_assert(WEIR_ARRAY_SIZE(names) == WEIR_ARRAY_SIZE(v), "one value per name");
-	for (uint16_t i = 0; i < port->nb_rxq; i++) {
-		struct afp_rxq *q = (struct afp_rxq *)port->rxq[i];
+	for (uint16_t i = 0; i < port->fp.nb_rxq; i++) {
+		struct afp_rxq *q = (struct afp_rxq *)port->fp.rxq[i];
+		struct afp_kstats k;
 
-		kstats_pull(port->priv, q);
-		v[0] += q->zc_pkts;
-		v[1] += q->copy_pkts;
-		v[2] += q->copy_blocks;
+		kstats_pull(port->priv, q, &k);
+		v[0] += weir_port_ctr_read(&q->zc_pkts);
+		v[1] += weir_port_ctr_read(&q->copy_pkts);
+		v[2] += weir_port_ctr_read(&q->copy_blocks);
 		v[3] += q->ring ? atomic_load(&q->ring->held) : 0;
-		v[4] += q->truncated;
-		v[5] += q->csum_partial;
-		v[6] += q->vlan_reinserted;
-		v[7] += q->kpackets;
-		v[8] += q->kdrops;
-		v[9] += q->kfreeze;
-		v[10] += q->stalls;
-		v[17] += q->csum_completed;
-		v[18] += q->gso_pkts;
+		v[4] += weir_port_ctr_read(&q->truncated);
+		v[5] += weir_port_ctr_read(&q->csum_partial);
+		v[6] += weir_port_ctr_read(&q->vlan_reinserted);
+		v[7] += k.packets;
+		v[8] += k.drops;
+		v[9] += k.freeze;
+		v[10] += weir_port_ctr_read(&q->stalls);
+		v[17] += weir_port_ctr_read(&q->csum_completed);
+		v[18] += weir_port_ctr_read(&q->gso_pkts);
 	}
-	for (uint16_t i = 0; i < port->nb_txq; i++) {
-		struct afp_txq *q = (struct afp_txq *)port->txq[i];
+	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
+		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];
 
-		v[11] += q->ring_full;
-		v[12] += q->linearized;
-		v[13] += q->too_big;
-		v[14] += q->kicks;
-		v[15] += q->kick_errors;
-		v[16] += q->wrong_format;
-		v[19] += q->csum_completed;
-		v[20] += q->big_sent;
-		v[21] += q->big_again;
+		v[11] += weir_port_ctr_read(&q->ring_full);
+		v[12] += weir_port_ctr_read(&q->linearized);
+		v[13] += weir_port_ctr_read(&q->too_big);
+		v[14] += weir_port_ctr_read(&q->kicks);
+		v[15] += weir_port_ctr_read(&q->kick_errors);
+		v[16] += weir_port_ctr_read(&q->wrong_format);
+		v[19] += weir_port_ctr_read(&q->csum_completed);
+		v[20] += weir_port_ctr_read(&q->big_sent);
+		v[21] += weir_port_ctr_read(&q->big_again);
 	}
 	for (int i = 0; i < count && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);

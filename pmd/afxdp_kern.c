@@ -23,14 +23,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-/* Must match struct steer_cfg in afxdp.c. */
-struct weir_steer_cfg {
-	__u16 ethertype; /* host order, 0: no EtherType match */
-	__u16 udp_port;  /* host order, 0: no UDP match */
-	__u32 enabled;   /* 0: every frame goes to the socket */
-};
-
-enum { STAT_REDIRECT, STAT_PASS, STAT_NR };
+#include "afxdp_steer.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -48,7 +41,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_NR);
+	__uint(max_entries, STEER_STAT_NR);
 	__type(key, __u32);
 	__type(value, __u64);
 } weir_steer_stats SEC(".maps");
@@ -126,10 +119,10 @@ int weir_xsk_steer(struct xdp_md *ctx)
 	struct weir_steer_cfg *cfg = bpf_map_lookup_elem(&weir_steer, &zero);
 
 	if (!cfg || (cfg->enabled && !wanted(ctx, cfg))) {
-		count(STAT_PASS);
+		count(STEER_STAT_PASS);
 		return XDP_PASS;
 	}
-	count(STAT_REDIRECT);
+	count(STEER_STAT_REDIRECT);
 	/* No socket bound on this queue: the kernel keeps the frame. */
 	return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "weir/pkt.h"
-#include "weir/port.h"
+#include "weir/port_driver.h"
 
 struct null_priv {
 	uint16_t size;
@@ -21,7 +21,7 @@ static uint16_t null_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint
 	uint16_t size = ((struct null_priv *)port->priv)->size;
 
 	if (weir_pkt_alloc_bulk(port->pool, pkts, n) < 0) {
-		rxq->nombuf += n;
+		weir_port_ctr_add(&rxq->stats.nombuf, n);
 		return 0;
 	}
 	for (uint16_t i = 0; i < n; i++) {
@@ -30,8 +30,8 @@ static uint16_t null_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint
 		pkts[i]->port = port->id;
 		pkts[i]->queue = rxq->id;
 	}
-	rxq->stats.packets += n;
-	rxq->stats.bytes += (uint64_t)n * size;
+	weir_port_ctr_add(&rxq->stats.packets, n);
+	weir_port_ctr_add(&rxq->stats.bytes, (uint64_t)n * size);
 	return n;
 }
 
@@ -42,10 +42,10 @@ static uint16_t null_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint
 	for (uint16_t i = 0; i < n; i++)
 		bytes += pkts[i]->pkt_len;
 	weir_pkt_free_bulk(pkts, n);
-	txq->stats.packets += n;
-	txq->stats.bytes += bytes;
-	txq->done_pkts += n;
-	txq->done_bytes += bytes;
+	weir_port_ctr_add(&txq->stats.packets, n);
+	weir_port_ctr_add(&txq->stats.bytes, bytes);
+	weir_port_ctr_add(&txq->done_pkts, n);
+	weir_port_ctr_add(&txq->done_bytes, bytes);
 	return n;
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "weir/pkt.h"
-#include "weir/port.h"
+#include "weir/port_driver.h"
 
 #define RING_MAX_QUEUES 64
 
@@ -110,8 +110,8 @@ static uint16_t ring_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint
 		pkts[i]->queue = rxq->id;
 		bytes += pkts[i]->pkt_len;
 	}
-	rxq->stats.packets += got;
-	rxq->stats.bytes += bytes;
+	weir_port_ctr_add(&rxq->stats.packets, got);
+	weir_port_ctr_add(&rxq->stats.bytes, bytes);
 	return (uint16_t)got;
 }
 
@@ -123,11 +123,11 @@ static uint16_t ring_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint
 
 	for (uint32_t i = 0; i < sent; i++)
 		bytes += pkts[i]->pkt_len;
-	txq->stats.packets += sent;
-	txq->stats.bytes += bytes;
+	weir_port_ctr_add(&txq->stats.packets, sent);
+	weir_port_ctr_add(&txq->stats.bytes, bytes);
 	/* A ring "completes" at once: the frame is the peer's now. */
-	txq->done_pkts += sent;
-	txq->done_bytes += bytes;
+	weir_port_ctr_add(&txq->done_pkts, sent);
+	weir_port_ctr_add(&txq->done_bytes, bytes);
 	return (uint16_t)sent;
 }
 
@@ -200,8 +200,8 @@ static int ring_open(struct weir_port *port, const struct weir_port_conf *conf)
 		return weir_port_fail(port, err, "out of memory");
 	}
 	for (uint16_t q = 0; q < nq; q++) {
-		((struct ring_txq *)port->txq[q])->r = p->dir[end][q];
-		((struct ring_rxq *)port->rxq[q])->r = p->dir[loop ? end : !end][q];
+		((struct ring_txq *)port->fp.txq[q])->r = p->dir[end][q];
+		((struct ring_rxq *)port->fp.rxq[q])->r = p->dir[loop ? end : !end][q];
 	}
 	/* Locally administered MAC derived from the end. */
 	memcpy(port->mac, (uint8_t[]){0x02, 0x77, 0x65, 0x69, 0x72, (uint8_t)end}, 6);

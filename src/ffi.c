@@ -20,4 +20,5 @@
 #include "weir/lcore.h"
 #include "weir/pkt.h"
 #include "weir/pool.h"
+#include "weir/port.h"
 #include "weir/ring.h"

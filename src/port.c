@@ -1,25 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * Ports: the driver registry, spec parsing (driver:name?key=value&...),
- * argument helpers for drivers, and the calls applications make. Every
- * error names the spec, the problem and what would be valid.
+ * argument helpers for drivers, and the calls applications make (those
+ * that are not inline in weir/port.h). Every error names the spec, the
+ * problem and what would be valid. Linux interface helpers for drivers are
+ * in port_iface.c.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
-#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "weir/log.h"
-#include "weir/port.h"
+#include "weir/port_driver.h"
 
 static struct weir_port_driver *drivers;
 static _Atomic uint16_t next_port_id;
@@ -62,6 +58,20 @@ int weir_port_fail(struct weir_port *port, int err, const char *fmt, ...)
 	va_end(ap);
 	snprintf(port->err, sizeof(port->err), "%s: %s", port->label ? port->label : "port", msg);
 	return err;
+}
+
+void weir_port_died(struct weir_port *port, const char *fmt, ...)
+{
+	char msg[WEIR_PORT_ERRSIZE];
+	va_list ap;
+
+	/* The exchange picks the one caller that logs. */
+	if (atomic_exchange_explicit(&port->fp.dead, true, memory_order_relaxed))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	WEIR_ERR("%s: %s", port->label, msg);
 }
 
 static const struct weir_port_param *find_param(const struct weir_port_driver *drv,
@@ -196,15 +206,15 @@ static void port_free(struct weir_port *port)
 {
 	if (!port)
 		return;
-	if (port->rxq) {
-		for (uint16_t i = 0; i < port->nb_rxq; i++)
-			free(port->rxq[i]);
-		free(port->rxq);
+	if (port->fp.rxq) {
+		for (uint16_t i = 0; i < port->fp.nb_rxq; i++)
+			free(port->fp.rxq[i]);
+		free(port->fp.rxq);
 	}
-	if (port->txq) {
-		for (uint16_t i = 0; i < port->nb_txq; i++)
-			free(port->txq[i]);
-		free(port->txq);
+	if (port->fp.txq) {
+		for (uint16_t i = 0; i < port->fp.nb_txq; i++)
+			free(port->fp.txq[i]);
+		free(port->fp.txq);
 	}
 	free(port->priv);
 	free(port->spec);
@@ -230,6 +240,10 @@ int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct w
 	if (err)
 		goto fail;
 	port->ops = port->drv->ops;
+	/* The bursts' view, fixed from here on (alloc_queues adds the queues). */
+	port->fp.rx_burst = port->ops->rx_burst;
+	port->fp.tx_burst = port->ops->tx_burst;
+	port->fp.tx_done = port->ops->tx_done;
 	port->pool = conf->pool;
 	port->mtu = 1500;
 	if (port->drv->priv_size) {
@@ -242,7 +256,7 @@ int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct w
 	err = port->ops->open(port, conf);
 	if (err)
 		goto fail;
-	if (!port->nb_rxq && !port->nb_txq) {
+	if (!port->fp.nb_rxq && !port->fp.nb_txq) {
 		err = weir_port_fail(port, -EINVAL, "driver opened no queues");
 		port->ops->close(port);
 		goto fail;
@@ -365,59 +379,79 @@ int weir_port_arg_choice(struct weir_port *port, const char *key, int def)
 			      param->choices);
 }
 
+/* A zeroed driver queue struct of size bytes on its own cache lines (two
+ * queues' lcores never share one). */
+static void *queue_alloc(size_t size)
+{
+	void *q = aligned_alloc(WEIR_CACHE_LINE, (size + WEIR_CACHE_LINE - 1) &
+							 ~(size_t)(WEIR_CACHE_LINE - 1));
+
+	if (q)
+		memset(q, 0, size);
+	return q;
+}
+
 int weir_port_alloc_queues(struct weir_port *port, uint16_t nb_rxq, uint16_t nb_txq)
 {
 	size_t rs = port->drv->rxq_size ? port->drv->rxq_size : sizeof(struct weir_rxq);
 	size_t ts = port->drv->txq_size ? port->drv->txq_size : sizeof(struct weir_txq);
 
-	if (port->rxq || port->txq)
+	struct weir_port_fp *fp = &port->fp;
+
+	if (fp->rxq || fp->txq)
 		return -EEXIST;
-	port->rxq = calloc(nb_rxq ? nb_rxq : 1, sizeof(*port->rxq));
-	port->txq = calloc(nb_txq ? nb_txq : 1, sizeof(*port->txq));
-	if (!port->rxq || !port->txq)
+	fp->rxq = calloc(nb_rxq ? nb_rxq : 1, sizeof(*fp->rxq));
+	fp->txq = calloc(nb_txq ? nb_txq : 1, sizeof(*fp->txq));
+	if (!fp->rxq || !fp->txq)
 		return -ENOMEM;
 	for (uint16_t i = 0; i < nb_rxq; i++) {
-		port->rxq[i] = aligned_alloc(WEIR_CACHE_LINE, (rs + WEIR_CACHE_LINE - 1) &
-								      ~(size_t)(WEIR_CACHE_LINE - 1));
-		if (!port->rxq[i])
+		fp->rxq[i] = queue_alloc(rs);
+		if (!fp->rxq[i])
 			return -ENOMEM;
-		memset(port->rxq[i], 0, rs);
-		port->rxq[i]->port = port;
-		port->rxq[i]->id = i;
-		port->nb_rxq = i + 1;
+		fp->rxq[i]->port = port;
+		fp->rxq[i]->id = i;
+		fp->nb_rxq = i + 1;
 	}
 	for (uint16_t i = 0; i < nb_txq; i++) {
-		port->txq[i] = aligned_alloc(WEIR_CACHE_LINE, (ts + WEIR_CACHE_LINE - 1) &
-								      ~(size_t)(WEIR_CACHE_LINE - 1));
-		if (!port->txq[i])
+		fp->txq[i] = queue_alloc(ts);
+		if (!fp->txq[i])
 			return -ENOMEM;
-		memset(port->txq[i], 0, ts);
-		port->txq[i]->port = port;
-		port->txq[i]->id = i;
-		port->nb_txq = i + 1;
+		fp->txq[i]->port = port;
+		fp->txq[i]->id = i;
+		fp->nb_txq = i + 1;
 	}
 	return 0;
 }
 
+/* A queue's counters, each loaded once (relaxed: see port_driver.h). */
+static void queue_stats_read(const struct weir_queue_stats *c, struct weir_queue_stats *out)
+{
+	out->packets = weir_port_ctr_read(&c->packets);
+	out->bytes = weir_port_ctr_read(&c->bytes);
+	out->drops = weir_port_ctr_read(&c->drops);
+	out->errors = weir_port_ctr_read(&c->errors);
+	out->nombuf = weir_port_ctr_read(&c->nombuf);
+}
+
 void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st)
 {
+	struct weir_queue_stats c;
+
 	memset(st, 0, sizeof(*st));
-	for (uint16_t i = 0; i < port->nb_rxq; i++) {
-		const struct weir_rxq *q = port->rxq[i];
-
-		st->ipackets += q->stats.packets;
-		st->ibytes += q->stats.bytes;
-		st->imissed += q->stats.drops;
-		st->ierrors += q->stats.errors;
-		st->rx_nombuf += q->nombuf;
+	for (uint16_t i = 0; i < port->fp.nb_rxq; i++) {
+		queue_stats_read(&port->fp.rxq[i]->stats, &c);
+		st->ipackets += c.packets;
+		st->ibytes += c.bytes;
+		st->imissed += c.drops;
+		st->ierrors += c.errors;
+		st->rx_nombuf += c.nombuf;
 	}
-	for (uint16_t i = 0; i < port->nb_txq; i++) {
-		const struct weir_txq *q = port->txq[i];
-
-		st->opackets += q->stats.packets;
-		st->obytes += q->stats.bytes;
-		st->odropped += q->stats.drops;
-		st->oerrors += q->stats.errors;
+	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
+		queue_stats_read(&port->fp.txq[i]->stats, &c);
+		st->opackets += c.packets;
+		st->obytes += c.bytes;
+		st->odropped += c.drops;
+		st->oerrors += c.errors;
 	}
 	weir_port_stats_add_driver(port, st);
 }
@@ -428,9 +462,40 @@ void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *
 		port->ops->stats(port, st);
 }
 
+void weir_port_queue_stats(const struct weir_port *port, uint16_t q, struct weir_queue_stats *rx,
+			   struct weir_queue_stats *tx)
+{
+	if (rx) {
+		memset(rx, 0, sizeof(*rx));
+		if (q < port->fp.nb_rxq)
+			queue_stats_read(&port->fp.rxq[q]->stats, rx);
+	}
+	if (tx) {
+		memset(tx, 0, sizeof(*tx));
+		if (q < port->fp.nb_txq)
+			queue_stats_read(&port->fp.txq[q]->stats, tx);
+	}
+}
+
+void weir_port_tx_completed(const struct weir_port *port, uint16_t q, uint64_t *pkts,
+			    uint64_t *bytes)
+{
+	const struct weir_txq *txq = q < port->fp.nb_txq ? port->fp.txq[q] : NULL;
+
+	if (pkts)
+		*pkts = txq ? weir_port_ctr_read(&txq->done_pkts) : 0;
+	if (bytes)
+		*bytes = txq ? weir_port_ctr_read(&txq->done_bytes) : 0;
+}
+
 int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n)
 {
 	return port->ops->xstats ? port->ops->xstats(port, xs, n) : 0;
+}
+
+int weir_port_wait_fd(struct weir_port *port, uint16_t q)
+{
+	return port->ops->wait_fd && q < port->fp.nb_rxq ? port->ops->wait_fd(port->fp.rxq[q]) : -1;
 }
 
 const char *weir_port_label(const struct weir_port *port)
@@ -438,14 +503,29 @@ const char *weir_port_label(const struct weir_port *port)
 	return port->label;
 }
 
+const char *weir_port_spec(const struct weir_port *port)
+{
+	return port->spec;
+}
+
 uint16_t weir_port_nb_rxq(const struct weir_port *port)
 {
-	return port->nb_rxq;
+	return port->fp.nb_rxq;
 }
 
 uint16_t weir_port_nb_txq(const struct weir_port *port)
 {
-	return port->nb_txq;
+	return port->fp.nb_txq;
+}
+
+void weir_port_mac(const struct weir_port *port, uint8_t mac[6])
+{
+	memcpy(mac, port->mac, 6);
+}
+
+uint32_t weir_port_mtu(const struct weir_port *port)
+{
+	return port->mtu;
 }
 
 uint32_t weir_port_tx_offloads(const struct weir_port *port)
@@ -472,39 +552,8 @@ uint16_t weir_port_tx_burst_or_free(struct weir_port *port, uint16_t q, struct w
 	uint16_t sent = weir_port_tx_burst(port, q, pkts, n);
 
 	if (sent < n) {
-		port->txq[q]->stats.drops += (uint64_t)(n - sent);
+		weir_port_ctr_add(&port->fp.txq[q]->stats.drops, (uint64_t)(n - sent));
 		weir_pkt_free_bulk(pkts + sent, n - sent);
 	}
 	return (uint16_t)(n - sent);
-}
-
-int weir_port_iface_driver(const char *ifname, char *buf, size_t len)
-{
-	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
-	struct ifreq ifr;
-	int fd, err = 0;
-
-	if (!len)
-		return -EINVAL;
-	buf[0] = '\0';
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&info;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
-		err = -errno;
-	else
-		snprintf(buf, len, "%s", info.driver);
-	close(fd);
-	return err;
-}
-
-bool weir_port_iface_is_virtual_peer(const char *ifname)
-{
-	char drv[32];
-
-	return weir_port_iface_driver(ifname, drv, sizeof(drv)) == 0 &&
-	       (!strcmp(drv, "veth") || !strcmp(drv, "tun"));
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Ports: the uniform driver interface. Every network driver fills one
- * struct weir_port_ops; the rest of weir calls through it and never knows
- * which device it is (the classic driver model).
+ * Ports, as applications see them: open a port by its spec, move bursts of
+ * packets through its queues, read its counters, close it. The driver side
+ * (the ops table, the queue structures, registration, argument parsing)
+ * is weir/port_driver.h, which applications do not include (DPDK splits
+ * rte_ethdev.h from ethdev_driver.h the same way).
  *
  * A port is named by a spec string a person can type:
  *     driver:name?key=value&key=value
@@ -12,7 +14,10 @@
  *
  * Bursts take an array and a count and return how many were done; the
  * caller keeps ownership of what was not taken. Each queue belongs to one
- * lcore: the fast path takes no lock.
+ * lcore: the fast path takes no lock. struct weir_port is opaque but for
+ * its first member, the few words the inline bursts read (struct
+ * weir_port_fp, DPDK's rte_eth_fp_ops): one load for the function, one
+ * for the queue.
  */
 #ifndef WEIR_PORT_H
 #define WEIR_PORT_H
@@ -27,30 +32,16 @@
 #include "pool.h"
 
 struct weir_port;
+struct weir_rxq; /* a driver's queue: weir/port_driver.h */
+struct weir_txq;
 
+/* One queue's counters (weir_port_queue_stats). */
 struct weir_queue_stats {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t drops;  /* rx: lost before weir saw them; tx: refused */
 	uint64_t errors; /* malformed, failed */
-};
-
-/* Every driver's RX/TX queue struct starts with one of these. */
-struct weir_rxq {
-	struct weir_port *port;
-	uint16_t id;
-	struct weir_queue_stats stats;
-	uint64_t nombuf; /* packets not received for want of buffers */
-};
-
-struct weir_txq {
-	struct weir_port *port;
-	uint16_t id;
-	struct weir_queue_stats stats;
-	/* Completions reported by tx_done (monotonic): what the device has
-	 * finished sending. The scheduler's DQL reads the deltas. */
-	uint64_t done_pkts;
-	uint64_t done_bytes;
+	uint64_t nombuf; /* rx: packets not received for want of buffers; tx: 0 */
 };
 
 /*
@@ -85,84 +76,37 @@ struct weir_port_conf {
 	uint32_t tx_size;       /* descriptors per TX queue, 0: driver default */
 };
 
-struct weir_port_ops {
-	int (*open)(struct weir_port *, const struct weir_port_conf *);
-	uint16_t (*rx_burst)(struct weir_rxq *, struct weir_pkt **, uint16_t n);
-	uint16_t (*tx_burst)(struct weir_txq *, struct weir_pkt **, uint16_t n);
-	/* Reaps completions: frees sent buffers, adds to done_pkts/bytes,
-	 * returns how many completed now. NULL: tx_burst completes at once. */
-	uint16_t (*tx_done)(struct weir_txq *);
-	int (*wait_fd)(struct weir_rxq *); /* fd to sleep on, -1 if none */
-	void (*stats)(struct weir_port *, struct weir_port_stats *);
-	/* Driver counters by name; returns how many it has (may exceed n). */
-	int (*xstats)(struct weir_port *, struct weir_xstat *, int n);
-	void (*close)(struct weir_port *);
-};
-
-/* A key a driver accepts in its spec. */
-struct weir_port_param {
-	const char *key;
-	const char *help;    /* one line, shown in errors and --help */
-	const char *choices; /* "a|b|c" when only these are valid, else NULL */
-};
-
-struct weir_port_driver {
-	const char *name;
-	const char *help;                   /* what the name part means */
-	const struct weir_port_ops *ops;
-	const struct weir_port_param *params; /* NULL-key terminated */
-	size_t priv_size;                   /* zeroed private area, port->priv */
-	size_t rxq_size, txq_size;          /* driver queue struct sizes */
-	struct weir_port_driver *next;      /* registry link */
-};
-
-#define WEIR_PORT_MAX_KV 16
+/* Room for the message weir_port_open() writes into why. */
 #define WEIR_PORT_ERRSIZE 256
 
-struct weir_port_kv {
-	char *key;
-	char *value;
-	bool used;
-};
+/* A driver's burst and completion calls (weir/port_driver.h). */
+typedef uint16_t (*weir_port_rx_burst_fn)(struct weir_rxq *, struct weir_pkt **, uint16_t n);
+typedef uint16_t (*weir_port_tx_burst_fn)(struct weir_txq *, struct weir_pkt **, uint16_t n);
+typedef uint16_t (*weir_port_tx_done_fn)(struct weir_txq *);
 
-/* Visible so the burst calls can be inline; fields are the framework's
- * and the driver's, applications use the functions below. */
-struct weir_port {
-	const struct weir_port_ops *ops;
+/*
+ * The first member of every struct weir_port: what the inline calls below
+ * read, copied from the driver's ops when the port opens and fixed until
+ * it closes (dead aside). Visible only so that the bursts can be inline;
+ * the fields are the library's, applications use the functions.
+ */
+struct weir_port_fp {
+	weir_port_rx_burst_fn rx_burst;
+	weir_port_tx_burst_fn tx_burst;
+	weir_port_tx_done_fn tx_done; /* NULL: tx_burst completes at once */
 	struct weir_rxq **rxq;
 	struct weir_txq **txq;
 	uint16_t nb_rxq;
 	uint16_t nb_txq;
-	uint16_t id;
-	_Atomic bool dead; /* device vanished: bursts return 0 */
-	const struct weir_port_driver *drv;
-	void *priv;
-	struct weir_pool *pool;
-	char *spec;  /* as given */
-	char *label; /* "driver:name" for messages */
-	char *ifname; /* the name part */
-	struct weir_port_kv kv[WEIR_PORT_MAX_KV];
-	int nkv;
-	uint8_t mac[6];
-	uint32_t mtu;
-	uint32_t tx_offloads; /* enum weir_port_offload, set by the driver's open */
-	char err[WEIR_PORT_ERRSIZE];
+	_Atomic bool dead; /* the device vanished (weir_port_died) */
 };
 
-/* --- registry ---------------------------------------------------------- */
-
-void weir_port_driver_register(struct weir_port_driver *drv);
-const struct weir_port_driver *weir_port_driver_find(const char *name);
-/* Writes "a, b, c" (registered driver names) into buf. */
-void weir_port_driver_list(char *buf, size_t len);
-
-#define WEIR_PORT_DRIVER_REGISTER(drv)                                          \
-	__attribute__((constructor)) static void weir_register_##drv(void)      \
-	{                                                                      \
-		weir_port_driver_register(&(drv));                             \
-	}
-
-/* --- application API ------------------------------------------------------ */
+/* The fast-path view of a port (C11 6.7.2.1: a pointer to a struct is a
+ * pointer to its first member). Not API. */
+static inline const struct weir_port_fp *weir_port_fp_of(const struct weir_port *port)
+{
+	return (const struct weir_port_fp *)(const void *)port;
+}
 
 /*
  * Opens the port named by spec. Returns 0 and sets *out, or a negative
@@ -173,85 +117,120 @@ void weir_port_driver_list(char *buf, size_t len);
  */
 int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct weir_port **out,
 		   char *why, size_t whylen);
+/* Closes the port and frees it; NULL is a no-op. No burst may run on it
+ * any more. Control thread. */
 void weir_port_close(struct weir_port *port);
+/* Writes "a, b, c" (the registered driver names) into buf. */
+void weir_port_driver_list(char *buf, size_t len);
 
-static inline uint16_t weir_port_rx_burst(struct weir_port *port, uint16_t q,
-					  struct weir_pkt **pkts, uint16_t n)
-{
-	if (WEIR_DEBUG_CHECKS && weir_unlikely(q >= port->nb_rxq))
-		weir_panic("port %s: rx burst on queue %u, but it has %u rx queue(s) (0..%d)",
-			   port->label, q, port->nb_rxq, port->nb_rxq - 1);
-	return port->ops->rx_burst(port->rxq[q], pkts, n);
-}
+/* --- what the port is (fixed once open; any thread) ----------------------- */
 
-static inline uint16_t weir_port_tx_burst(struct weir_port *port, uint16_t q,
-					  struct weir_pkt **pkts, uint16_t n)
-{
-	if (WEIR_DEBUG_CHECKS && weir_unlikely(q >= port->nb_txq))
-		weir_panic("port %s: tx burst on queue %u, but it has %u tx queue(s) (0..%d)",
-			   port->label, q, port->nb_txq, port->nb_txq - 1);
-	return port->ops->tx_burst(port->txq[q], pkts, n);
-}
-
-static inline uint16_t weir_port_tx_done(struct weir_port *port, uint16_t q)
-{
-	return port->ops->tx_done ? port->ops->tx_done(port->txq[q]) : 0;
-}
-
-static inline int weir_port_wait_fd(struct weir_port *port, uint16_t q)
-{
-	return port->ops->wait_fd ? port->ops->wait_fd(port->rxq[q]) : -1;
-}
-
-static inline bool weir_port_is_dead(const struct weir_port *port)
-{
-	return atomic_load_explicit(&port->dead, memory_order_relaxed);
-}
-
-/* Sums the queue counters and adds the driver's. The queue counters are
- * plain fields each queue's lcore writes: call it from another thread only
- * when the lcores are stopped (or use weir_port_stats_add_driver). */
-void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st);
-/* Adds only the driver's own counters (kernel drops, invalid descriptors)
- * to *st, never reading a queue counter: safe from any thread while the
- * lcores run, for an app that sums queue counters its lcores publish. */
-void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *st);
-int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n);
+/* "driver:name", for messages. */
 const char *weir_port_label(const struct weir_port *port);
+/* The spec as given to weir_port_open(). */
+const char *weir_port_spec(const struct weir_port *port);
 uint16_t weir_port_nb_rxq(const struct weir_port *port);
 uint16_t weir_port_nb_txq(const struct weir_port *port);
+/* The port's Ethernet address (all zeros when it has none) into mac. */
+void weir_port_mac(const struct weir_port *port, uint8_t mac[6]);
+/* The largest L3 payload a frame may carry (1500 unless the device says). */
+uint32_t weir_port_mtu(const struct weir_port *port);
 /* enum weir_port_offload bits of what the port's transmit side takes. */
 uint32_t weir_port_tx_offloads(const struct weir_port *port);
 /* True when the port's transmit side takes super-frame p as it is. */
 bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p);
 
-/* Frees the n - sent packets a burst did not take; returns that count. */
+/*
+ * Receives up to n packets from RX queue q into pkts; returns how many.
+ * The packets are the caller's. Only the lcore that owns queue q calls it.
+ */
+WEIR_INLINE uint16_t weir_port_rx_burst(struct weir_port *port, uint16_t q,
+					struct weir_pkt **pkts, uint16_t n)
+{
+	const struct weir_port_fp *fp = weir_port_fp_of(port);
+
+	if (WEIR_DEBUG_CHECKS && weir_unlikely(q >= fp->nb_rxq))
+		weir_panic("port %s: rx burst on queue %u, but it has %u rx queue(s) (0..%d)",
+			   weir_port_label(port), q, fp->nb_rxq, fp->nb_rxq - 1);
+	return fp->rx_burst(fp->rxq[q], pkts, n);
+}
+
+/*
+ * Sends up to n packets of pkts on TX queue q; returns how many the driver
+ * took (they are its now: sent, or dropped and counted). The caller keeps
+ * pkts[ret..n-1]. Only the lcore that owns queue q calls it.
+ */
+WEIR_INLINE uint16_t weir_port_tx_burst(struct weir_port *port, uint16_t q,
+					struct weir_pkt **pkts, uint16_t n)
+{
+	const struct weir_port_fp *fp = weir_port_fp_of(port);
+
+	if (WEIR_DEBUG_CHECKS && weir_unlikely(q >= fp->nb_txq))
+		weir_panic("port %s: tx burst on queue %u, but it has %u tx queue(s) (0..%d)",
+			   weir_port_label(port), q, fp->nb_txq, fp->nb_txq - 1);
+	return fp->tx_burst(fp->txq[q], pkts, n);
+}
+
+/*
+ * Reaps TX queue q's completions: frees the buffers the device is done
+ * with and adds them to the counters weir_port_tx_completed() reads.
+ * Returns how many packets completed now; 0 on a port whose tx_burst
+ * completes at once (weir_port_has_tx_done() false). Queue q's lcore.
+ */
+WEIR_INLINE uint16_t weir_port_tx_done(struct weir_port *port, uint16_t q)
+{
+	const struct weir_port_fp *fp = weir_port_fp_of(port);
+
+	return fp->tx_done ? fp->tx_done(fp->txq[q]) : 0;
+}
+
+/* True when completions come later, through weir_port_tx_done(); false
+ * when a packet tx_burst took counts as completed at once. Any thread. */
+WEIR_INLINE bool weir_port_has_tx_done(const struct weir_port *port)
+{
+	return weir_port_fp_of(port)->tx_done != NULL;
+}
+
+/* True once the device behind the port vanished (the driver said why,
+ * once): nothing more will pass, close it. Any thread. */
+WEIR_INLINE bool weir_port_is_dead(const struct weir_port *port)
+{
+	return atomic_load_explicit(&weir_port_fp_of(port)->dead, memory_order_relaxed);
+}
+
+/* A file descriptor that becomes readable when RX queue q has packets, to
+ * sleep on (poll/epoll) instead of polling; -1 when the driver has none. */
+int weir_port_wait_fd(struct weir_port *port, uint16_t q);
+
+/*
+ * Counters. Drivers write every per-queue counter with relaxed atomic
+ * stores from the queue's one lcore, so all of these may be called from
+ * any thread while the lcores run: each value is recent (a burst or so
+ * behind) and never torn; a sum over queues is not one instant's.
+ */
+
+/* Sums the queue counters and adds the driver's own (weir_port_stats_add_driver). */
+void weir_port_stats_get(struct weir_port *port, struct weir_port_stats *st);
+/* Adds only the driver's own counters (kernel drops, invalid descriptors)
+ * to *st, never reading a queue counter, for an app that sums queue
+ * counters its lcores publish. */
+void weir_port_stats_add_driver(struct weir_port *port, struct weir_port_stats *st);
+/* Queue q's counters into *rx (RX queue q) and *tx (TX queue q); either
+ * may be NULL, a side without queue q is zeroed. */
+void weir_port_queue_stats(const struct weir_port *port, uint16_t q, struct weir_queue_stats *rx,
+			   struct weir_queue_stats *tx);
+/* What TX queue q has completed so far (monotonic: DQL reads the deltas);
+ * either pointer may be NULL. On a port without tx_done, what tx_burst
+ * took. Exact when read by queue q's lcore after its weir_port_tx_done(). */
+void weir_port_tx_completed(const struct weir_port *port, uint16_t q, uint64_t *pkts,
+			    uint64_t *bytes);
+/* The driver's counters by name into xs[0..n-1]; returns how many it has
+ * (may exceed n: call again with more room). */
+int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n);
+
+/* Sends pkts on queue q and frees the n - sent packets the burst did not
+ * take, counting them as TX drops; returns that count. Queue q's lcore. */
 uint16_t weir_port_tx_burst_or_free(struct weir_port *port, uint16_t q, struct weir_pkt **pkts,
 				    uint16_t n);
-
-/* --- for drivers ------------------------------------------------------- */
-
-/* Formats the port's error message (prefixed with its label); returns err. */
-int weir_port_fail(struct weir_port *port, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* The kernel driver behind a Linux interface ("veth", "tun", "virtio_net",
- * ...) into buf (ETHTOOL_GDRVINFO, no privilege needed): 0 or -errno. */
-int weir_port_iface_driver(const char *ifname, char *buf, size_t len);
-/* True for a veth or tap: its peer is a Linux stack whose defaults
- * (tx-checksumming, TSO/GSO on) send partial checksums and super-frames. */
-bool weir_port_iface_is_virtual_peer(const char *ifname);
-
-/* Value of key in the spec, or NULL. Marks it used. */
-const char *weir_port_arg(struct weir_port *port, const char *key);
-/* Integer argument in [min, max], default def when absent. 0 or -EINVAL
- * (with the port's error set). Decimal (010 is 10; hex is refused with its
- * decimal spelling), k/m/g suffixes are powers of 1024. */
-int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uint64_t min,
-		      uint64_t max, uint64_t *out);
-/* Index of the value in the param's choices, def when absent; -EINVAL. */
-int weir_port_arg_choice(struct weir_port *port, const char *key, int def);
-/* Allocates the queue arrays and zeroed driver queue structs (drv sizes). */
-int weir_port_alloc_queues(struct weir_port *port, uint16_t nb_rxq, uint16_t nb_txq);
 
 #endif

@@ -13,10 +13,11 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "weir/lcore.h"
 #include "weir/pkt.h"
-#include "weir/port.h"
+#include "weir/port_driver.h" /* the test driver; the rest goes through port.h */
 
 static struct weir_pool *pool;
 static struct weir_port_conf conf;
@@ -396,10 +397,14 @@ Test(port, ring_pair_moves_packets_both_ways)
 	char why[WEIR_PORT_ERRSIZE];
 	struct weir_port *a, *b, *c;
 	struct weir_port_stats st;
+	uint8_t mac_a[6], mac_b[6];
+	uint64_t done;
 
 	cr_assert_eq(try_open("ring:pair1", why, sizeof(why), &a), 0, "%s", why);
 	cr_assert_eq(try_open("ring:pair1", why, sizeof(why), &b), 0, "%s", why);
-	cr_expect_neq(memcmp(a->mac, b->mac, 6), 0, "the ends need different MACs");
+	weir_port_mac(a, mac_a);
+	weir_port_mac(b, mac_b);
+	cr_expect_neq(memcmp(mac_a, mac_b, 6), 0, "the ends need different MACs");
 	send_n(a, 0, 10, 100);
 	cr_expect_eq(recv_check(a, 0, 0), 0, "A must not hear itself");
 	cr_expect_eq(recv_check(b, 0, 100), 10);
@@ -411,7 +416,8 @@ Test(port, ring_pair_moves_packets_both_ways)
 	cr_expect_eq(st.obytes, 600);
 	cr_expect_eq(st.ipackets, 7);
 	cr_expect_eq(st.ibytes, 420);
-	cr_expect_eq(a->txq[0]->done_pkts, 10);
+	weir_port_tx_completed(a, 0, &done, NULL);
+	cr_expect_eq(done, 10);
 	/* A third end does not exist. */
 	FAIL("ring:pair1", -EBUSY, "ring:pair1: both ends are open already");
 	/* Another name is another pair. */
@@ -551,6 +557,7 @@ Test(port, null_rx_counts_nombuf_when_pool_runs_dry)
 	char why[WEIR_PORT_ERRSIZE];
 	struct weir_port *p;
 	struct weir_port_stats st;
+	struct weir_queue_stats rq;
 	struct weir_pkt **held = calloc(2048 + 64, sizeof(*held));
 	uint32_t n = 0;
 
@@ -564,7 +571,84 @@ Test(port, null_rx_counts_nombuf_when_pool_runs_dry)
 	weir_port_stats_get(p, &st);
 	cr_expect_eq(st.rx_nombuf, 64 + 1);
 	cr_expect_eq(st.ipackets, 2048);
+	weir_port_queue_stats(p, 0, &rq, NULL);
+	cr_expect_eq(rq.nombuf, 1, "queue 0 asked for one");
+	cr_expect_eq(rq.packets, 0);
+	weir_port_queue_stats(p, 1, &rq, NULL);
+	cr_expect_eq(rq.nombuf, 64);
+	cr_expect_eq(rq.packets, 2048);
 	weir_pkt_free_bulk(held, n);
 	free(held);
+	weir_port_close(p);
+}
+
+/* --- what applications read through port.h -------------------------------- */
+
+Test(port, accessors_report_what_the_driver_keeps)
+{
+	char why[WEIR_PORT_ERRSIZE];
+	struct weir_queue_stats rq, tq;
+	struct weir_port *p;
+	uint64_t pkts = 1, bytes = 1;
+	uint8_t mac[6];
+
+	cr_assert_eq(try_open("ring:acc?loopback=1&queues=2", why, sizeof(why), &p), 0, "%s", why);
+	cr_expect_str_eq(weir_port_spec(p), "ring:acc?loopback=1&queues=2");
+	cr_expect_str_eq(weir_port_label(p), "ring:acc");
+	cr_expect_eq(weir_port_mtu(p), 1500);
+	weir_port_mac(p, mac);
+	cr_expect_eq(mac[0], 0x02, "locally administered");
+	cr_expect_not(weir_port_has_tx_done(p), "a ring completes in tx_burst");
+	cr_expect_not(weir_port_is_dead(p));
+	cr_expect_eq(weir_port_wait_fd(p, 0), -1);
+	cr_expect_eq(weir_port_wait_fd(p, 7), -1, "no queue 7: no fd, no crash");
+	send_n(p, 1, 5, 100);
+	weir_port_queue_stats(p, 1, &rq, &tq);
+	cr_expect_eq(tq.packets, 5);
+	cr_expect_eq(tq.bytes, 300, "five 60-byte frames");
+	cr_expect_eq(rq.packets, 0, "nothing received yet");
+	cr_expect_eq(recv_check(p, 1, 100), 5);
+	weir_port_queue_stats(p, 1, &rq, &tq);
+	cr_expect_eq(rq.packets, 5);
+	cr_expect_eq(rq.bytes, 300);
+	weir_port_queue_stats(p, 0, &rq, &tq);
+	cr_expect_eq(rq.packets + tq.packets, 0, "queue 0 saw nothing");
+	weir_port_tx_completed(p, 1, &pkts, &bytes);
+	cr_expect_eq(pkts, 5);
+	cr_expect_eq(bytes, 300);
+	weir_port_tx_completed(p, 9, &pkts, &bytes);
+	cr_expect_eq(pkts + bytes, 0, "a queue the port lacks has completed nothing");
+	rq.packets = tq.packets = 1;
+	weir_port_queue_stats(p, 9, &rq, &tq);
+	cr_expect_eq(rq.packets + tq.packets, 0, "a queue the port lacks is zeroed");
+	weir_port_close(p);
+}
+
+/* weir_port_died: the port is dead from the first call, and says so once
+ * however many queues (threads) notice. */
+Test(port, died_marks_the_port_dead_and_says_so_once)
+{
+	char why[WEIR_PORT_ERRSIZE], buf[1024] = "";
+	struct weir_port *p;
+	FILE *log = tmpfile();
+	int saved = dup(2);
+	size_t len;
+
+	cr_assert_not_null(log);
+	cr_assert_eq(try_open("many:x", why, sizeof(why), &p), 0, "%s", why);
+	fflush(stderr);
+	dup2(fileno(log), 2);
+	weir_port_died(p, "the %s went away", "device");
+	weir_port_died(p, "again");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(log);
+	len = fread(buf, 1, sizeof(buf) - 1, log);
+	buf[len] = '\0';
+	fclose(log);
+	cr_expect(weir_port_is_dead(p));
+	cr_expect(strstr(buf, "many:x: the device went away"), "said: '%s'", buf);
+	cr_expect_null(strstr(buf, "again"), "said twice: '%s'", buf);
 	weir_port_close(p);
 }

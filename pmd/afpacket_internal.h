@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What the files of the afpacket driver share: the queue and ring
+ * structures, and the few calls one file makes into another. afpacket.c
+ * is the control path (sockets, rings, options, statistics) with the ops
+ * table and registration; afpacket_rx.c the receive ring; afpacket_tx.c
+ * the transmit ring. The cross-file names are afp_*, never weir_*: libweir
+ * exports weir_* only.
+ */
+#ifndef WEIR_PMD_AFPACKET_INTERNAL_H
+#define WEIR_PMD_AFPACKET_INTERNAL_H
+
+#include <linux/if_packet.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weir/pkt.h"
+#include "weir/port_driver.h"
+
+#define AFP_MAX_QUEUES 64
+#define AFP_CHECK_EVERY 1024 /* empty polls between two socket error checks */
+#define AFP_VLAN_HLEN 4
+/* What weir_port_died says when the interface is gone. */
+#define AFP_VANISHED                                                                   \
+	"the interface vanished (deleted, or moved to another namespace); port stopped "  \
+	"(bursts return 0, close it)"
+
+/* Data of a TX frame starts right after the aligned tpacket2_hdr (the
+ * kernel's tp_hdrlen - sizeof(struct sockaddr_ll)). */
+#define AFP_TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
+
+struct afp_ring;
+
+struct afp_block {
+	struct weir_extbuf ext;
+	/* True from the moment the driver starts on a zero-copy block until
+	 * its last packet is freed. Cleared (release) after the block status
+	 * is given back; pairs with the acquire in block_ready(). */
+	_Atomic bool held;
+	struct afp_ring *ring;
+};
+
+/*
+ * The mapping outlives the queue while packets point into it: refs counts
+ * the queue's reference plus one per held block, and the last put unmaps.
+ */
+struct afp_ring {
+	_Atomic uint32_t refs;
+	_Atomic uint32_t held; /* blocks held by packets (zero-copy) */
+	int fd;
+	uint8_t *map;
+	size_t map_len;
+	uint32_t nblocks;
+	uint32_t block_size;
+	struct afp_block blk[];
+};
+
+/* The kernel's counters of one RX socket. */
+struct afp_kstats {
+	uint64_t packets, drops, freeze;
+};
+
+struct afp_rxq {
+	struct weir_rxq q;
+	struct afp_ring *ring;
+	struct weir_pool *pool;
+	uint32_t cur;        /* block to read */
+	uint32_t left;       /* packets left in the open block, 0: none open */
+	uint8_t *next;       /* next frame in the open block */
+	bool copy;           /* the open block is being copied */
+	uint32_t copy_above; /* copy when more blocks than this are held */
+	uint32_t empty;      /* consecutive empty polls */
+	int ifindex;
+	bool warned_down;
+	bool warned_stall;
+	bool warned_gso;
+	bool warned_trunc;
+	bool vnet; /* frames carry a virtio_net_hdr (PACKET_VNET_HDR) */
+	/* xstats */
+	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
+	uint64_t csum_completed, gso_pkts;
+	uint64_t stalls; /* polls that found the next block still held by packets */
+	struct afp_kstats kst; /* PACKET_STATISTICS, accumulated; under stats_lock */
+};
+
+struct afp_txq {
+	struct weir_txq q;
+	int fd;
+	uint8_t *map;
+	size_t map_len;
+	uint32_t nframes;
+	uint32_t frame_size;
+	uint32_t max_len; /* bytes of frame data a slot holds */
+	uint32_t head;    /* next slot to fill */
+	uint32_t tail;    /* oldest slot not completed */
+	uint32_t inflight;
+	uint16_t *lens;   /* per slot, for done_bytes */
+	int big_fd;       /* ring-less socket for frames longer than a slot, -1 none */
+	bool vnet;        /* frames carry a virtio_net_hdr */
+	uint32_t vnet_len; /* its size in front of each ring frame, or 0 */
+	/* xstats */
+	uint64_t ring_full, linearized, too_big, kicks, kick_errors, wrong_format;
+	uint64_t csum_completed, big_sent, big_again;
+};
+
+struct afp_priv {
+	int ifindex;
+	uint16_t nq;
+	pthread_mutex_t stats_lock; /* PACKET_STATISTICS reads reset the counters */
+	bool stats_lock_init;
+};
+
+/* --- afpacket_rx.c ------------------------------------------------------ */
+
+uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n);
+int afp_wait_fd(struct weir_rxq *rxq);
+/* Gives the queue's ring back: unread frames to the kernel, the mapping
+ * to the last packet that still points into it. Idempotent. */
+void afp_rxq_release(struct afp_rxq *q);
+
+/* --- afpacket_tx.c ------------------------------------------------------ */
+
+uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n);
+uint16_t afp_tx_done(struct weir_txq *txq);
+
+#endif
