@@ -15,7 +15,8 @@
  * TX queue q (with its delay line and qdisc) of every port, so nothing on
  * the fast path is shared. Counters the control thread reads are written
  * with relaxed atomic stores by their one writer; qdisc statistics are
- * snapshotted by the owning lcore under a mutex every 100 ms.
+ * snapshotted by the owning lcore under a mutex, at most 100 ms after they
+ * change (an idle lcore sleeps instead of publishing the same numbers).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,7 +45,9 @@
 #define FWD_MAX_PORTS 16
 #define FWD_MAX_QUEUES 32
 #define FWD_MAX_BURST 256
-#define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS)
+#define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS) /* qdisc counters, for the control thread */
+#define FWD_DUMP_NS WEIR_NS_PER_SEC             /* the tree's JSON */
+#define FWD_IDLE_NS WEIR_NS_PER_SEC             /* longest sleep, with nothing due */
 
 enum fwd_mode { MODE_L2, MODE_IO, MODE_MACSWAP };
 static const char *const mode_names[] = {"l2", "io", "macswap"};
@@ -74,7 +77,6 @@ struct fwd_eg {
 	_Atomic uint64_t emu_loss, emu_overflow, tx_drop;
 	pthread_mutex_t mu;
 	struct qsnap snap;
-	weir_ns_t next_dump;
 };
 
 struct fwd_port {
@@ -314,15 +316,16 @@ static uint32_t eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, ui
 	return work;
 }
 
-static void eg_publish(struct fwd_eg *e, weir_ns_t now)
+/* Snapshots e's qdisc statistics for the control thread, and with `dump`
+ * the whole tree as JSON. */
+static void eg_publish(struct fwd_eg *e, bool dump)
 {
 	char *tree = NULL;
 
-	if (e->qd && weir_time_after(now, e->next_dump)) {
+	if (e->qd && dump) {
 		size_t len;
 		FILE *m = open_memstream(&tree, &len);
 
-		e->next_dump = now + WEIR_NS_PER_SEC;
 		if (m) {
 			weir_qdisc_dump(e->qd, m, 1);
 			fclose(m);
@@ -350,32 +353,79 @@ static void eg_drain(struct fwd_eg *e)
 		weir_qdisc_reset(e->qd);
 }
 
+/*
+ * When an lcore's snapshots (eg_publish) are next due. They are due only
+ * while something moved since they were last taken: an idle lcore has
+ * nothing new to tell and is not woken for it, yet what weir-stat reads
+ * after a burst is at most FWD_PUBLISH_NS (tree: FWD_DUMP_NS) old.
+ */
+struct fwd_pub {
+	weir_ns_t last_snap, last_dump;
+	bool snap_dirty, dump_dirty;
+};
+
+static weir_ns_t pub_due(const struct fwd_pub *p, weir_ns_t deadline)
+{
+	weir_ns_t snap = p->last_snap + FWD_PUBLISH_NS, dump = p->last_dump + FWD_DUMP_NS;
+
+	if (p->snap_dirty && weir_time_after(deadline, snap))
+		deadline = snap;
+	if (p->dump_dirty && weir_time_after(deadline, dump))
+		deadline = dump;
+	return deadline;
+}
+
+static void pub_run(struct fwd *f, uint16_t q, struct fwd_pub *p, weir_ns_t now)
+{
+	bool snap = p->snap_dirty && !weir_time_after(p->last_snap + FWD_PUBLISH_NS, now);
+	bool dump = p->dump_dirty && !weir_time_after(p->last_dump + FWD_DUMP_NS, now);
+
+	if (!snap && !dump)
+		return;
+	for (int i = 0; i < f->nports; i++)
+		eg_publish(&f->ports[i].eg[q], dump);
+	p->snap_dirty = false;
+	p->last_snap = now;
+	if (dump) {
+		p->dump_dirty = false;
+		p->last_dump = now;
+	}
+}
+
 /* Sleeps until deadline or until a port's RX fd fires, with microsecond
  * precision (ppoll); spins through the last few microseconds. */
 static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline)
 {
 	weir_ns_t left = deadline - now;
 
-	if (left < 30 * WEIR_NS_PER_US)
+	if (!weir_time_after(deadline, now) || left < 30 * WEIR_NS_PER_US)
 		return;
-	left -= 10 * WEIR_NS_PER_US;
-	if (left > WEIR_NS_PER_MS)
-		left = WEIR_NS_PER_MS;
-	weir_idle_sleep(idle, left);
+	weir_idle_sleep(idle, left - 10 * WEIR_NS_PER_US);
 }
 
+/*
+ * One lcore: polls RX queue q of every port and moves each egress along.
+ * With nothing to do it spins WEIR_IDLE_SPIN_POLLS polls, then sleeps on the
+ * RX fds until the earliest deadline: a frame's release from the delay line,
+ * the shaper's next token, DQL's completions, a snapshot due. With none of
+ * these (nothing in flight anywhere) it reaps and kicks the TX queues once
+ * and sleeps until a frame comes: FWD_IDLE_NS only bounds the sleep for a
+ * stop flag set without weir_stop_request().
+ */
 static int fwd_lcore_main(void *arg)
 {
 	struct fwd_lcore *lc = arg;
 	struct fwd *f = lc->f;
 	struct weir_pkt *pkts[FWD_MAX_BURST];
 	struct weir_idle idle;
-	weir_ns_t next_pub = 0;
+	weir_ns_t start = weir_clock_now();
+	struct fwd_pub pub = {.last_snap = start - FWD_DUMP_NS, .last_dump = start - FWD_DUMP_NS,
+			      .snap_dirty = true, .dump_dirty = true};
 	uint16_t q = lc->q;
 
 	/* Sub-millisecond sleeps only help if the timer is not coalesced. */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-	if (weir_idle_init(&idle, 2000, 1000) < 0)
+	if (weir_idle_init(&idle, WEIR_IDLE_SPIN_POLLS, 0) < 0)
 		return -1;
 	for (int i = 0; i < f->nports; i++) {
 		int fd = weir_port_wait_fd(f->ports[i].port, q);
@@ -384,7 +434,7 @@ static int fwd_lcore_main(void *arg)
 			weir_idle_add_fd(&idle, fd);
 	}
 	while (!weir_should_stop()) {
-		weir_ns_t now = weir_clock_now(), deadline = now + WEIR_NS_PER_SEC;
+		weir_ns_t now = weir_clock_now(), forever = now + FWD_IDLE_NS, deadline = forever;
 		uint32_t work = 0;
 
 		for (int i = 0; i < f->nports; i++) {
@@ -400,23 +450,24 @@ static int fwd_lcore_main(void *arg)
 		}
 		for (int i = 0; i < f->nports; i++)
 			work += eg_run(f, &f->ports[i], &f->ports[i].eg[q], q, now, &deadline);
-		if (weir_time_after(now, next_pub)) {
-			for (int i = 0; i < f->nports; i++)
-				eg_publish(&f->ports[i].eg[q], now);
-			next_pub = now + FWD_PUBLISH_NS;
-		}
-		if (work) {
-			weir_idle_poll(&idle, work);
+		if (work)
+			pub.snap_dirty = pub.dump_dirty = true;
+		pub_run(f, q, &pub, now);
+		if (!weir_idle_should_sleep(&idle, work))
 			continue;
+		deadline = pub_due(&pub, deadline);
+		if (deadline == forever) {
+			/* Nothing in flight: completions left unreaped and
+			 * descriptors left unkicked would wait for the next
+			 * frame, however long that takes. */
+			for (int i = 0; i < f->nports; i++)
+				weir_port_tx_done(f->ports[i].port, q);
 		}
-		if (weir_time_after(now + WEIR_NS_PER_MS, deadline))
-			wait_until(&idle, now, deadline);
-		else
-			weir_idle_poll(&idle, 0);
+		wait_until(&idle, now, deadline);
 	}
 	for (int i = 0; i < f->nports; i++) {
 		eg_drain(&f->ports[i].eg[q]);
-		eg_publish(&f->ports[i].eg[q], weir_clock_now());
+		eg_publish(&f->ports[i].eg[q], true);
 	}
 	weir_idle_fini(&idle);
 	return 0;
