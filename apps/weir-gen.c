@@ -342,6 +342,8 @@ static void publish(struct gen_lcore *lc)
 	hist_init(lc->rtt);
 }
 
+/* Sleeps towards the next packet's time in sleeps of at most 1 ms (the
+ * precise ones: see weir-fwd's wait_until), or until a frame comes. */
 static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline)
 {
 	weir_ns_t left = deadline - now;
@@ -349,7 +351,10 @@ static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline
 	/* The last stretch is spun: a sleep wakes 5-50 us late. */
 	if (!weir_time_after(deadline, now) || left < 60 * WEIR_NS_PER_US)
 		return;
-	weir_idle_sleep(idle, left - 50 * WEIR_NS_PER_US);
+	left -= 50 * WEIR_NS_PER_US;
+	if (left > WEIR_NS_PER_MS)
+		left = WEIR_NS_PER_MS;
+	weir_idle_sleep(idle, left);
 }
 
 /* This lcore's share of the TX schedule; NULL with *err set, or a state
@@ -458,7 +463,9 @@ static int gen_lcore_main(void *arg)
 		/* A reflector's last replies must not wait for the next frame. */
 		if (wake == forever && g->mode == MODE_REFLECT)
 			weir_port_tx_done(g->rxp, lc->q);
-		wait_until(&idle, weir_clock_now(), wake);
+		now = weir_clock_now();
+		if (weir_time_after(wake, now))
+			weir_idle_sleep(&idle, wake - now);
 	}
 out:
 	if (ts) {
@@ -1165,9 +1172,17 @@ int main(int argc, char **argv)
 	totals_get(g, &prev);
 	last = weir_clock_now();
 	while (!weir_should_stop()) {
-		weir_ns_t now;
+		weir_ns_t now = weir_clock_now(), next = now + 20 * WEIR_NS_PER_MS;
 
-		usleep(20000);
+		/* A receiver alone waits only for the next line or the end
+		 * (the stop flag wakes it), not to poll. */
+		if (!g->txp) {
+			next = last + WEIR_NS_PER_SEC;
+			if (g->duration && weir_time_after(next, g->start + g->duration))
+				next = g->start + g->duration;
+		}
+		if (weir_time_after(next, now) && weir_stop_wait(next - now))
+			break;
 		now = weir_clock_now();
 		if (g->txp && !g->tx_end && all_tx_done(g))
 			g->tx_end = now;

@@ -152,11 +152,40 @@ static void stop_wake(void)
 	errno = saved;
 }
 
+/* A sleep woke on the stop eventfd: if the flag was cleared again since it
+ * was written (tests do), drain it, or every later sleep would return at
+ * once. With the flag up it stays readable for every sleeper. */
+static void stop_drain_stale(const struct pollfd *stop)
+{
+	uint64_t v;
+
+	if (!(stop->revents & POLLIN) || weir_stop)
+		return;
+	if (read(stop->fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: another sleeper drained it first. */
+	}
+}
+
 void weir_stop_request(void)
 {
 	/* The flag first: a sleeper the write wakes must find it set. */
 	weir_stop = 1;
 	stop_wake();
+}
+
+bool weir_stop_wait(uint64_t ns)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_nsec = (long)(ns % 1000000000ULL),
+	};
+
+	pthread_once(&stop_once, stop_fd_make);
+	pfd.fd = atomic_load(&stop_fd);
+	if (!weir_stop && ppoll(&pfd, 1, &ts, NULL) > 0)
+		stop_drain_stale(&pfd);
+	return weir_should_stop();
 }
 
 static void on_signal(int sig)
@@ -220,14 +249,8 @@ int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 		return 1;
 	/* Registered for this sleep only (see lcore.h). */
 	n = ppoll(idle->fds, idle->nfds + 1, &ts, NULL);
-	if (n > 0 && (stop->revents & POLLIN) && !weir_stop) {
-		uint64_t v;
-
-		/* Left over from a flag that was cleared again. */
-		if (read(stop->fd, &v, sizeof(v)) < 0) {
-			/* EAGAIN: another sleeper drained it first. */
-		}
-	}
+	if (n > 0)
+		stop_drain_stale(stop);
 	return n > 0;
 }
 

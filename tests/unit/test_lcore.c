@@ -5,7 +5,8 @@
  * joined with fn's return value; the idle policy spins, then sleeps on its
  * fds and wakes as soon as one becomes readable; SIGINT/SIGTERM set the
  * stop flag and wake every idle sleeper, however long its timeout, as do
- * weir_stop_request() and weir_lcore_join() with the flag set; the clock is
+ * weir_stop_request() and weir_lcore_join() with the flag set, and
+ * weir_stop_wait() returns when it goes up; the clock is
  * monotonic with wrap-safe comparisons; log levels parse and filter.
  *
  * An lcore test also moves packets through a pool cache on each lcore; the
@@ -363,6 +364,37 @@ Test(lcore, join_wakes_an_lcore_when_the_flag_was_set_directly)
 	weir_ns_t dt = time_to_stop(stop_by_assignment);
 
 	cr_expect_lt(dt, 500 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)dt);
+}
+
+static int request_stop_later(void *arg)
+{
+	(void)arg;
+	usleep(50000);
+	weir_stop_request();
+	return 0;
+}
+
+Test(lcore, stop_wait_times_out_or_returns_when_the_flag_goes_up)
+{
+	struct weir_lcore *lc;
+	weir_ns_t t0 = weir_clock_now(), dt;
+
+	cr_expect_not(weir_stop_wait(5 * WEIR_NS_PER_MS));
+	dt = weir_clock_now() - t0;
+	cr_expect_geq(dt, 5 * WEIR_NS_PER_MS, "waited %llu ns of 5 ms", (unsigned long long)dt);
+	cr_assert_eq(weir_lcore_launch(-1, 4, request_stop_later, NULL, &lc), 0);
+	t0 = weir_clock_now();
+	cr_expect(weir_stop_wait(30 * WEIR_NS_PER_SEC));
+	dt = weir_clock_now() - t0;
+	cr_expect_lt(dt, 500 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)dt);
+	cr_assert_eq(weir_lcore_join(lc, NULL), 0);
+	cr_expect(weir_stop_wait(30 * WEIR_NS_PER_SEC), "a raised flag returns at once");
+	/* Cleared again: the old wake-up is drained, waits last. */
+	weir_stop = 0;
+	weir_stop_wait(WEIR_NS_PER_MS);
+	t0 = weir_clock_now();
+	cr_expect_not(weir_stop_wait(20 * WEIR_NS_PER_MS));
+	cr_expect_geq(weir_clock_now() - t0, 15 * WEIR_NS_PER_MS);
 }
 
 Test(lcore, a_cleared_stop_flag_does_not_cut_later_sleeps_short)
