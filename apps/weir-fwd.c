@@ -47,7 +47,7 @@
 #define FWD_MAX_BURST 256
 #define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS) /* qdisc counters, for the control thread */
 #define FWD_DUMP_NS WEIR_NS_PER_SEC             /* the tree's JSON */
-#define FWD_IDLE_NS WEIR_NS_PER_SEC             /* longest sleep, with nothing due */
+#define FWD_IDLE_NS (10 * WEIR_NS_PER_SEC)      /* longest sleep, with nothing due */
 
 enum fwd_mode { MODE_L2, MODE_IO, MODE_MACSWAP };
 static const char *const mode_names[] = {"l2", "io", "macswap"};
@@ -432,10 +432,11 @@ static void idle_sleep(struct fwd *f, uint16_t q, struct weir_idle *idle, const 
 
 /*
  * One lcore: polls RX queue q of every port and moves each egress along.
- * With nothing to do it spins WEIR_IDLE_SPIN_POLLS polls, then sleeps on the
- * RX fds: in precise short sleeps while a frame is in flight (waiting out the
- * delay line, the shaper's next token, DQL's completions), otherwise until a
- * frame comes (idle_sleep).
+ * With nothing to do it sleeps on the RX fds: at once in precise short
+ * sleeps when something is due within 1 ms (the shaper's next token, DQL's
+ * completions); after WEIR_IDLE_SPIN_POLLS empty polls when the next thing
+ * due is further (a frame's release from the delay line, a snapshot); and
+ * when nothing is due at all, until a frame comes (idle_sleep).
  */
 static int fwd_lcore_main(void *arg)
 {
@@ -478,7 +479,17 @@ static int fwd_lcore_main(void *arg)
 		if (work)
 			pub.snap_dirty = pub.dump_dirty = true;
 		pub_run(f, q, &pub, now);
-		if (!weir_idle_should_sleep(&idle, work))
+		if (work) {
+			weir_idle_should_sleep(&idle, work);
+			continue;
+		}
+		/* Due within 1 ms (a shaper's token, a completion): no spin,
+		 * straight to the precise sleep, as a frame in flight needs. */
+		if (weir_time_after(now + WEIR_NS_PER_MS, deadline)) {
+			wait_until(&idle, now, deadline);
+			continue;
+		}
+		if (!weir_idle_should_sleep(&idle, 0))
 			continue;
 		if (deadline != forever)
 			wait_until(&idle, now, deadline);

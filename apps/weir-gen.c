@@ -50,8 +50,8 @@
 #define GEN_MAX_BURST 256
 #define GEN_MAX_FLOWS 65536
 #define GEN_MAX_SIZES 16
-#define GEN_PUBLISH_NS WEIR_NS_PER_SEC /* histograms and loss, for the main thread */
-#define GEN_IDLE_NS WEIR_NS_PER_SEC    /* longest sleep, with nothing due */
+#define GEN_PUBLISH_NS WEIR_NS_PER_SEC     /* histograms and loss, for the main thread */
+#define GEN_IDLE_NS (10 * WEIR_NS_PER_SEC) /* longest sleep, with nothing due */
 
 enum gen_mode { MODE_TXRX, MODE_TX, MODE_RX, MODE_REFLECT };
 static const char *const mode_names[] = {"txrx", "tx", "rx", "reflect"};

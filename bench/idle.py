@@ -11,8 +11,11 @@ the frame passes, SO_TIMESTAMPNS on packet sockets).
     idle.py join A_LOG B_LOG BASE_US         one-way statistics, see join()
     idle.py cpu PID                          prints "ticks ns" (utime+stime,
                                              the threads' run time)
+    idle.py hist JSON_FILE NAME              "p50 p90 max count" (us) of a
+                                             weir-gen summary's histogram
 """
 import glob
+import json
 import os
 import socket
 import struct
@@ -121,6 +124,16 @@ def cpu(pid):
     print(int(f[11]) + int(f[12]), ns)
 
 
+def hist(path, name):
+    text = open(path).read()
+    try:
+        h = json.loads(text[text.index("{"):])[name]
+        print(f"{h['p50_ns'] / 1000:.0f} {h['p90_ns'] / 1000:.0f} {h['max_ns'] / 1000:.0f} "
+              f"{h['count']}")
+    except (ValueError, KeyError):
+        print("- - - 0")
+
+
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "ping" and len(argv) == 6:
@@ -131,6 +144,8 @@ def main(argv):
         join(argv[2], argv[3], float(argv[4]))
     elif cmd == "cpu" and len(argv) == 3:
         cpu(argv[2])
+    elif cmd == "hist" and len(argv) == 4:
+        hist(argv[2], argv[3])
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -6,7 +6,7 @@
 # nothing but the counters.
 #
 #   bench/idle.sh [BUILD_DIR] [IDLE_SECONDS] [PINGS] [BEFORE_BUILD_DIR]
-#   env: KINDS="afxdp afpacket"  SHAPES="plain shaped"  BUSY=1
+#   env: KINDS="afxdp afpacket"  SHAPES="plain shaped"  BUSY=1  GEN=0
 #
 # Namespaces a -- dut -- b (tests/integration/lib/netns.sh): a and b share
 # one subnet and dut does not forward, so only weir-fwd joins them. weir-fwd
@@ -40,6 +40,16 @@
 # BEFORE_BUILD_DIR (a build of an older tree, e.g. `git archive 67de493`
 # built elsewhere), "before" is its weir-fwd measured the same way.
 #
+# Then weir-gen's receive side (GEN=0 skips it), in dut on the veth facing a,
+# nothing else running there: "-m rx" and "-m reflect", its idle CPU the same
+# way, then PINGS probes 1 s apart from a weir-gen in a (-r 1pps, on an afxdp
+# port: an afpacket one would add its own retire timer to the round trips;
+# SENDER=afpacket to have it anyway):
+# for rx, the one-way latency the receiver itself measured (its histogram:
+# from the probe's scheduled send time to the receiving lcore's clock after
+# the burst, so its own wake-up included); for reflect, the round trip the
+# sender measured (-m txrx). Absolute figures: there is no kernel reference.
+#
 # afpacket's first frame waits for the TPACKET_V3 block retire timer
 # (timeout_us=1000: a jiffy, 4 ms at HZ=250) whether weir sleeps or spins:
 # the RX fd becomes readable when the kernel retires the block, not when the
@@ -62,8 +72,8 @@ SHAPES=${SHAPES:-plain shaped}
 SHAPE_Q="tbf rate 100mbit burst 32k / fq_codel"
 
 for b in "$build" ${before:+"$before"}; do
-	[ -x "$b/apps/weir-fwd" ] && [ -x "$b/apps/weir-stat" ] ||
-		{ echo "idle.sh: $b/apps/weir-fwd or weir-stat not built" >&2; exit 1; }
+	[ -x "$b/apps/weir-fwd" ] && [ -x "$b/apps/weir-stat" ] && [ -x "$b/apps/weir-gen" ] ||
+		{ echo "idle.sh: weir-fwd, weir-gen or weir-stat not built in $b/apps" >&2; exit 1; }
 done
 weir_require_veth
 weir_require_cmd python3 taskset ping
@@ -170,12 +180,7 @@ run() {
 	t1=$(date +%s%N)
 	wait "$pid" 2>/dev/null
 	rc=$?
-	python3 -c '
-import sys
-a, b, secs, hz = sys.argv[1].split(), sys.argv[2].split(), float(sys.argv[3]), int(sys.argv[4])
-print(f"{(int(b[0]) - int(a[0])) / hz / secs * 100:.2f} {(int(b[1]) - int(a[1])) / 1e9 / secs * 100:.3f}", end=" ")
-' "$s0" "$s1" "$dt" "$hz"
-	echo "$r $(((t1 - t0) / 1000000)) $stat $rc"
+	echo "$(cpu_pct "$s0" "$s1" "$dt") $r $(((t1 - t0) / 1000000)) $stat $rc"
 }
 
 # bridge -> the same fields for a Linux bridge in dut instead of weir-fwd.
@@ -188,6 +193,45 @@ bridge() {
 	r=$(probe 0)
 	weir_nsexec dut ip link del wbr$$
 	echo "- - $r - - -"
+}
+
+# cpu_pct S0 S1 SECS -> "cpu% sched%" from two `idle.py cpu` samples.
+cpu_pct() {
+	python3 -c '
+import sys
+a, b, secs, hz = sys.argv[1].split(), sys.argv[2].split(), float(sys.argv[3]), int(sys.argv[4])
+print(f"{(int(b[0]) - int(a[0])) / hz / secs * 100:.2f} {(int(b[1]) - int(a[1])) / 1e9 / secs * 100:.3f}")
+' "$1" "$2" "$3" "$hz"
+}
+
+# gen_run BUILD KIND MODE -> "cpu% sched% p50 p90 max n stop_ms rc": weir-gen
+# -m MODE (rx or reflect) in dut on the veth facing a, probed from a.
+gen_run() {
+	local b=$1 kind=$2 mode=$3 pid s0 s1 t0 t1 rc smode=tx key=latency sock=$TMP/gen.sock
+	[ "$mode" = reflect ] && smode=txrx key=rtt
+	rm -f "$sock"
+	weir_bg dut taskset -c "$fcpu" "$b/apps/weir-gen" -p "$kind:$D0" -m "$mode" -c "$fcpu" \
+		--quiet --json --stats-socket "$sock" >"$TMP/gen-rx.json" 2>"$TMP/gen-rx.err"
+	pid=$WEIR_BG_PID
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	sleep 2
+	s0=$(python3 "$PY" cpu "$pid")
+	sleep "$secs"
+	s1=$(python3 "$PY" cpu "$pid")
+	weir_nsexec a taskset -c "$pcpu" "$build/apps/weir-gen" -p "${SENDER:-afxdp}:$(weir_if a dut)" \
+		-m "$smode" -r 1pps -n "$pings" --drain 1s -c "$pcpu" --dst-mac "$(weir_mac dut a)" \
+		--quiet --json >"$TMP/gen-tx.json" 2>"$TMP/gen-tx.err"
+	t0=$(date +%s%N)
+	kill -INT "$pid"
+	while kill -0 "$pid" 2>/dev/null && [ $(($(date +%s%N) - t0)) -lt 5000000000 ]; do
+		sleep 0.005
+	done
+	t1=$(date +%s%N)
+	wait "$pid" 2>/dev/null
+	rc=$?
+	local from=$TMP/gen-rx.json
+	[ "$mode" = reflect ] && from=$TMP/gen-tx.json
+	echo "$(cpu_pct "$s0" "$s1" "$secs") $(python3 "$PY" hist "$from" "$key") $(((t1 - t0) / 1000000)) $rc"
 }
 
 FMT='%-9s %-7s %-7s %6s %7s | %6s %6s %6s %6s %6s %3s | %6s %-6s %s\n'
@@ -232,6 +276,24 @@ k, s, w, a, r = sys.argv[1:6]
 try: print(f"  {k:9s} {s:7s} {w:7s} {float(a) - float(r):+.0f} us")
 except ValueError: print(f"  {k:9s} {s:7s} {w:7s} n/a")' "$kind" "$shape" "$which" \
 				"${P50[$kind,$shape,$which]}" "${P50[kernel]:-${P50[$kind,$shape,kernel]}}"
+		done
+	done
+done
+
+[ "${GEN:-1}" = 1 ] || exit 0
+echo
+echo "weir-gen receiving in dut (nothing else there), probes from a at 1 pps; times in us"
+echo "rx: one-way latency the receiver measured; reflect: round trip the sender measured"
+GFMT='%-9s %-8s %-7s %6s %7s | %6s %6s %6s %3s | %6s %s\n'
+printf "$GFMT" kind mode build "cpu%" "sched%" p50 p90 max n stopms rc
+for kind in $KINDS; do
+	for mode in rx reflect; do
+		for which in $rows; do
+			[ "$which" = busy ] && continue
+			b=$build
+			[ "$which" = before ] && b=$before
+			read -r c s p50 p90 mx n st rc <<<"$(gen_run "$b" "$kind" "$mode")"
+			printf "$GFMT" "$kind" "$mode" "$which" "$c" "$s" "$p50" "$p90" "$mx" "$n" "$st" "$rc"
 		done
 	done
 done

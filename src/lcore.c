@@ -243,8 +243,7 @@ int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 	stop->events = POLLIN;
 	stop->revents = 0;
 	idle->sleeps++;
-	/* The flag may have gone up after the caller last looked; its write
-	 * may have come before stop->fd was read, so look once more. */
+	/* Stopping: the eventfd would end the sleep at once anyway. */
 	if (weir_stop)
 		return 1;
 	/* Registered for this sleep only (see lcore.h). */
