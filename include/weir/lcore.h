@@ -122,10 +122,12 @@ bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work);
 int weir_idle_poll(struct weir_idle *idle, uint32_t work);
 /*
  * Sleeps now until an fd is readable (or in error), the stop flag is
- * raised, or `ns` nanoseconds have passed (ns precision, for shapers and
- * delay lines; the caller sets its timer slack). Counts the sleep. Returns
- * 1 when woken by an fd or the stop flag, 0 when the time ran out (or a
- * signal interrupted it).
+ * raised, or `ns` nanoseconds have passed. The timeout is ns-grained but
+ * runs late by the thread's timer slack or by 0.1% of ns (0.5% when
+ * niced), whichever is more (the kernel's rule for poll timeouts): where a
+ * deadline must be met to the microsecond, sleep towards it in short
+ * sleeps. Counts the sleep. Returns 1 when woken by an fd or the stop flag,
+ * 0 when the time ran out (or a signal interrupted it).
  */
 int weir_idle_sleep(struct weir_idle *idle, uint64_t ns);
 void weir_idle_fini(struct weir_idle *idle);
