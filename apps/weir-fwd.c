@@ -13,13 +13,10 @@
  *
  * One lcore per queue index: lcore q polls RX queue q of every port and owns
  * TX queue q (with its delay line and qdisc) of every port, so nothing on
- * the fast path is shared. Counters the control and telemetry threads read
- * are written with relaxed atomic stores by their one writer: the driver's
- * per-queue counters are plain fields, so lcore q republishes those of its
- * queues that way (struct qctr: every millisecond while busy, on every idle
- * pass, and on exit) and no other thread reads the originals while the
- * lcores run. qdisc statistics are snapshotted by the owning lcore under a
- * mutex every 100 ms.
+ * the fast path is shared. Counters the control thread reads are written
+ * with relaxed atomic stores by their one writer; qdisc statistics are
+ * snapshotted by the owning lcore under a mutex, at most 100 ms after they
+ * change (an idle lcore sleeps instead of publishing the same numbers).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,8 +47,9 @@
 #define FWD_MAX_PORTS 16
 #define FWD_MAX_QUEUES 32
 #define FWD_MAX_BURST 256
-#define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS)
-#define FWD_QCTR_NS WEIR_NS_PER_MS /* queue counters: at most this stale */
+#define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS) /* qdisc counters, for the control thread */
+#define FWD_DUMP_NS WEIR_NS_PER_SEC             /* the tree's JSON */
+#define FWD_IDLE_NS (10 * WEIR_NS_PER_SEC)      /* longest sleep, with nothing due */
 
 enum fwd_mode { MODE_L2, MODE_IO, MODE_MACSWAP };
 static const char *const mode_names[] = {"l2", "io", "macswap"};
@@ -70,13 +68,6 @@ struct qsnap {
 	char *tree_json; /* weir_qdisc_dump, refreshed each second; malloc'd */
 };
 
-/* One port's queue q counters as lcore q last read them from the driver;
- * one writer, relaxed stores, read by any thread. */
-struct qctr {
-	_Atomic uint64_t rx_pkts, rx_bytes, rx_drops, rx_errors, rx_nombuf;
-	_Atomic uint64_t tx_pkts, tx_bytes, tx_drops, tx_errors;
-};
-
 /* Egress state of one TX queue of one port: owned by lcore `queue`. */
 struct fwd_eg {
 	struct weir_qdisc *qd; /* NULL: frames go straight to the driver */
@@ -89,10 +80,6 @@ struct fwd_eg {
 	_Atomic uint64_t gso_frames, gso_segs, gso_errors; /* super-frames segmented */
 	pthread_mutex_t mu;
 	struct qsnap snap;
-	weir_ns_t next_dump;
-	/* Its own cache line: the lcore stores to it every pass, the
-	 * telemetry thread reads it now and then. */
-	_Alignas(WEIR_CACHE_LINE) struct qctr pub;
 };
 
 struct fwd_port {
@@ -111,7 +98,6 @@ struct fwd_lcore {
 	int cpu;
 	uint64_t rng;
 	struct weir_lcore *lc;
-	weir_ns_t next_qctr; /* next qctr_publish while busy */
 };
 
 struct fwd {
@@ -378,15 +364,16 @@ static uint32_t eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, ui
 	return work;
 }
 
-static void eg_publish(struct fwd_eg *e, weir_ns_t now)
+/* Snapshots e's qdisc statistics for the control thread, and with `dump`
+ * the whole tree as JSON. */
+static void eg_publish(struct fwd_eg *e, bool dump)
 {
 	char *tree = NULL;
 
-	if (e->qd && weir_time_after(now, e->next_dump)) {
+	if (e->qd && dump) {
 		size_t len;
 		FILE *m = open_memstream(&tree, &len);
 
-		e->next_dump = now + WEIR_NS_PER_SEC;
 		if (m) {
 			weir_qdisc_dump(e->qd, m, 1);
 			fclose(m);
@@ -404,33 +391,6 @@ static void eg_publish(struct fwd_eg *e, weir_ns_t now)
 	pthread_mutex_unlock(&e->mu);
 }
 
-static inline void pub_set(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, v, memory_order_relaxed);
-}
-
-/* Republishes the driver's counters of queue q of every port (see the file
- * comment), as weir_port_queue_stats reads them; single writer, so a
- * relaxed store each, no read-modify-write. */
-static void qctr_publish(struct fwd *f, uint16_t q)
-{
-	for (int i = 0; i < f->nports; i++) {
-		struct weir_queue_stats rq, tq;
-		struct qctr *c = &f->ports[i].eg[q].pub;
-
-		weir_port_queue_stats(f->ports[i].port, q, &rq, &tq);
-		pub_set(&c->rx_pkts, rq.packets);
-		pub_set(&c->rx_bytes, rq.bytes);
-		pub_set(&c->rx_drops, rq.drops);
-		pub_set(&c->rx_errors, rq.errors);
-		pub_set(&c->rx_nombuf, rq.nombuf);
-		pub_set(&c->tx_pkts, tq.packets);
-		pub_set(&c->tx_bytes, tq.bytes);
-		pub_set(&c->tx_drops, tq.drops);
-		pub_set(&c->tx_errors, tq.errors);
-	}
-}
-
 static void eg_drain(struct fwd_eg *e)
 {
 	while (dline_count(&e->dl))
@@ -441,13 +401,57 @@ static void eg_drain(struct fwd_eg *e)
 		weir_qdisc_reset(e->qd);
 }
 
-/* Sleeps until deadline or until a port's RX fd fires, with microsecond
- * precision (ppoll); spins through the last few microseconds. */
+/*
+ * When an lcore's snapshots (eg_publish) are next due. They are due only
+ * while something moved since they were last taken: an idle lcore has
+ * nothing new to tell and is not woken for it, yet what weir-stat reads
+ * after a burst is at most FWD_PUBLISH_NS (tree: FWD_DUMP_NS) old.
+ */
+struct fwd_pub {
+	weir_ns_t last_snap, last_dump;
+	bool snap_dirty, dump_dirty;
+};
+
+static weir_ns_t pub_due(const struct fwd_pub *p, weir_ns_t deadline)
+{
+	weir_ns_t snap = p->last_snap + FWD_PUBLISH_NS, dump = p->last_dump + FWD_DUMP_NS;
+
+	if (p->snap_dirty && weir_time_after(deadline, snap))
+		deadline = snap;
+	if (p->dump_dirty && weir_time_after(deadline, dump))
+		deadline = dump;
+	return deadline;
+}
+
+static void pub_run(struct fwd *f, uint16_t q, struct fwd_pub *p, weir_ns_t now)
+{
+	bool snap = p->snap_dirty && !weir_time_after(p->last_snap + FWD_PUBLISH_NS, now);
+	bool dump = p->dump_dirty && !weir_time_after(p->last_dump + FWD_DUMP_NS, now);
+
+	if (!snap && !dump)
+		return;
+	for (int i = 0; i < f->nports; i++)
+		eg_publish(&f->ports[i].eg[q], dump);
+	p->snap_dirty = false;
+	p->last_snap = now;
+	if (dump) {
+		p->dump_dirty = false;
+		p->last_dump = now;
+	}
+}
+
+/*
+ * Sleeps until a frame's deadline or until a port's RX fd fires, in sleeps
+ * of at most 1 ms, and spins through the last few microseconds. Short
+ * sleeps are the precise ones: the kernel lets a ppoll timeout run late by
+ * 0.1% of its length (0.5% when niced), and this VM wakes later from longer
+ * sleeps (measured: 30 us late after 0.5 ms, 60-80 us after 20 ms).
+ */
 static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline)
 {
 	weir_ns_t left = deadline - now;
 
-	if (left < 30 * WEIR_NS_PER_US)
+	if (!weir_time_after(deadline, now) || left < 30 * WEIR_NS_PER_US)
 		return;
 	left -= 10 * WEIR_NS_PER_US;
 	if (left > WEIR_NS_PER_MS)
@@ -455,18 +459,47 @@ static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline
 	weir_idle_sleep(idle, left);
 }
 
+/*
+ * Nothing in flight: sleeps until a frame comes, or the next snapshot is
+ * due (only while there is something new to publish), or FWD_IDLE_NS,
+ * which only bounds the sleep for a stop flag set without a wake-up.
+ */
+static void idle_sleep(struct fwd *f, uint16_t q, struct weir_idle *idle, const struct fwd_pub *pub,
+		       weir_ns_t now)
+{
+	weir_ns_t until = pub_due(pub, now + FWD_IDLE_NS);
+
+	if (!weir_time_after(until, now))
+		return;
+	/* Completions left unreaped and descriptors left unkicked would
+	 * wait for the next frame, however long that takes. */
+	for (int i = 0; i < f->nports; i++)
+		weir_port_tx_done(f->ports[i].port, q);
+	weir_idle_sleep(idle, until - now);
+}
+
+/*
+ * One lcore: polls RX queue q of every port and moves each egress along.
+ * With nothing to do it sleeps on the RX fds: at once in precise short
+ * sleeps when something is due within 1 ms (the shaper's next token, DQL's
+ * completions); after WEIR_IDLE_SPIN_POLLS empty polls when the next thing
+ * due is further (a frame's release from the delay line, a snapshot); and
+ * when nothing is due at all, until a frame comes (idle_sleep).
+ */
 static int fwd_lcore_main(void *arg)
 {
 	struct fwd_lcore *lc = arg;
 	struct fwd *f = lc->f;
 	struct weir_pkt *pkts[FWD_MAX_BURST];
 	struct weir_idle idle;
-	weir_ns_t next_pub = 0;
+	weir_ns_t start = weir_clock_now();
+	struct fwd_pub pub = {.last_snap = start - FWD_DUMP_NS, .last_dump = start - FWD_DUMP_NS,
+			      .snap_dirty = true, .dump_dirty = true};
 	uint16_t q = lc->q;
 
 	/* Sub-millisecond sleeps only help if the timer is not coalesced. */
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-	if (weir_idle_init(&idle, 2000, 1000) < 0)
+	if (weir_idle_init(&idle, WEIR_IDLE_SPIN_POLLS, 0) < 0)
 		return -1;
 	for (int i = 0; i < f->nports; i++) {
 		int fd = weir_port_wait_fd(f->ports[i].port, q);
@@ -475,7 +508,7 @@ static int fwd_lcore_main(void *arg)
 			weir_idle_add_fd(&idle, fd);
 	}
 	while (!weir_should_stop()) {
-		weir_ns_t now = weir_clock_now(), deadline = now + WEIR_NS_PER_SEC;
+		weir_ns_t now = weir_clock_now(), forever = now + FWD_IDLE_NS, deadline = forever;
 		uint32_t work = 0;
 
 		for (int i = 0; i < f->nports; i++) {
@@ -491,29 +524,30 @@ static int fwd_lcore_main(void *arg)
 		}
 		for (int i = 0; i < f->nports; i++)
 			work += eg_run(f, &f->ports[i], &f->ports[i].eg[q], q, now, &deadline);
-		if (!work || weir_time_after(now, lc->next_qctr)) {
-			qctr_publish(f, q);
-			lc->next_qctr = now + FWD_QCTR_NS;
-		}
-		if (weir_time_after(now, next_pub)) {
-			for (int i = 0; i < f->nports; i++)
-				eg_publish(&f->ports[i].eg[q], now);
-			next_pub = now + FWD_PUBLISH_NS;
-		}
+		if (work)
+			pub.snap_dirty = pub.dump_dirty = true;
+		pub_run(f, q, &pub, now);
 		if (work) {
-			weir_idle_poll(&idle, work);
+			weir_idle_should_sleep(&idle, work);
 			continue;
 		}
-		if (weir_time_after(now + WEIR_NS_PER_MS, deadline))
+		/* Due within 1 ms (a shaper's token, a completion): no spin,
+		 * straight to the precise sleep, as a frame in flight needs. */
+		if (weir_time_after(now + WEIR_NS_PER_MS, deadline)) {
+			wait_until(&idle, now, deadline);
+			continue;
+		}
+		if (!weir_idle_should_sleep(&idle, 0))
+			continue;
+		if (deadline != forever)
 			wait_until(&idle, now, deadline);
 		else
-			weir_idle_poll(&idle, 0);
+			idle_sleep(f, q, &idle, &pub, now);
 	}
 	for (int i = 0; i < f->nports; i++) {
 		eg_drain(&f->ports[i].eg[q]);
-		eg_publish(&f->ports[i].eg[q], weir_clock_now());
+		eg_publish(&f->ports[i].eg[q], true);
 	}
-	qctr_publish(f, q);
 	weir_idle_fini(&idle);
 	return 0;
 }
@@ -525,27 +559,6 @@ struct totals {
 	uint64_t backlog_pkts, backlog_bytes, dline_pkts;
 };
 
-/* A port's counters for the control and telemetry threads: its queues' as
- * their lcores published them, plus the driver's own. */
-static void port_stats(const struct fwd *f, struct fwd_port *p, struct weir_port_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	for (uint16_t q = 0; q < f->queues; q++) {
-		const struct qctr *c = &p->eg[q].pub;
-
-		st->ipackets += ctr(&c->rx_pkts);
-		st->ibytes += ctr(&c->rx_bytes);
-		st->imissed += ctr(&c->rx_drops);
-		st->ierrors += ctr(&c->rx_errors);
-		st->rx_nombuf += ctr(&c->rx_nombuf);
-		st->opackets += ctr(&c->tx_pkts);
-		st->obytes += ctr(&c->tx_bytes);
-		st->odropped += ctr(&c->tx_drops);
-		st->oerrors += ctr(&c->tx_errors);
-	}
-	weir_port_stats_add_driver(p->port, st);
-}
-
 static void totals_get(struct fwd *f, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -553,7 +566,7 @@ static void totals_get(struct fwd *f, struct totals *t)
 		struct fwd_port *p = &f->ports[i];
 		struct weir_port_stats st;
 
-		port_stats(f, p, &st);
+		weir_port_stats_get(p->port, &st);
 		t->rx_pkts += st.ipackets;
 		t->rx_bytes += st.ibytes;
 		t->tx_pkts += st.opackets;
@@ -584,11 +597,8 @@ static void write_qstats_json(FILE *o, const struct weir_qdisc_stats *s)
 		s->drops_aqm, s->ecn_marks, s->overlimits, (uint64_t)s->last_sojourn);
 }
 
-/* The driver's own counters (checksums completed, frames too big, ...).
- * From the telemetry thread these are read while the lcores write them:
- * aligned 64-bit loads, at worst a moment stale, but not atomics in the C
- * model; exact once the lcores have stopped (the summary). Drivers moving
- * their counters to relaxed atomics is part of the port API split. */
+/* The driver's own counters (checksums completed, frames too big, ...);
+ * drivers keep them as relaxed atomics, so any thread may read them. */
 static void write_xstats_json(FILE *o, struct weir_port *port)
 {
 	struct weir_xstat xs[64];
@@ -616,7 +626,7 @@ static void fwd_json(FILE *o, void *arg)
 		struct fwd_port *p = &f->ports[i];
 		struct weir_port_stats st;
 
-		port_stats(f, p, &st);
+		weir_port_stats_get(p->port, &st);
 		fprintf(o, "%s{\"id\":%d,\"spec\":", i ? "," : "", i);
 		report_json_str(o, p->spec);
 		fprintf(o, ",\"peer\":%d,\"egress\":", p->peer);
@@ -632,7 +642,9 @@ static void fwd_json(FILE *o, void *arg)
 			st.oerrors, st.odropped);
 		for (uint16_t q = 0; q < f->queues; q++) {
 			struct fwd_eg *e = &p->eg[q];
-			const struct qctr *c = &e->pub;
+			struct weir_queue_stats rq, tq;
+
+			weir_port_queue_stats(p->port, q, &rq, &tq);
 
 			fprintf(o,
 				"%s{\"queue\":%u,\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
@@ -641,9 +653,8 @@ static void fwd_json(FILE *o, void *arg)
 				",\"fwd_tx_drops\":%" PRIu64 ",\"emu_loss\":%" PRIu64
 				",\"emu_overflow\":%" PRIu64 ",\"gso_frames\":%" PRIu64
 				",\"gso_segments\":%" PRIu64 ",\"gso_errors\":%" PRIu64,
-				q ? "," : "", q, ctr(&c->rx_pkts), ctr(&c->rx_bytes),
-				ctr(&c->rx_drops), ctr(&c->tx_pkts), ctr(&c->tx_bytes),
-				ctr(&c->tx_drops), ctr(&e->tx_drop), ctr(&e->emu_loss),
+				q ? "," : "", q, rq.packets, rq.bytes, rq.drops, tq.packets, tq.bytes,
+				tq.drops, ctr(&e->tx_drop), ctr(&e->emu_loss),
 				ctr(&e->emu_overflow), ctr(&e->gso_frames), ctr(&e->gso_segs),
 				ctr(&e->gso_errors));
 			pthread_mutex_lock(&e->mu);
@@ -701,7 +712,7 @@ static void summary(struct fwd *f, double secs, FILE *o)
 		struct weir_port_stats st;
 		uint64_t loss = 0, over = 0, txd = 0, qdrops = 0, marks = 0;
 
-		port_stats(f, p, &st);
+		weir_port_stats_get(p->port, &st);
 		for (uint16_t q = 0; q < f->queues; q++) {
 			loss += ctr(&p->eg[q].emu_loss);
 			over += ctr(&p->eg[q].emu_overflow);
@@ -1042,9 +1053,13 @@ int main(int argc, char **argv)
 	totals_get(f, &prev);
 	last = f->start;
 	while (!weir_should_stop()) {
-		weir_ns_t now;
+		weir_ns_t now = weir_clock_now(), next = last + WEIR_NS_PER_SEC;
 
-		usleep(50000);
+		/* Wakes for the next line or the end, not to poll the flag. */
+		if (f->duration && weir_time_after(next, f->start + f->duration))
+			next = f->start + f->duration;
+		if (weir_time_after(next, now) && weir_stop_wait(next - now))
+			break;
 		now = weir_clock_now();
 		if (f->duration && now - f->start >= f->duration)
 			break;

@@ -18,7 +18,8 @@
  *
  * Threads: lcore q owns TX queue q of the TX port and RX queue q of the RX
  * port. Counters the main thread prints are relaxed atomics with one
- * writer; histograms are merged under a mutex once a second.
+ * writer; histograms are merged under a mutex once a second while frames
+ * come in (an idle receiver sleeps instead).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,6 +50,8 @@
 #define GEN_MAX_BURST 256
 #define GEN_MAX_FLOWS 65536
 #define GEN_MAX_SIZES 16
+#define GEN_PUBLISH_NS WEIR_NS_PER_SEC     /* histograms and loss, for the main thread */
+#define GEN_IDLE_NS (10 * WEIR_NS_PER_SEC) /* longest sleep, with nothing due */
 
 enum gen_mode { MODE_TXRX, MODE_TX, MODE_RX, MODE_REFLECT };
 static const char *const mode_names[] = {"txrx", "tx", "rx", "reflect"};
@@ -337,6 +340,8 @@ static void publish(struct gen_lcore *lc)
 	hist_init(lc->rtt);
 }
 
+/* Sleeps towards the next packet's time in sleeps of at most 1 ms (the
+ * precise ones: see weir-fwd's wait_until), or until a frame comes. */
 static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline)
 {
 	weir_ns_t left = deadline - now;
@@ -350,6 +355,49 @@ static void wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline
 	weir_idle_sleep(idle, left);
 }
 
+/* This lcore's share of the TX schedule; NULL with *err set, or a state
+ * with no flows (more queues than flows: this one sends nothing). */
+static struct tx_state *tx_state_new(struct gen *g, struct gen_lcore *lc, int *err)
+{
+	struct tx_state *ts = calloc(1, sizeof(*ts));
+	double qrate;
+
+	if (!ts) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ts->nflows = lc->q < g->flows ? (g->flows - lc->q + g->queues - 1) / g->queues : 0;
+	ts->seq = calloc(ts->nflows ? ts->nflows : 1, sizeof(uint64_t));
+	if (!ts->seq) {
+		free(ts);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (g->count)
+		ts->limit = g->count / g->queues + (lc->q < g->count % g->queues);
+	qrate = g->rate.pps > 0 ? g->rate.pps / g->queues : g->rate.bps / g->queues;
+	ts->ns_per_pkt = g->rate.pps > 0 ? 1e9 / qrate : 0;
+	ts->ns_per_bit = g->rate.bps > 0 ? 1e9 / qrate : 0;
+	/* Stagger the queues' grids so they do not all fire at once. */
+	ts->next = (double)g->start + (g->rate.pps > 0 ? ts->ns_per_pkt * lc->q / g->queues : 0);
+	return ts;
+}
+
+/* This lcore's run is over: its count is sent, or the duration is up. */
+static bool tx_over(const struct gen *g, const struct tx_state *ts, weir_ns_t now)
+{
+	return (ts->limit && ts->sent >= ts->limit && !ts->npend) ||
+	       (g->duration && !weir_time_after(g->start + g->duration, now));
+}
+
+/*
+ * One lcore: sends its share of the schedule and receives its RX queue.
+ * While sending it sleeps until the next packet is due (or a frame comes).
+ * Receiving only, it spins WEIR_IDLE_SPIN_POLLS empty polls and then sleeps
+ * until a frame comes: the histograms are merged for the main thread once a
+ * second only while frames arrive, and GEN_IDLE_NS only bounds the sleep
+ * for a stop flag set without weir_stop_request().
+ */
 static int gen_lcore_main(void *arg)
 {
 	struct gen_lcore *lc = arg;
@@ -357,11 +405,11 @@ static int gen_lcore_main(void *arg)
 	struct tx_state *ts = NULL;
 	struct weir_idle idle;
 	weir_ns_t next_pub;
-	bool tx = g->txp != NULL, rx = g->rxp != NULL;
+	bool tx = g->txp != NULL, rx = g->rxp != NULL, dirty = false;
 	int rc = 0;
 
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-	if (weir_idle_init(&idle, 2000, 1000) < 0)
+	if (weir_idle_init(&idle, WEIR_IDLE_SPIN_POLLS, 0) < 0)
 		return -1;
 	if (rx) {
 		int fd = weir_port_wait_fd(g->rxp, lc->q);
@@ -370,63 +418,52 @@ static int gen_lcore_main(void *arg)
 			weir_idle_add_fd(&idle, fd);
 	}
 	if (tx) {
-		double qrate;
-
-		ts = calloc(1, sizeof(*ts));
-		if (!ts) {
-			rc = -ENOMEM;
+		ts = tx_state_new(g, lc, &rc);
+		if (!ts)
 			goto out;
-		}
-		ts->nflows = lc->q < g->flows ? (g->flows - lc->q + g->queues - 1) / g->queues : 0;
-		ts->seq = calloc(ts->nflows ? ts->nflows : 1, sizeof(uint64_t));
-		if (!ts->seq) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (g->count)
-			ts->limit = g->count / g->queues + (lc->q < g->count % g->queues);
-		qrate = g->rate.pps > 0 ? g->rate.pps / g->queues : g->rate.bps / g->queues;
-		ts->ns_per_pkt = g->rate.pps > 0 ? 1e9 / qrate : 0;
-		ts->ns_per_bit = g->rate.bps > 0 ? 1e9 / qrate : 0;
-		/* Stagger the queues' grids so they do not all fire at once. */
-		ts->next = (double)g->start +
-			   (g->rate.pps > 0 ? ts->ns_per_pkt * lc->q / g->queues : 0);
-		if (ts->nflows == 0)
-			tx = false; /* more queues than flows: this one has none */
+		tx = ts->nflows != 0;
 	}
-	next_pub = weir_clock_now() + WEIR_NS_PER_SEC;
+	next_pub = weir_clock_now() + GEN_PUBLISH_NS;
 	while (!weir_should_stop()) {
-		weir_ns_t now = weir_clock_now(), wake = now + WEIR_NS_PER_MS;
-		uint32_t work = 0;
+		weir_ns_t now = weir_clock_now(), forever = now + GEN_IDLE_NS, wake = forever;
+		uint32_t work = 0, got;
 
-		if (tx) {
-			bool over = (ts->limit && ts->sent >= ts->limit && !ts->npend) ||
-				    (g->duration && !weir_time_after(g->start + g->duration, now));
-
-			if (over) {
-				tx = false;
-				/* Unsent packets of a finished run are not sent. */
-				weir_pkt_free_bulk(ts->pend + ts->pend_off, ts->npend);
-				ts->npend = 0;
-				atomic_store(&lc->c.tx_done, true);
-			} else {
-				work += tx_run(g, lc, ts, now, &wake);
-			}
+		if (tx && tx_over(g, ts, now)) {
+			tx = false;
+			/* Unsent packets of a finished run are not sent. */
+			weir_pkt_free_bulk(ts->pend + ts->pend_off, ts->npend);
+			ts->npend = 0;
+			atomic_store(&lc->c.tx_done, true);
+		} else if (tx) {
+			work += tx_run(g, lc, ts, now, &wake);
+			if (g->duration && weir_time_after(wake, g->start + g->duration))
+				wake = g->start + g->duration;
 		}
-		if (rx)
-			work += rx_run(g, lc, now);
+		got = rx ? rx_run(g, lc, now) : 0;
+		work += got;
 		if (!tx && (!rx || atomic_load(&g->rx_stop)))
 			break;
-		if (weir_time_after(now, next_pub)) {
+		dirty |= got != 0;
+		if (dirty && weir_time_after(now, next_pub)) {
 			publish(lc);
-			next_pub = now + WEIR_NS_PER_SEC;
+			dirty = false;
+			next_pub = now + GEN_PUBLISH_NS;
 		}
-		if (work)
+		if (dirty && weir_time_after(wake, next_pub))
+			wake = next_pub;
+		if (tx) {
+			if (!work)
+				wait_until(&idle, weir_clock_now(), wake);
 			continue;
-		if (tx)
-			wait_until(&idle, weir_clock_now(), wake);
-		else
-			weir_idle_poll(&idle, 0);
+		}
+		if (!weir_idle_should_sleep(&idle, work))
+			continue;
+		/* A reflector's last replies must not wait for the next frame. */
+		if (wake == forever && g->mode == MODE_REFLECT)
+			weir_port_tx_done(g->rxp, lc->q);
+		now = weir_clock_now();
+		if (weir_time_after(wake, now))
+			weir_idle_sleep(&idle, wake - now);
 	}
 out:
 	if (ts) {
@@ -1141,9 +1178,17 @@ int main(int argc, char **argv)
 	totals_get(g, &prev);
 	last = weir_clock_now();
 	while (!weir_should_stop()) {
-		weir_ns_t now;
+		weir_ns_t now = weir_clock_now(), next = now + 20 * WEIR_NS_PER_MS;
 
-		usleep(20000);
+		/* A receiver alone waits only for the next line or the end
+		 * (the stop flag wakes it), not to poll. */
+		if (!g->txp) {
+			next = last + WEIR_NS_PER_SEC;
+			if (g->duration && weir_time_after(next, g->start + g->duration))
+				next = g->start + g->duration;
+		}
+		if (weir_time_after(next, now) && weir_stop_wait(next - now))
+			break;
 		now = weir_clock_now();
 		if (g->txp && !g->tx_end && all_tx_done(g))
 			g->tx_end = now;

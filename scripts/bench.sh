@@ -11,8 +11,8 @@ set -uo pipefail
 b=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
 out="$b/bench-results.txt"
-secs=5 runs=3
-[ "${QUICK:-0}" = 1 ] && secs=2 runs=1
+secs=5 runs=3 idle=10 pings=20
+[ "${QUICK:-0}" = 1 ] && secs=2 runs=1 idle=3 pings=5
 
 run() {
 	echo "=== $*"
@@ -30,6 +30,7 @@ run() {
 		[ -x "$b/bench/afxdp" ] && run "$src/bench/afxdp.sh" "$b" "$secs" "$runs"
 		run "$src/bench/fwd.sh" "$b" "$secs" "$runs" all
 		run "$src/bench/tcp_fwd.sh" "$b" "$((secs * 2))" "$runs"
+		run "$src/bench/idle.sh" "$b" "$idle" "$pings"
 	else
 		echo "=== veth benchmarks skipped: they need root (namespaces, AF_PACKET, AF_XDP)"
 	fi

@@ -2,20 +2,34 @@
 /*
  * lcores (pinned run-to-completion threads), the idle policy that sleeps on
  * queue fds after a run of empty polls, and the SIGINT/SIGTERM stop flag.
+ *
+ * The stop flag comes with an eventfd that every idle sleep also waits on:
+ * raising the flag writes it (write(2) is async-signal-safe, so the signal
+ * handler can), which wakes all sleepers at once and keeps any later sleep
+ * from blocking. A loop may therefore sleep with no deadline of its own and
+ * still stop promptly. The eventfd is never read while the flag is up; a
+ * flag cleared again (tests do) is noticed by the next sleep, which drains it.
  */
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "weir/lcore.h"
 
 __thread uint32_t weir_lcore_id_tls = WEIR_LCORE_ANY;
 volatile sig_atomic_t weir_stop;
+
+/* The stop flag's eventfd, made once (weir_idle_init, weir_signal_install). */
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+static atomic_int stop_fd = -1;
+static atomic_int stop_fd_err;
 
 struct weir_lcore {
 	pthread_t thread;
@@ -101,9 +115,15 @@ fail:
 	return -r;
 }
 
+static void stop_wake(void);
+
 int weir_lcore_join(struct weir_lcore *lc, int *ret)
 {
-	int r = pthread_join(lc->thread, NULL);
+	int r;
+
+	if (weir_stop)
+		stop_wake();
+	r = pthread_join(lc->thread, NULL);
 
 	if (ret)
 		*ret = lc->ret;
@@ -111,16 +131,74 @@ int weir_lcore_join(struct weir_lcore *lc, int *ret)
 	return -r;
 }
 
+static void stop_fd_make(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (fd < 0)
+		atomic_store(&stop_fd_err, -errno);
+	atomic_store(&stop_fd, fd);
+}
+
+/* Async-signal-safe: an atomic load and a write(2), errno kept. */
+static void stop_wake(void)
+{
+	int fd = atomic_load(&stop_fd), saved = errno;
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so it is readable anyway. */
+	}
+	errno = saved;
+}
+
+/* A sleep woke on the stop eventfd: if the flag was cleared again since it
+ * was written (tests do), drain it, or every later sleep would return at
+ * once. With the flag up it stays readable for every sleeper. */
+static void stop_drain_stale(const struct pollfd *stop)
+{
+	uint64_t v;
+
+	if (!(stop->revents & POLLIN) || weir_stop)
+		return;
+	if (read(stop->fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: another sleeper drained it first. */
+	}
+}
+
+void weir_stop_request(void)
+{
+	/* The flag first: a sleeper the write wakes must find it set. */
+	weir_stop = 1;
+	stop_wake();
+}
+
+bool weir_stop_wait(uint64_t ns)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_nsec = (long)(ns % 1000000000ULL),
+	};
+
+	pthread_once(&stop_once, stop_fd_make);
+	pfd.fd = atomic_load(&stop_fd);
+	if (!weir_stop && ppoll(&pfd, 1, &ts, NULL) > 0)
+		stop_drain_stale(&pfd);
+	return weir_should_stop();
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
-	weir_stop = 1;
+	weir_stop_request();
 }
 
 void weir_signal_install(void)
 {
 	struct sigaction sa;
 
+	pthread_once(&stop_once, stop_fd_make);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -131,9 +209,10 @@ void weir_signal_install(void)
 int weir_idle_init(struct weir_idle *idle, uint32_t spin_polls, uint32_t timeout_us)
 {
 	memset(idle, 0, sizeof(*idle));
-	idle->spin_polls = spin_polls ? spin_polls : 1000;
+	idle->spin_polls = spin_polls ? spin_polls : WEIR_IDLE_SPIN_POLLS;
 	idle->timeout_us = timeout_us ? timeout_us : 1000;
-	return 0;
+	pthread_once(&stop_once, stop_fd_make);
+	return atomic_load(&stop_fd) < 0 ? atomic_load(&stop_fd_err) : 0;
 }
 
 int weir_idle_add_fd(struct weir_idle *idle, int fd)
@@ -151,28 +230,46 @@ int weir_idle_add_fd(struct weir_idle *idle, int fd)
 	return 0;
 }
 
-void weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
+int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 {
+	struct pollfd *stop = &idle->fds[idle->nfds];
 	struct timespec ts = {
 		.tv_sec = (time_t)(ns / 1000000000ULL),
 		.tv_nsec = (long)(ns % 1000000000ULL),
 	};
+	int n;
 
-	/* Registered for this sleep only (see lcore.h). */
-	ppoll(idle->fds, idle->nfds, &ts, NULL);
+	stop->fd = atomic_load_explicit(&stop_fd, memory_order_relaxed);
+	stop->events = POLLIN;
+	stop->revents = 0;
 	idle->sleeps++;
+	/* Stopping: the eventfd would end the sleep at once anyway. */
+	if (weir_stop)
+		return 1;
+	/* Registered for this sleep only (see lcore.h). */
+	n = ppoll(idle->fds, idle->nfds + 1, &ts, NULL);
+	if (n > 0)
+		stop_drain_stale(stop);
+	return n > 0;
+}
+
+bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work)
+{
+	if (work) {
+		idle->empty = 0;
+		return false;
+	}
+	if (++idle->empty < idle->spin_polls)
+		return false;
+	idle->empty = 0;
+	return true;
 }
 
 int weir_idle_poll(struct weir_idle *idle, uint32_t work)
 {
-	if (work) {
-		idle->empty = 0;
-		return 0;
-	}
-	if (++idle->empty < idle->spin_polls)
+	if (!weir_idle_should_sleep(idle, work))
 		return 0;
 	weir_idle_sleep(idle, (uint64_t)idle->timeout_us * 1000);
-	idle->empty = 0;
 	return 1;
 }
 

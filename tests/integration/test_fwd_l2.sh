@@ -6,7 +6,7 @@
 # both veths) joins them. Checks that ARP and ping pass, that --delay adds
 # its propagation delay both ways (RTT >= 2 x delay), that the telemetry
 # socket answers with valid JSON, and that SIGINT stops weir-fwd cleanly with
-# a summary and no leaked buffer.
+# a summary and no leaked buffer, promptly even after it went idle.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
@@ -65,10 +65,17 @@ assert d["app"] == "weir-fwd" and d["ports"][0]["rx_packets"] > 0, d
 PY
 fi
 
+# An idle lcore sleeps with no deadline of its own: SIGINT must still wake
+# it at once, not when its 10 s backstop runs out (teardown takes 0.1-0.3 s).
+sleep 1.5
+T0=$(date +%s%N)
 kill -INT "$FWD_PID"
 wait "$FWD_PID"
 RC=$?
+STOP_MS=$((($(date +%s%N) - T0) / 1000000))
 [ "$RC" = 0 ] || fail "weir-fwd exited with $RC after SIGINT"
+echo "idle weir-fwd stopped ${STOP_MS} ms after SIGINT"
+[ "$STOP_MS" -lt 900 ] || fail "an idle weir-fwd took $STOP_MS ms to stop after SIGINT"
 [ -S "$SOCK" ] && fail "stats socket left behind"
 python3 - "$OUT" <<'PY' || fail "summary JSON wrong"
 import json, sys

@@ -4,8 +4,10 @@
  * own (src/clock.c, src/log.c): lcores launch pinned with their id and are
  * joined with fn's return value; the idle policy spins, then sleeps on its
  * fds and wakes as soon as one becomes readable; SIGINT/SIGTERM set the
- * stop flag; the clock is monotonic with wrap-safe comparisons; log levels
- * parse and filter.
+ * stop flag and wake every idle sleeper, however long its timeout, as do
+ * weir_stop_request() and weir_lcore_join() with the flag set, and
+ * weir_stop_wait() returns when it goes up; the clock is
+ * monotonic with wrap-safe comparisons; log levels parse and filter.
  *
  * An lcore test also moves packets through a pool cache on each lcore; the
  * suite's fini fails if any of them leaked.
@@ -242,6 +244,175 @@ Test(lcore, idle_wakes_when_an_fd_becomes_readable)
 		     (unsigned long long)(woke - w.at));
 	weir_idle_fini(&idle);
 	close(w.fd);
+}
+
+Test(lcore, idle_should_sleep_counts_empty_polls_in_a_row)
+{
+	struct weir_idle idle;
+
+	cr_assert_eq(weir_idle_init(&idle, 3, 0), 0);
+	cr_expect_eq(idle.timeout_us, 1000, "default timeout");
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect_not(weir_idle_should_sleep(&idle, 1), "work resets the run");
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect(weir_idle_should_sleep(&idle, 0), "3 empty polls in a row");
+	cr_expect_not(weir_idle_should_sleep(&idle, 0), "the count starts again");
+	cr_expect_eq(idle.sleeps, 0, "asking is not sleeping");
+	cr_assert_eq(weir_idle_init(&idle, 0, 0), 0);
+	cr_expect_eq(idle.spin_polls, WEIR_IDLE_SPIN_POLLS);
+}
+
+Test(lcore, idle_sleep_times_out_or_reports_the_fd)
+{
+	struct weir_idle idle;
+	int efd = eventfd(0, EFD_NONBLOCK);
+	uint64_t one = 1;
+	weir_ns_t t0, dt;
+
+	cr_assert_geq(efd, 0);
+	cr_assert_eq(weir_idle_init(&idle, 1, 0), 0);
+	cr_assert_eq(weir_idle_add_fd(&idle, efd), 0);
+	t0 = weir_clock_now();
+	cr_expect_eq(weir_idle_sleep(&idle, 2 * WEIR_NS_PER_MS), 0, "nothing was readable");
+	dt = weir_clock_now() - t0;
+	cr_expect_geq(dt, 2 * WEIR_NS_PER_MS, "slept %llu ns of 2 ms", (unsigned long long)dt);
+	cr_assert_eq(write(efd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	t0 = weir_clock_now();
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 1, "the fd was readable");
+	cr_expect_lt(weir_clock_now() - t0, WEIR_NS_PER_SEC);
+	cr_expect_eq(idle.sleeps, 2);
+	weir_idle_fini(&idle);
+	close(efd);
+}
+
+/* An lcore that sleeps with a 30 s timeout until the stop flag is up. */
+static int sleep_until_stop(void *arg)
+{
+	struct weir_idle *idle = arg;
+	sigset_t set;
+
+	/* The signal tests must wake this thread through the eventfd, not by
+	 * interrupting its ppoll: let another thread take the signal. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (weir_idle_init(idle, 1, 0) < 0)
+		return -1;
+	while (!weir_should_stop())
+		weir_idle_sleep(idle, 30 * WEIR_NS_PER_SEC);
+	return 0;
+}
+
+/* Starts sleep_until_stop, lets it fall asleep, runs `stop`, and returns
+ * how long the lcore took to end after that. */
+static weir_ns_t time_to_stop(void (*stop)(void))
+{
+	static struct weir_idle idle;
+	struct weir_lcore *lc;
+	weir_ns_t t0;
+	int ret = 1;
+
+	cr_assert_eq(weir_lcore_launch(-1, 3, sleep_until_stop, &idle, &lc), 0);
+	usleep(50000);
+	t0 = weir_clock_now();
+	stop();
+	cr_assert_eq(weir_lcore_join(lc, &ret), 0);
+	cr_expect_eq(ret, 0);
+	cr_expect_geq(idle.sleeps, 1, "the lcore never slept");
+	return weir_clock_now() - t0;
+}
+
+static void stop_by_request(void)
+{
+	weir_stop_request();
+}
+
+static void stop_by_sigint(void)
+{
+	kill(getpid(), SIGINT);
+}
+
+static void stop_by_assignment(void)
+{
+	weir_stop = 1;
+}
+
+Test(lcore, stop_request_wakes_a_sleeping_lcore)
+{
+	weir_ns_t dt = time_to_stop(stop_by_request);
+
+	cr_expect(weir_should_stop());
+	cr_expect_lt(dt, 500 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)dt);
+}
+
+Test(lcore, sigint_wakes_an_lcore_sleeping_with_no_timeout)
+{
+	weir_ns_t dt;
+
+	weir_signal_install();
+	dt = time_to_stop(stop_by_sigint);
+	cr_expect(weir_should_stop());
+	cr_expect_lt(dt, 500 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)dt);
+	signal(SIGINT, SIG_DFL);
+}
+
+Test(lcore, join_wakes_an_lcore_when_the_flag_was_set_directly)
+{
+	weir_ns_t dt = time_to_stop(stop_by_assignment);
+
+	cr_expect_lt(dt, 500 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)dt);
+}
+
+static int request_stop_later(void *arg)
+{
+	(void)arg;
+	usleep(50000);
+	weir_stop_request();
+	return 0;
+}
+
+Test(lcore, stop_wait_times_out_or_returns_when_the_flag_goes_up)
+{
+	struct weir_lcore *lc;
+	weir_ns_t t0 = weir_clock_now(), dt;
+
+	cr_expect_not(weir_stop_wait(5 * WEIR_NS_PER_MS));
+	dt = weir_clock_now() - t0;
+	cr_expect_geq(dt, 5 * WEIR_NS_PER_MS, "waited %llu ns of 5 ms", (unsigned long long)dt);
+	cr_assert_eq(weir_lcore_launch(-1, 4, request_stop_later, NULL, &lc), 0);
+	t0 = weir_clock_now();
+	cr_expect(weir_stop_wait(30 * WEIR_NS_PER_SEC));
+	dt = weir_clock_now() - t0;
+	cr_expect_lt(dt, 500 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)dt);
+	cr_assert_eq(weir_lcore_join(lc, NULL), 0);
+	cr_expect(weir_stop_wait(30 * WEIR_NS_PER_SEC), "a raised flag returns at once");
+	/* Cleared again: the old wake-up is drained, waits last. */
+	weir_stop = 0;
+	weir_stop_wait(WEIR_NS_PER_MS);
+	t0 = weir_clock_now();
+	cr_expect_not(weir_stop_wait(20 * WEIR_NS_PER_MS));
+	cr_expect_geq(weir_clock_now() - t0, 15 * WEIR_NS_PER_MS);
+}
+
+Test(lcore, a_cleared_stop_flag_does_not_cut_later_sleeps_short)
+{
+	struct weir_idle idle;
+	weir_ns_t t0, dt;
+
+	cr_assert_eq(weir_idle_init(&idle, 1, 0), 0);
+	weir_stop_request();
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 1, "stop wakes at once");
+	weir_stop = 0;
+	/* The first sleep may find the old wake-up and drain it; the next
+	 * one must last. */
+	weir_idle_sleep(&idle, WEIR_NS_PER_MS);
+	t0 = weir_clock_now();
+	cr_expect_eq(weir_idle_sleep(&idle, 20 * WEIR_NS_PER_MS), 0);
+	dt = weir_clock_now() - t0;
+	cr_expect_geq(dt, 15 * WEIR_NS_PER_MS, "slept %llu ns of 20 ms", (unsigned long long)dt);
 }
 
 /* --- stop flag ---------------------------------------------------------- */
