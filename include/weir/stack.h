@@ -110,8 +110,9 @@ struct weir_stack_route_info {
  * -ENOMEM. */
 struct weir_stack *weir_stack_create(const struct weir_stack_conf *conf, int *err);
 
-/* Frees everything the stack holds (queued, waiting, reassembling). Close
- * sockets first or with it: their queues are freed here too. */
+/* Frees everything the stack holds (queued, waiting, reassembling) and
+ * closes the sockets still open (their pointers are invalid afterwards).
+ * NULL is allowed. */
 void weir_stack_destroy(struct weir_stack *stack);
 
 /*
