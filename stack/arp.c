@@ -31,7 +31,6 @@
 #include "stack_internal.h"
 #include "weir/proto/arp.h"
 
-#define SCAN_INTERVAL (10 * WEIR_NS_PER_MS)
 #define ARP_PAD 18 /* to the 60-byte minimum Ethernet frame */
 
 struct neigh {
@@ -56,11 +55,33 @@ struct sk_arp {
 	uint32_t free_list;
 	uint32_t used;
 	uint32_t queued;
-	weir_ns_t next_scan;
+	weir_ns_t next_due; /* no entry has anything to do before; a lower bound */
 	uint64_t key[2];
 };
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* When e next needs the timer. */
+static weir_ns_t deadline(const struct weir_stack *st, const struct neigh *e)
+{
+	switch (e->state) {
+	case WEIR_NEIGH_REACHABLE:
+		return e->confirmed + st->conf.neigh_reachable;
+	case WEIR_NEIGH_STALE:
+		return e->used + st->conf.neigh_gc;
+	default:
+		return e->next;
+	}
+}
+
+/* Call after e's state or times changed: the timer scans by then. */
+static void arm(struct weir_stack *st, const struct neigh *e)
+{
+	weir_ns_t t = deadline(st, e);
+
+	if (weir_time_after(st->arp->next_due, t))
+		st->arp->next_due = t;
+}
 
 struct sk_arp *sk_arp_create(struct weir_stack *st, int *err)
 {
@@ -247,6 +268,7 @@ static void resolved(struct weir_stack *st, struct sk_iface *ifc, struct neigh *
 	e->state = WEIR_NEIGH_REACHABLE;
 	e->confirmed = st->now;
 	e->probes = 0;
+	arm(st, e);
 	e->qhead = e->qtail = NULL;
 	e->qlen = 0;
 	st->arp->queued -= n;
@@ -270,6 +292,7 @@ void sk_arp_output(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt 
 			e->state = WEIR_NEIGH_PROBE;
 			e->probes = 1;
 			e->next = st->now + st->conf.neigh_retrans;
+			arm(st, e);
 			sk_arp_send_request(st, ifc, nexthop, e->mac);
 		}
 		e->used = st->now;
@@ -285,6 +308,7 @@ void sk_arp_output(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt 
 		}
 		e->probes = 1;
 		e->next = st->now + st->conf.neigh_retrans;
+		arm(st, e);
 		sk_arp_send_request(st, ifc, nexthop, NULL);
 	}
 	if (e->qlen >= st->conf.neigh_queue || a->queued >= st->conf.neigh_queue_total) {
@@ -374,6 +398,7 @@ static void handle(struct weir_stack *st, struct sk_iface *ifc, const struct wei
 		} else {
 			e->confirmed = st->now;
 			e->state = WEIR_NEIGH_REACHABLE;
+			arm(st, e);
 		}
 		return;
 	}
@@ -439,13 +464,22 @@ static void age(struct weir_stack *st, struct neigh *e)
 void sk_arp_timer(struct weir_stack *st)
 {
 	struct sk_arp *a = st->arp;
+	weir_ns_t next = st->now + 3600 * WEIR_NS_PER_SEC;
 
-	if (weir_time_after(a->next_scan, st->now))
+	if (!a->used || weir_time_after(a->next_due, st->now))
 		return;
-	a->next_scan = st->now + SCAN_INTERVAL;
-	for (uint32_t i = 0; i < a->max && a->used; i++)
-		if (a->e[i].state)
-			age(st, &a->e[i]);
+	/* A full scan, then the earliest deadline left: every event that
+	 * arms an entry lowers next_due, so nothing due is missed. */
+	for (uint32_t i = 0; i < a->max; i++) {
+		struct neigh *e = &a->e[i];
+
+		if (!e->state)
+			continue;
+		age(st, e);
+		if (e->state && weir_time_after(next, deadline(st, e)))
+			next = deadline(st, e);
+	}
+	a->next_due = next;
 }
 
 enum weir_neigh_state sk_arp_state(const struct sk_arp *a, uint16_t iface, uint32_t addr,
