@@ -344,7 +344,7 @@ static struct weir_pkt *copy_datagram(struct sk_frag *f, struct dgram *d)
 static struct weir_pkt *assemble(struct sk_frag *f, struct dgram *d)
 {
 	struct weir_pkt *head = d->head, *q, *out;
-	uint8_t *h;
+	uint8_t h[WEIR_IPV4_HDR_MAX];
 
 	if (d->ihl + d->end > DATAGRAM_MAX) {
 		dg_discard(f, d, &f->st.frag_drop_too_big);
@@ -374,13 +374,14 @@ static struct weir_pkt *assemble(struct sk_frag *f, struct dgram *d)
 	}
 	out->udata64 = 0;
 	out->ol_flags &= (uint16_t)~(WEIR_PKT_OL_CSUM_VALID | WEIR_PKT_OL_CSUM_PARTIAL);
-	if (out->data_len >= out->l3_len && sk_seg_writable(out)) {
+	/* The header as the datagram's: what upper layers and ICMP quote. */
+	if (!weir_pkt_copy_out(out, 0, out->l3_len, h)) {
 		uint16_t tot = htons((uint16_t)out->pkt_len);
 
-		h = weir_pkt_data(out);
 		memcpy(h + offsetof(struct weir_ipv4_hdr, tot_len), &tot, 2);
 		memset(h + offsetof(struct weir_ipv4_hdr, frag_off), 0, 2);
 		sk_ipv4_set_csum(h, out->l3_len);
+		sk_write(out, 0, h, out->l3_len); /* -EPERM: left as it came */
 	}
 	f->st.frag_reassembled++;
 	return out;

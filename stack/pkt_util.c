@@ -217,3 +217,34 @@ struct weir_pkt *sk_alloc(struct weir_pool *pool, uint16_t len)
 	}
 	return p;
 }
+
+int sk_write(struct weir_pkt *p, uint32_t off, const void *src, uint32_t len)
+{
+	const uint8_t *in = src;
+	struct weir_pkt *s = p, *first;
+	uint32_t o, left = len;
+	unsigned i;
+
+	if ((uint64_t)off + len > p->pkt_len)
+		return -EINVAL;
+	for (i = 0; s && off >= s->data_len && i <= WEIR_PKT_MAX_SEGS; i++) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	/* Check every segment first, so a refusal writes nothing. */
+	first = s;
+	for (i = 0, o = off; left && s && i <= WEIR_PKT_MAX_SEGS; i++, s = s->next, o = 0) {
+		if (!sk_seg_writable(s))
+			return -EPERM;
+		left -= WEIR_MIN((uint32_t)s->data_len - o, left);
+	}
+	left = len;
+	for (s = first, o = off; left && s; s = s->next, o = 0) {
+		uint32_t n = WEIR_MIN((uint32_t)s->data_len - o, left);
+
+		memcpy(weir_pkt_data(s) + o, in, n);
+		in += n;
+		left -= n;
+	}
+	return 0;
+}

@@ -162,6 +162,10 @@ void sk_unpush(struct weir_pkt **pp, uint16_t len, bool chained);
 struct weir_pkt *sk_clone_range(struct weir_pkt *p, uint32_t off, uint32_t len,
 				struct weir_pool *pool, int *err);
 
+/* Writes len bytes at offset off across segments: 0, -EINVAL (past
+ * pkt_len) or -EPERM (some byte is in a shared segment; nothing written). */
+int sk_write(struct weir_pkt *p, uint32_t off, const void *src, uint32_t len);
+
 /* Copies the per-packet metadata (not the lengths or links) to dst. */
 void sk_copy_meta(struct weir_pkt *dst, const struct weir_pkt *src);
 
