@@ -401,7 +401,7 @@ static const char *const neigh_names[] = {"", "INCOMPLETE", "REACHABLE", "STALE"
 int weir_stack_route_format(const struct weir_stack *st, const struct weir_stack_route_info *in,
 			    char *buf, size_t len)
 {
-	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN], mac[24] = "";
+	char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN], mac[32] = "";
 	uint32_t bd = htonl(in->dst), bg = htonl(in->gateway), bs = htonl(in->src);
 
 	inet_ntop(AF_INET, &bd, d, sizeof(d));
