@@ -140,8 +140,9 @@ int sk_ipv4_route(struct weir_stack *st, uint32_t dst, struct sk_iface **ifc, ui
 	struct weir_route r;
 
 	if (weir_route_lookup(st->routes, dst, &r) || r.iface >= st->nb_ifs) {
-		/* The limited broadcast needs no route: the first interface. */
-		if (dst != 0xffffffffu || !st->nb_ifs)
+		/* The limited broadcast and multicast need no route: they
+		 * leave by the first interface unless a route says otherwise. */
+		if ((dst != 0xffffffffu && !sk_addr_is_mcast(dst)) || !st->nb_ifs)
 			return -ENETUNREACH;
 		r = (struct weir_route){.iface = 0};
 	}

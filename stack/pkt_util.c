@@ -40,7 +40,8 @@ int sk_pull(struct weir_pkt **pp, uint32_t len)
 
 	if (len > total)
 		return -EINVAL;
-	if (len <= p->data_len) {
+	/* An emptied head with more behind it goes, not to be carried along. */
+	if (len < p->data_len || (len == p->data_len && !p->next)) {
 		weir_pkt_pull(p, (uint16_t)len);
 		return 0;
 	}
