@@ -49,8 +49,8 @@ struct sk_frag;
 	X(icmp_rx_echo_bcast) X(icmp_rx_errors) X(icmp_rx_other) X(icmp_tx_echo_replies)       \
 	X(icmp_tx_errors) X(icmp_drop_rate_limited) X(icmp_drop_nobufs)                        \
 	X(udp_rx_datagrams) X(udp_rx_short) X(udp_rx_bad_len) X(udp_rx_csum)                   \
-	X(udp_rx_no_socket) X(udp_rx_queue_full) X(udp_rx_delivered) X(udp_tx_datagrams)       \
-	X(udp_tx_errors)
+	X(udp_rx_no_socket) X(udp_rx_queue_full) X(udp_rx_delivered) X(udp_rx_csum_trusted)   \
+	X(udp_tx_datagrams) X(udp_tx_csum_partial) X(udp_tx_errors)
 
 struct sk_stats {
 #define SK_FIELD(n) uint64_t n;

@@ -151,12 +151,15 @@ void weir_udp_sock_stats(const struct weir_udp_sock *s, struct weir_udp_sock_sta
 
 /* --- receive ------------------------------------------------------------ */
 
-static bool csum_ok(const struct weir_pkt *p, const struct sk_ip_info *ip, uint16_t ulen)
+static bool csum_ok(struct weir_stack *st, const struct weir_pkt *p, const struct sk_ip_info *ip,
+		    uint16_t ulen)
 {
 	uint32_t sa = htonl(ip->saddr), da = htonl(ip->daddr), sum;
 
-	if (p->ol_flags & (WEIR_PKT_OL_CSUM_VALID | WEIR_PKT_OL_CSUM_PARTIAL))
+	if (p->ol_flags & (WEIR_PKT_OL_CSUM_VALID | WEIR_PKT_OL_CSUM_PARTIAL)) {
+		st->st.udp_rx_csum_trusted++;
 		return true;
+	}
 	sum = weir_csum_pseudo_ipv4(&sa, &da, WEIR_IPPROTO_UDP, ulen);
 	return weir_csum_fold(weir_pkt_csum(p, ip->ihl, ulen, sum)) == 0xffff;
 }
@@ -192,7 +195,7 @@ void sk_udp_input(struct weir_stack *st, struct weir_pkt *p, const struct sk_ip_
 		goto drop;
 	}
 	sk_trim_to(p, ip->ihl + ulen);
-	if (uh.check && !csum_ok(p, ip, ulen)) {
+	if (uh.check && !csum_ok(st, p, ip, ulen)) {
 		st->st.udp_rx_csum++;
 		goto drop;
 	}
@@ -304,6 +307,7 @@ int weir_udp_sendto(struct weir_udp_sock *s, struct weir_pkt *p, const struct we
 	partial = (ifc->tx_offloads & WEIR_PORT_OFFLOAD_CSUM) &&
 		  (uint32_t)ulen + WEIR_IPV4_HDR_LEN <= ifc->mtu;
 	udp_header(p, h, src, dst, s->lport, dport, ulen, partial);
+	st->st.udp_tx_csum_partial += partial;
 	err = sk_ipv4_output(st, ifc, p, src, dst, nexthop, WEIR_IPPROTO_UDP, bcast);
 	if (err) {
 		p->ol_flags &= (uint16_t)~WEIR_PKT_OL_CSUM_PARTIAL;
