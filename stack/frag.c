@@ -135,10 +135,10 @@ static struct src *src_find(const struct sk_frag *f, uint32_t addr)
 {
 	struct src *s = f->sr[src_bucket(f, addr)];
 
-	/* Chains are bounded by the budget: every source holds memory. */
-	while (s && s->addr != addr)
+	/* Every source holds a datagram, so no chain is longer than that. */
+	for (uint32_t n = 0; s && s->addr != addr && n <= f->ndgrams; n++)
 		s = s->hnext;
-	return s;
+	return s && s->addr == addr ? s : NULL;
 }
 
 /* Frees a datagram's fragments and entry, counting nfrags into *counter. */
@@ -226,7 +226,8 @@ static struct dgram *dg_get(struct sk_frag *f, const struct weir_ipv4_hdr *ip, w
 	daddr = ntohl(daddr);
 	b = dg_bucket(f, saddr, daddr, id, ip->proto);
 
-	for (d = f->dg[b]; d; d = d->hnext)
+	d = f->dg[b];
+	for (uint32_t n = 0; d && n <= f->ndgrams; n++, d = d->hnext)
 		if (d->saddr == saddr && d->daddr == daddr && d->id == id && d->proto == ip->proto)
 			return d;
 	s = src_find(f, saddr);

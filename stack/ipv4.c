@@ -176,15 +176,14 @@ static void write_hdr(struct weir_stack *st, uint8_t *h, uint32_t src, uint32_t 
 static void link_send(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt *p,
 		      uint32_t dst, uint32_t nexthop, bool bcast)
 {
-	uint8_t mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 	if (bcast) {
-		sk_eth_xmit(st, ifc, p, mac, WEIR_ETHER_TYPE_IPV4);
+		sk_eth_xmit(st, ifc, p, bcast_mac, WEIR_ETHER_TYPE_IPV4);
 	} else if (sk_addr_is_mcast(dst)) {
-		mac[0] = 0x01, mac[1] = 0x00, mac[2] = 0x5e;
-		mac[3] = (uint8_t)(dst >> 16 & 0x7f);
-		mac[4] = (uint8_t)(dst >> 8);
-		mac[5] = (uint8_t)dst;
+		const uint8_t mac[6] = {0x01, 0x00, 0x5e, (uint8_t)(dst >> 16 & 0x7f),
+					(uint8_t)(dst >> 8), (uint8_t)dst};
+
 		sk_eth_xmit(st, ifc, p, mac, WEIR_ETHER_TYPE_IPV4);
 	} else {
 		sk_arp_output(st, ifc, p, nexthop);
