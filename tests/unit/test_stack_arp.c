@@ -418,3 +418,17 @@ Test(stack_arp, storm_of_requests_keeps_the_table_bounded)
 	cr_expect_eq(t_xstat(st, "arp_rx_unsolicited"), 2500);
 	weir_stack_destroy(st);
 }
+
+/* Regression: the timer scanned the cache at most every 10 ms, so an entry
+ * due 1 ns after a scan waited for the next window (REACHABLE at 30 s - 1
+ * was still REACHABLE at 30 s). */
+Test(stack_arp, timer_sees_an_entry_due_right_after_a_scan)
+{
+	struct weir_stack *st = t_stack();
+
+	t_learn_peer(st, 0);
+	weir_stack_timer(st, 30 * SEC - 1);
+	weir_stack_timer(st, 30 * SEC);
+	cr_expect_eq(weir_stack_neigh_get(st, 0, IP_PEER, NULL), WEIR_NEIGH_STALE);
+	weir_stack_destroy(st);
+}

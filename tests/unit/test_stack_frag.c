@@ -391,3 +391,17 @@ Test(stack_frag, create_refuses_bad_budgets)
 				      &err));
 	cr_expect_eq(err, -EINVAL);
 }
+
+/* Regression: a first fragment cut inside its IP header (a 13-byte first
+ * segment) came out with the fragment's total length and MF still in the
+ * datagram's header, because the rewrite wanted the header in one segment. */
+Test(stack_frag, header_rewritten_when_first_fragment_is_cut_inside_it)
+{
+	struct weir_pkt *out;
+
+	cr_assert_null(feed(frag_seg(SRC_A, 60, 0, 1000, true, 13), 0));
+	out = feed(frag(SRC_A, 60, 1000, 200, false), 0);
+	cr_assert_not_null(out);
+	cr_expect_lt(out->data_len, 20, "the header really is split");
+	check_whole(out, 1200);
+}

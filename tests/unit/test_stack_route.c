@@ -313,3 +313,18 @@ Test(stack_route, route_get_names_route_interface_and_neighbour)
 	cr_expect_eq(weir_stack_route_get(st, IP(8, 8, 8, 8), &ri), -ENETUNREACH);
 	weir_stack_destroy(st);
 }
+
+/* Regression: the lladdr buffer held 16 of the 17 characters of a MAC, so
+ * `ip route get`'s line lost the MAC's last digit. */
+Test(stack_route, format_prints_the_whole_mac_address)
+{
+	struct weir_stack *st = t_stack();
+	struct weir_stack_route_info ri;
+	char line[256];
+
+	t_learn_peer(st, 0);
+	cr_assert_eq(weir_stack_route_get(st, IP_PEER, &ri), 0);
+	weir_stack_route_format(st, &ri, line, sizeof(line));
+	cr_expect(strstr(line, "lladdr 02:00:00:00:00:02 REACHABLE"), "%s", line);
+	weir_stack_destroy(st);
+}
