@@ -120,7 +120,6 @@ void sk_ipv4_input(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt 
 		if (!sk_frag_input(st->frag, p, st->now, &whole))
 			return;
 		p = whole;
-		info.reassembled = true;
 		ihl = p->l3_len;
 	}
 	info.proto = ip.proto;

@@ -87,8 +87,6 @@ struct sk_bucket {
 	weir_ns_t last;
 };
 
-struct sk_udp_table;
-
 struct weir_stack {
 	struct weir_pool *pool;
 	struct weir_stack_conf conf;
@@ -113,7 +111,6 @@ struct sk_ip_info {
 	uint8_t ihl;
 	uint8_t tos;
 	bool bcast;      /* daddr is a broadcast or multicast address */
-	bool reassembled;
 	struct sk_iface *ifc;
 };
 
@@ -210,9 +207,6 @@ static inline uint16_t sk_eth_hlen(const struct sk_iface *ifc)
 {
 	return (uint16_t)(WEIR_ETHER_HDR_LEN + (ifc->vlan ? WEIR_VLAN_HDR_LEN : 0));
 }
-
-/* Headroom a payload needs for everything the stack puts in front of it. */
-#define SK_HDR_RESERVE (WEIR_ETHER_HDR_LEN + WEIR_VLAN_HDR_LEN + WEIR_IPV4_HDR_MAX + 8)
 
 /* --- arp.c ------------------------------------------------------------ */
 
