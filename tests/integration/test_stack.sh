@@ -6,7 +6,8 @@
 # whose interface has no address for Linux to answer with; Linux at
 # 10.199.1.2/24 in node b. Checks, from b:
 #   - weir resolves Linux's MAC (its greeting reaches a Linux UDP socket)
-#     and Linux resolves weir's (ip neigh shows the port's MAC);
+#     and Linux resolves weir's (ip neigh shows the port's MAC; once more
+#     after the entry is deleted, so weir has to answer a request);
 #   - ping gets replies, also ping -s 8000 and -s 65507 (fragmented both
 #     ways, reassembled by each side);
 #   - a Linux UDP socket's datagrams of 1 to 65507 bytes come back from
@@ -116,6 +117,12 @@ for n in sizes:
 print("UDP echo: %d datagrams of 1..65507 bytes byte-exact (%d retried)" % (len(sizes), lost))
 PY
 
+# Linux learnt weir's MAC from weir's own request; make it ask.
+weir_nsexec b ip neigh del $WEIR dev "$IFB" 2>/dev/null
+weir_nsexec b ping -c 1 -W 2 $WEIR >/dev/null 2>&1 || fail "ping after Linux forgot weir's MAC"
+weir_nsexec b ip neigh show $WEIR dev "$IFB" | grep -qi "lladdr $MAC" ||
+	fail "Linux did not resolve weir's MAC again"
+
 CSUM1=$(csum_errors)
 [ "$CSUM1" = "$CSUM0" ] || fail "Linux counted $((CSUM1 - CSUM0)) checksum errors"
 
@@ -128,6 +135,7 @@ for c in udp_rx_csum ip_rx_csum icmp_rx_csum eth_tx_queue_full eth_tx_nobufs; do
 done
 grep -E "frag_reassembled|ip_tx_fragments|arp_rx_replies|arp_tx_replies|icmp_tx_echo|csum" "$TMP/host.log"
 counter() { sed -n "s/^stack_host: $1 //p" "$TMP/host.log"; }
+[ "$(counter arp_tx_replies)" -gt 0 ] 2>/dev/null || fail "weir never answered Linux's ARP request"
 if [ "$OFFLOAD" = offload ]; then
 	# Linux's partial checksums were vouched for by the driver (afpacket's
 	# vnet header, afxdp's completion), not summed again by the stack.
