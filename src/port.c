@@ -518,6 +518,11 @@ uint16_t weir_port_nb_txq(const struct weir_port *port)
 	return port->fp.nb_txq;
 }
 
+uint16_t weir_port_id(const struct weir_port *port)
+{
+	return port->id;
+}
+
 void weir_port_mac(const struct weir_port *port, uint8_t mac[6])
 {
 	memcpy(mac, port->mac, 6);

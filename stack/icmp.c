@@ -79,10 +79,11 @@ static void echo_request(struct weir_stack *st, struct weir_pkt *p, const struct
 	}
 	sk_pull(&p, ip->ihl); /* the caller checked ihl + 8 <= pkt_len */
 	if (p->data_len < WEIR_ICMP_HDR_LEN || !sk_seg_writable(p)) {
-		struct weir_pkt *c = weir_pkt_copy(p, st->pool, &err);
+		struct weir_pkt *c = NULL;
 
+		err = weir_pkt_copy(p, st->pool, &c);
 		weir_pkt_free(p);
-		if (!c) {
+		if (err) {
 			st->st.icmp_drop_nobufs++;
 			return;
 		}

@@ -131,6 +131,8 @@ const char *weir_port_label(const struct weir_port *port);
 const char *weir_port_spec(const struct weir_port *port);
 uint16_t weir_port_nb_rxq(const struct weir_port *port);
 uint16_t weir_port_nb_txq(const struct weir_port *port);
+/* The id weir gave the port at open; received packets carry it in ->port. */
+uint16_t weir_port_id(const struct weir_port *port);
 /* The port's Ethernet address (all zeros when it has none) into mac. */
 void weir_port_mac(const struct weir_port *port, uint8_t mac[6]);
 /* The largest L3 payload a frame may carry (1500 unless the device says). */

@@ -57,9 +57,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int err;
 
 	(void)argc, (void)argv;
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 4096, .huge = 2},
-				&err);
-	if (!pool)
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "fuzz", .n = 4096, .huge = 2}, &pool);
+	if (err || !pool)
 		abort();
 	return 0;
 }

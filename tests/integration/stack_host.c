@@ -134,8 +134,7 @@ static int setup(struct host *h)
 	char why[WEIR_PORT_ERRSIZE];
 	int err;
 
-	h->pool = weir_pool_create(&(struct weir_pool_conf){.name = "stack_host", .n = 16384},
-				   &err);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "stack_host", .n = 16384}, &h->pool);
 	if (!h->pool)
 		return fprintf(stderr, "stack_host: pool: %s\n", strerror(-err)), 2;
 	pc.pool = h->pool;
@@ -147,13 +146,13 @@ static int setup(struct host *h)
 	ic = (struct weir_stack_iface_conf){
 		.name = "if0",
 		.port = h->port,
-		.port_id = h->port->id,
+		.port_id = weir_port_id(h->port),
 		.addr = h->addr,
 		.prefix = h->prefix,
-		.mtu = h->port->mtu,
+		.mtu = weir_port_mtu(h->port),
 		.tx_offloads = h->no_offload ? 0 : weir_port_tx_offloads(h->port),
 	};
-	memcpy(ic.mac, h->port->mac, 6);
+	weir_port_mac(h->port, ic.mac);
 	err = weir_stack_iface_add(h->st, &ic, why, sizeof(why));
 	if (err < 0)
 		return fprintf(stderr, "stack_host: %s\n", why), 2;

@@ -42,8 +42,7 @@ static inline void t_pool_init(uint32_t n)
 {
 	int err;
 
-	pool = weir_pool_create(&(struct weir_pool_conf){.name = "stack", .n = n, .huge = 2},
-				&err);
+	err = weir_pool_create(&(struct weir_pool_conf){.name = "stack", .n = n, .huge = 2}, &pool);
 	cr_assert_not_null(pool, "pool: %d", err);
 }
 

@@ -299,10 +299,9 @@ Test(stack_eth, create_refuses_bad_configurations)
 								   .frag_budget_source = 200},
 					 &err));
 	cr_expect_eq(err, -EINVAL, "per-source budget above total");
-	tiny = weir_pool_create(&(struct weir_pool_conf){.n = 8, .buf_size = 512, .headroom = 64,
-							 .huge = 2},
-				&err);
-	cr_assert_not_null(tiny);
+	err = weir_pool_create(&(struct weir_pool_conf){.n = 8, .buf_size = 512, .headroom = 64,
+							 .huge = 2}, &tiny);
+	cr_assert_eq(err, 0, "tiny pool: %d", err);
 	cr_expect_null(weir_stack_create(&(struct weir_stack_conf){.pool = tiny}, &err));
 	cr_expect_eq(err, -EINVAL, "buffers too small for an ICMP error");
 	weir_pool_destroy(tiny);

@@ -85,8 +85,8 @@ Test(stack_icmp, shared_request_is_copied_and_left_alone)
 
 	t_learn_peer(st, 0);
 	p = t_pkt(f, len, 0);
-	c = weir_pkt_clone(p, pool, &err);
-	cr_assert_not_null(c);
+	err = weir_pkt_clone(p, pool, &c);
+	cr_assert_eq(err, 0);
 	weir_stack_input(st, &c, 1, 0);
 	cr_assert_eq(weir_stack_drain(st, 0, &o, 1), 1);
 	check_reply(out, t_flat(o, out), 100, 2);
