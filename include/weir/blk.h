@@ -45,7 +45,7 @@
 struct weir_blk;
 
 #define WEIR_BLK_MAX_IOV 64   /* iovecs (or chain segments) per request */
-#define WEIR_BLK_ERRSIZE 256
+#define WEIR_BLK_ERRSIZE 512
 #define WEIR_BLK_MAX_QP 64
 
 enum weir_blk_op {

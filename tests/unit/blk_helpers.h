@@ -23,7 +23,7 @@
 
 static struct weir_pool *pool;
 
-static void blk_pool_init(void)
+static inline void blk_pool_init(void)
 {
 	int err;
 
@@ -34,7 +34,7 @@ static void blk_pool_init(void)
 	cr_assert_not_null(pool);
 }
 
-static void blk_pool_fini(void)
+static inline void blk_pool_fini(void)
 {
 	uint32_t left;
 
@@ -50,7 +50,7 @@ static void blk_pool_fini(void)
 
 /* A file of `size` bytes in dir (tmpfs: /dev/shm; a disk: /tmp); the path
  * goes into buf. */
-static void scratch_file(const char *dir, uint64_t size, char *buf, size_t len)
+static inline void scratch_file(const char *dir, uint64_t size, char *buf, size_t len)
 {
 	int fd;
 
@@ -61,7 +61,7 @@ static void scratch_file(const char *dir, uint64_t size, char *buf, size_t len)
 	close(fd);
 }
 
-static uint64_t pattern_word(uint64_t off, uint32_t gen)
+static inline uint64_t pattern_word(uint64_t off, uint32_t gen)
 {
 	uint64_t x = (off + 1) * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)gen << 40 | gen);
 
@@ -70,7 +70,7 @@ static uint64_t pattern_word(uint64_t off, uint32_t gen)
 }
 
 /* Fills len bytes that sit at byte offset off of a device. */
-static void pattern_fill(uint8_t *p, size_t len, uint64_t off, uint32_t gen)
+static inline void pattern_fill(uint8_t *p, size_t len, uint64_t off, uint32_t gen)
 {
 	for (size_t i = 0; i + 8 <= len; i += 8) {
 		uint64_t w = pattern_word(off + i, gen);
@@ -80,7 +80,7 @@ static void pattern_fill(uint8_t *p, size_t len, uint64_t off, uint32_t gen)
 }
 
 /* Offset of the first byte that does not match, or -1. */
-static long pattern_find_bad(const uint8_t *p, size_t len, uint64_t off, uint32_t gen)
+static inline long pattern_find_bad(const uint8_t *p, size_t len, uint64_t off, uint32_t gen)
 {
 	for (size_t i = 0; i + 8 <= len; i += 8) {
 		uint64_t w = pattern_word(off + i, gen);
@@ -91,7 +91,7 @@ static long pattern_find_bad(const uint8_t *p, size_t len, uint64_t off, uint32_
 	return -1;
 }
 
-static void pkt_pattern(struct weir_pkt *p, uint64_t off, uint32_t gen)
+static inline void pkt_pattern(struct weir_pkt *p, uint64_t off, uint32_t gen)
 {
 	for (struct weir_pkt *s = p; s; s = s->next) {
 		pattern_fill(weir_pkt_data(s), s->data_len, off, gen);
@@ -99,7 +99,7 @@ static void pkt_pattern(struct weir_pkt *p, uint64_t off, uint32_t gen)
 	}
 }
 
-static long pkt_find_bad(const struct weir_pkt *p, uint64_t off, uint32_t gen)
+static inline long pkt_find_bad(const struct weir_pkt *p, uint64_t off, uint32_t gen)
 {
 	long base = 0;
 
@@ -114,7 +114,7 @@ static long pkt_find_bad(const struct weir_pkt *p, uint64_t off, uint32_t gen)
 	return -1;
 }
 
-static bool pkt_is_zero(const struct weir_pkt *p)
+static inline bool pkt_is_zero(const struct weir_pkt *p)
 {
 	for (const struct weir_pkt *s = p; s; s = s->next)
 		for (uint16_t i = 0; i < s->data_len; i++)
@@ -135,7 +135,7 @@ static struct weir_blk *blk_open_ok(const char *spec, uint16_t nb_qp)
 }
 
 /* Submits every request and polls until all came back. */
-static void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **reqs, uint16_t n)
+static inline void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **reqs, uint16_t n)
 {
 	struct weir_blk_req *done[64];
 	uint16_t sent = 0, got = 0;
@@ -153,7 +153,7 @@ static void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **req
 
 /* One synchronous read or write of nblocks at lba with pattern gen; 0
  * or the request's status. Reads check the pattern. */
-static int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, uint32_t nblocks,
+static inline int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, uint32_t nblocks,
 		  uint32_t gen)
 {
 	struct weir_blk_info in;
@@ -181,7 +181,7 @@ static int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, u
 	return st;
 }
 
-static int blk_op(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, uint32_t nblocks)
+static inline int blk_op(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, uint32_t nblocks)
 {
 	struct weir_blk_req r = {.op = op, .lba = lba, .nblocks = nblocks};
 
