@@ -244,8 +244,8 @@ static int assign_slots(struct weir_blk *dev, struct open_args *a)
 		a->slot_of[i] = -1;
 		if (sb->generation < rp->sb.generation) {
 			snprintf(rp->m[sb->role].why, sizeof(rp->m[sb->role].why),
-				 "%s is stale (generation %llu, the array's %llu: it missed changes "
-				 "while out): replace it to rebuild onto it", a->specs[i],
+				 "%s is stale (generation %llu < the array's %llu: it missed "
+				 "changes while out); replace it", a->specs[i],
 				 (unsigned long long)sb->generation,
 				 (unsigned long long)rp->sb.generation);
 			weir_blk_notef(dev, "member %d: %s", i, rp->m[sb->role].why);

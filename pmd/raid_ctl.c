@@ -88,7 +88,8 @@ void raid_member_fail(struct weir_blk *dev, uint32_t slot, int err, const char *
 		return;
 	}
 	atomic_fetch_add(&rp->m[slot].errors, 1);
-	snprintf(rp->m[slot].why, sizeof(rp->m[slot].why), "%s: %s", what, strerror(-err));
+	snprintf(rp->m[slot].why, sizeof(rp->m[slot].why), "%s%s%s", what, err ? ": " : "",
+		 err ? strerror(-err) : "");
 	if ((int)slot == rp->sb.rebuild_slot) {
 		rp->sb.rebuild_slot = -1;
 		rp->sb.rebuild_rows = 0;
@@ -186,7 +187,7 @@ int raid_fail(struct weir_blk *dev, unsigned slot)
 	if (!raid_survives(rp, states, why, sizeof(why)))
 		return weir_blk_fail(dev, -EINVAL, "failing member %u would lose data: %s", slot,
 				     why);
-	raid_member_fail(dev, slot, -ECANCELED, "failed by hand");
+	raid_member_fail(dev, slot, 0, "failed by hand");
 	return 0;
 }
 

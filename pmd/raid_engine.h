@@ -34,7 +34,7 @@ struct raid_member {
 	char spec[WEIR_BLK_RAID_SPECSIZE];
 	_Atomic uint8_t state;  /* enum weir_blk_member_state */
 	_Atomic uint64_t errors;
-	char why[128];
+	char why[WEIR_BLK_RAID_WHYSIZE];
 	uint64_t ident[2];
 };
 
@@ -167,8 +167,9 @@ int raid_fail(struct weir_blk *dev, unsigned slot);
 int raid_replace(struct weir_blk *dev, unsigned slot, const char *spec);
 int raid_set_rate(struct weir_blk *dev, uint64_t bytes_per_s);
 
-/* Marks member slot failed (err and what for the message), writes every
- * other member's superblock, then publishes the state. Any thread. */
+/* Marks member slot failed (what, and err's text unless 0, say why),
+ * writes every other member's superblock, then publishes the state. Any
+ * thread. */
 void raid_member_fail(struct weir_blk *dev, uint32_t slot, int err, const char *what);
 /* Records rebuild progress (rows done) in the superblocks; when it is the
  * last row, the member becomes active. Queue pair 0's lcore. */

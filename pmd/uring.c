@@ -814,14 +814,20 @@ static void uring_close(struct weir_blk *dev)
 
 		/* A slot waiting for an SQE never reached the kernel. */
 		q->busy -= q->nredo;
+		/* Unregistering drops the rings' file references now; left to
+		 * the ring's teardown they outlive close() (a workqueue), and an
+		 * O_EXCL block device would be busy for the next open. */
 		if (q->has_ring) {
 			ring_drain(q, &q->ring);
 			if (q->has_aux)
 				ring_drain(q, &q->aux);
+			io_uring_unregister_files(&q->ring);
 			io_uring_queue_exit(&q->ring);
 		}
-		if (q->has_aux)
+		if (q->has_aux) {
+			io_uring_unregister_files(&q->aux);
 			io_uring_queue_exit(&q->aux);
+		}
 		q->has_ring = q->has_aux = false;
 		free(q->io);
 		free(q->free);

@@ -226,6 +226,7 @@ int weir_blk_xstats_get(struct weir_blk *dev, struct weir_blk_xstat *xs, int n);
 
 #define WEIR_BLK_RAID_MAX 16
 #define WEIR_BLK_RAID_SPECSIZE 160
+#define WEIR_BLK_RAID_WHYSIZE 224
 
 enum weir_blk_member_state {
 	WEIR_BLK_MEMBER_ACTIVE = 0,
@@ -238,7 +239,7 @@ struct weir_blk_raid_member {
 	char spec[WEIR_BLK_RAID_SPECSIZE]; /* "" when missing */
 	uint8_t state;                     /* enum weir_blk_member_state */
 	uint64_t errors;                   /* I/O errors seen from it */
-	char why[128];                     /* why it failed or went missing */
+	char why[WEIR_BLK_RAID_WHYSIZE];   /* why it failed or went missing */
 };
 
 struct weir_blk_raid_status {
