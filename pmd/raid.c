@@ -502,6 +502,7 @@ static int raid_open(struct weir_blk *dev, const struct weir_blk_conf *conf)
 	atomic_store(&rp->rebuild_slot, -1);
 	rp->g.level = dev->drv->name[4] - '0';
 	rp->nb_qp = conf->nb_qp ? conf->nb_qp : 1;
+	rp->app_pool = conf->pool;
 	a->conf = conf;
 	err = raid_open_args(dev, a);
 	weir_blk_members_free(a->specs, a->nspec > 0 ? a->nspec : 0);

@@ -231,7 +231,7 @@ static int check_replacement(struct weir_blk *dev, struct weir_blk *nm, unsigned
 static int replace_locked(struct weir_blk *dev, unsigned slot, const char *spec)
 {
 	struct raid_priv *rp = dev->priv;
-	struct weir_blk_conf mc = {.pool = NULL, .pool2 = rp->tmp, .nb_qp = rp->nb_qp + 1};
+	struct weir_blk_conf mc = {.pool = rp->app_pool, .pool2 = rp->tmp, .nb_qp = rp->nb_qp + 1};
 	char why[WEIR_BLK_ERRSIZE];
 	struct weir_blk *nm;
 	int err;

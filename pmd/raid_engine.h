@@ -44,6 +44,7 @@ struct raid_priv {
 	uint64_t data_lba;       /* member blocks before the data area */
 	uint16_t nb_qp;          /* array queue pairs; members have one more */
 	uint32_t slices;         /* slice contexts per queue pair */
+	struct weir_pool *app_pool; /* the caller's, registered with the members */
 	struct weir_pool *tmp;   /* parity and old-data buffers */
 	uint8_t *zero;           /* RAID_ZERO_SIZE zeroes (RAID5 write-zeroes) */
 	uint8_t *sbbuf;          /* RAID_SB_SIZE, for superblock I/O */

@@ -120,7 +120,8 @@ const struct weir_blk_driver *weir_blk_driver_find(const char *name);
 int weir_blk_fail(struct weir_blk *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Appends a sentence to dev's note (and logs it as a warning). */
-void weir_blk_notef(struct weir_blk *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void weir_blk_notef(struct weir_blk *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Value of key in the spec, or NULL. Marks it used. */
 const char *weir_blk_arg(struct weir_blk *dev, const char *key);
 /* Integer argument in [min, max], def when absent; k/m/g suffixes (powers

@@ -56,6 +56,9 @@ run_says() {
 
 case "$case_" in
 modes)
+	# Also the regression test for an O_EXCL block device that stayed busy
+	# right after close (io_uring's deferred teardown held the registered
+	# file): every open below comes straight after the last one's close.
 	mkloop m 16M
 	dev=$REPLY
 	gen=1

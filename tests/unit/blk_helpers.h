@@ -123,7 +123,7 @@ static inline bool pkt_is_zero(const struct weir_pkt *p)
 	return true;
 }
 
-static struct weir_blk *blk_open_ok(const char *spec, uint16_t nb_qp)
+static inline struct weir_blk *blk_open_ok(const char *spec, uint16_t nb_qp)
 {
 	struct weir_blk_conf conf = {.pool = pool, .nb_qp = nb_qp};
 	struct weir_blk *dev = NULL;
@@ -135,7 +135,8 @@ static struct weir_blk *blk_open_ok(const char *spec, uint16_t nb_qp)
 }
 
 /* Submits every request and polls until all came back. */
-static inline void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **reqs, uint16_t n)
+static inline void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **reqs,
+			   uint16_t n)
 {
 	struct weir_blk_req *done[64];
 	uint16_t sent = 0, got = 0;
@@ -153,8 +154,8 @@ static inline void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_re
 
 /* One synchronous read or write of nblocks at lba with pattern gen; 0
  * or the request's status. Reads check the pattern. */
-static inline int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, uint32_t nblocks,
-		  uint32_t gen)
+static inline int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba,
+			 uint32_t nblocks, uint32_t gen)
 {
 	struct weir_blk_info in;
 	struct weir_blk_req r = {.op = op, .lba = lba, .nblocks = nblocks};
@@ -181,7 +182,8 @@ static inline int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t
 	return st;
 }
 
-static inline int blk_op(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba, uint32_t nblocks)
+static inline int blk_op(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba,
+			 uint32_t nblocks)
 {
 	struct weir_blk_req r = {.op = op, .lba = lba, .nblocks = nblocks};
 

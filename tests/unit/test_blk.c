@@ -218,7 +218,7 @@ Test(blk, fixed_buffers_are_used_for_pool_memory_and_not_for_other_memory)
 {
 	char f[64], spec[160];
 	struct weir_blk *dev;
-	void *heap;
+	void *heap = NULL;
 	struct iovec v;
 	struct weir_blk_req r = {.op = WEIR_BLK_WRITE, .lba = 8, .nblocks = 8, .iov = &v,
 				 .nb_iov = 1};
