@@ -2,7 +2,7 @@
 /*
  * uring: block devices and files through io_uring, one ring per queue pair.
  *
- *     uring:/path?direct=1&qd=128&sqpoll=0&iopoll=0&fixed=1&lbs=512|4096&ro=0&merge=1
+ *     uring:/path?direct=1&qd=128&sqpoll=0&iopoll=0|1|force&fixed=1&lbs=512|4096&ro=0&merge=1
  *
  * The file is opened with O_DIRECT (direct=1, the default) and registered
  * with each ring; the pools given at open are registered as fixed buffers
@@ -297,12 +297,13 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 	u->direct = direct;
 	u->sqpoll = sqpoll;
 	u->iopoll = iopoll;
+	u->iopoll_force = iopoll == 2;
 	u->merge = merge;
 	u->fixed = fixed && (conf->pool || conf->pool2);
 	if (fixed && weir_blk_arg_given(dev, "fixed") && !u->fixed)
 		return weir_blk_fail(dev, -EINVAL, "fixed=1 needs a pool to register (conf.pool)");
 	if (iopoll && !direct)
-		return weir_blk_fail(dev, -EINVAL, "iopoll=1 needs direct=1 (page-cache I/O "
+		return weir_blk_fail(dev, -EINVAL, "iopoll needs direct=1 (page-cache I/O "
 				     "cannot be polled)");
 	return 0;
 }
@@ -347,7 +348,10 @@ static int fill_info(struct weir_blk *dev, const struct stat *st, bool ro, uint6
 	if (size & (in->lbs - 1))
 		weir_blk_notef(dev, "the last %llu bytes (less than a block) are not used",
 			       (unsigned long long)(size & (in->lbs - 1)));
-	if (u->iopoll && !can_iopoll(dev, st, why, sizeof(why))) {
+	if (u->iopoll && !can_iopoll(dev, st, why, sizeof(why)) && u->iopoll_force) {
+		weir_blk_notef(dev, "iopoll=force: %s; trying polled I/O anyway (if the device "
+			       "refuses it, the ordinary ring takes over, said once)", why);
+	} else if (u->iopoll && !can_iopoll(dev, st, why, sizeof(why))) {
 		weir_blk_notef(dev, "iopoll=1: %s; completions come by interrupt instead "
 			       "(iopoll off)", why);
 		u->iopoll = false;
@@ -451,9 +455,10 @@ static void uring_close(struct weir_blk *dev)
 static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 {
 	struct uring_priv *u = dev->priv;
-	uint64_t v[5] = {0};
+	uint64_t v[6] = {0};
 	static const char *const names[] = {"fixed_ios", "vectored_ios", "short_resubmits",
-					    "eagain_retries", "discards_without_effect"};
+					    "eagain_retries", "discards_without_effect",
+					    "iopoll_refused"};
 
 	for (uint16_t i = 0; i < dev->nb_qp; i++) {
 		const struct uring_qp *q = (const struct uring_qp *)dev->qp[i];
@@ -464,18 +469,20 @@ static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 		v[3] += q->n_retry;
 	}
 	v[4] = atomic_load(&u->discard_noop);
-	for (int i = 0; i < 5 && i < n; i++) {
+	v[5] = atomic_load(&u->iopoll_refused);
+	for (int i = 0; i < 6 && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
 	}
-	return 5;
+	return 6;
 }
 
 static const struct weir_blk_param uring_params[] = {
 	{"direct", "O_DIRECT, bypassing the page cache (default 1)", "0|1"},
 	{"qd", "requests in flight per queue pair, 1..4096 (default 128)", NULL},
 	{"sqpoll", "a kernel thread polls the submission queue (default 0)", "0|1"},
-	{"iopoll", "poll the device for completions (needs direct=1; default 0)", "0|1"},
+	{"iopoll", "poll the device for completions (needs direct=1; default 0; force: even "
+		   "where it has no poll queues, to exercise the path)", "0|1|force"},
 	{"fixed", "register the pools as fixed buffers (default 1 when given one)", "0|1"},
 	{"lbs", "logical block size (default: the device's, at least 512)", "512|4096"},
 	{"ro", "open read-only (default 0)", "0|1"},

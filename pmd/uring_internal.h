@@ -23,7 +23,7 @@ enum { ZERO_RANGE = 0, ZERO_PUNCH, ZERO_NONE };
 
 struct uring_priv {
 	int fd;
-	bool bdev, nvme, direct, sqpoll, iopoll, fixed, merge;
+	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge;
 	uint32_t lbs_shift;
 	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
 	uint32_t merge_max;
@@ -31,6 +31,7 @@ struct uring_priv {
 	struct iovec reg[URING_MAX_REGIONS];
 	_Atomic int zero_mode;
 	_Atomic uint64_t discard_noop;
+	_Atomic bool iopoll_refused; /* the device said EOPNOTSUPP to polled I/O */
 };
 
 /* One I/O in flight: one SQE, carrying one request or a merged run. */

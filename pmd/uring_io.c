@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "uring_internal.h"
+#include "weir/log.h"
 
 /* --- preparing SQEs ----------------------------------------------------- */
 
@@ -110,7 +111,8 @@ static int prep_io(struct uring_qp *q, uint32_t slot)
 {
 	struct uring_priv *u = priv_of(&q->base);
 	struct uring_io *io = &q->io[slot];
-	bool aux = q->has_aux && io->op > WEIR_BLK_WRITE;
+	bool aux = q->has_aux && (io->op > WEIR_BLK_WRITE ||
+				   atomic_load_explicit(&u->iopoll_refused, memory_order_relaxed));
 	struct io_uring *ring = aux ? &q->aux : &q->ring;
 	uint64_t ud = slot | (aux ? URING_AUX : 0);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
@@ -269,7 +271,18 @@ static void resubmit(struct uring_qp *q, uint32_t slot)
 		q->redo[q->nredo++] = slot;
 }
 
-static void io_complete(struct uring_qp *q, uint32_t slot, int res)
+/* The device refused polled I/O: say so once, use the other ring. */
+static void iopoll_refused(struct uring_qp *q)
+{
+	struct uring_priv *u = priv_of(&q->base);
+
+	if (!atomic_exchange(&u->iopoll_refused, true))
+		WEIR_WARN("%s: iopoll: the device refused polled I/O (EOPNOTSUPP); reads and "
+			  "writes go through the interrupt-driven ring from now on",
+			  q->base.dev->label);
+}
+
+static void io_complete(struct uring_qp *q, uint32_t slot, int res, bool from_aux)
 {
 	struct uring_priv *u = priv_of(&q->base);
 	struct uring_io *io = &q->io[slot];
@@ -279,6 +292,11 @@ static void io_complete(struct uring_qp *q, uint32_t slot, int res)
 	if (res < 0) {
 		if ((res == -EAGAIN || res == -EINTR) && ++io->tries < URING_TRIES) {
 			q->n_retry++;
+			resubmit(q, slot);
+			return;
+		}
+		if (res == -EOPNOTSUPP && io->op <= WEIR_BLK_WRITE && u->iopoll && !from_aux) {
+			iopoll_refused(q);
 			resubmit(q, slot);
 			return;
 		}
@@ -323,7 +341,8 @@ static unsigned reap(struct uring_qp *q, struct io_uring *ring, unsigned budget,
 		io_uring_get_events(ring);
 	n = io_uring_peek_batch_cqe(ring, cqes, budget);
 	for (unsigned i = 0; i < n; i++)
-		io_complete(q, (uint32_t)(cqes[i]->user_data & ~URING_AUX), cqes[i]->res);
+		io_complete(q, (uint32_t)(cqes[i]->user_data & ~URING_AUX), cqes[i]->res,
+			    cqes[i]->user_data & URING_AUX);
 	io_uring_cq_advance(ring, n);
 	return n;
 }

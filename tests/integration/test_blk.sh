@@ -68,6 +68,11 @@ modes)
 		gen=$((gen + 1))
 	done
 	run_says "iopoll=1: the device has no poll queues" rw "uring:$dev?direct=1&iopoll=1" $gen
+	# An IOPOLL ring beside an ordinary one: a loop device refuses polled
+	# I/O (EOPNOTSUPP), which is said once, and everything goes through
+	# the ordinary ring from then on.
+	gen=$((gen + 1))
+	run_says "the device refused polled I/O" rw "uring:$dev?direct=1&iopoll=force" $gen
 	run verify "uring:$dev?direct=1" $gen
 	truncate -s 8M "$dir/file"
 	run rw "uring:$dir/file?direct=1" 1

@@ -57,7 +57,9 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	snprintf(spec, sizeof(spec), "uring:%s?ro", f);
 	open_fails(spec, -EINVAL, "'ro' is not key=value");
 	snprintf(spec, sizeof(spec), "uring:%s?iopoll=1&direct=0", f);
-	open_fails(spec, -EINVAL, "iopoll=1 needs direct=1");
+	open_fails(spec, -EINVAL, "iopoll needs direct=1");
+	snprintf(spec, sizeof(spec), "uring:%s?iopoll=always", f);
+	open_fails(spec, -EINVAL, "iopoll=always is not valid (valid: 0|1|force)");
 	snprintf(spec, sizeof(spec), "uring:%s?lbs=1024", f);
 	open_fails(spec, -EINVAL, "lbs=1024 is not valid (valid: 512|4096)");
 	open_fails("uring:/tmp", -EINVAL, "not a regular file, block device");
