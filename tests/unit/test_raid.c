@@ -11,7 +11,8 @@
  * checkpoint; a stale member, a foreign one, a blank one, a corrupt
  * superblock and create over an existing array refused with the reason;
  * two lcores writing the same RAID5 rows at once (parity kept consistent
- * by the row locks). fini fails when a pool buffer leaked.
+ * by the row locks); a member dying with I/O of many slices in flight, at
+ * many points. fini fails when a pool buffer leaked.
  */
 #include <pthread.h>
 
@@ -25,6 +26,7 @@ TestSuite(raid, .init = blk_pool_init, .fini = blk_pool_fini, .timeout = 120);
 struct fault {
 	_Atomic int fail;       /* every I/O completes with -EIO */
 	_Atomic uint64_t reads; /* reads passed down */
+	_Atomic int fail_after; /* > 0: fail from the fail_after-th request on */
 };
 
 static struct fault faults[8];
@@ -59,8 +61,12 @@ static int faulty_open(struct weir_blk *dev, const struct weir_blk_conf *conf)
 static uint16_t faulty_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n)
 {
 	struct faulty_priv *fp = qp->dev->priv;
+	struct fault *f = &faults[fp->id];
 
-	if (atomic_load(&faults[fp->id].fail)) {
+	for (uint16_t i = 0; i < n && atomic_load(&f->fail_after) > 0; i++)
+		if (atomic_fetch_sub(&f->fail_after, 1) == 1)
+			atomic_store(&f->fail, 1); /* with earlier requests still in flight */
+	if (atomic_load(&f->fail)) {
 		for (uint16_t i = 0; i < n; i++)
 			weir_blk_qp_complete(qp, reqs[i], -EIO);
 		return n;
@@ -289,7 +295,8 @@ static const uint32_t shapes[] = {1, 7, 128, 255, 16, 384, 3, 256, 129};
 static void reset_faults(void)
 {
 	for (int i = 0; i < 8; i++)
-		atomic_store(&faults[i].fail, 0), atomic_store(&faults[i].reads, 0);
+		atomic_store(&faults[i].fail, 0), atomic_store(&faults[i].reads, 0),
+			atomic_store(&faults[i].fail_after, 0);
 }
 
 /* --- tests ------------------------------------------------------------------ */
@@ -621,4 +628,31 @@ Test(raid, spec_errors_name_the_fix)
 	cr_assert_eq(weir_blk_open(spec, NULL, &dev, why, sizeof(why)), -EINVAL);
 	cr_assert(strstr(why, "members 0 and 1 are the same device"), "%s", why);
 	drop_files(&a);
+}
+
+/* The member dies with member I/O of many slices in flight (reads of RMW,
+ * data and parity writes): every slice is planned again and nothing is
+ * lost, at every point of failure tried. */
+Test(raid, a_member_dying_with_io_in_flight_loses_nothing)
+{
+	static const int levels[] = {5, 1};
+	struct weir_blk *dev;
+	struct arr a;
+
+	for (int li = 0; li < 2; li++) {
+		for (int after = 1; after < (li ? 90 : 250); after += li ? 11 : 31) {
+			reset_faults();
+			make_files(&a, 3);
+			dev = arr_open(&a, levels[li], in_order, levels[li] == 5 ? 3 : 2, "create=1", 1);
+			arr_write(&a, dev, 0, 0, a.nblocks / 4, 1, shapes, WEIR_ARRAY_SIZE(shapes));
+			atomic_store(&faults[1].fail_after, after);
+			arr_write(&a, dev, 0, 0, a.nblocks, 2, shapes, WEIR_ARRAY_SIZE(shapes));
+			cr_assert(atomic_load(&faults[1].fail), "member 1 got fewer than %d requests",
+				  after);
+			cr_assert_eq(status(dev).m[1].state, WEIR_BLK_MEMBER_FAILED, "after %d", after);
+			arr_verify(&a, dev);
+			weir_blk_close(dev);
+			drop_files(&a);
+		}
+	}
 }
