@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The uring driver's state, shared by uring.c (opening: the file, its
+ * geometry, the rings) and uring_io.c (the fast path: SQEs, completions).
+ */
+#ifndef WEIR_PMD_URING_INTERNAL_H
+#define WEIR_PMD_URING_INTERNAL_H
+
+#include <liburing.h>
+#include <stdatomic.h>
+
+#include "uring_nvme.h"
+#include "weir/blk_driver.h"
+
+#define URING_MAX_REGIONS 8
+#define URING_REGION_MAX (1UL << 30) /* io_uring registers at most 1 GiB per buffer */
+#define URING_MERGE_MAX (1u << 20)
+#define URING_NVME_MERGE_MAX (128u << 10)
+#define URING_AUX (1ULL << 32) /* user_data bit: the I/O went to the aux ring */
+#define URING_TRIES 16
+
+enum { ZERO_RANGE = 0, ZERO_PUNCH, ZERO_NONE };
+
+struct uring_priv {
+	int fd;
+	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge;
+	uint32_t lbs_shift;
+	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
+	uint32_t merge_max;
+	int nreg;
+	struct iovec reg[URING_MAX_REGIONS];
+	_Atomic int zero_mode;
+	_Atomic uint64_t discard_noop;
+	_Atomic bool iopoll_refused; /* the device said EOPNOTSUPP to polled I/O */
+};
+
+/* One I/O in flight: one SQE, carrying one request or a merged run. */
+struct uring_io {
+	struct weir_blk_req *head, *tail;
+	uint64_t off;     /* byte offset of what is still to transfer */
+	uint32_t left;    /* bytes still to transfer */
+	uint32_t done;    /* bytes transferred */
+	uint16_t first;   /* iov[first..niov) still to go */
+	uint16_t niov;
+	uint8_t op;
+	bool fua;
+	uint8_t tries;
+	struct nvme_dsm_range dsm;
+	struct iovec iov[WEIR_BLK_MAX_IOV];
+};
+
+struct uring_qp {
+	struct weir_blk_qp base;
+	struct io_uring ring; /* reads and writes (IOPOLL when on) */
+	struct io_uring aux;  /* IOPOLL only: flush, write-zeroes, discard */
+	bool has_ring, has_aux;
+	uint32_t busy;        /* I/Os in flight in either ring */
+	struct uring_io *io;
+	uint32_t *free;
+	uint32_t nfree;
+	uint32_t *redo;       /* I/Os to resubmit that found no SQE */
+	uint32_t nredo;
+	uint64_t n_fixed, n_vec, n_short, n_retry;
+};
+
+static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
+{
+	return qp->dev->priv;
+}
+
+uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
+uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget);
+
+#endif
