@@ -51,9 +51,11 @@
 # sender measured (-m txrx). Absolute figures: there is no kernel reference.
 #
 # afpacket's first frame waits for the TPACKET_V3 block retire timer
-# (timeout_us=1000: a jiffy, 4 ms at HZ=250) whether weir sleeps or spins:
-# the RX fd becomes readable when the kernel retires the block, not when the
-# frame lands in it. The machine may be shared: figures are noisy, medians
+# (timeout_us=1000) whether weir sleeps or spins: the RX fd becomes readable
+# when the kernel retires the block, not when the frame lands in it. On the
+# 6.18 kernel this was written on the timer fires every 1 ms (the frames
+# wait 0-1 ms, about 0.5 ms median); kernels that round it to jiffies make
+# that up to 4 ms at HZ=250. The machine may be shared: figures are noisy, medians
 # are quoted; the first-frame times are the ones to trust.
 set -uo pipefail
 

@@ -232,36 +232,54 @@ int weir_idle_add_fd(struct weir_idle *idle, int fd)
 
 int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 {
-	struct pollfd *stop = &idle->fds[idle->nfds];
-	struct timespec ts = {
-		.tv_sec = (time_t)(ns / 1000000000ULL),
-		.tv_nsec = (long)(ns % 1000000000ULL),
-	};
-	int n;
+	struct pollfd pf[WEIR_IDLE_MAX_FDS + 1];
+	uint8_t which[WEIR_IDLE_MAX_FDS];
+	struct timespec ts;
+	uint32_t n = 0;
+	int r;
 
-	stop->fd = atomic_load_explicit(&stop_fd, memory_order_relaxed);
-	stop->events = POLLIN;
-	stop->revents = 0;
 	idle->sleeps++;
+	idle->woke = 0;
 	/* Stopping: the eventfd would end the sleep at once anyway. */
 	if (weir_stop)
 		return 1;
 	/* Registered for this sleep only (see lcore.h). */
-	n = ppoll(idle->fds, idle->nfds + 1, &ts, NULL);
-	if (n > 0)
-		stop_drain_stale(stop);
-	return n > 0;
+	for (uint32_t i = 0; i < idle->nfds; i++) {
+		if (idle->masked & (1u << i))
+			continue;
+		pf[n] = (struct pollfd){.fd = idle->fds[i].fd, .events = POLLIN};
+		which[n++] = (uint8_t)i;
+	}
+	pf[n] = (struct pollfd){.fd = atomic_load_explicit(&stop_fd, memory_order_relaxed),
+				.events = POLLIN};
+	if (idle->masked && ns > WEIR_IDLE_MASKED_NS)
+		ns = WEIR_IDLE_MASKED_NS;
+	ts.tv_sec = (time_t)(ns / 1000000000ULL);
+	ts.tv_nsec = (long)(ns % 1000000000ULL);
+	r = ppoll(pf, n + 1, &ts, NULL);
+	if (r <= 0)
+		return 0;
+	for (uint32_t j = 0; j < n; j++)
+		if (pf[j].revents)
+			idle->woke |= 1u << which[j];
+	stop_drain_stale(&pf[n]);
+	return 1;
 }
 
 bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work)
 {
 	if (work) {
 		idle->empty = 0;
+		idle->woke = 0;
+		idle->masked = 0;
 		return false;
 	}
 	if (++idle->empty < idle->spin_polls)
 		return false;
 	idle->empty = 0;
+	/* Readable, yet a whole spin found nothing: not worth waking for. */
+	idle->masked |= idle->woke;
+	idle->woke = 0;
 	return true;
 }
 

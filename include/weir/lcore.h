@@ -87,17 +87,28 @@ WEIR_INLINE bool weir_should_stop(void)
  * the receiver is busy polling (measured: ~5% of the generator's CPU and
  * 0.86x -> 1.02x of testpmd's AF_XDP forwarding rate).
  *
+ * An fd can be readable with nothing to read: AF_PACKET's TPACKET_V3 ring
+ * polls readable while the application still holds a block, e.g. frames
+ * waiting in weir-fwd's delay line, which turned every sleep into a spin (60%
+ * of a core for 20 pings/s through --delay 20ms). So an fd that ended a
+ * sleep, after which a whole spin found no work, is left out of the
+ * following sleeps until the loop reports work again, and while one is left
+ * out a sleep lasts at most WEIR_IDLE_MASKED_NS: a frame on that fd is seen
+ * that much later at worst, where the retire timer already makes it wait.
+ *
  * A struct weir_idle belongs to one thread.
  */
 #define WEIR_IDLE_MAX_FDS 16
 #define WEIR_IDLE_SPIN_POLLS 512
+#define WEIR_IDLE_MASKED_NS 1000000ULL
 struct weir_idle {
-	/* the registered fds, then the stop eventfd (filled in per sleep) */
-	struct pollfd fds[WEIR_IDLE_MAX_FDS + 1];
+	struct pollfd fds[WEIR_IDLE_MAX_FDS];
 	uint32_t nfds;
 	uint32_t empty;
 	uint32_t spin_polls;
 	uint32_t timeout_us;
+	uint32_t woke;   /* bit i: fds[i] ended the last sleep */
+	uint32_t masked; /* bit i: fds[i] woke a sleep and gave no work since */
 	uint64_t sleeps; /* how often it slept */
 };
 
@@ -114,7 +125,8 @@ int weir_idle_add_fd(struct weir_idle *idle, int fd);
  * Counts one poll that did `work`: true once spin_polls empty polls came in
  * a row, i.e. the caller should sleep now (weir_idle_sleep), after settling
  * whatever must not wait for the wake-up (counters to publish, completions
- * to reap). The count then starts again.
+ * to reap). The count then starts again. Work unmasks every fd; a spin
+ * without work masks the fds that ended the last sleep (see above).
  */
 bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work);
 /* weir_idle_should_sleep(), then a sleep of timeout_us when it says so.
@@ -126,8 +138,9 @@ int weir_idle_poll(struct weir_idle *idle, uint32_t work);
  * runs late by the thread's timer slack or by 0.1% of ns (0.5% when
  * niced), whichever is more (the kernel's rule for poll timeouts): where a
  * deadline must be met to the microsecond, sleep towards it in short
- * sleeps. Counts the sleep. Returns 1 when woken by an fd or the stop flag,
- * 0 when the time ran out (or a signal interrupted it).
+ * sleeps. Masked fds are not waited on, and with any masked the sleep is
+ * cut to WEIR_IDLE_MASKED_NS. Counts the sleep. Returns 1 when woken by an
+ * fd or the stop flag, 0 when the time ran out (or a signal interrupted it).
  */
 int weir_idle_sleep(struct weir_idle *idle, uint64_t ns);
 void weir_idle_fini(struct weir_idle *idle);

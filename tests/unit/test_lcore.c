@@ -3,7 +3,8 @@
  * Unit tests for src/lcore.c, and the small modules with no suite of their
  * own (src/clock.c, src/log.c): lcores launch pinned with their id and are
  * joined with fn's return value; the idle policy spins, then sleeps on its
- * fds and wakes as soon as one becomes readable; SIGINT/SIGTERM set the
+ * fds and wakes as soon as one becomes readable, and stops waiting on an fd
+ * that is readable with nothing to read; SIGINT/SIGTERM set the
  * stop flag and wake every idle sleeper, however long its timeout, as do
  * weir_stop_request() and weir_lcore_join() with the flag set, and
  * weir_stop_wait() returns when it goes up; the clock is
@@ -285,6 +286,47 @@ Test(lcore, idle_sleep_times_out_or_reports_the_fd)
 	cr_expect_eq(idle.sleeps, 2);
 	weir_idle_fini(&idle);
 	close(efd);
+}
+
+/* The bug: AF_PACKET's ring polls readable while weir-fwd holds a block in
+ * its delay line, so every sleep returned at once and the lcore spun. */
+Test(lcore, regression_fd_readable_without_work_turned_sleeps_into_spins)
+{
+	struct weir_idle idle;
+	int stuck = eventfd(1, EFD_NONBLOCK), other = eventfd(0, EFD_NONBLOCK);
+	uint64_t one = 1;
+	weir_ns_t t0, dt;
+
+	cr_assert_geq(stuck, 0);
+	cr_assert_geq(other, 0);
+	cr_assert_eq(weir_idle_init(&idle, 3, 0), 0);
+	cr_assert_eq(weir_idle_add_fd(&idle, stuck), 0);
+	cr_assert_eq(weir_idle_add_fd(&idle, other), 0);
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 1, "readable: at once");
+	cr_expect_eq(idle.woke, 1u);
+	/* A whole spin finds nothing: the fd is left out of the next sleeps,
+	 * which then last at most WEIR_IDLE_MASKED_NS. */
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect(weir_idle_should_sleep(&idle, 0));
+	cr_expect_eq(idle.masked, 1u);
+	t0 = weir_clock_now();
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 0, "the stuck fd still woke it");
+	dt = weir_clock_now() - t0;
+	cr_expect_geq(dt, WEIR_IDLE_MASKED_NS * 9 / 10, "slept %llu ns", (unsigned long long)dt);
+	cr_expect_lt(dt, 200 * WEIR_NS_PER_MS, "slept %llu ns, not cut", (unsigned long long)dt);
+	/* The other fd still wakes a sleep. */
+	cr_assert_eq(write(other, &one, sizeof(one)), (ssize_t)sizeof(one));
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 1);
+	cr_expect_eq(idle.woke, 2u);
+	/* Work: every fd is waited on again. */
+	cr_expect_not(weir_idle_should_sleep(&idle, 1));
+	cr_expect_eq(idle.masked, 0u);
+	t0 = weir_clock_now();
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 1);
+	cr_expect_lt(weir_clock_now() - t0, 100 * WEIR_NS_PER_MS);
+	close(stuck);
+	close(other);
 }
 
 /* An lcore that sleeps with a 30 s timeout until the stop flag is up. */
