@@ -387,8 +387,9 @@ static void replay_report(struct weir_port *port, struct replay *r, const struct
 		WEIR_INFO("%s: replayed %llu frames (%llu passes) at %s; deviation from the "
 			  "schedule p50 %.1f us, p99 %.1f us, max %.1f us; %llu late (> %llu us)",
 			  port->label, (unsigned long long)frames, (unsigned long long)r->passes,
-			  timing, hist_pct(r->hist, 50) / 1e3, hist_pct(r->hist, 99) / 1e3,
-			  r->dev_max / 1e3, (unsigned long long)r->late,
+			  timing, (double)WEIR_MIN(hist_pct(r->hist, 50), r->dev_max) / 1e3,
+			  (double)WEIR_MIN(hist_pct(r->hist, 99), r->dev_max) / 1e3,
+			  (double)r->dev_max / 1e3, (unsigned long long)r->late,
 			  (unsigned long long)(r->late_ns / WEIR_NS_PER_US));
 	else
 		WEIR_INFO("%s: replayed %llu frames (%llu passes) at full speed", port->label,
@@ -507,9 +508,10 @@ static int drv_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[0] = frames;
 		v[1] = weir_port_ctr_read(&r->passes);
 		v[2] = weir_port_ctr_read(&r->late);
-		v[3] = hist_pct(r->hist, 50);
-		v[4] = hist_pct(r->hist, 99);
 		v[5] = weir_port_ctr_read(&r->dev_max);
+		/* A bucket's upper bound may pass the largest value seen. */
+		v[3] = WEIR_MIN(hist_pct(r->hist, 50), v[5]);
+		v[4] = WEIR_MIN(hist_pct(r->hist, 99), v[5]);
 		v[6] = timed ? weir_port_ctr_read(&r->dev_sum) / timed : 0;
 		v[7] = weir_port_ctr_read(&r->truncated);
 		v[8] = weir_port_ctr_read(&r->damaged);

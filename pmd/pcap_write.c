@@ -109,16 +109,20 @@ static int write_one(struct pcap_writer *w, weir_ns_t ts, const struct weir_pkt 
 
 static void write_failed(struct weir_port *port, struct pcap_writer *w, int err)
 {
-	const char *what = w->ng ? "block" : "record";
+	const char *msg = w->ng ? weir_pcapng_errmsg(w->ng) : "";
+	size_t plen = strlen(w->path);
 
 	weir_port_ctr_add(&w->failed, 1);
-	if (w->ng && weir_pcapng_errmsg(w->ng)[0])
+	/* The port's label names the file already. */
+	if (!strncmp(msg, w->path, plen) && msg[plen] == ':')
+		msg += plen + 2;
+	if (msg[0])
 		weir_port_died(port, "%s; the file ends at its last complete block, the port stops",
-			       weir_pcapng_errmsg(w->ng));
+			       msg);
 	else
-		weir_port_died(port, "%s: write failed: %s; the file ends at its last complete "
-			       "%s, the port stops",
-			       w->path, strerror(-err), what);
+		weir_port_died(port, "write failed: %s; the file ends at its last complete %s, the "
+			       "port stops",
+			       strerror(-err), w->ng ? "block" : "record");
 }
 
 uint16_t pcap_writer_tx(struct pcap_writer *w, struct weir_txq *txq, struct weir_pkt **pkts,
