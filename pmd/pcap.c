@@ -244,8 +244,18 @@ static bool replay_read(struct weir_port *port, struct replay *r)
 	return true;
 }
 
+/* True when a frame of len bytes fits a chain of pool's buffers. */
+static bool frame_fits(const struct weir_pool *pool, uint32_t len)
+{
+	uint64_t first = WEIR_MIN(pool->buf_size - pool->headroom, (uint32_t)UINT16_MAX);
+	uint64_t rest = WEIR_MIN(pool->buf_size, (uint32_t)UINT16_MAX);
+
+	return len <= first + (WEIR_PKT_MAX_SEGS - 1) * rest;
+}
+
 /* Copies a frame into a packet from pool, chained across buffers when it
- * is longer than one: the packet, or NULL when the pool is short. */
+ * is longer than one (frame_fits must hold): the packet, or NULL when the
+ * pool is short. */
 static struct weir_pkt *frame_to_pkt(struct weir_pool *pool, const uint8_t *d, uint32_t len)
 {
 	struct weir_pkt *head = weir_pkt_alloc(pool), *last = head;
@@ -258,7 +268,7 @@ static struct weir_pkt *frame_to_pkt(struct weir_pool *pool, const uint8_t *d, u
 		uint32_t room, n;
 
 		if (off) {
-			if (head->nb_segs == WEIR_PKT_MAX_SEGS || !(seg = weir_pkt_alloc(pool))) {
+			if (!(seg = weir_pkt_alloc(pool))) {
 				weir_pkt_free(head);
 				return NULL;
 			}
@@ -302,6 +312,12 @@ static uint16_t drv_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint1
 		}
 		if (timed && weir_time_after(r->due, now))
 			break;
+		if (!frame_fits(port->pool, r->caplen)) {
+			/* Longer than a chain of 255 buffers: no packet can hold it. */
+			weir_port_ctr_add(&rxq->stats.errors, 1);
+			r->have = false;
+			continue;
+		}
 		p = frame_to_pkt(port->pool, r->data, r->caplen);
 		if (!p) {
 			weir_port_ctr_add(&r->nobuf_waits, 1); /* kept: tried again next burst */
