@@ -26,15 +26,30 @@ static uint32_t frame_len(int i)
 	return 60 + (uint32_t)(i * 53) % 1400;
 }
 
+/* Hex lines of what was received, printed at the end: a printf per byte
+ * in the receive loop would make the replay look late. */
+static char *out;
+static size_t out_len, out_cap;
+
 static void print_hex(const struct weir_pkt *p)
 {
+	static const char digits[] = "0123456789abcdef";
 	static uint8_t buf[70000];
+	size_t need = 2 * (size_t)p->pkt_len + 1;
 
 	if (p->pkt_len > sizeof(buf) || weir_pkt_copy_out(p, 0, p->pkt_len, buf) < 0)
 		abort();
-	for (uint32_t i = 0; i < p->pkt_len; i++)
-		printf("%02x", buf[i]);
-	printf("\n");
+	if (out_len + need > out_cap) {
+		out_cap = (out_len + need) * 2;
+		out = realloc(out, out_cap);
+		if (!out)
+			abort();
+	}
+	for (uint32_t i = 0; i < p->pkt_len; i++) {
+		out[out_len++] = digits[buf[i] >> 4];
+		out[out_len++] = digits[buf[i] & 15];
+	}
+	out[out_len++] = '\n';
 }
 
 /* Frame i: Ethernet to 02:00:00:00:00:01 from ...:02, EtherType 0x88b5
@@ -109,6 +124,7 @@ static int do_read(struct weir_port *port)
 {
 	weir_ns_t end = weir_clock_now() + 60 * WEIR_NS_PER_SEC;
 	struct weir_pkt *pkts[32];
+	unsigned idle = 0;
 
 	while (weir_clock_now() < end) {
 		uint16_t got = weir_port_rx_burst(port, 0, pkts, 32);
@@ -116,7 +132,8 @@ static int do_read(struct weir_port *port)
 		for (uint16_t i = 0; i < got; i++)
 			print_hex(pkts[i]);
 		weir_pkt_free_bulk(pkts, got);
-		if (!got && xstat(port, "replay_done"))
+		idle = got ? 0 : idle + 1;
+		if (idle % 64 == 1 && xstat(port, "replay_done"))
 			return 0;
 	}
 	fprintf(stderr, "pcap_tool: replay did not end within 60 s\n");
@@ -148,6 +165,9 @@ int main(int argc, char **argv)
 		rc = do_write(port, pool, atoi(argv[3]), argc > 4 ? atol(argv[4]) : 0);
 	else
 		rc = do_read(port);
+	if (out_len && fwrite(out, 1, out_len, stdout) != out_len)
+		rc = 1;
+	free(out);
 	fflush(stdout);
 	print_xstats(port);
 	weir_port_close(port);

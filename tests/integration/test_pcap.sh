@@ -189,7 +189,9 @@ replay_timed() {
 	[ "$(wc -l <"$TMP/out.hex")" = $n ] || fail "$spec: $(wc -l <"$TMP/out.hex") of $n frames"
 	{ [ $ms -ge $min ] && [ $ms -le $max ]; } || fail "$spec: took $ms ms, want $min..$max"
 	p99=$(sed -n 's/^replay_dev_p99_ns=//p' "$TMP/r.err")
-	[ -n "$p99" ] && [ "$p99" -lt 20000000 ] || fail "$spec: p99 deviation ${p99:-missing} ns (want < 20 ms)"
+	# 50 ms: two cores shared with other builds; a quiet machine reads
+	# tens to hundreds of microseconds here.
+	[ -n "$p99" ] && [ "$p99" -lt 50000000 ] || fail "$spec: p99 deviation ${p99:-missing} ns (want < 50 ms)"
 	grep -q "deviation from the schedule p50 .* p99 .* late" "$TMP/r.err" ||
 		fail "$spec: no timing report at close: $(tail -1 "$TMP/r.err")"
 	echo "ok: $spec: $ms ms, p99 deviation $((p99 / 1000)) us; $(grep -o 'p50.*' "$TMP/r.err")"
