@@ -14,9 +14,12 @@
  * goes into a histogram, whose p50/p99/max, with the count of late frames,
  * are xstats and the line the port logs when it closes.
  *
- * pcap:FILE?mode=w writes what the port transmits, pcapng by default
- * (weir's own writer, src/pcapng.c: libpcap cannot write pcapng) with an
- * Interface Statistics Block every stats_ms and at close, or classic pcap
+ * pcap:FILE?mode=w (pcap_write.c) writes what the port transmits, pcapng
+ * by default (weir's own writer, src/pcapng.c: libpcap cannot write
+ * pcapng) with an Interface Statistics Block at the first burst after
+ * every stats_ms and
+ * at close (isb_ifrecv: frames given to the port, isb_ifdrop: frames it
+ * could not write; isb_osdrop is 0, no kernel is involved), or classic pcap
  * (format=pcap) through libpcap's pcap_dump at nanosecond precision. Both
  * keep the file valid up to its last complete block or record when a write
  * fails: the failure is reported once with the path and errno, the port
@@ -24,14 +27,11 @@
  * counted.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "weir/log.h"
 #include "weir/pcapng.h"
@@ -63,14 +63,13 @@ struct replay {
 	weir_ns_t start;     /* monotonic ns of the first frame */
 	uint64_t t0, tlast;  /* file ns of this pass's first and last frame */
 	uint64_t pass_frames;
-	double offset_ns;    /* schedule time at which this pass starts */
+	double offset_ns;    /* schedule ns (after speed) at which this pass starts */
 	weir_ns_t last_due;
 	uint64_t index;      /* frames scheduled, all passes */
 	/* Counters (weir_port_ctr_add: xstats read them from any thread). */
 	uint64_t passes, late, truncated, damaged, nobuf_waits, dev_max, dev_sum;
 	uint64_t hist[HIST_N];
 };
-
 
 struct pcap_priv {
 	enum pcap_mode mode;
@@ -181,10 +180,11 @@ static bool replay_next_pass(struct weir_port *port, struct replay *r)
 		return false;
 	if (!r->pass_frames)
 		return false; /* an empty file would loop forever doing nothing */
-	/* The next pass starts one mean frame gap after this one's last frame. */
-	if (r->pass_frames > 1)
+	/* The next pass starts one mean frame gap after this one's last frame
+	 * (offset_ns is schedule time: the file's, divided by the speed). */
+	if (r->pass_frames > 1 && r->speed > 0)
 		r->offset_ns += (double)(r->tlast - r->t0) *
-				(1.0 + 1.0 / (double)(r->pass_frames - 1));
+				(1.0 + 1.0 / (double)(r->pass_frames - 1)) / r->speed;
 	pcap_close(r->pc);
 	r->pc = replay_open_file(port, r->path, &err);
 	if (!r->pc) {

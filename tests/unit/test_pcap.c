@@ -319,6 +319,24 @@ Test(pcap, replay_keeps_the_file_timing)
 	weir_port_close(port);
 }
 
+/* Regression: the second pass of a loop started at the file's own time
+ * after the first, not that time divided by speed=. */
+Test(pcap, loop_offset_ignored_speed)
+{
+	const char *p = path_of("loopspeed.pcap");
+	struct weir_port *port;
+	weir_ns_t t0 = weir_clock_now(), el;
+
+	write_classic(p, 21, 0, 5 * WEIR_NS_PER_MS); /* 100 ms, next pass at 105 */
+	port = open_ok(p, "?speed=2&loop=2");
+	cr_assert_eq(drain_passes(port, 30, 0, 21), 42);
+	el = weir_clock_now() - t0 - 30 * WEIR_NS_PER_MS;
+	/* (105 + 100) / 2 = 102.5 ms; the bug made it 105 + 50. */
+	cr_assert_geq(el, 100 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)el);
+	cr_assert_lt(el, 145 * WEIR_NS_PER_MS, "took %llu ns", (unsigned long long)el);
+	weir_port_close(port);
+}
+
 Test(pcap, replay_at_fixed_pps)
 {
 	const char *p = path_of("pps.pcap");
