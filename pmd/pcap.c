@@ -16,15 +16,16 @@
  *
  * pcap:FILE?mode=w (pcap_write.c) writes what the port transmits, pcapng
  * by default (weir's own writer, src/pcapng.c: libpcap cannot write
- * pcapng) with an Interface Statistics Block at the first burst after
- * every stats_ms and
- * at close (isb_ifrecv: frames given to the port, isb_ifdrop: frames it
- * could not write; isb_osdrop is 0, no kernel is involved), or classic pcap
- * (format=pcap) through libpcap's pcap_dump at nanosecond precision. Both
- * keep the file valid up to its last complete block or record when a write
- * fails: the failure is reported once with the path and errno, the port
- * dies (weir_port_is_dead), and what it is given afterwards is dropped and
- * counted.
+ * pcapng) or classic pcap (format=pcap) through libpcap's pcap_dump at
+ * nanosecond precision. Writes are buffered; at the first burst after
+ * every stats_ms the buffer goes to the file, behind an Interface
+ * Statistics Block in pcapng (isb_ifrecv: frames given to the port,
+ * isb_ifdrop: frames it could not write; isb_osdrop is 0, no kernel is
+ * involved); close writes a last one, flushes and fsyncs. Both formats
+ * keep the file valid up to its last complete block or record when a
+ * write fails: the failure is reported once with the path and errno, the
+ * port dies (weir_port_is_dead), and what it is given afterwards is
+ * dropped and counted.
  */
 #include <errno.h>
 #include <math.h>
@@ -557,8 +558,8 @@ static const struct weir_port_param pcap_params[] = {
 	{"late_us", "replay: a frame later than this counts late, default 100", NULL},
 	{"format", "write: pcapng (default) or classic pcap", "pcapng|pcap"},
 	{"snaplen", "write: bytes kept of each frame, default 262144", NULL},
-	{"stats_ms", "write, pcapng: ms between interface statistics blocks, default 1000, "
-		     "0: at close only", NULL},
+	{"stats_ms", "write: ms between flushes to the file (and pcapng interface statistics "
+		     "blocks), default 1000, 0: at close only", NULL},
 	{"if_name", "write, pcapng: the interface's name in the file, default the port's label",
 	 NULL},
 	{NULL, NULL, NULL},

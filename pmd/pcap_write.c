@@ -144,8 +144,12 @@ uint16_t pcap_writer_tx(struct pcap_writer *w, struct weir_txq *txq, struct weir
 			bytes += pkts[i]->pkt_len;
 		weir_port_ctr_add(&w->frames, i);
 		if (!err && w->stats_ns && now >= w->next_isb) {
+			/* Each tick the file on disk catches up: an ISB saying
+			 * what was seen, and the buffer written out, so a
+			 * killed process loses at most stats_ms of frames. */
 			w->next_isb = now + w->stats_ns;
 			write_isb(w, ts);
+			err = w->ng ? weir_pcapng_flush(w->ng, false) : classic_flush(w);
 		}
 		if (err)
 			write_failed(port, w, err);

@@ -439,6 +439,30 @@ Test(pcap, written_file_replays_the_same)
 	weir_port_close(port);
 }
 
+/* Every stats_ms the buffer reaches the file (behind an ISB in pcapng):
+ * a process killed before close loses at most that much. */
+Test(pcap, periodic_flush_reaches_the_file)
+{
+	static const char *const args[] = {"?mode=w&stats_ms=1", "?mode=w&format=pcap&stats_ms=1"};
+
+	for (int k = 0; k < 2; k++) {
+		const char *p = path_of(k ? "tick.pcap" : "tick.pcapng");
+		struct weir_port *port = open_ok(p, args[k]);
+		struct weir_pkt *last;
+		int clean;
+
+		send_frames(port, 20);
+		usleep(2000);
+		last = make_pkt(20, frame_len(20));
+		cr_assert_eq(weir_port_tx_burst(port, 0, &last, 1), 1); /* the tick comes with a burst */
+		cr_assert_eq(read_back(p, &clean), 21, "%s: on disk before close", p);
+		cr_assert(clean);
+		if (!k)
+			cr_assert_geq(xstat(port, "write_isb_blocks"), 1);
+		weir_port_close(port);
+	}
+}
+
 Test(pcap, unwritable_path_is_refused)
 {
 	struct weir_port *port;
