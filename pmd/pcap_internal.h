@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The pcap: driver's write side (pcap_write.c), as pcap.c sees it: one
+ * writer per port in mode=w, for pcapng (src/pcapng.c) or classic pcap
+ * (libpcap's pcap_dump). Internal to pmd/.
+ */
+#ifndef WEIR_PMD_PCAP_INTERNAL_H
+#define WEIR_PMD_PCAP_INTERNAL_H
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+
+#include "weir/pcapng.h"
+#include "weir/port_driver.h"
+
+enum pcap_format { FMT_PCAPNG, FMT_PCAP };
+
+/* classic pcap: records pass to write(2) in chunks of about this much. */
+#define CLASSIC_FLUSH (64u * 1024)
+#define CLASSIC_MAX_RECS 4096
+
+struct pcap_writer {
+	enum pcap_format fmt;
+	struct weir_pcapng *ng;
+	pcap_t *dead;          /* classic: libpcap's handle for the dumper */
+	pcap_dumper_t *dump;
+	FILE *f;
+	char *path;
+	uint8_t *iobuf;        /* classic: the stream's buffer */
+	uint8_t *scratch;      /* classic: a chain made contiguous */
+	uint32_t snaplen;
+	int64_t rt_off;        /* realtime - monotonic at open */
+	weir_ns_t last_ts;
+	uint64_t stats_ns, next_isb;
+	weir_ns_t start_rt;
+	/* classic: record ends since the last good flush (where a torn file
+	 * may be cut). */
+	int64_t good_off, rec_end[CLASSIC_MAX_RECS];
+	uint32_t nrec;
+	uint64_t unflushed;
+	/* Counters. */
+	uint64_t frames, given, isbs, snapped, dropped, failed;
+	bool opened;
+};
+
+/* Creates the file (SHB and IDB written at once for pcapng, the file
+ * header for pcap) from the spec's write keys: 0 or a negative errno with
+ * the port's message set. What it opened is freed by pcap_writer_close. */
+int pcap_writer_open(struct weir_port *port, struct pcap_writer *w, enum pcap_format fmt);
+/* Writes pkts (and an ISB when one is due), frees them, returns n. After a
+ * failed write the port is dead and what follows is dropped, counted. */
+uint16_t pcap_writer_tx(struct pcap_writer *w, struct weir_txq *txq, struct weir_pkt **pkts,
+			uint16_t n);
+/* A last ISB, flush, fsync, close; only frees after a failed open. */
+void pcap_writer_close(struct weir_port *port, struct pcap_writer *w);
+/* Bytes that reached the file. */
+uint64_t pcap_writer_bytes(const struct pcap_writer *w);
+
+#endif
