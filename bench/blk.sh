@@ -6,9 +6,12 @@
 # registered-buffer (fixed=1 / --fixedbufs, plus --registerfiles) and
 # SQPOLL settings per row, weir and fio alternating, RUNS times; medians,
 # min-max and the ratio weir/fio of IOPS, p50/p99 latency (submission to
-# completion, fio's lat) and CPU per I/O (the submitting thread's
-# utime+stime over the run: fio measures RUSAGE_THREAD, so bench/blk
-# reports the same; its whole-process figure is in the per-run lines).
+# completion, fio's lat) and CPU per I/O, twice: the submitting thread's
+# utime+stime over the run (what fio's usr_cpu+sys_cpu measure, with
+# RUSAGE_THREAD; bench/blk reports the same), and the whole process's from
+# /usr/bin/time, start-up included, which also counts the kernel threads
+# working for it (io-wq workers, where a read is punted to them, as
+# buffered reads on tmpfs are; the SQPOLL thread): divided by the I/Os.
 #
 #   disk QD1, disk QD32, disk QD1+SQPOLL  a file on BLK_DIR (default /tmp),
 #                                         O_DIRECT: reads reach the device
@@ -40,7 +43,7 @@ mb=${BLK_MB:-1024}
 bench="$build/bench/blk"
 
 [ -x "$bench" ] || { echo "blk.sh: $bench not built (ninja -C $build bench/blk)"; exit 1; }
-for c in fio taskset python3; do
+for c in fio taskset python3 /usr/bin/time; do
 	command -v "$c" >/dev/null || { echo "blk.sh: SKIP: $c not installed"; exit 77; }
 done
 tmp=$(mktemp -d "$dir/weir-blk-bench-XXXXXX")
@@ -73,25 +76,31 @@ fi
 weir_run() { # FILE QD DIRECT SQPOLL
 	local spec="uring:$1?direct=$3&qd=$2&fixed=1" env=() out
 	[ "$4" = 1 ] && spec+="&sqpoll=1" && env=(BLK_SQ_CPU="$sqcpu")
-	out=$(env "${env[@]}" taskset -c "$cpu" "$bench" randread "$spec" "$secs" 2>"$tmp/weir.err")
+	out=$(env "${env[@]}" /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$cpu" \
+		"$bench" randread "$spec" "$secs" 2>"$tmp/weir.err")
 	[ -n "$out" ] || { sed 's/^/  weir: /' "$tmp/weir.err" >&2; echo "0 0 0 0 0"; return; }
-	echo "$out" | sed -n 's/.*iops=\([0-9]*\).*p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*cpu_ns_per_io=\([0-9]*\) proc_cpu_ns_per_io=\([0-9]*\).*/\1 \2 \3 \4 \5/p'
+	echo "$out $(cat "$tmp/time")" | awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "%s %s %s %s %.0f\n", v["iops"], v["p50_us"], v["p99_us"], v["cpu_ns_per_io"],
+			(v["ios"] > 0 ? ($(NF - 1) + $NF) * 1e9 / v["ios"] : 0) }'
 }
 fio_run() { # FILE QD DIRECT SQPOLL
 	local sq=()
 	[ "$4" = 1 ] && sq=(--sqthread_poll=1 --sqthread_poll_cpu="$sqcpu")
-	taskset -c "$cpu" fio --name=blk --filename="$1" --ioengine=io_uring --direct="$3" \
-		--rw=randread --bs=4k --iodepth="$2" --fixedbufs --registerfiles "${sq[@]}" \
-		--time_based --runtime="$secs" --cpus_allowed="$cpu" --lat_percentiles=1 \
-		--output-format=json >"$tmp/fio.json" 2>"$tmp/fio.err"
-	python3 - "$tmp/fio.json" <<'EOF' || { sed 's/^/  fio: /' "$tmp/fio.err" >&2; echo "0 0 0 0 0"; }
+	/usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$cpu" fio --name=blk --filename="$1" \
+		--ioengine=io_uring --direct="$3" --rw=randread --bs=4k --iodepth="$2" --fixedbufs \
+		--registerfiles "${sq[@]}" --time_based --runtime="$secs" --cpus_allowed="$cpu" \
+		--lat_percentiles=1 --output-format=json >"$tmp/fio.json" 2>"$tmp/fio.err"
+	python3 - "$tmp/fio.json" "$tmp/time" <<'EOF' || { sed 's/^/  fio: /' "$tmp/fio.err" >&2; echo "0 0 0 0 0"; }
 import json, sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
 r = j["read"]
 p = r["lat_ns"]["percentile"]
 ios = max(r["total_ios"], 1)
 cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1e3
-print("%.0f %.2f %.2f %.0f -" % (r["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1e3, cpu * 1e9 / ios))
+proc = sum(float(x) for x in open(sys.argv[2]).read().split()[-2:])
+print("%.0f %.2f %.2f %.0f %.0f" % (r["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1e3,
+                                    cpu * 1e9 / ios, proc * 1e9 / ios))
 EOF
 }
 
@@ -113,28 +122,32 @@ for row in "${rows[@]}"; do
 	for i in $(seq "$runs"); do
 		w=$(weir_run "$2" "$3" "$4" "$5")
 		f=$(fio_run "$2" "$3" "$4" "$5")
-		echo "$1 run $i: weir iops p50 p99 cpu_ns/io proc_cpu_ns/io = $w; fio = $f"
+		echo "$1 run $i: iops p50_us p99_us thread_cpu_ns/io process_cpu_ns/io: weir $w, fio $f"
 		echo "$w" >>"$tmp/$1.w"; echo "$f" >>"$tmp/$1.f"
 	done
 done
 
 echo
 echo "== results: median (min-max) of $runs runs; ratio = weir/fio of the medians"
-printf "%-16s %-6s %-28s %-26s %-26s %-24s\n" row "" IOPS "p50 us" "p99 us" "CPU ns/IO (thread)"
+printf "%-16s %-6s %-24s %-22s %-22s %-22s %-22s\n" row "" IOPS "p50 us" "p99 us" \
+	"CPU ns/IO thread" "CPU ns/IO process"
 for row in "${rows[@]}"; do
 	set -- $row
 	for t in w f; do
 		name=weir; [ $t = f ] && name=fio
-		printf "%-16s %-6s %-28s %-26s %-26s %-24s\n" "$([ $t = w ] && echo "$1")" $name \
-			"$(stat_col 1 "$tmp/$1.$t")" "$(stat_col 2 "$tmp/$1.$t")" \
-			"$(stat_col 3 "$tmp/$1.$t")" "$(stat_col 4 "$tmp/$1.$t")"
+		printf "%-16s %-6s %-24s %-22s %-22s %-22s %-22s\n" "$([ $t = w ] && echo "$1")" \
+			$name "$(stat_col 1 "$tmp/$1.$t")" "$(stat_col 2 "$tmp/$1.$t")" \
+			"$(stat_col 3 "$tmp/$1.$t")" "$(stat_col 4 "$tmp/$1.$t")" \
+			"$(stat_col 5 "$tmp/$1.$t")"
 	done
 	r=()
-	for c in 1 2 3 4; do r+=("$(ratio "$(med_col $c "$tmp/$1.w")" "$(med_col $c "$tmp/$1.f")")"); done
-	printf "%-16s %-6s %-28s %-26s %-26s %-24s\n" "" ratio "${r[0]}" "${r[1]}" "${r[2]}" "${r[3]}"
+	for c in 1 2 3 4 5; do r+=("$(ratio "$(med_col $c "$tmp/$1.w")" "$(med_col $c "$tmp/$1.f")")"); done
+	printf "%-16s %-6s %-24s %-22s %-22s %-22s %-22s\n" "" ratio "${r[@]}"
 done
-echo "(goals, issue 13: IOPS ratio >= 1.0, QD1 p50 ratio <= 1.0, CPU ratio <= 0.8; weir polls its"
-echo " completion queue, so at QD1 its thread is busy for the whole I/O while fio sleeps in the kernel)"
+echo "(goals, issue 13: IOPS ratio >= 1.0, QD1 p50 ratio <= 1.0, CPU ratio <= 0.8. weir spins on its"
+echo " completion queue, so its thread is busy for the whole run while fio sleeps in io_uring_enter:"
+echo " at QD1 weir's thread CPU per I/O is its latency. The process column adds the kernel threads"
+echo " (io-wq workers, the SQPOLL poller) and start-up, for both.)"
 
 [ "${RAID:-1}" = 1 ] || exit 0
 
