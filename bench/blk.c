@@ -25,6 +25,9 @@
  * per I/O: what fio's usr_cpu+sys_cpu measure) and proc_cpu_ns_per_io (the
  * whole process: with sqpoll=1 that includes the kernel's polling thread).
  *
+ * BLK_XSTATS=1 also prints each device's driver counters (xstats) to
+ * stderr at the end, one "xstats LABEL: name=value ..." line per device.
+ *
  * BLK_SQ_CPU=N moves the kernel's submission-polling threads (sqpoll=1,
  * named iou-sqp-PID) to CPU N after open, as fio's --sqthread_poll_cpu
  * does: the uring driver has no key for it, and a poller sharing the CPU
@@ -308,8 +311,26 @@ static void make_pool(uint32_t n)
 		FAIL("pool of %u buffers: %s", n, strerror(-err));
 }
 
+/* BLK_XSTATS=1: the driver's counters of every device, to stderr. */
+static void print_xstats(void)
+{
+	struct weir_blk_xstat xs[32];
+
+	if (!getenv("BLK_XSTATS") || strcmp(getenv("BLK_XSTATS"), "1"))
+		return;
+	for (unsigned i = 0; i < ndev; i++) {
+		int n = weir_blk_xstats_get(devs[i].blk, xs, 32);
+
+		fprintf(stderr, "xstats %s:", weir_blk_label(devs[i].blk));
+		for (int j = 0; j < n && j < 32; j++)
+			fprintf(stderr, " %s=%llu", xs[j].name, (unsigned long long)xs[j].value);
+		fputc('\n', stderr);
+	}
+}
+
 static void finish(void)
 {
+	print_xstats();
 	for (unsigned i = 0; i < ndev; i++) {
 		for (unsigned j = 0; j < BENCH_MAX_QD; j++)
 			if (devs[i].reqs[j].pkt)

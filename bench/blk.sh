@@ -169,9 +169,11 @@ taskset -c "$cpu" "$bench" write 1 196608 "$rqd" "$arr&create=1&chunk=64k" >/dev
 	{ echo "blk.sh: cannot create $arr"; exit 1; }
 : >"$tmp/raid.w"; : >"$tmp/raid.m"
 for i in $(seq "$runs"); do
-	a=$(taskset -c "$cpu" "$bench" write "$secs" 196608 "$rqd" "$arr" | sed -n 's/.*mbps=\([0-9.]*\).*/\1/p')
+	a=$(BLK_XSTATS=1 taskset -c "$cpu" "$bench" write "$secs" 196608 "$rqd" "$arr" 2>"$tmp/raid.err" |
+		sed -n 's/.*mbps=\([0-9.]*\).*/\1/p')
+	kinds=$(grep -o 'full_stripe_writes=[0-9]* rmw_writes=[0-9]* rcw_writes=[0-9]*' "$tmp/raid.err")
 	b=$(taskset -c "$cpu" "$bench" write "$secs" 65536 "$rqd" "${mspecs[@]}" | sed -n 's/.*mbps=\([0-9.]*\).*/\1/p')
-	echo "raid5 run $i: array ${a:-0} MB/s of data, members directly ${b:-0} MB/s"
+	echo "raid5 run $i: array ${a:-0} MB/s of data ($kinds), members directly ${b:-0} MB/s"
 	echo "${a:-0}" >>"$tmp/raid.w"; echo "${b:-0}" >>"$tmp/raid.m"
 done
 ra=$(med_col 1 "$tmp/raid.w") rm_=$(med_col 1 "$tmp/raid.m")
