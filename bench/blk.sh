@@ -16,7 +16,9 @@
 #   disk QD1, disk QD32, disk QD1+SQPOLL  a file on BLK_DIR (default /tmp),
 #                                         O_DIRECT: reads reach the device
 #   tmpfs QD1, tmpfs QD32                 a file on /dev/shm, buffered
-#                                         (tmpfs has no O_DIRECT): the CPU is
+#                                         (direct=0: older tmpfs has no
+#                                         O_DIRECT, and where it has, it is
+#                                         the same page cache): the CPU is
 #                                         the limit, software overhead shows
 #   raid5                                 full-stripe sequential writes on 4
 #                                         member files against writing the
@@ -51,7 +53,7 @@ shm=/dev/shm/weir-blk-bench-$$
 trap 'rm -rf "$tmp" "$shm"' EXIT
 
 # --- the files ---------------------------------------------------------
-fstype=$(stat -f -c %T "$dir")
+fstype=$(df --output=fstype "$dir" | tail -1)
 disk="$tmp/disk"
 echo "== blk bench: 4 KiB random reads, ${secs}s per run, $runs runs, CPU $cpu (SQPOLL thread on $sqcpu)"
 echo "disk file: $disk ($mb MiB on $fstype, $(df --output=source "$dir" | tail -1))"
@@ -62,7 +64,7 @@ if ! dd if="$disk" of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/nu
 	echo "blk.sh: $fstype under $dir does not do O_DIRECT: disk rows skipped (set BLK_DIR)"
 	disk_ok=0
 fi
-case $fstype in tmpfs | overlayfs | ramfs)
+case $fstype in tmpfs | overlay | ramfs)
 	echo "blk.sh: $dir is $fstype, not a disk: the disk rows measure memory (set BLK_DIR)" ;;
 esac
 if [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
