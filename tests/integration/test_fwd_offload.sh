@@ -102,25 +102,36 @@ tcp)
 	done
 	;;
 shaped | shaped6)
-	IDLE=$(weir_nsexec a ping -c 20 -i 0.05 -q "$B" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
-	weir_nsexec a ping -c 150 -i 0.05 "$B" >/tmp/weir-offload-$$.ping 2>&1 &
-	PING=$!
-	read -r BPS RETR < <(iperf -t 8 -O 2 -P 4 -C cubic)
-	wait $PING
-	P99=$(python3 - /tmp/weir-offload-$$.ping <<'PY'
-import re, sys
-rtt = sorted(float(m) for m in re.findall(r"time=([0-9.]+)", open(sys.argv[1]).read()))
-print(rtt[min(len(rtt) - 1, int(0.99 * len(rtt)))] if rtt else 1e9)
-PY
-)
 	# Ceiling: payload bytes per 1514-byte frame, TCP timestamps on:
 	# 1448 over IPv4, 1428 over IPv6.
 	MSS=1448
 	[ "$CASE" = shaped6 ] && MSS=1428
 	CEIL=$(python3 -c "print(100e6 * $MSS / 1514)")
-	echo "$KIND $CASE 100mbit/fq_codel: goodput $(python3 -c "print(round($BPS/1e6,1))") Mbit/s = $(python3 -c "print(round(100*$BPS/$CEIL,1))")% of the $(python3 -c "print(round($CEIL/1e6,1))") ceiling, $RETR retransmits; ping idle avg $IDLE ms, loaded p99 $P99 ms"
-	ge "$BPS" "$(python3 -c "print(0.9 * $CEIL)")" || fail "goodput $BPS below 90% of the ceiling"
-	ge "$(python3 -c "print(float('$IDLE') + 10)")" "$P99" || fail "loaded ping p99 $P99 ms > idle $IDLE + 10 ms"
+	# Timing on a shared 2-core machine: a forwarder descheduled by other
+	# jobs for tens of ms shows as RTT spikes that are not weir's queue.
+	# One retry; both attempts are printed, a pass needs both checks in
+	# one attempt.
+	why=
+	for attempt in 1 2; do
+		IDLE=$(weir_nsexec a ping -c 20 -i 0.05 -q "$B" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
+		weir_nsexec a ping -c 150 -i 0.05 "$B" >/tmp/weir-offload-$$.ping 2>&1 &
+		PING=$!
+		read -r BPS RETR < <(iperf -t 8 -O 2 -P 4 -C cubic)
+		wait $PING
+		restart_server
+		P99=$(python3 - /tmp/weir-offload-$$.ping <<'PY'
+import re, sys
+rtt = sorted(float(m) for m in re.findall(r"time=([0-9.]+)", open(sys.argv[1]).read()))
+print(rtt[min(len(rtt) - 1, int(0.99 * len(rtt)))] if rtt else 1e9)
+PY
+)
+		echo "$KIND $CASE 100mbit/fq_codel, attempt $attempt: goodput $(python3 -c "print(round($BPS/1e6,1))") Mbit/s = $(python3 -c "print(round(100*$BPS/$CEIL,1))")% of the $(python3 -c "print(round($CEIL/1e6,1))") ceiling, $RETR retransmits; ping idle avg $IDLE ms, loaded p99 $P99 ms"
+		why=
+		ge "$BPS" "$(python3 -c "print(0.9 * $CEIL)")" || why="goodput $BPS below 90% of the ceiling"
+		ge "$(python3 -c "print(float('$IDLE') + 10)")" "$P99" || why="$why${why:+; }loaded ping p99 $P99 ms > idle $IDLE + 10 ms"
+		[ -z "$why" ] && break
+	done
+	[ -z "$why" ] || fail "$why"
 	;;
 udp)
 	read -r BPS LOST < <(iperf -u -b 200M -l 1400 -t 3)
