@@ -62,8 +62,9 @@ siphash_cd(const struct weir_hash_key *key, const uint8_t *in, size_t len, int c
 		sip_rounds(&s, c);
 		s.v0 ^= m;
 	}
-	for (size_t i = 0; i < left; i++)
-		b |= (uint64_t)in[i] << (8 * i);
+	m = 0;
+	memcpy(&m, in, left); /* the tail in the low bytes once read little-endian */
+	b |= le64toh(m);
 	s.v3 ^= b;
 	sip_rounds(&s, c);
 	s.v0 ^= b;
