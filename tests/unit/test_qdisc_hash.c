@@ -141,6 +141,27 @@ Test(qdisc_hash, regression_flow_hash_collided_for_every_seed)
 	weir_pkt_free(b);
 }
 
+/*
+ * The review's own pair: 192.0.2.66 picked its ports (by inverting the old
+ * hash's last mixing step) so its flow hashed exactly like the victim
+ * 10.0.0.1's, whatever the seed; under keyed hashing the pair is two
+ * ordinary flows.
+ */
+Test(qdisc_hash, regression_crafted_ports_followed_the_victim_under_every_seed)
+{
+	struct weir_pkt *victim = mk_udp(0, 100, 0), *attacker = mk_udp(0, 100, 0);
+	int same;
+
+	memcpy(weir_pkt_data(victim) + 34, "\x1f\x0a\x23\x28", 4);
+	memcpy(weir_pkt_data(attacker) + 26, "\xc0\x00\x02\x42", 4);
+	memcpy(weir_pkt_data(attacker) + 34, "\xd7\x09\xf8\x0e", 4);
+	same = shared_buckets(victim, attacker);
+	cr_expect_leq(same, 20, "the crafted flow shares the victim's bucket under %d of %d keys",
+		      same, KEYS);
+	weir_pkt_free(victim);
+	weir_pkt_free(attacker);
+}
+
 /* The same for hashes a driver supplies (afpacket's tp_rxhash): two that
  * land together under one key are keyed apart by others. */
 Test(qdisc_hash, driver_hashes_split_under_new_keys)
