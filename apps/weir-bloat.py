@@ -22,22 +22,33 @@ a fast path; every sample still comes from real packets. Every child writes
 its output to a file in the report directory as it goes, so an interrupted
 run (Ctrl-C, a crashed forwarder) still leaves a report of what ran, and
 namespaces are always removed (try/finally, and signals turned into an
-exception).
+exception; teardown defers further signals, so a second Ctrl-C cannot cut
+it short).
+
+It runs as root, so it writes only into directories it made or the caller
+owns, creates each file anew (O_EXCL|O_NOFOLLOW: an old file or a planted
+symlink of that name is unlinked, never followed), owner-only and owned by
+the user sudo names, keeps weir-fwd's socket in a private temporary
+directory, and names its namespaces with its PID and a random token.
 
 Standard library only.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 PROG = "weir-bloat"
@@ -62,6 +73,120 @@ class Fatal(Exception):
 
 def log(msg):
     print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+
+
+class SignalGuard:
+    """SIGINT/SIGTERM raise Interrupted once. Later ones, and any that come
+    while a teardown is shielded, are only noted: a second Ctrl-C must not
+    cut the removal of namespaces short. One that came during a shielded
+    teardown before any other is raised when the shield drops."""
+
+    def __init__(self):
+        self.shield = 0
+        self.pending = None
+        self.raised = False
+
+    def handler(self, signum, frame):
+        name = signal.Signals(signum).name
+        if self.raised or self.shield:
+            if self.pending is None and not self.raised:
+                self.pending = name
+            log(f"{name}: finishing teardown first (namespaces, children)")
+            return
+        self.raised = True
+        raise Interrupted(name)
+
+    @contextlib.contextmanager
+    def shielded(self):
+        self.shield += 1
+        try:
+            yield
+        finally:
+            self.shield -= 1
+            if not self.shield and self.pending and not self.raised:
+                name, self.pending, self.raised = self.pending, None, True
+                raise Interrupted(name)
+
+
+SIGNALS = SignalGuard()
+
+
+# ---------------------------------------------------------------- files
+# Root writing where others can write is how a chosen file gets clobbered.
+
+def caller_ids():
+    """Whom the run is for: the user sudo names, else the real user."""
+    if os.geteuid() == 0 and os.environ.get("SUDO_UID", "").isdigit():
+        return int(os.environ["SUDO_UID"]), int(os.environ.get("SUDO_GID", "0") or 0)
+    return os.getuid(), os.getgid()
+
+
+def give_to_caller(fd_or_path):
+    uid, gid = caller_ids()
+    if uid != os.geteuid():
+        if isinstance(fd_or_path, int):
+            os.fchown(fd_or_path, uid, gid)
+        else:
+            os.chown(fd_or_path, uid, gid, follow_symlinks=False)
+
+
+def check_dir(path, what):
+    """True when path is a directory we may write into, False when it does
+    not exist; Fatal when it is a symlink, no directory, someone else's, or
+    writable by everyone without the sticky bit."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISLNK(st.st_mode):
+        raise Fatal(f"{what} {path}: is a symbolic link; weir-bloat runs as root and writes only "
+                    "into real directories: name the directory itself")
+    if not stat.S_ISDIR(st.st_mode):
+        raise Fatal(f"{what} {path}: exists and is not a directory")
+    if st.st_uid not in (os.geteuid(), caller_ids()[0]):
+        raise Fatal(f"{what} {path}: owned by uid {st.st_uid}, not by you (uid {caller_ids()[0]}); "
+                    "weir-bloat runs as root and writes only into directories it made or you own: "
+                    "choose another directory or remove this one")
+    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+        raise Fatal(f"{what} {path}: writable by everyone (mode {stat.S_IMODE(st.st_mode):o}): "
+                    "choose a directory only you can write")
+    return True
+
+
+def make_dir(path, what):
+    """A directory to write into: an existing one that check_dir accepts,
+    or a new one made here (mode 0700, given to the caller)."""
+    if check_dir(path, what):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        check_dir(path, what)       # made meanwhile: judge it as any other
+        return
+    give_to_caller(path)
+
+
+def create_file(path):
+    """path opened for writing as a file made now (mode 0600, given to the
+    caller): an old file or symlink of that name is unlinked, never
+    followed, and O_EXCL|O_NOFOLLOW refuses whatever appears meanwhile."""
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            raise Fatal(f"{path}: is a directory, where weir-bloat writes a file")
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+    except FileExistsError:
+        raise Fatal(f"{path}: appeared while weir-bloat replaced it: is something else writing "
+                    "into this directory?") from None
+    give_to_caller(fd)
+    return os.fdopen(fd, "w")
 
 
 # ---------------------------------------------------------------- parsing
@@ -221,7 +346,7 @@ class Children:
     def start(self, name, cmd, out_path, cpu=None):
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu)] + cmd
-        out = open(out_path, "w")
+        out = create_file(out_path)
         pr = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                               start_new_session=True)
         out.close()
@@ -296,8 +421,8 @@ class Path:
 
     def setup(self):
         for ns in self.all_ns():
+            self.made.append(ns)    # first: an interrupted add is still removed
             run(["ip", "netns", "add", ns])
-            self.made.append(ns)
             run(nsexec(ns, ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
                             "net.ipv6.conf.default.disable_ipv6=1"]))
             self.ip(ns, "link", "set", "lo", "up")
@@ -362,8 +487,10 @@ class Path:
         return st
 
     def teardown(self):
+        # In their own session: the terminal's next Ctrl-C does not reach them.
         for ns in reversed(self.made):
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL,
+                           start_new_session=True)
         self.made = []
 
 
@@ -616,14 +743,14 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
     ran is reported."""
     kind = SCHEDULERS[sched][0]
     rdir = os.path.join(outdir, f"{idx}-{sched}")
-    os.makedirs(rdir, exist_ok=True)
+    make_dir(rdir, "run directory")
     res = {"scheduler": sched, "bottleneck": kind, "dir": rdir, "complete": False,
            "rate_bps": a.rate_bps, "delay_ms": a.delay_s * 1e3, "notes": []}
     results.append(res)
     need_dly = kind == "kernel" and a.delay_s > 0
     if (kind == "weir" or need_dly) and not fwd:
         raise Fatal(f"{sched}: needs weir-fwd, which is not built (build it, or pass --weir-fwd PATH)")
-    path = Path(f"{os.getpid() % 100000}{idx}", need_dly, a.offloads)
+    path = Path(f"-{os.getpid()}-{a.token}-{idx}-", need_dly, a.offloads)
     sock = None
     started = []
     ph = {}
@@ -633,11 +760,9 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
         if kind == "weir":
             tree = weir_tree(sched, a)
             res["tree"] = tree
-            # A unix socket path has 107 bytes at most; a deep --out gets
-            # one in /tmp instead (it is removed by weir-fwd at exit).
-            sock = os.path.abspath(os.path.join(rdir, "weir-fwd.sock"))
-            if len(sock) > 100:
-                sock = f"/tmp/weir-bloat-{os.getpid()}-{idx}.sock"
+            # In our private directory: short enough for a unix socket
+            # path (107 bytes), and nobody else can put anything there.
+            sock = os.path.join(a.sock_dir, f"weir-fwd-{idx}.sock")
             cmd = nsexec(path.rtr, fwd_cmd(fwd, a, "r0", "r1", tree, a.delay_s, sock))
         else:
             limit = int(a.rate_bps * (a.long_s if sched == "kernel-tbf" else a.short_s) / 8)
@@ -681,6 +806,8 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
         time.sleep(0.3)
 
         if first and a.pcap:
+            # tcpdump opens the path itself: hand it a file made just now.
+            create_file(os.path.abspath(a.pcap)).close()
             cap = kids.start("tcpdump", nsexec(path.cli, [
                 "tcpdump", "-i", "c0", "-U", "-s", "128", "-Z", "root", "-c", str(a.pcap_count),
                 "-w", os.path.abspath(a.pcap), f"icmp or udp port {UDP_PORT}"]),
@@ -747,9 +874,16 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
         ph.setdefault("end", time.time())
         raise
     finally:
-        # Stop in reverse order: probes first (ping prints its summary),
-        # then load, capture, servers, the forwarder (which prints its
-        # final stats on SIGINT), and last the namespaces.
+        with SIGNALS.shielded():
+            teardown(res, ph, path, kind, started, kids, rdir, a)
+    return res
+
+
+def teardown(res, ph, path, kind, started, kids, rdir, a):
+    """Stop in reverse order: probes first (ping prints its summary), then
+    load, capture, servers, the forwarder (which prints its final stats on
+    SIGINT), and last the namespaces; then what ran is collected."""
+    try:
         for pr in reversed(started):
             kids.stop(pr)
         if kind == "kernel":
@@ -758,13 +892,13 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
             except Exception as e:     # stats are best effort; cleanup must go on
                 res["notes"].append(f"tc stats: {e}")
         kids.stop_all()
+    finally:
         path.teardown()
-        if ph:
-            ph.setdefault("load_start", ph.get("end", time.time()))
-            ph.setdefault("load_end", ph.get("end", time.time()))
-            ph.setdefault("end", time.time())
-            collect(res, ph, rdir, a)
-    return res
+    if ph:
+        ph.setdefault("load_start", ph.get("end", time.time()))
+        ph.setdefault("load_end", ph.get("end", time.time()))
+        ph.setdefault("end", time.time())
+        collect(res, ph, rdir, a)
 
 
 def parse_fwd_stats(path):
@@ -1150,13 +1284,13 @@ def svg_report(results, a, path):
         o.append(f'<rect x="{L + 10}" y="{top[0] + 8 + n * 18}" width="12" height="12" fill="{c}"/>')
         o.append(f'<text x="{L + 28}" y="{top[0] + 18 + n * 18}">{label}</text>')
     o.append("</svg>")
-    with open(path, "w") as f:
+    with create_file(path) as f:
         f.write("\n".join(o) + "\n")
 
 
 def write_report(results, a, outdir, started_at):
     csv_path = os.path.join(outdir, "samples.csv")
-    with open(csv_path, "w") as f:
+    with create_file(csv_path) as f:
         f.write("run,scheduler,t_s,phase,kind,flow,value\n")
         for n, r in enumerate(results):
             for s in r.get("samples", []):
@@ -1177,14 +1311,14 @@ def write_report(results, a, outdir, started_at):
         "samples": [dict(s, run=n, scheduler=r["scheduler"]) for n, r in enumerate(results)
                     for s in r.get("samples", [])],
     }
-    with open(os.path.join(outdir, "report.json"), "w") as f:
+    with create_file(os.path.join(outdir, "report.json")) as f:
         json.dump(rep, f, indent=1)
     svg = os.path.join(outdir, "latency.svg")
     svg_report(results, a, svg)
     txt = table(results, a)
     if ver:
         txt += "\n" + "\n".join(ver)
-    with open(os.path.join(outdir, "summary.txt"), "w") as f:
+    with create_file(os.path.join(outdir, "summary.txt")) as f:
         f.write(txt + "\n")
     return txt, svg, ok
 
@@ -1213,11 +1347,10 @@ def main(argv):
         return 0
     a = build_args(argv)
 
-    def on_signal(signum, frame):
-        raise Interrupted(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, SIGNALS.handler)
+    signal.signal(signal.SIGTERM, SIGNALS.handler)
+    a.token = secrets.token_hex(3)
+    a.sock_dir = None
     kids = Children()
     results = []
     status = 0
@@ -1225,7 +1358,10 @@ def main(argv):
     try:
         preflight(a)
         fwd = find_weir_fwd(a.weir_fwd)
-        os.makedirs(a.out, exist_ok=True)
+        make_dir(a.out, "--out")
+        if a.pcap:
+            check_dir(os.path.dirname(os.path.abspath(a.pcap)), "--pcap's directory")
+        a.sock_dir = tempfile.mkdtemp(prefix="weir-bloat-")
         for n, sched in enumerate(a.scheds):
             run_one(n, sched, a, fwd, a.out, kids, n == 0, results)
     except Interrupted as e:
@@ -1243,6 +1379,8 @@ def main(argv):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         kids.stop_all()
+        if a.sock_dir:
+            shutil.rmtree(a.sock_dir, ignore_errors=True)
     # A run that failed part way is in results with its notes; keep it in
     # the table so the failure shows next to what did run.
     if results and os.path.isdir(a.out):

@@ -5,7 +5,8 @@
  * marking. Packet bytes are untrusted: every header is fetched with
  * weir_pkt_read() (bounded by pkt_len, across segments), lengths from the
  * headers are checked before use, and anything unparsable simply hashes on
- * what was read so far.
+ * what was read so far. The flow hash is keyed (SipHash-1-3, one key per
+ * qdisc), because whoever picks the tuples must not pick the collisions.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -44,108 +45,99 @@ static struct l3_loc find_l3(const struct weir_pkt *p)
 	return loc;
 }
 
-static inline uint32_t rotl32(uint32_t x, int r)
+/*
+ * What identifies a flow, gathered before it is hashed, so the whole tuple
+ * goes through the keyed hash at once: a sender who does not know the key
+ * cannot tell which tuples share a bucket. The kind byte keeps an IPv4
+ * tuple from equalling some Ethernet header.
+ */
+enum { FT_L2 = 1, FT_IPV4, FT_IPV4_FRAG, FT_IPV6 };
+
+struct flow_tuple {
+	uint8_t b[1 + 32 + 3 + 1 + 4]; /* kind, IPv6 addresses, label, proto, ports */
+	uint32_t n;
+};
+
+static void ft_add(struct flow_tuple *t, const uint8_t *b, uint32_t n)
 {
-	return (x << r) | (x >> (32 - r));
+	memcpy(t->b + t->n, b, n);
+	t->n += n;
 }
 
-static inline uint32_t mix(uint32_t h, uint32_t w)
+/* The tuple's IP part; returns the L4 offset, or 0 when there is no L4
+ * header to read (a later fragment) or -1 when the header is no IP. */
+static int64_t ip_tuple(const struct weir_pkt *p, struct l3_loc loc, struct flow_tuple *t,
+			uint8_t *proto)
 {
-	w *= 0xcc9e2d51u;
-	w = rotl32(w, 15);
-	w *= 0x1b873593u;
-	h ^= w;
-	h = rotl32(h, 13);
-	return h * 5 + 0xe6546b64u;
-}
-
-static inline uint32_t fmix(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
-static uint32_t hash_bytes(uint32_t h, const uint8_t *b, uint32_t n)
-{
-	uint32_t w;
-
-	for (; n >= 4; n -= 4, b += 4) {
-		memcpy(&w, b, 4);
-		h = mix(h, w);
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, b, n);
-		h = mix(h, w);
-	}
-	return h;
-}
-
-static uint32_t compute_hash(const struct weir_pkt *p)
-{
-	struct l3_loc loc = find_l3(p);
 	uint8_t buf[40];
 	const uint8_t *b;
-	uint32_t h = 0x5eed, l4off;
-	uint8_t proto;
 
 	if (loc.proto == WEIR_ETHER_TYPE_IPV4) {
 		uint32_t ihl;
 
 		b = weir_pkt_read(p, loc.off, 20, buf);
 		if (!b || (b[0] >> 4) != 4)
-			goto l2;
+			return -1;
 		ihl = (uint32_t)(b[0] & 0xf) * 4;
-		proto = b[9];
-		h = hash_bytes(h, b + 12, 8); /* saddr, daddr */
-		h = mix(h, proto);
+		*proto = b[9];
 		/* Fragments after the first carry no ports: hash addresses only,
 		 * so all fragments of a datagram stay in one flow. */
-		if (ihl < 20 || (b[6] & 0x3f) || b[7])
-			return fmix(h);
-		l4off = loc.off + ihl;
-	} else if (loc.proto == WEIR_ETHER_TYPE_IPV6) {
-		b = weir_pkt_read(p, loc.off, 40, buf);
-		if (!b || (b[0] >> 4) != 6)
-			goto l2;
-		proto = b[6];
-		h = hash_bytes(h, b + 8, 32);
-		/* Flow label: a sender's own flow identity. */
-		h = mix(h, (uint32_t)(b[1] & 0xf) << 16 | (uint32_t)b[2] << 8 | b[3]);
-		h = mix(h, proto);
-		l4off = loc.off + 40;
-	} else {
-		goto l2;
+		t->b[t->n++] = (ihl < 20 || (b[6] & 0x3f) || b[7]) ? FT_IPV4_FRAG : FT_IPV4;
+		ft_add(t, b + 12, 8); /* saddr, daddr */
+		ft_add(t, proto, 1);
+		return t->b[0] == FT_IPV4 ? loc.off + ihl : 0;
 	}
-	if (proto == 6 || proto == 17 || proto == 132 || proto == 136) {
-		b = weir_pkt_read(p, l4off, 4, buf);
-		if (b)
-			h = hash_bytes(h, b, 4);
-	}
-	return fmix(h);
-l2:
-	/* Not IP: the MAC addresses and EtherType are the flow. */
-	b = weir_pkt_read(p, 0, 14, buf);
-	if (b)
-		h = hash_bytes(h, b, 14);
-	return fmix(h);
+	if (loc.proto != WEIR_ETHER_TYPE_IPV6)
+		return -1;
+	b = weir_pkt_read(p, loc.off, 40, buf);
+	if (!b || (b[0] >> 4) != 6)
+		return -1;
+	*proto = b[6];
+	t->b[t->n++] = FT_IPV6;
+	ft_add(t, b + 8, 32);
+	/* Flow label: a sender's own flow identity. */
+	t->b[t->n++] = b[1] & 0xf;
+	ft_add(t, b + 2, 2);
+	ft_add(t, proto, 1);
+	return loc.off + 40;
 }
 
-uint32_t qd_flow_hash(struct weir_pkt *p, uint32_t perturb)
+static void flow_tuple(const struct weir_pkt *p, struct flow_tuple *t)
 {
-	uint32_t h = p->hash;
+	uint8_t buf[14], proto = 0;
+	const uint8_t *b;
+	int64_t l4off;
 
-	if (!h) {
-		h = compute_hash(p);
-		if (!h)
-			h = 1;
-		p->hash = h;
+	t->n = 0;
+	l4off = ip_tuple(p, find_l3(p), t, &proto);
+	if (l4off > 0) {
+		if (proto == 6 || proto == 17 || proto == 132 || proto == 136) {
+			b = weir_pkt_read(p, (uint32_t)l4off, 4, buf);
+			if (b)
+				ft_add(t, b, 4);
+		}
+		return;
 	}
-	return perturb ? fmix(h ^ perturb) : h;
+	if (l4off == 0)
+		return;
+	/* Not IP: the MAC addresses and EtherType are the flow. */
+	t->n = 0;
+	t->b[t->n++] = FT_L2;
+	b = weir_pkt_read(p, 0, 14, buf);
+	if (b)
+		ft_add(t, b, 14);
+}
+
+uint32_t qd_flow_hash(const struct weir_pkt *p, const struct weir_hash_key *key)
+{
+	struct flow_tuple t;
+
+	/* A driver's hash (the kernel's, keyed at boot) stands for the tuple;
+	 * keying it again gives this qdisc its own split. */
+	if (p->hash)
+		return (uint32_t)weir_siphash13(key, &p->hash, sizeof(p->hash));
+	flow_tuple(p, &t);
+	return (uint32_t)weir_siphash13(key, t.b, t.n);
 }
 
 int qd_pkt_tos(const struct weir_pkt *p)

@@ -8,10 +8,10 @@
  * packet.
  *
  * Classifiers: the packet's priority field (class = priority mod classes),
- * or sfq-style flow hashing: the 5-tuple hash, perturbed with a seed that
- * can be renewed every `perturb` so flows that collide now do not collide
- * forever (packets already queued stay in their old class, so a renewal
- * may reorder a flow once, as sfq did).
+ * or sfq-style flow hashing: the 5-tuple hashed under a random key
+ * (getrandom()), which can be redrawn every `perturb` so flows that
+ * collide now do not collide forever (packets already queued stay in
+ * their old class, so a new key may reorder a flow once, as sfq did).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,7 +43,7 @@ struct drr {
 	struct drr_class *head, *tail;
 	uint32_t n, nactive;
 	uint32_t classify;
-	uint32_t seed;
+	struct weir_hash_key key;
 	weir_ns_t perturb, next_perturb;
 	uint64_t quantum;
 };
@@ -62,7 +62,7 @@ static const struct qd_param drr_params[] = {
 	{ "classify", QD_P_ENUM, offsetof(struct drr_conf, classify), 0, 0, NULL,
 	  drr_classify_choices, "hash (default) or priority" },
 	{ "perturb", QD_P_TIME, offsetof(struct drr_conf, perturb), 0, 3600 * WEIR_NS_PER_SEC,
-	  NULL, NULL, "hash re-seed period, default 0 (never)" },
+	  NULL, NULL, "period of drawing a new hash key, default 0 (never)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -85,14 +85,12 @@ static int drr_nb_children(void *c, int given, char *why, size_t len)
 	return (int)conf->classes;
 }
 
-static uint32_t new_seed(const void *salt)
+/* A failed getrandom() leaves a weak but fresh key: drr still runs. The
+ * kernel's pool is initialized by the first call, so later ones (every
+ * perturb, on the enqueue path) never block. */
+static void new_key(struct drr *d)
 {
-	uint64_t x = weir_clock_now() ^ (uintptr_t)salt;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return (uint32_t)x | 1;
+	(void)weir_hash_key_random(&d->key);
 }
 
 static int drr_init(struct weir_qdisc *q, const void *c, char *why, size_t len)
@@ -110,7 +108,7 @@ static int drr_init(struct weir_qdisc *q, const void *c, char *why, size_t len)
 	d->classify = conf->classify;
 	d->perturb = conf->perturb;
 	d->quantum = conf->quantum;
-	d->seed = new_seed(d);
+	new_key(d);
 	for (uint32_t i = 0; i < d->n; i++) {
 		d->cls[i].child = q->children[i];
 		d->cls[i].quantum = conf->quanta.n ? conf->quanta.v[i] : (uint32_t)conf->quantum;
@@ -172,10 +170,10 @@ static enum weir_qdisc_verdict drr_enqueue(struct weir_qdisc *q, struct weir_pkt
 		i = p->priority % d->n;
 	} else {
 		if (d->perturb && weir_time_after(now, d->next_perturb)) {
-			d->seed = new_seed(p);
+			new_key(d);
 			d->next_perturb = now + d->perturb;
 		}
-		i = qd_scale(qd_flow_hash(p, d->seed), d->n);
+		i = qd_scale(qd_flow_hash(p, &d->key), d->n);
 	}
 	cl = &d->cls[i];
 	v = qd_enqueue(cl->child, p, now);

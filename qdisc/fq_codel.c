@@ -52,7 +52,7 @@ struct fq_list {
 struct fq {
 	struct fq_flow *flows;
 	uint32_t nb_flows;
-	uint32_t seed;
+	struct weir_hash_key key;
 	int32_t quantum;
 	uint32_t limit;
 	uint32_t drop_batch;
@@ -87,7 +87,7 @@ static const struct qd_param fq_params[] = {
 	{ "drop_batch", QD_P_U32, offsetof(struct fq_conf, drop_batch), 1, 4096, NULL, NULL,
 	  "default 64" },
 	{ "seed", QD_P_U32, offsetof(struct fq_conf, seed), 0, UINT32_MAX, NULL, NULL,
-	  "hash seed, default 0 (random)" },
+	  "hash key seed for reproducible tests, default 0 (random key)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -197,13 +197,10 @@ static int fq_init(struct weir_qdisc *q, const void *c, char *why, size_t len)
 	fq->limit = conf->limit;
 	fq->drop_batch = conf->drop_batch;
 	fq->memory_limit = conf->memory_limit;
-	fq->seed = conf->seed;
-	if (!fq->seed) {
-		uint64_t x = weir_clock_now() ^ (uintptr_t)fq;
-
-		x *= 0x9E3779B97F4A7C15ULL;
-		fq->seed = (uint32_t)(x >> 32) | 1;
-	}
+	if (conf->seed)
+		weir_hash_key_from_seed(&fq->key, conf->seed);
+	else
+		(void)weir_hash_key_random(&fq->key); /* on failure a weak key: still runs */
 	fq->qd = q;
 	codel_params_init(&fq->cparams);
 	fq->cparams.target = conf->target;
@@ -267,7 +264,7 @@ static uint32_t fq_drop_fattest(struct weir_qdisc *q, struct fq *fq, struct weir
 static enum weir_qdisc_verdict fq_enqueue(struct weir_qdisc *q, struct weir_pkt *p, weir_ns_t now)
 {
 	struct fq *fq = qd_priv(q);
-	uint32_t idx = qd_scale(qd_flow_hash(p, fq->seed), fq->nb_flows);
+	uint32_t idx = qd_scale(qd_flow_hash(p, &fq->key), fq->nb_flows);
 	struct fq_flow *f = &fq->flows[idx];
 	uint32_t len = qd_len(p);
 	bool memory_limited;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "weir/hash.h"
 #include "weir/qdisc.h"
 
 #define QD_WHY(why, len, ...) (snprintf((why), (len), __VA_ARGS__), -EINVAL)
@@ -287,10 +288,12 @@ uint32_t qd_pktq_purge(struct qd_pktq *l);
 /*
  * Flow hash of the packet's 5-tuple (Ethernet, up to two VLAN tags, IPv4
  * or IPv6, TCP/UDP/SCTP ports), read with bounds checks from untrusted
- * bytes. Cached in p->hash when that is 0; perturb mixes a per-qdisc seed
- * in so colliding flows separate after a re-seed.
+ * bytes, under the qdisc's key (SipHash-1-3): without the key nobody can
+ * tell which flows share a bucket, and a new key re-splits them all. A
+ * hash the driver put in p->hash (the kernel's) is keyed instead of the
+ * tuple. p is not changed.
  */
-uint32_t qd_flow_hash(struct weir_pkt *p, uint32_t perturb);
+uint32_t qd_flow_hash(const struct weir_pkt *p, const struct weir_hash_key *key);
 
 /* IP TOS / traffic class byte, or -1 when not IP. */
 int qd_pkt_tos(const struct weir_pkt *p);

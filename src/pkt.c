@@ -132,7 +132,9 @@ int weir_pkt_linearize(struct weir_pkt *p)
 
 	if (p->nb_segs == 1 && !p->next)
 		return 0;
-	if (p->flags)
+	/* A buffer clones share is read-only: its tailroom may be data a
+	 * clone still sees (the head was trimmed after cloning). */
+	if (p->flags || weir_pkt_refcnt(p) != 1)
 		return -EINVAL;
 	if (p->pkt_len > UINT16_MAX || p->pkt_len - p->data_len > weir_pkt_tailroom(p))
 		return -ENOSPC;

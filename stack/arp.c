@@ -17,7 +17,7 @@
  * strangers never evict anything, our own resolutions may evict the least
  * recently used entry that holds no packets. Packets waiting for an answer
  * are bounded per neighbour and in all; what does not fit is dropped and
- * counted. The table is a hash keyed at random (hash.c).
+ * counted. The table is a hash keyed at random (src/hash.c).
  *
  * States as Linux's: INCOMPLETE (asked) -> REACHABLE (answered) -> STALE
  * after neigh_reachable -> PROBE on use (unicast re-ask, the old MAC still
@@ -56,7 +56,7 @@ struct sk_arp {
 	uint32_t used;
 	uint32_t queued;
 	weir_ns_t next_due; /* no entry has anything to do before; a lower bound */
-	uint64_t key[2];
+	struct weir_hash_key key;
 };
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -102,7 +102,7 @@ struct sk_arp *sk_arp_create(struct weir_stack *st, int *err)
 	for (uint32_t i = 0; i < a->max; i++)
 		a->e[i].hnext = i + 1 < a->max ? i + 2 : 0;
 	a->free_list = 1;
-	sk_hash_key(a->key, st->conf.seed ? st->conf.seed ^ 0xa5a5 : 0);
+	sk_hash_key(&a->key, st->conf.seed ? st->conf.seed ^ 0xa5a5 : 0);
 	*err = 0;
 	return a;
 }
@@ -139,7 +139,7 @@ static uint32_t bucket_of(const struct sk_arp *a, uint16_t iface, uint32_t addr)
 {
 	uint32_t k[2] = {addr, iface};
 
-	return (uint32_t)sk_siphash(a->key, k, sizeof(k)) & a->bmask;
+	return (uint32_t)weir_siphash(&a->key, k, sizeof(k)) & a->bmask;
 }
 
 static struct neigh *find(const struct sk_arp *a, uint16_t iface, uint32_t addr)

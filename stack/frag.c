@@ -23,7 +23,7 @@
  * could not complete); other sources' datagrams are left alone, so one
  * flooding source cannot push out the others. Both budgets can be changed
  * at run time; lowering one discards the oldest datagrams until it holds.
- * Datagrams and sources sit in hash tables keyed at random (hash.c): an
+ * Datagrams and sources sit in hash tables keyed at random (src/hash.c): an
  * outsider picks the addresses and ids, so it must not pick the buckets.
  *
  * Time. Datagrams are on a list in order of their first fragment; those
@@ -70,7 +70,7 @@ struct dgram {
 
 struct sk_frag {
 	struct sk_frag_conf conf;
-	uint64_t key[2];
+	struct weir_hash_key key;
 	uint64_t mem;
 	uint32_t ndgrams;
 	struct dgram *oldest, *newest;
@@ -113,14 +113,14 @@ struct sk_frag *sk_frag_create(const struct sk_frag_conf *conf, int *err)
 		return NULL;
 	}
 	f->conf = *conf;
-	sk_hash_key(f->key, conf->seed);
+	sk_hash_key(&f->key, conf->seed);
 	*err = 0;
 	return f;
 }
 
 static uint32_t src_bucket(const struct sk_frag *f, uint32_t addr)
 {
-	return (uint32_t)sk_siphash(f->key, &addr, sizeof(addr)) & (SRC_BUCKETS - 1);
+	return (uint32_t)weir_siphash(&f->key, &addr, sizeof(addr)) & (SRC_BUCKETS - 1);
 }
 
 static uint32_t dg_bucket(const struct sk_frag *f, uint32_t saddr, uint32_t daddr, uint16_t id,
@@ -128,7 +128,7 @@ static uint32_t dg_bucket(const struct sk_frag *f, uint32_t saddr, uint32_t dadd
 {
 	uint32_t k[3] = {saddr, daddr, (uint32_t)id << 8 | proto};
 
-	return (uint32_t)sk_siphash(f->key, k, sizeof(k)) & (DG_BUCKETS - 1);
+	return (uint32_t)weir_siphash(&f->key, k, sizeof(k)) & (DG_BUCKETS - 1);
 }
 
 static struct src *src_find(const struct sk_frag *f, uint32_t addr)

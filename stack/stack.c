@@ -100,9 +100,9 @@ struct weir_stack *weir_stack_create(const struct weir_stack_conf *conf, int *er
 	if (*err)
 		goto fail;
 	st->pool = st->conf.pool;
-	sk_hash_key(st->hash_key, st->conf.seed);
-	st->ip_id = (uint16_t)st->hash_key[0];
-	st->ephemeral_next = (uint16_t)(st->hash_key[1] >> 16);
+	sk_hash_key(&st->hash_key, st->conf.seed);
+	st->ip_id = (uint16_t)st->hash_key.k[0];
+	st->ephemeral_next = (uint16_t)(st->hash_key.k[1] >> 16);
 	sk_bucket_init(&st->icmp_tb, st->conf.icmp_rate, st->conf.icmp_burst);
 	sk_bucket_init(&st->echo_tb, st->conf.echo_rate, st->conf.echo_burst);
 	fc = (struct sk_frag_conf){.budget = st->conf.frag_budget,

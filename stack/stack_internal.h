@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "weir/hash.h"
 #include "weir/pkt.h"
 #include "weir/proto/ether.h"
 #include "weir/proto/ipv4.h"
@@ -100,7 +101,7 @@ struct weir_stack {
 	struct weir_udp_sock **socks; /* by local port, 65536 */
 	uint16_t ephemeral_next;
 	struct sk_bucket icmp_tb, echo_tb;
-	uint64_t hash_key[2];
+	struct weir_hash_key hash_key;
 	struct sk_stats st;
 };
 
@@ -114,13 +115,18 @@ struct sk_ip_info {
 	struct sk_iface *ifc;
 };
 
-/* --- hash.c ---------------------------------------------------------- */
+/* --- keys (src/hash.c) --------------------------------------------- */
 
-/* SipHash-2-4 of len bytes under a 128-bit key: what tables fed by
- * outsiders are keyed with, so nobody can aim at one bucket. */
-uint64_t sk_siphash(const uint64_t key[2], const void *data, size_t len);
-/* Fills key from getrandom(), or from seed when seed is not 0. */
-void sk_hash_key(uint64_t key[2], uint64_t seed);
+/* Tables fed by outsiders are keyed with weir_siphash(), so nobody can aim
+ * at one bucket. Fills key from getrandom(), or from seed when seed is not
+ * 0 (tests). */
+static inline void sk_hash_key(struct weir_hash_key *key, uint64_t seed)
+{
+	if (seed)
+		weir_hash_key_from_seed(key, seed);
+	else
+		(void)weir_hash_key_random(key); /* weak fallback key on failure */
+}
 
 /* --- pkt_util.c ------------------------------------------------------ */
 

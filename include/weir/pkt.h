@@ -368,7 +368,8 @@ int weir_pkt_chain(struct weir_pkt *head, struct weir_pkt *tail);
 
 /* Moves a chain's data into its first segment and frees the others: 0,
  * -ENOSPC (unchanged) when the first buffer cannot hold pkt_len bytes, or
- * -EINVAL for an indirect/external head that must not be written. */
+ * -EINVAL for a head that must not be written: indirect, external, or
+ * with clones sharing its buffer. */
 int weir_pkt_linearize(struct weir_pkt *p);
 
 /* Copies len bytes starting at off (across segments) into dst: 0, or

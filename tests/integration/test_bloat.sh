@@ -7,7 +7,9 @@
 # weir-fwd's telemetry are there and consistent, the probe pcap reads
 # back); then bad input
 # (unknown option, impossible rate, a port that fails to open) must give a
-# clear message and a non-zero exit; and Ctrl-C in the loaded phase must
+# clear message and a non-zero exit; an --out that is someone else's, a
+# symlink or world-writable is refused, and symlinks planted where results
+# go are replaced, not followed; and Ctrl-C in the loaded phase must
 # remove the namespaces and still leave a report of what ran.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,8 +35,8 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 
-# Names of the namespaces a weir-bloat with this PID makes (wb<pid%100000>...).
-leftover_ns() { ip netns list | awk '{print $1}' | grep -E "^wb$(($1 % 100000))[0-9]+[cdrs]$" || true; }
+# Names of the namespaces a weir-bloat with this PID makes (wb-<pid>-<token>-<run>-<role>).
+leftover_ns() { ip netns list | awk '{print $1}' | grep -E "^wb-$1-[0-9a-f]{6}-[0-9]+-[cdrs]$" || true; }
 
 # --- 1. a short fq_codel run, end to end ------------------------------------
 "$bloat" --weir-fwd "$fwd" --sched fq_codel --rate 100mbit --delay 20ms \
@@ -137,17 +139,60 @@ fi
 [ -z "$(leftover_ns $pid)" ] && ok "no namespace left after a port failure" || fail "namespaces left: $(leftover_ns $pid)"
 [ -f "$tmp/bad/report.json" ] && ok "a failed run still writes its report" || fail "no report after a port failure"
 
+# --- 2b. where a root program may write --------------------------------------
+# Bug: result files were opened following symlinks and an --out owned by
+# someone else was accepted, so root could be made to overwrite a chosen file.
+victim=$tmp/victim
+echo "precious" >"$victim"
+mkdir -m 0755 "$tmp/foreign"
+chown nobody "$tmp/foreign"
+expect_fail 1 "owned by uid $(id -u nobody), not by you" --sched fq_codel --out "$tmp/foreign"
+[ -z "$(ls -A "$tmp/foreign")" ] && ok "nothing written into a directory owned by nobody" ||
+	fail "weir-bloat wrote into $tmp/foreign: $(ls -A "$tmp/foreign")"
+ln -s "$tmp/foreign" "$tmp/outlink"
+expect_fail 1 "is a symbolic link" --sched fq_codel --out "$tmp/outlink"
+mkdir -m 0777 "$tmp/open"
+expect_fail 1 "writable by everyone" --sched fq_codel --out "$tmp/open"
+# Planted links where the report goes (our own --out, from a former run, or
+# a process that could write there): replaced, never followed.
+mkdir "$tmp/sym" "$tmp/elsewhere"
+for f in report.json summary.txt samples.csv latency.svg; do ln -s "$victim" "$tmp/sym/$f"; done
+"$bloat" --weir-fwd "$fwd" --sched fq_codel --port-args nosuchkey=1 --out "$tmp/sym" \
+	--pcap "$tmp/sym/p.pcap" >"$tmp/sym.out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && [ -f "$tmp/sym/report.json" ] && [ ! -L "$tmp/sym/report.json" ] &&
+	ok "planted report.json symlink replaced by a file (exit $rc)" ||
+	fail "planted symlinks: exit $rc, $(ls -l "$tmp/sym"): $(cat "$tmp/sym.out")"
+[ "$(cat "$victim")" = precious ] && ok "the symlinks' target is untouched" ||
+	fail "regression: weir-bloat wrote through a symlink into $victim"
+[ "$(stat -c %a "$tmp/sym/report.json")" = 600 ] && ok "report files are owner-only" ||
+	fail "report.json has mode $(stat -c %a "$tmp/sym/report.json")"
+mkdir "$tmp/sym2"
+ln -s "$tmp/elsewhere" "$tmp/sym2/0-fq_codel"
+expect_fail 1 "0-fq_codel: is a symbolic link" --sched fq_codel --out "$tmp/sym2"
+[ -z "$(ls -A "$tmp/elsewhere")" ] && ok "nothing written through a run-directory symlink" ||
+	fail "written through $tmp/sym2/0-fq_codel: $(ls -A "$tmp/elsewhere")"
+
 # --- 3. Ctrl-C in the loaded phase ---------------------------------------------
 "$bloat" --weir-fwd "$fwd" --sched fifo-long,fq_codel --idle 1s --load 6s --flows 2 \
 	--out "$tmp/int" >"$tmp/int.out" 2>&1 &
 pid=$!
 sleep 4
+# Bug: a second Ctrl-C during teardown left namespaces behind. Three, the
+# later two while children are being stopped.
 kill -INT "$pid"
+sleep 0.05
+kill -INT "$pid" 2>/dev/null
+sleep 0.1
+kill -INT "$pid" 2>/dev/null
 wait "$pid"
 rc=$?
 cat "$tmp/int.out"
 [ "$rc" -eq 130 ] && ok "Ctrl-C -> exit 130" || fail "Ctrl-C -> exit $rc"
-[ -z "$(leftover_ns $pid)" ] && ok "no namespace left after Ctrl-C" || fail "namespaces left: $(leftover_ns $pid)"
+grep -q "SIGINT: finishing teardown first" "$tmp/int.out" &&
+	ok "later Ctrl-C came during teardown and were deferred"
+[ -z "$(leftover_ns $pid)" ] && ok "no namespace left after three Ctrl-C" ||
+	fail "regression: namespaces left after a second Ctrl-C: $(leftover_ns $pid)"
 python3 - "$tmp/int" <<'EOF' || fail "report after Ctrl-C"
 import json, sys
 j = json.load(open(f"{sys.argv[1]}/report.json"))

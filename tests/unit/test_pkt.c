@@ -294,6 +294,29 @@ Test(pkt, linearize_refuses_an_indirect_head)
 	weir_pkt_free(a);
 }
 
+/*
+ * Bug (found by fuzz_pkt_chain): linearize refused only indirect heads, so
+ * the direct original of a clone, trimmed after cloning, copied its next
+ * segment into its tailroom: bytes the clone still has as data.
+ */
+Test(pkt, regression_linearize_wrote_into_bytes_a_clone_reads)
+{
+	struct weir_pkt *a = mkpkt(pool, 50, 0), *c;
+	uint8_t seen[50];
+
+	cr_assert_eq(weir_pkt_clone(a, pool, &c), 0);
+	cr_assert_eq(weir_pkt_trim(a, 20), 0);
+	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 10, 200)), 0);
+	cr_expect_eq(weir_pkt_linearize(a), -EINVAL, "the head's buffer is shared with a clone");
+	cr_expect_eq(a->nb_segs, 2);
+	cr_assert_eq(weir_pkt_copy_out(c, 0, 50, seen), 0);
+	check_bytes(seen, 50, 0);
+	weir_pkt_free(c);
+	cr_expect_eq(weir_pkt_linearize(a), 0, "no clone left: the buffer is a's again");
+	cr_expect_eq(a->pkt_len, 40);
+	weir_pkt_free(a);
+}
+
 Test(pkt, clone_shares_data_and_counts_references)
 {
 	struct weir_pkt *a = mkpkt(pool, 60, 0), *c, *cc;

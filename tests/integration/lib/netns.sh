@@ -59,8 +59,18 @@
 #   weir_threaded_napi N P [CPU] threaded NAPI on N's interface to P, its
 #                                kernel thread pinned to CPU when given (puts
 #                                the veth receive work on that CPU)
-#   weir_reap_stale              remove weir-<PID>-* namespaces whose PID is dead
-#                                (left by a SIGKILLed run)
+#   weir_reap_stale              remove the namespaces of runs that died without
+#                                cleaning up (SIGKILL): only names a run of this
+#                                harness recorded, exactly, once nothing holds
+#                                that run's lock and no process is inside them
+#
+# Each run that makes a namespace keeps a lock and a list of the namespaces
+# it made in $WEIR_NETNS_RUN (default /run/weir-netns, root-only):
+# <PID>.lock, flock-held by the run's shell and inherited by everything it
+# starts, so it stays held while any of them lives (PID reuse and PID
+# namespaces do not matter), and <PID>.ns, one name per line, written before
+# each `ip netns add`. A namespace that looks like weir's but is on no list
+# is never touched.
 #   weir_cleanup                 what the trap runs; safe to call twice
 #
 # Environment: WEIR_NETNS_DEBUG=1 echoes every ip command.
@@ -76,6 +86,8 @@ WEIR_WATCHDOG_PID=
 WEIR_BG_PID=
 WEIR_LINK_COUNT=0
 WEIR_CLEANED=0
+WEIR_NETNS_RUN=${WEIR_NETNS_RUN:-/run/weir-netns}
+WEIR_LOCK_FD=
 declare -A WEIR_IFNAME=() WEIR_IFADDR=()
 
 weir_skip() {
@@ -99,10 +111,26 @@ weir_require_cmd() {
 	done
 }
 
+# Takes this run's lock (once) and records ns in its list, before the caller
+# creates it: a run killed in between leaves a name on the list and no
+# namespace, which the reaper skips.
+_weir_ns_record() {
+	if [ -z "$WEIR_LOCK_FD" ]; then
+		mkdir -p -m 0700 "$WEIR_NETNS_RUN" || return 1
+		exec {WEIR_LOCK_FD}>>"$WEIR_NETNS_RUN/$WEIR_ID.lock" || return 1
+		flock "$WEIR_LOCK_FD" || return 1
+		# A list left by a dead run with our PID names what we make now.
+		[ -f "$WEIR_NETNS_RUN/$WEIR_ID.ns" ] && _weir_reap_list "$WEIR_ID"
+		: >"$WEIR_NETNS_RUN/$WEIR_ID.ns"
+	fi
+	echo "$1" >>"$WEIR_NETNS_RUN/$WEIR_ID.ns"
+}
+
 weir_require_veth() {
 	local ns="weir-$WEIR_ID-probe"
 	weir_require_root
-	weir_require_cmd ip timeout
+	weir_require_cmd ip timeout flock
+	_weir_ns_record "$ns" || weir_skip "cannot write $WEIR_NETNS_RUN (the list of namespaces made)"
 	if ! ip netns add "$ns" 2>/dev/null; then
 		weir_skip "cannot create network namespaces (ip netns add failed)"
 	fi
@@ -145,6 +173,7 @@ weir_nsexec() {
 weir_node_add() {
 	local ns
 	ns=$(weir_ns "$1")
+	_weir_ns_record "$ns" || { echo "weir: cannot record $ns in $WEIR_NETNS_RUN" >&2; return 1; }
 	_weir_ip netns add "$ns" || { echo "weir: cannot create namespace $ns" >&2; return 1; }
 	WEIR_NS_LIST+=("$ns")
 	_weir_ip -n "$ns" link set lo up
@@ -337,17 +366,40 @@ weir_threaded_napi() {
 	return 0
 }
 
+# Deletes the namespaces on run $1's list, its lock held: names checked
+# against the pattern weir_ns makes, each one existing and empty of processes.
+_weir_reap_list() {
+	local pid="$1" ns
+	while read -r ns; do
+		[[ "$ns" =~ ^weir-$pid-[a-z][a-z0-9]{0,15}$ ]] || continue
+		ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF "$ns" || continue
+		[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] || continue
+		ip netns del "$ns" 2>/dev/null
+	done <"$WEIR_NETNS_RUN/$pid.ns"
+}
+
+# The namespaces of run $1 (its PID), if the run is dead: its lock is free.
+_weir_reap_run() {
+	local lock="$WEIR_NETNS_RUN/$1.lock" fd
+	[ -f "$lock" ] || return 0
+	exec {fd}<"$lock" || return 0
+	if ! flock -n "$fd"; then
+		exec {fd}<&-
+		return 0 # a live run (or something it started) holds it
+	fi
+	_weir_reap_list "$1"
+	rm -f "$WEIR_NETNS_RUN/$1.ns" "$lock"
+	exec {fd}<&-
+}
+
 weir_reap_stale() {
-	local ns pid
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		case "$ns" in
-		weir-[0-9]*-*)
-			pid=${ns#weir-}
-			pid=${pid%%-*}
-			[ "$pid" = "$WEIR_ID" ] && continue
-			kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null
-			;;
-		esac
+	local f pid
+	for f in "$WEIR_NETNS_RUN"/*.ns; do
+		[ -f "$f" ] || continue
+		pid=${f##*/}
+		pid=${pid%.ns}
+		[[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" != "$WEIR_ID" ] || continue
+		_weir_reap_run "$pid"
 	done
 }
 
@@ -369,6 +421,11 @@ weir_cleanup() {
 	done
 	# a probe namespace left by an interrupted weir_require_veth
 	ip netns del "weir-$WEIR_ID-probe" 2>/dev/null
+	if [ -n "$WEIR_LOCK_FD" ]; then
+		rm -f "$WEIR_NETNS_RUN/$WEIR_ID.ns" "$WEIR_NETNS_RUN/$WEIR_ID.lock"
+		exec {WEIR_LOCK_FD}>&-
+		WEIR_LOCK_FD=
+	fi
 	return $rc
 }
 
