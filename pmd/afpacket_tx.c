@@ -192,6 +192,14 @@ drop:
 	return TX_DROP;
 }
 
+/* Taken and dropped: done as far as anyone waiting for completions is
+ * concerned (see struct weir_txq). */
+static void tx_dropped(struct weir_txq *txq, const struct weir_pkt *p)
+{
+	weir_port_ctr_add(&txq->done_pkts, 1);
+	weir_port_ctr_add(&txq->done_bytes, p->pkt_len);
+}
+
 uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afp_txq *q = (struct afp_txq *)txq;
@@ -213,6 +221,7 @@ uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 		}
 		switch (tx_classify(q, p)) {
 		case TX_DROP:
+			tx_dropped(txq, p);
 			continue;
 		case TX_RING:
 			tx_fill(q, p);
@@ -230,6 +239,7 @@ uint16_t afp_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 			}
 			if (err) {
 				tx_error(q, -err);
+				tx_dropped(txq, p);
 				continue;
 			}
 			weir_port_ctr_add(&q->big_sent, 1);

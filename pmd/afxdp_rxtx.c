@@ -317,6 +317,15 @@ static int tx_offload(struct afxdp_txq *txq, struct weir_pkt *p)
 	return 0;
 }
 
+/* Taken and dropped: done as far as anyone waiting for completions is
+ * concerned (see struct weir_txq); frees p. */
+static void tx_dropped(struct afxdp_txq *txq, struct weir_pkt *p)
+{
+	weir_port_ctr_add(&txq->q.done_pkts, 1);
+	weir_port_ctr_add(&txq->q.done_bytes, p->pkt_len);
+	weir_pkt_free(p);
+}
+
 uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afxdp_txq *txq = (struct afxdp_txq *)q;
@@ -333,7 +342,7 @@ uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 
 		if (weir_unlikely(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL || weir_pkt_is_gso(p)) &&
 		    tx_offload(txq, p) < 0) {
-			weir_pkt_free(p);
+			tx_dropped(txq, p);
 			continue;
 		}
 		if (zc_ok(txq, p)) {
@@ -365,7 +374,7 @@ uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 				 * answer, retrying would spin forever. */
 				weir_port_ctr_add(&txq->tx_too_big, 1);
 				weir_port_ctr_add(&q->stats.errors, 1);
-				weir_pkt_free(p);
+				tx_dropped(txq, p);
 				continue;
 			}
 			c = weir_pkt_alloc(pool);

@@ -37,8 +37,10 @@ struct weir_txq {
 	uint16_t id;
 	struct weir_queue_stats stats; /* weir_port_ctr_add only; nombuf unused */
 	/* Completions reported by tx_done (monotonic): what the device has
-	 * finished sending. The scheduler's DQL reads the deltas
-	 * (weir_port_tx_completed). weir_port_ctr_add only. */
+	 * finished sending, and what a burst took but dropped (too big, a
+	 * checksum it could not complete: nothing will ever complete those,
+	 * and DQL would count them in flight for good). The scheduler's DQL
+	 * reads the deltas (weir_port_tx_completed). weir_port_ctr_add only. */
 	uint64_t done_pkts;
 	uint64_t done_bytes;
 };
