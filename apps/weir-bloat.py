@@ -255,9 +255,9 @@ def build_args(argv):
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
     p.add_argument("--port-kind", default="afxdp", choices=["afxdp", "afpacket"],
                    help="weir-fwd driver for its two ports (default %(default)s; afxdp mounts "
-                        "bpffs itself if it is missing. afpacket adds up to 1 jiffy per weir "
+                        "bpffs itself if it is missing. afpacket adds up to one block retire period per weir "
                         "receive to the RTT: TPACKET_V3 may hand a block over only on its retire "
-                        "timer, 4 ms twice per RTT at HZ=250)")
+                        "timer: 1 ms on a 6.18 kernel, a jiffy on older ones)")
     p.add_argument("--port-args", default=None,
                    help="driver arguments added to both of weir-fwd's port specs (default for "
                         "afpacket: 'blocks=128', a 32 MB RX ring of 256 KiB blocks: zero-copy RX pins ring blocks "

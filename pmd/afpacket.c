@@ -502,7 +502,7 @@ static const struct weir_port_param afp_params[] = {
 		       "frame (default 256k)", NULL},
 	{"frame_size", "tx frame slot bytes; divides block_size (default 2048)", NULL},
 	{"blocks", "rx ring blocks per queue (default 64: 16 MiB, about 250 GSO frames)", NULL},
-	{"timeout_us", "rx block retire timeout; the kernel rounds up to jiffies (default 1000)",
+	{"timeout_us", "rx block retire timeout; older kernels round it up to a jiffy (default 1000)",
 	 NULL},
 	{NULL, NULL, NULL},
 };
