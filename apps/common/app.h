@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The app harness: what every weir app does around its per-lcore engine.
+ * app_main() parses the options (and --config), checks them, opens what the
+ * app needs, launches one lcore per queue, serves telemetry, prints a live
+ * line per second (to stderr, on a terminal or with --live), stops on
+ * SIGINT/SIGTERM or when the app says it is done, joins the lcores, renders
+ * the summary (text or --json), closes everything, checks that every packet
+ * buffer came back to the pool, and returns the exit code. A new app is its
+ * options, its engine (struct app_def) and its summary.
+ *
+ * The settings every app shares (queues, cores, burst, pool, seed,
+ * duration, stats socket, json, live, quiet, log level) live in struct
+ * app_base, parsed by app_base_set().
+ */
+#ifndef WEIR_APP_HARNESS_H
+#define WEIR_APP_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "weir/clock.h"
+#include "weir/lcore.h"
+
+#include "common/opts.h"
+#include "common/telemetry.h"
+
+#define APP_MAX_LCORES 32
+#define APP_MAX_BURST 256
+
+/* Exit codes, the same for every app (and in every --help footer). */
+enum app_exit {
+	APP_EXIT_OK = 0,
+	APP_EXIT_USAGE = 1, /* bad options: nothing was opened */
+	APP_EXIT_FAIL = 2,  /* a port, a scheduler or an lcore failed at run time */
+	APP_EXIT_LEAK = 3,  /* packet buffers still out of the pool at exit */
+};
+
+/* Settings and run state the harness owns; embedded in each app's context. */
+struct app_base {
+	/* settings (app_base_set); the app sets the defaults before app_main */
+	uint16_t queues; /* one lcore per queue */
+	uint16_t burst;
+	int cpus[APP_MAX_LCORES];
+	int ncpus;
+	uint32_t pool_size;
+	uint64_t seed;
+	weir_ns_t duration; /* 0: until Ctrl-C (or the app is done) */
+	char *stats_socket;
+	bool json, live, quiet;
+	/* state */
+	struct weir_pool *pool; /* the app's setup creates it; the harness checks and frees it */
+	weir_ns_t start;        /* when the run started (set before the lcores launch) */
+	struct weir_lcore *lcores[APP_MAX_LCORES];
+};
+
+/*
+ * Applies one of the shared settings: "queues", "cores", "burst", "pool",
+ * "seed", "duration", "stats-socket", "json", "live", "quiet",
+ * "log-level". Returns 1 when name is none of them (the app's own), else
+ * as an app_set_fn: 0 or -EINVAL with a message in why.
+ */
+int app_base_set(struct app_base *b, const char *name, const char *val, char *why, size_t len);
+
+/*
+ * What an app plugs into app_main(). ctx is the app's context (with its
+ * struct app_base); every callback gets it. Optional ones may be NULL.
+ */
+struct app_def {
+	const struct app_cli *cli; /* options; its ctx is ignored (ctx is used) */
+	/* Checks the settings after parsing; prints why to stderr, returns
+	 * -EINVAL for bad usage. The harness then checks --cores. Optional. */
+	int (*check)(void *ctx);
+	/* Creates base->pool and opens the ports; prints why on failure and
+	 * returns a negative errno. */
+	int (*setup)(void *ctx);
+	/* Closes and frees what setup made, except the pool; runs also after
+	 * a failed parse, check or setup, so it must cope with half-made state. */
+	void (*teardown)(void *ctx);
+	/* The engine: run on lcore q with lcore_arg(ctx, q). */
+	int (*lcore_main)(void *arg);
+	void *(*lcore_arg)(void *ctx, uint16_t q);
+	/* When the control thread next wakes, given the next live line is
+	 * due at `line` (default: line). Optional. */
+	weir_ns_t (*wake)(void *ctx, weir_ns_t now, weir_ns_t line);
+	/* True when the run is over (besides a signal). Optional: default,
+	 * when --duration has passed since base->start. */
+	bool (*done)(void *ctx, weir_ns_t now);
+	/* Runs once the loop ends, before the stop flag is raised. Optional. */
+	void (*stopping)(void *ctx);
+	/* The live line: counters into a totals_size buffer, and the line
+	 * from two of them dt seconds apart (printed to stderr). */
+	size_t totals_size;
+	void (*totals)(void *ctx, void *out);
+	void (*live)(void *ctx, const void *prev, const void *cur, double dt);
+	/* The JSON document (telemetry, and the summary with --json) and the
+	 * text summary. */
+	app_tele_fn json;
+	void (*summary)(FILE *o, void *ctx);
+	/* The run starts this long after the lcores are launched. */
+	weir_ns_t start_delay;
+};
+
+/*
+ * Runs an app from argv to its exit code (enum app_exit): --help exits 0,
+ * bad usage 1, a failed setup, lcore or telemetry socket 2, leaked buffers
+ * 3. A stop by SIGINT or SIGTERM is a normal end (0, with the summary).
+ * Call once, from main.
+ */
+int app_main(const struct app_def *def, struct app_base *base, void *ctx, int argc, char **argv);
+
+/*
+ * Sleeps towards deadline on the idle policy's fds, in sleeps of at most
+ * 1 ms, leaving `spin_ns` to be spun by the caller's loop; returns at once
+ * when less than min_ns is left. Short sleeps are the precise ones: the
+ * kernel lets a ppoll timeout run late by 0.1% of its length (0.5% when
+ * niced), and a VM wakes later from longer sleeps (measured: 30 us late
+ * after 0.5 ms, 60-80 us after 20 ms). Lcore threads only.
+ */
+void app_wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline, weir_ns_t min_ns,
+		    weir_ns_t spin_ns);
+
+/*
+ * Prepares the calling lcore for sub-millisecond sleeps (timer slack of
+ * 1 us: coalesced timers would make them useless) and sets up idle with
+ * WEIR_IDLE_SPIN_POLLS. 0 or a negative errno.
+ */
+int app_idle_init(struct weir_idle *idle);
+
+#endif
