@@ -56,17 +56,13 @@ static const struct app_opt fwd_opts[] = {
 	{"loss", 0, "PROB", "random loss per direction, e.g. 0.1% or 0.001"},
 	{"seed", 0, "N", "seed for loss and jitter (default 1): runs repeat exactly"},
 	{"queues", 'q', "N", "queue pairs per port, one lcore per queue (default 1)"},
-	{"cores", 'c', "LIST", "pin lcore q to the q-th CPU of LIST, e.g. 0,1"},
+	APP_OPT_CORES,
 	{"burst", 'b', "N", "frames per RX/TX burst (default 32, max 256)"},
 	{"pool", 0, "N", "packet buffers (default 32k)"},
 	{"delay-limit", 0, "N", "frames the delay line holds per direction (default 64k)"},
 	{"duration", 't', "TIME", "stop after TIME (default: until Ctrl-C)"},
 	{"stats-socket", 's', "PATH", "serve JSON telemetry on a unix socket (read: weir-stat PATH)"},
-	{"json", 'j', NULL, "print the final summary as JSON"},
-	{"live", 0, NULL, "print the per-second line even when stderr is not a terminal"},
-	{"quiet", 0, NULL, "no per-second line"},
-	{"log-level", 0, "LEVEL", "error, warn, info (default) or debug"},
-	{NULL, 0, NULL, NULL},
+	APP_OPTS_OUTPUT,
 };
 
 /* --mode: an engine from fwd_engines; a slot not filled yet says why. */
@@ -109,10 +105,8 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 {
 	struct fwd *f = ctx;
 	uint64_t v;
-	int r = app_base_set(&f->base, name, val, why, len);
+	int r;
 
-	if (r <= 0)
-		return r;
 	if (!strcmp(name, "port")) {
 		if (f->nports == FWD_MAX_PORTS) {
 			snprintf(why, len, "at most %d ports", FWD_MAX_PORTS);

@@ -63,16 +63,12 @@ static const struct app_opt gen_opts[] = {
 	{"count", 'n', "N", "send N packets in all"},
 	{"drain", 0, "TIME", "after sending, keep receiving for TIME (default 500ms)"},
 	{"queues", 'q', "N", "queues, one lcore each; the rate is split (default 1)"},
-	{"cores", 'c', "LIST", "pin lcore q to the q-th CPU of LIST, e.g. 0,1"},
+	APP_OPT_CORES,
 	{"burst", 'b', "N", "packets per burst (default 32, max 256)"},
 	{"seed", 0, "N", "seed for sizes (default 1): same seed, same traffic"},
 	{"pool", 0, "N", "packet buffers (default 16k)"},
 	{"stats-socket", 'S', "PATH", "serve JSON telemetry on a unix socket (weir-stat PATH)"},
-	{"json", 'j', NULL, "print the final summary as JSON"},
-	{"live", 0, NULL, "per-second line even when stderr is not a terminal"},
-	{"quiet", 0, NULL, "no per-second line"},
-	{"log-level", 0, "LEVEL", "error, warn, info (default) or debug"},
-	{NULL, 0, NULL, NULL},
+	APP_OPTS_OUTPUT,
 };
 
 static int parse_sizes(const char *val, struct size_mix *m, char *why, size_t len)
@@ -176,10 +172,8 @@ static int gen_set(void *ctx, const char *name, const char *val, char *why, size
 {
 	struct gen *g = ctx;
 	uint64_t v;
-	int r = app_base_set(&g->base, name, val, why, len);
+	int r;
 
-	if (r <= 0)
-		return r;
 	if (!strcmp(name, "port"))
 		return app_set_str(&g->tx_spec, val, why, len);
 	if (!strcmp(name, "rx-port"))

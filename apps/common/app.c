@@ -184,16 +184,33 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 	return rc;
 }
 
+struct set_ctx {
+	struct app_base *base;
+	app_set_fn app_set;
+	void *app_ctx;
+};
+
+/* The shared settings first, then the app's own. */
+static int set(void *ctx, const char *name, const char *val, char *why, size_t len)
+{
+	struct set_ctx *s = ctx;
+	int r = app_base_set(s->base, name, val, why, len);
+
+	return r <= 0 ? r : s->app_set(s->app_ctx, name, val, why, len);
+}
+
 int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc, char **argv)
 {
 	struct app_cli cli = *def->cli;
+	struct set_ctx sc = {.base = b, .app_set = cli.set, .app_ctx = ctx};
 	const char *prog = cli.prog;
 	char *doc = NULL;
 	size_t len = 0;
 	uint32_t leaked = 0;
 	int r, rc;
 
-	cli.ctx = ctx;
+	cli.set = set;
+	cli.ctx = &sc;
 	r = app_cli_parse(&cli, argc, argv);
 	if (r || (def->check && def->check(ctx) < 0) || check_cores(b, prog) < 0) {
 		/* --help (r > 0) or bad usage: nothing was opened yet. */

@@ -56,6 +56,16 @@ struct app_base {
 	struct weir_lcore *lcores[APP_MAX_LCORES];
 };
 
+/* Rows of the option table every app ends with (its own rows first, then
+ * APP_OPT_CORES where it takes --cores, then APP_OPTS_OUTPUT). */
+#define APP_OPT_CORES {"cores", 'c', "LIST", "pin lcore q to the q-th CPU of LIST, e.g. 0,1"}
+#define APP_OPTS_OUTPUT                                                                   \
+	{"json", 'j', NULL, "print the final summary as JSON"},                           \
+	{"live", 0, NULL, "print the per-second line even when stderr is not a terminal"}, \
+	{"quiet", 0, NULL, "no per-second line"},                                         \
+	{"log-level", 0, "LEVEL", "error, warn, info (default) or debug"},                \
+	{NULL, 0, NULL, NULL}
+
 /*
  * Applies one of the shared settings: "queues", "cores", "burst", "pool",
  * "seed", "duration", "stats-socket", "json", "live", "quiet",
@@ -69,7 +79,10 @@ int app_base_set(struct app_base *b, const char *name, const char *val, char *wh
  * struct app_base); every callback gets it. Optional ones may be NULL.
  */
 struct app_def {
-	const struct app_cli *cli; /* options; its ctx is ignored (ctx is used) */
+	/* Options: the app's table (with the shared rows it takes) and its
+	 * set, which app_main calls only for names app_base_set does not
+	 * know, with ctx (cli->ctx is ignored). */
+	const struct app_cli *cli;
 	/* Checks the settings after parsing; prints why to stderr, returns
 	 * -EINVAL for bad usage. The harness then checks --cores. Optional. */
 	int (*check)(void *ctx);

@@ -93,12 +93,8 @@ void fwd_json(FILE *o, void *ctx)
 			report_json_str(o, p->egress);
 		else
 			fputs("null", o);
-		fprintf(o,
-			",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_missed\":%" PRIu64
-			",\"rx_nombuf\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
-			",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64 ",\"queues\":[",
-			st.ipackets, st.ibytes, st.imissed, st.rx_nombuf, st.opackets, st.obytes,
-			st.oerrors, st.odropped);
+		report_port_stats_json(o, &st);
+		fputs(",\"queues\":[", o);
 		for (uint16_t q = 0; q < f->base.queues; q++) {
 			struct fwd_eg *e = &p->eg[q];
 			struct weir_queue_stats rq, tq;

@@ -77,12 +77,8 @@ static void port_json(FILE *o, struct weir_port *p)
 	weir_port_stats_get(p, &st);
 	fprintf(o, "{\"spec\":");
 	report_json_str(o, weir_port_spec(p));
-	fprintf(o,
-		",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_missed\":%" PRIu64
-		",\"rx_nombuf\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
-		",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64 ",\"queues\":[",
-		st.ipackets, st.ibytes, st.imissed, st.rx_nombuf, st.opackets, st.obytes, st.oerrors,
-		st.odropped);
+	report_port_stats_json(o, &st);
+	fputs(",\"queues\":[", o);
 	for (uint16_t q = 0; q < weir_port_nb_rxq(p) || q < weir_port_nb_txq(p); q++) {
 		struct weir_queue_stats rq, tq;
 
