@@ -21,26 +21,22 @@
 int app_base_set(struct app_base *b, const char *name, const char *val, char *why, size_t len)
 {
 	uint64_t v;
-	int r;
+	int r = 0;
 
-	if (!strcmp(name, "queues") || !strcmp(name, "burst") || !strcmp(name, "pool")) {
-		bool q = name[0] == 'q', bu = name[0] == 'b';
-
-		r = app_parse_u64(val, q ? 1 : bu ? 1 : 1024,
-				  q ? APP_MAX_LCORES : bu ? APP_MAX_BURST : 1u << 24, &v, why, len);
-		if (r < 0)
-			return r;
-		if (q)
+	if (!strcmp(name, "queues")) {
+		if (!(r = app_parse_u64(val, 1, APP_MAX_LCORES, &v, why, len)))
 			b->queues = (uint16_t)v;
-		else if (bu)
+	} else if (!strcmp(name, "burst")) {
+		if (!(r = app_parse_u64(val, 1, APP_MAX_BURST, &v, why, len)))
 			b->burst = (uint16_t)v;
-		else
+	} else if (!strcmp(name, "pool")) {
+		if (!(r = app_parse_u64(val, 1024, 1u << 24, &v, why, len)))
 			b->pool_size = (uint32_t)v;
 	} else if (!strcmp(name, "cores")) {
-		r = app_parse_cpus(val, b->cpus, APP_MAX_LCORES, why, len);
-		if (r < 0)
+		if ((r = app_parse_cpus(val, b->cpus, APP_MAX_LCORES, why, len)) < 0)
 			return r;
 		b->ncpus = r;
+		r = 0;
 	} else if (!strcmp(name, "seed")) {
 		return app_parse_u64(val, 0, UINT64_MAX, &b->seed, why, len);
 	} else if (!strcmp(name, "duration")) {
@@ -65,7 +61,7 @@ int app_base_set(struct app_base *b, const char *name, const char *val, char *wh
 	} else {
 		return 1;
 	}
-	return 0;
+	return r;
 }
 
 static int check_cores(const struct app_base *b, const char *prog)
