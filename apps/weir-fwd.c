@@ -210,13 +210,15 @@ static int fwd_setup(void *ctx)
 			weir_port_tx_completed(p->port, q, NULL, &e->done_seen);
 		}
 	}
-	return 0;
+	return f->engine->setup ? f->engine->setup(f) : 0;
 }
 
 static void fwd_teardown(void *ctx)
 {
 	struct fwd *f = ctx;
 
+	if (f->engine->teardown)
+		f->engine->teardown(f);
 	for (int i = 0; i < FWD_MAX_PORTS; i++) {
 		struct fwd_port *p = &f->ports[i];
 

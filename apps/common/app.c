@@ -163,8 +163,16 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 	if (def->stopping)
 		def->stopping(ctx);
 	weir_stop = 1;
-	for (int q = 0; q < launched; q++)
-		weir_lcore_join(b->lcores[q], NULL);
+	for (int q = 0; q < launched; q++) {
+		int ret = 0;
+
+		weir_lcore_join(b->lcores[q], &ret);
+		if (ret < 0) {
+			fprintf(stderr, "%s: lcore %d failed: %s\n", def->cli->prog, q,
+				strerror(-ret));
+			rc = APP_EXIT_FAIL;
+		}
+	}
 	app_tele_stop(tele);
 	if (!rc) {
 		FILE *o = open_memstream(doc, len);

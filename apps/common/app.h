@@ -92,7 +92,8 @@ struct app_def {
 	/* Closes and frees what setup made, except the pool; runs also after
 	 * a failed parse, check or setup, so it must cope with half-made state. */
 	void (*teardown)(void *ctx);
-	/* The engine: run on lcore q with lcore_arg(ctx, q). */
+	/* The engine: run on lcore q with lcore_arg(ctx, q); a negative
+	 * errno returned is a runtime failure (exit 2, no summary). */
 	int (*lcore_main)(void *arg);
 	void *(*lcore_arg)(void *ctx, uint16_t q);
 	/* When the control thread next wakes, given the next live line is

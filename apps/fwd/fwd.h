@@ -85,6 +85,11 @@ struct fwd_engine {
 	const char *name;
 	/* Set for a slot not filled yet: why it cannot run (--mode says so). */
 	const char *missing;
+	/* Whole-run state once the ports are open (a router's tables), kept
+	 * in f->engine_state: 0 or a negative errno with a message printed.
+	 * teardown runs also after a failed setup. Both optional. */
+	int (*setup)(struct fwd *f);
+	void (*teardown)(struct fwd *f);
 	/* Per-lcore state, on the lcore before its loop (0 or a negative
 	 * errno) and after it. Optional. */
 	int (*lcore_init)(struct fwd_lcore *lc);
@@ -103,6 +108,7 @@ struct fwd {
 	struct app_base base; /* queues, burst, cores, pool, seed, duration, output */
 	/* settings */
 	const struct fwd_engine *engine;
+	void *engine_state; /* the engine's setup */
 	char *egress_all;
 	weir_ns_t delay, jitter;
 	double loss;

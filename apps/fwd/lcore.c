@@ -96,12 +96,13 @@ int fwd_lcore_main(void *arg)
 	const struct fwd_engine *eng = f->engine;
 	/* Hoisted: one test per burst, as the mode switch was. */
 	uint16_t (*burst)(struct fwd_lcore *, int, struct weir_pkt **, uint16_t) = eng->burst;
+	int err = app_idle_init(&idle);
 
-	if (app_idle_init(&idle) < 0)
-		return -1;
-	if (eng->lcore_init && eng->lcore_init(lc) < 0) {
+	if (err < 0)
+		return err;
+	if (eng->lcore_init && (err = eng->lcore_init(lc)) < 0) {
 		weir_idle_fini(&idle);
-		return -1;
+		return err;
 	}
 	for (int i = 0; i < f->nports; i++) {
 		int fd = weir_port_wait_fd(f->ports[i].port, q);

@@ -33,10 +33,10 @@ int gen_lcore_main(void *arg)
 	struct weir_idle idle;
 	weir_ns_t next_pub;
 	bool tx = g->txp != NULL, rx = g->rxp != NULL, dirty = false;
-	int rc = 0;
+	int rc = app_idle_init(&idle);
 
-	if (app_idle_init(&idle) < 0)
-		return -1;
+	if (rc < 0)
+		return rc;
 	if (rx) {
 		int fd = weir_port_wait_fd(g->rxp, lc->q);
 

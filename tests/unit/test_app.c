@@ -2,9 +2,10 @@
 /*
  * Unit tests for apps/common/app.c, the app harness: the shared options
  * (app_base_set), and app_main's contract with a small fake app on a pool
- * and no ports: --help exits 0, bad usage 1, a failed setup 2, a buffer
- * still out of the pool 3 (with "leaked" in the --json summary), and a
- * clean run 0 with the app's summary on stdout, its lcores run once each.
+ * and no ports: --help exits 0, bad usage 1, a failed setup or lcore 2
+ * (no summary), a buffer still out of the pool 3 (with "leaked" in the
+ * --json summary), and a clean run 0 with the app's summary on stdout, its
+ * lcores run once each.
  * Criterion runs each test in its own process: app_main's stop flag and
  * signal handlers do not leak between tests.
  */
@@ -87,7 +88,7 @@ struct fake_lcore {
 
 struct fake {
 	struct app_base base;
-	bool fail, leak;
+	bool fail, leak, lcore_fails;
 	struct weir_pkt *kept; /* the leaked buffer */
 	_Atomic int ran;
 	struct fake_lcore lcores[APP_MAX_LCORES];
@@ -97,6 +98,7 @@ struct fake {
 static const struct app_opt fake_opts[] = {
 	{"fail", 0, NULL, "setup fails"},
 	{"leak", 0, NULL, "an lcore keeps a buffer"},
+	{"lcore-fails", 0, NULL, "an lcore returns an error"},
 	{"queues", 'q', "N", "lcores"},
 	{"cores", 'c', "LIST", "CPUs"},
 	{"duration", 't', "TIME", "run time"},
@@ -114,6 +116,8 @@ static int fake_set(void *ctx, const char *name, const char *val, char *why, siz
 		f->fail = true;
 	else if (!strcmp(name, "leak"))
 		f->leak = true;
+	else if (!strcmp(name, "lcore-fails"))
+		f->lcore_fails = true;
 	return 0;
 }
 
@@ -145,7 +149,7 @@ static int fake_lcore_main(void *arg)
 	atomic_fetch_add(&lc->f->ran, 1);
 	if (lc->f->leak && lc->q == 0)
 		lc->f->kept = weir_pkt_alloc(lc->f->base.pool);
-	return 0;
+	return lc->f->lcore_fails && lc->q == 1 ? -ENOMEM : 0;
 }
 
 static void *fake_lcore_arg(void *ctx, uint16_t q)
@@ -243,4 +247,16 @@ Test(app, leaked_buffer_exits_3, .init = cr_redirect_stdout)
 	cr_expect_eq(RUN("--leak", "-t", "10ms", "--json", "--quiet"), APP_EXIT_LEAK);
 	fflush(stdout);
 	cr_expect_stdout_eq_str("{\"app\":\"fake\",\"ran\":1,\"leaked\":1}\n");
+}
+
+/* An engine's error is a runtime failure: exit 2 and no summary. */
+Test(app, failed_lcore_exits_2_without_summary, .init = cr_redirect_stdout)
+{
+	cr_redirect_stderr();
+	cr_expect_eq(RUN("--lcore-fails", "-q", "2", "-t", "10ms", "--quiet"), APP_EXIT_FAIL);
+	cr_expect_eq(atomic_load(&fake.ran), 2);
+	fflush(stdout);
+	fflush(stderr);
+	cr_expect_stdout_eq_str("");
+	cr_expect_stderr_eq_str("fake: lcore 1 failed: Cannot allocate memory\n");
 }
