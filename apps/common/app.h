@@ -97,20 +97,24 @@ struct app_def {
 	int (*lcore_main)(void *arg);
 	void *(*lcore_arg)(void *ctx, uint16_t q);
 	/* When the control thread next wakes, given the next live line is
-	 * due at `line` (default: line). Optional. */
+	 * due at `line` (default: line, or the end of --duration if sooner).
+	 * Optional. */
 	weir_ns_t (*wake)(void *ctx, weir_ns_t now, weir_ns_t line);
 	/* True when the run is over (besides a signal). Optional: default,
 	 * when --duration has passed since base->start. */
 	bool (*done)(void *ctx, weir_ns_t now);
 	/* Runs once the loop ends, before the stop flag is raised. Optional. */
 	void (*stopping)(void *ctx);
-	/* The live line: counters into a totals_size buffer, and the line
-	 * from two of them dt seconds apart (printed to stderr). */
+	/* The live line, on the control thread: counters into a totals_size
+	 * buffer (each second), and the line from two of them dt seconds
+	 * apart, printed to stderr (only on a terminal or with --live). */
 	size_t totals_size;
 	void (*totals)(void *ctx, void *out);
 	void (*live)(void *ctx, const void *prev, const void *cur, double dt);
-	/* The JSON document (telemetry, and the summary with --json) and the
-	 * text summary. */
+	/* The JSON document, on the telemetry thread while the lcores run
+	 * (it reads only what they publish), and as the --json summary on
+	 * the control thread after they are joined; and the text summary.
+	 * Both render before the ports close; app_main prints them after. */
 	app_tele_fn json;
 	void (*summary)(FILE *o, void *ctx);
 	/* The run starts this long after the lcores are launched. */
