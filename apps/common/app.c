@@ -174,6 +174,8 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 		}
 	}
 	app_tele_stop(tele);
+	/* Rendered now, printed after the ports are closed, so the JSON can
+	 * say whether every buffer came home. */
 	if (!rc) {
 		FILE *o = open_memstream(doc, len);
 

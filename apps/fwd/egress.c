@@ -285,10 +285,3 @@ void fwd_eg_drain(struct fwd_eg *e)
 	if (e->qd)
 		weir_qdisc_reset(e->qd);
 }
-
-/*
- * When an lcore's snapshots (eg_publish) are next due. They are due only
- * while something moved since they were last taken: an idle lcore has
- * nothing new to tell and is not woken for it, yet what weir-stat reads
- * after a burst is at most FWD_PUBLISH_NS (tree: FWD_DUMP_NS) old.
- */

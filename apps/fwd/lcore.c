@@ -13,6 +13,12 @@
 
 #include "fwd/fwd.h"
 
+/*
+ * When an lcore's snapshots (fwd_eg_publish) are next due. They are due only
+ * while something moved since they were last taken: an idle lcore has
+ * nothing new to tell and is not woken for it, yet what weir-stat reads
+ * after a burst is at most FWD_PUBLISH_NS (tree: FWD_DUMP_NS) old.
+ */
 struct fwd_pub {
 	weir_ns_t last_snap, last_dump;
 	bool snap_dirty, dump_dirty;
