@@ -159,36 +159,21 @@ static int fwd_check(void *ctx)
 static int fwd_setup(void *ctx)
 {
 	struct fwd *f = ctx;
-	struct weir_pool_conf pc = {.name = "fwd", .n = f->base.pool_size};
 	char why[WEIR_PORT_ERRSIZE + 64];
 	int err;
 
-	if ((err = weir_pool_create(&pc, &f->base.pool)) < 0) {
-		fprintf(stderr, "weir-fwd: cannot create a pool of %u buffers: %s (try a smaller "
-				"--pool)\n", f->base.pool_size, strerror(-err));
+	if ((err = app_pool_create(&f->base, "fwd", 0)) < 0)
 		return err;
-	}
 	for (int i = 0; i < f->nports; i++) {
 		struct fwd_port *p = &f->ports[i];
-		struct weir_port_conf conf = {.pool = f->base.pool, .nb_rxq = f->base.queues,
-					      .nb_txq = f->base.queues};
+		char what[32];
 
 		p->peer = i ^ 1;
 		if (!p->egress && f->egress_all)
 			p->egress = strdup(f->egress_all);
-		err = weir_port_open(p->spec, &conf, &p->port, why, sizeof(why));
-		if (err < 0) {
-			fprintf(stderr, "weir-fwd: port %d: %s\n", i, why);
+		snprintf(what, sizeof(what), "port %d: ", i);
+		if ((err = app_port_open(&f->base, p->spec, what, &p->port)) < 0)
 			return err;
-		}
-		if (weir_port_nb_rxq(p->port) < f->base.queues ||
-		    weir_port_nb_txq(p->port) < f->base.queues) {
-			fprintf(stderr, "weir-fwd: port %d (%s) opened %u RX / %u TX queues, "
-					"--queues %u needs that many (add ?queues=%u to the spec)\n",
-				i, p->spec, weir_port_nb_rxq(p->port), weir_port_nb_txq(p->port),
-				f->base.queues, f->base.queues);
-			return -EINVAL;
-		}
 		for (uint16_t q = 0; q < f->base.queues; q++) {
 			struct fwd_eg *e = &p->eg[q];
 

@@ -292,44 +292,22 @@ static void flow_addr(struct gen *g, uint32_t f, struct probe_addr *a)
 	a->tos = 0;
 }
 
-static int open_port(struct gen *g, const char *spec, struct weir_port **out)
-{
-	struct weir_port_conf conf = {.pool = g->base.pool, .nb_rxq = g->base.queues, .nb_txq = g->base.queues};
-	char why[WEIR_PORT_ERRSIZE + 64];
-	int err = weir_port_open(spec, &conf, out, why, sizeof(why));
-
-	if (err < 0) {
-		fprintf(stderr, "weir-gen: %s\n", why);
-		return err;
-	}
-	if (weir_port_nb_rxq(*out) < g->base.queues || weir_port_nb_txq(*out) < g->base.queues) {
-		fprintf(stderr, "weir-gen: %s opened %u RX / %u TX queues; --queues %u needs that "
-				"many (add ?queues=%u to the spec)\n", spec, weir_port_nb_rxq(*out),
-			weir_port_nb_txq(*out), g->base.queues, g->base.queues);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int lcores_alloc(struct gen *g);
 
 static int gen_setup(void *ctx)
 {
 	struct gen *g = ctx;
-	struct weir_pool_conf pc = {.name = "gen", .n = g->base.pool_size};
+	uint32_t buf_size = 0; /* the pool's default, unless frames need more */
 	uint32_t maxlen = g->sizes.range ? g->sizes.hi : 0;
 	int err;
 
 	for (int i = 0; i < g->sizes.n && !g->sizes.range; i++)
 		maxlen = WEIR_MAX(maxlen, g->sizes.size[i]);
 	if (maxlen + 128 > 2048)
-		pc.buf_size = (uint32_t)weir_align_pow2(maxlen + 128);
-	if ((err = weir_pool_create(&pc, &g->base.pool)) < 0) {
-		fprintf(stderr, "weir-gen: cannot create a pool of %u buffers: %s (try a smaller "
-				"--pool)\n", g->base.pool_size, strerror(-err));
+		buf_size = (uint32_t)weir_align_pow2(maxlen + 128);
+	if ((err = app_pool_create(&g->base, "gen", buf_size)) < 0)
 		return err;
-	}
-	if (g->mode != MODE_RX && (err = open_port(g, g->tx_spec, &g->txp)) < 0)
+	if (g->mode != MODE_RX && (err = app_port_open(&g->base, g->tx_spec, "", &g->txp)) < 0)
 		return err;
 	if (g->mode == MODE_RX || g->mode == MODE_REFLECT) {
 		const char *s = g->rx_spec ? g->rx_spec : g->tx_spec;
@@ -337,12 +315,12 @@ static int gen_setup(void *ctx)
 		if (g->mode == MODE_REFLECT) {
 			g->rxp = g->txp;
 			g->txp = NULL; /* reflect generates nothing */
-		} else if ((err = open_port(g, s, &g->rxp)) < 0) {
+		} else if ((err = app_port_open(&g->base, s, "", &g->rxp)) < 0) {
 			return err;
 		}
 	} else if (g->mode == MODE_TXRX) {
 		if (g->rx_spec) {
-			if ((err = open_port(g, g->rx_spec, &g->rxp)) < 0)
+			if ((err = app_port_open(&g->base, g->rx_spec, "", &g->rxp)) < 0)
 				return err;
 		} else {
 			g->rxp = g->txp;

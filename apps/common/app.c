@@ -14,6 +14,7 @@
 
 #include "weir/log.h"
 #include "weir/pool.h"
+#include "weir/port.h"
 
 #include "common/app.h"
 #include "common/report.h"
@@ -217,6 +218,7 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 
 	cli.set = set;
 	cli.ctx = &sc;
+	b->prog = prog;
 	r = app_cli_parse(&cli, argc, argv);
 	if (r || (def->check && def->check(ctx) < 0) || check_cores(b, prog) < 0) {
 		/* --help (r > 0) or bad usage: nothing was opened yet. */
@@ -242,6 +244,36 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 	}
 	free(b->stats_socket);
 	return rc;
+}
+
+int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size)
+{
+	struct weir_pool_conf pc = {.name = name, .n = b->pool_size, .buf_size = buf_size};
+	int err = weir_pool_create(&pc, &b->pool);
+
+	if (err < 0)
+		fprintf(stderr, "%s: cannot create a pool of %u buffers: %s (try a smaller --pool)\n",
+			b->prog, b->pool_size, strerror(-err));
+	return err;
+}
+
+int app_port_open(struct app_base *b, const char *spec, const char *what, struct weir_port **out)
+{
+	struct weir_port_conf conf = {.pool = b->pool, .nb_rxq = b->queues, .nb_txq = b->queues};
+	char why[WEIR_PORT_ERRSIZE + 64];
+	int err = weir_port_open(spec, &conf, out, why, sizeof(why));
+
+	if (err < 0) {
+		fprintf(stderr, "%s: %s%s\n", b->prog, what, why);
+		return err;
+	}
+	if (weir_port_nb_rxq(*out) < b->queues || weir_port_nb_txq(*out) < b->queues) {
+		fprintf(stderr, "%s: %s%s opened %u RX / %u TX queues; --queues %u needs that many "
+				"(add ?queues=%u to the spec)\n", b->prog, what, spec,
+			weir_port_nb_rxq(*out), weir_port_nb_txq(*out), b->queues, b->queues);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void app_wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline, weir_ns_t min_ns,

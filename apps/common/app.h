@@ -51,6 +51,7 @@ struct app_base {
 	char *stats_socket;
 	bool json, live, quiet;
 	/* state */
+	const char *prog;       /* for messages: app_main sets it from the cli */
 	struct weir_pool *pool; /* the app's setup creates it; the harness checks and frees it */
 	weir_ns_t start;        /* when the run started (set before the lcores launch) */
 	struct weir_lcore *lcores[APP_MAX_LCORES];
@@ -128,6 +129,22 @@ struct app_def {
  * Call once, from main.
  */
 int app_main(const struct app_def *def, struct app_base *base, void *ctx, int argc, char **argv);
+
+struct weir_port;
+
+/*
+ * For the app's setup: creates b->pool, b->pool_size buffers named name
+ * (buf_size 0: the pool's default). 0, or a negative errno after printing
+ * "prog: cannot create a pool of N buffers: ... (try a smaller --pool)".
+ */
+int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size);
+/*
+ * For the app's setup: opens spec with b->queues RX and TX queues on
+ * b->pool into *out, and refuses a port that opened fewer. what prefixes
+ * the messages (e.g. "port 0: ", or ""). 0, or a negative errno after
+ * printing why; *out may then be set (the caller's teardown closes it).
+ */
+int app_port_open(struct app_base *b, const char *spec, const char *what, struct weir_port **out);
 
 /*
  * Sleeps towards deadline on the idle policy's fds, in sleeps of at most
