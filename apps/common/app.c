@@ -133,7 +133,7 @@ static int launch(const struct app_def *def, struct app_base *b, void *ctx, int 
 					  &b->lcores[q]);
 
 		if (r < 0) {
-			fprintf(stderr, "%s: cannot start lcore %u on CPU %d: %s\n", def->cli->prog,
+			fprintf(stderr, "%s: cannot start lcore %u on CPU %d: %s\n", b->prog,
 				q, cpu, strerror(-r));
 			return r;
 		}
@@ -155,7 +155,7 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 		char why[256];
 
 		if (app_tele_start(b->stats_socket, def->json, ctx, &tele, why, sizeof(why)) < 0) {
-			fprintf(stderr, "%s: --stats-socket %s\n", def->cli->prog, why);
+			fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
 			rc = APP_EXIT_FAIL;
 		}
 	}
@@ -169,7 +169,7 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 
 		weir_lcore_join(b->lcores[q], &ret);
 		if (ret < 0) {
-			fprintf(stderr, "%s: lcore %d failed: %s\n", def->cli->prog, q,
+			fprintf(stderr, "%s: lcore %d failed: %s\n", b->prog, q,
 				strerror(-ret));
 			rc = APP_EXIT_FAIL;
 		}
