@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * JSON string escaping for the apps' reports (RFC 8259 section 7: quote,
- * backslash and control characters must be escaped; the rest passes).
+ * JSON helpers for the apps' reports: string escaping (RFC 8259 section 7:
+ * quote, backslash and control characters must be escaped; the rest
+ * passes), a port's counters, and the summary's closing "leaked" member.
  */
+#include <inttypes.h>
+
+#include "weir/port.h"
+
 #include "report.h"
 
 void report_json_str(FILE *o, const char *s)
@@ -23,6 +28,16 @@ void report_json_str(FILE *o, const char *s)
 			fputc(c, o);
 	}
 	fputc('"', o);
+}
+
+void report_port_stats_json(FILE *o, const struct weir_port_stats *st)
+{
+	fprintf(o,
+		",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_missed\":%" PRIu64
+		",\"rx_nombuf\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+		",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64,
+		st->ipackets, st->ibytes, st->imissed, st->rx_nombuf, st->opackets, st->obytes,
+		st->oerrors, st->odropped);
 }
 
 void report_finish(FILE *o, const char *doc, size_t len, bool json, uint32_t leaked)

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * weir-fwd's pieces (see weir-fwd.c for the path a frame takes and the
+ * threading): the per-port, per-queue egress state, the lcore, the engines
+ * (forwarding modes), and the calls between its files: egress.c moves
+ * frames through loss, delay line, qdisc and DQL; lcore.c is the poll loop
+ * and its sleeps; report.c the live line, summary and telemetry JSON.
+ */
+#ifndef WEIR_APP_FWD_H
+#define WEIR_APP_FWD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "weir/clock.h"
+#include "weir/dql.h"
+#include "weir/pkt.h"
+#include "weir/qdisc.h"
+
+#include "common/app.h"
+
+#define FWD_MAX_PORTS 16
+#define FWD_MAX_QUEUES 32
+#define FWD_MAX_BURST 256
+#define FWD_PUBLISH_NS (100 * WEIR_NS_PER_MS) /* qdisc counters, for the control thread */
+#define FWD_DUMP_NS WEIR_NS_PER_SEC             /* the tree's JSON */
+#define FWD_IDLE_NS (10 * WEIR_NS_PER_SEC)      /* longest sleep, with nothing due */
+
+/* Frames waiting out the emulated propagation delay; FIFO in release order. */
+struct dline {
+	struct weir_pkt **slot;
+	uint32_t mask, head, tail; /* free-running indexes */
+	weir_ns_t last_release;
+};
+
+struct qsnap {
+	struct weir_qdisc_stats qs;
+	uint32_t dline_pkts;
+	uint32_t dql_limit;
+	char *tree_json; /* weir_qdisc_dump, refreshed each second; malloc'd */
+};
+
+/* Egress state of one TX queue of one port: owned by lcore `queue`. */
+struct fwd_eg {
+	struct weir_qdisc *qd; /* NULL: frames go straight to the driver */
+	struct weir_dql dql;
+	uint64_t done_seen;    /* txq->done_bytes already fed to DQL */
+	struct dline dl;
+	struct weir_pkt *pend[FWD_MAX_BURST]; /* dequeued, not yet taken */
+	uint16_t npend, pend_off;
+	_Atomic uint64_t emu_loss, emu_overflow, tx_drop;
+	_Atomic uint64_t gso_frames, gso_segs, gso_errors; /* super-frames segmented */
+	pthread_mutex_t mu;
+	struct qsnap snap;
+};
+
+struct fwd_port {
+	char *spec;
+	char *egress; /* qdisc spec, NULL for none */
+	struct weir_port *port;
+	int peer;
+	struct fwd_eg eg[FWD_MAX_QUEUES];
+};
+
+struct fwd;
+
+/* One lcore: polls RX queue q of every port, owns TX queue q of every port. */
+struct fwd_lcore {
+	struct fwd *f;
+	uint16_t q;
+	uint64_t rng;   /* loss and jitter draws */
+	void *engine;   /* the engine's per-lcore state (lcore_init), or NULL */
+};
+
+/*
+ * A forwarding mode, after testpmd's struct fwd_engine: what happens to a
+ * burst between RX on one port and the egress of its peer. The rest of the
+ * path (loss, delay line, qdisc, DQL, TX) is the same for every engine. One
+ * file per engine (l2.c, io.c, macswap.c, l3.c), listed in fwd_engines.
+ */
+struct fwd_engine {
+	const char *name;
+	/* Set for a slot not filled yet: why it cannot run (--mode says so). */
+	const char *missing;
+	/* Whole-run state once the ports are open (a router's tables), kept
+	 * in f->engine_state: 0 or a negative errno with a message printed.
+	 * teardown runs also after a failed setup. Both optional. */
+	int (*setup)(struct fwd *f);
+	void (*teardown)(struct fwd *f);
+	/* Per-lcore state, on the lcore before its loop (0 or a negative
+	 * errno) and after it. Optional. */
+	int (*lcore_init)(struct fwd_lcore *lc);
+	void (*lcore_fini)(struct fwd_lcore *lc);
+	/* Works on n frames received on port `in` (in place); returns how many
+	 * of them, moved to the front of pkts, go on to in's peer. Frames it
+	 * keeps or frees are its own. NULL: all pass as they are. */
+	uint16_t (*burst)(struct fwd_lcore *lc, int in, struct weir_pkt **pkts, uint16_t n);
+};
+
+/* NULL-terminated, in the order --help and messages list them. */
+extern const struct fwd_engine *const fwd_engines[];
+extern const struct fwd_engine fwd_engine_l2, fwd_engine_io, fwd_engine_macswap, fwd_engine_l3;
+
+struct fwd {
+	struct app_base base; /* queues, burst, cores, pool, seed, duration, output */
+	/* settings */
+	const struct fwd_engine *engine;
+	void *engine_state; /* the engine's setup */
+	char *egress_all;
+	weir_ns_t delay, jitter;
+	double loss;
+	uint32_t dline_size;
+	/* state */
+	int nports;
+	struct fwd_port ports[FWD_MAX_PORTS];
+	struct fwd_lcore lcores[FWD_MAX_QUEUES];
+};
+
+static inline uint32_t dline_count(const struct dline *d)
+{
+	return d->tail - d->head;
+}
+
+/* --- egress.c: every call from the lcore that owns the egress ---------- */
+
+/* Takes n frames received now, bound for egress e of port out: GSO
+ * super-frames cut where needed, then loss, the delay line or the qdisc, or
+ * straight to the driver. Takes ownership of all of them. */
+void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, struct fwd_eg *e,
+		  struct weir_pkt **pkts, uint16_t n, weir_ns_t now);
+/* Moves frames along egress e (queue q of port out): due frames from the
+ * delay line, the qdisc's output to the driver while DQL allows. Lowers
+ * *deadline to when something becomes due; returns frames moved. */
+uint32_t fwd_eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint16_t q,
+		    weir_ns_t now, weir_ns_t *deadline);
+/* Snapshots e's counters for the control thread (under e->mu), with `dump`
+ * the qdisc tree as JSON too. */
+void fwd_eg_publish(struct fwd_eg *e, bool dump);
+/* Frees every frame e still holds (delay line, pending, qdisc). */
+void fwd_eg_drain(struct fwd_eg *e);
+
+/* --- lcore.c ----------------------------------------------------------- */
+
+/* The lcore loop; arg is a struct fwd_lcore. */
+int fwd_lcore_main(void *arg);
+
+/* --- report.c: control and telemetry threads -------------------------- */
+
+/* Counters for the live line; out is a struct fwd_totals. */
+struct fwd_totals {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, drops;
+	uint64_t backlog_pkts, backlog_bytes, dline_pkts;
+};
+void fwd_totals(void *ctx, void *out);
+void fwd_live(void *ctx, const void *prev, const void *cur, double dt);
+void fwd_summary(FILE *o, void *ctx);
+/* The telemetry document, also the --json summary. */
+void fwd_json(FILE *o, void *ctx);
+
+#endif
