@@ -63,7 +63,8 @@ siphash_cd(const struct weir_hash_key *key, const uint8_t *in, size_t len, int c
 		s.v0 ^= m;
 	}
 	m = 0;
-	memcpy(&m, in, left); /* the tail in the low bytes once read little-endian */
+	if (left) /* memcpy from NULL is undefined even for 0 bytes (a NULL, 0 message) */
+		memcpy(&m, in, left); /* the tail in the low bytes once read little-endian */
 	b |= le64toh(m);
 	s.v3 ^= b;
 	sip_rounds(&s, c);
