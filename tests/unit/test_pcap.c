@@ -123,9 +123,24 @@ static void write_classic(const char *path, int n, uint32_t len, uint64_t gap_ns
 	pcap_close(dead);
 }
 
+static uint64_t xstat(struct weir_port *port, const char *name);
+
+/* True while the drain should go on: frames came within quiet_ms, or the
+ * replay has not ended (a test descheduled for longer than quiet_ms must
+ * not stop early), for at most 10 s of quiet. */
+static bool drain_more(struct weir_port *port, weir_ns_t last, int quiet_ms)
+{
+	weir_ns_t quiet = weir_clock_now() - last;
+
+	if (quiet < (weir_ns_t)quiet_ms * WEIR_NS_PER_MS)
+		return true;
+	return !xstat(port, "replay_done") && quiet < 10 * WEIR_NS_PER_SEC;
+}
+
 /* Receives everything a replay port hands out (until it has been quiet
- * for quiet_ms), checking each frame's bytes against frame i of a file of
- * per_pass frames (0: one pass); returns the count. */
+ * for quiet_ms and the replay has ended), checking each frame's bytes
+ * against frame i of a file of per_pass frames (0: one pass); returns the
+ * count. */
 static int drain_passes(struct weir_port *port, int quiet_ms, uint32_t len, int per_pass)
 {
 	struct weir_pkt *pkts[32];
@@ -133,7 +148,7 @@ static int drain_passes(struct weir_port *port, int quiet_ms, uint32_t len, int 
 	weir_ns_t last = weir_clock_now();
 	int n = 0;
 
-	while (weir_clock_now() - last < (weir_ns_t)quiet_ms * WEIR_NS_PER_MS) {
+	while (drain_more(port, last, quiet_ms)) {
 		uint16_t got = weir_port_rx_burst(port, 0, pkts, 32);
 
 		if (got)
@@ -159,8 +174,6 @@ static int drain(struct weir_port *port, int quiet_ms, uint32_t len)
 {
 	return drain_passes(port, quiet_ms, len, 0);
 }
-
-static uint64_t xstat(struct weir_port *port, const char *name);
 
 /* Elapsed time less how late the driver ran at worst (never below 0). */
 static weir_ns_t less_lateness(struct weir_port *port, weir_ns_t el)
