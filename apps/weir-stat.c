@@ -82,12 +82,29 @@ static int stat_connect(const char *path, weir_ns_t timeout)
 	return fd;
 }
 
+/* Writes what the app sent; to a terminal, control bytes (but newline and
+ * tab) as \xNN, so a hostile or broken server cannot send the terminal
+ * escape sequences. Valid JSON from a weir app has none: it escapes them. */
+static void put(const char *buf, size_t n, bool tty)
+{
+	for (size_t i = 0; tty && i < n; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+	if (!tty)
+		fwrite(buf, 1, n, stdout);
+}
+
 /* One document, or the reply to c->command. */
 static int read_once(const struct stat_cfg *c)
 {
 	char buf[65536];
 	ssize_t n = 0;
-	bool failed = false;
+	bool failed = false, tty = isatty(STDOUT_FILENO);
 	int fd = stat_connect(c->path, c->timeout);
 
 	if (fd < 0)
@@ -105,7 +122,7 @@ static int read_once(const struct stat_cfg *c)
 	for (bool first = true; n >= 0 && (n = read(fd, buf, sizeof(buf))) > 0; first = false) {
 		if (first && c->command && !strncmp(buf, "{\"error\"", (size_t)n < 8 ? (size_t)n : 8))
 			failed = true;
-		fwrite(buf, 1, (size_t)n, stdout);
+		put(buf, (size_t)n, tty);
 	}
 	fflush(stdout);
 	if (n < 0)
