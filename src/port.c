@@ -19,6 +19,7 @@
 
 static struct weir_port_driver *drivers;
 static _Atomic uint16_t next_port_id;
+static _Atomic uint64_t caps_kept; /* drivers' caps_kept of every port opened */
 
 void weir_port_driver_register(struct weir_port_driver *drv)
 {
@@ -262,6 +263,7 @@ int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct w
 		goto fail;
 	}
 	port->id = atomic_fetch_add(&next_port_id, 1);
+	atomic_fetch_or(&caps_kept, port->drv->caps_kept);
 	*out = port;
 	return 0;
 fail:
@@ -271,6 +273,11 @@ fail:
 	snprintf(why, whylen, "%s", port->err);
 	port_free(port);
 	return err;
+}
+
+uint64_t weir_port_caps_kept(void)
+{
+	return atomic_load(&caps_kept);
 }
 
 void weir_port_close(struct weir_port *port)

@@ -73,6 +73,10 @@ struct weir_port_driver {
 	const struct weir_port_param *params; /* NULL-key terminated */
 	size_t priv_size;                   /* zeroed private area, port->priv */
 	size_t rxq_size, txq_size;          /* driver queue struct sizes */
+	/* Capabilities (bit CAP_x, linux/capability.h) an open port still
+	 * needs, until it closes; apps drop all others once their ports are
+	 * open (weir_port_caps_kept). 0: none (the socket or file is open). */
+	uint64_t caps_kept;
 	struct weir_port_driver *next;      /* registry link */
 };
 
