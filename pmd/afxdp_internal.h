@@ -77,6 +77,7 @@ struct afxdp_rxq {
 	uint32_t fill_target; /* buffers kept in the kernel for RX */
 	uint32_t fill_held;
 	uint32_t empty_polls;
+	weir_ns_t dead_checked; /* when check_dead last ran */
 	uint64_t fill_kicks, rx_kicks, rx_multibuf, rx_bad_desc, rx_csum_completed;
 };
 

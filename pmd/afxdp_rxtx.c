@@ -27,6 +27,7 @@
 #define COMP_BATCH 256        /* completions reaped per call */
 #define KICK_TRIES_MIN 4      /* sendto calls per kick in copy mode, at least */
 #define DEAD_CHECK_POLLS 4096 /* empty polls between checks for a vanished device */
+#define DEAD_CHECK_NS (200 * WEIR_NS_PER_MS) /* or this long, whichever comes first */
 
 /* A pool buffer's address in the UMEM (the pool is the UMEM). */
 static inline uint64_t pkt_umem_base(const struct weir_pool *pool, const struct weir_pkt *p)
@@ -64,6 +65,17 @@ void afxdp_refill(struct afxdp_rxq *rxq)
 		recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		weir_port_ctr_add(&rxq->fill_kicks, 1);
 	}
+}
+
+/* sendto says ENETDOWN both for a link that is down (it may come back up:
+ * the port lives) and, once the device is unregistered, for one that is
+ * gone: the ifindex tells them apart. */
+static bool iface_gone(const struct weir_port *port)
+{
+	const struct afxdp_priv *priv = port->priv;
+	char name[IF_NAMESIZE];
+
+	return !if_indextoname((unsigned)priv->ifindex, name);
 }
 
 static void check_dead(struct afxdp_rxq *rxq)
@@ -133,9 +145,18 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 			recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 			weir_port_ctr_add(&rxq->rx_kicks, 1);
 		}
-		if (++rxq->empty_polls >= DEAD_CHECK_POLLS) {
-			rxq->empty_polls = 0;
-			check_dead(rxq);
+		/* Every DEAD_CHECK_POLLS empty polls, or DEAD_CHECK_NS when
+		 * the lcore sleeps between polls (an idle port must notice its
+		 * device going too; the clock is read 1 poll in 64). */
+		if (++rxq->empty_polls % 64 == 0) {
+			weir_ns_t now = weir_clock_now();
+
+			if (rxq->empty_polls >= DEAD_CHECK_POLLS ||
+			    now - rxq->dead_checked >= DEAD_CHECK_NS) {
+				rxq->empty_polls = 0;
+				rxq->dead_checked = now;
+				check_dead(rxq);
+			}
 		}
 		return 0;
 	}
@@ -267,7 +288,7 @@ static void kick_tx(struct afxdp_txq *txq)
 			}
 			if (errno != EBUSY && errno != ENOBUFS) {
 				weir_port_ctr_add(&txq->tx_kick_errors, 1);
-				if (errno == ENETDOWN || errno == ENXIO)
+				if (errno == ENXIO || (errno == ENETDOWN && iface_gone(txq->q.port)))
 					weir_port_died(txq->q.port, AFXDP_GONE, strerror(errno));
 			}
 			return;

@@ -29,6 +29,7 @@
 
 #define APP_MAX_LCORES 32
 #define APP_MAX_BURST 256
+#define APP_MAX_PORTS 16
 
 /* Exit codes, the same for every app (and in every --help footer). */
 enum app_exit {
@@ -54,6 +55,11 @@ struct app_base {
 	const char *prog;       /* for messages: app_main sets it from the cli */
 	struct weir_pool *pool; /* the app's setup creates it; the harness checks and frees it */
 	weir_ns_t start;        /* when the run started (set before the lcores launch) */
+	/* Ports opened with app_port_open: a run ends when one of them dies
+	 * (its interface went away), with the summary and exit code 2. */
+	struct weir_port *ports[APP_MAX_PORTS];
+	int nports;
+	bool port_died;
 	struct weir_lcore *lcores[APP_MAX_LCORES];
 };
 
@@ -144,7 +150,8 @@ struct weir_port;
 int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size);
 /*
  * For the app's setup: opens spec with b->queues RX and TX queues on
- * b->pool into *out, and refuses a port that opened fewer. what prefixes
+ * b->pool into *out, and refuses a port that opened fewer. The harness
+ * watches the port: when it dies the run ends (exit 2, with the summary). what prefixes
  * the messages (e.g. "port 0: ", or ""). 0, or a negative errno after
  * printing why; *out may then be set (the caller's teardown closes it).
  */
