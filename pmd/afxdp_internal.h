@@ -74,6 +74,7 @@ struct afxdp_rxq {
 	bool busy_poll;
 	bool csum_fix; /* csum=fix: complete partial checksums of received frames */
 	bool warned_csum;
+	bool skip_frame; /* dropping the rest of a multi-buffer frame (bad_desc) */
 	uint32_t fill_target; /* buffers kept in the kernel for RX */
 	uint32_t fill_held;
 	uint32_t empty_polls;
@@ -93,6 +94,7 @@ struct afxdp_txq {
 	uint32_t in_flight; /* descriptors on the TX or completion ring */
 	bool warned_gso;
 	uint64_t tx_copies, tx_kicks, tx_kick_errors, tx_too_big, tx_multibuf, tx_csum_completed;
+	uint64_t tx_bad_comp; /* completion addresses of no buffer this socket sent */
 };
 
 struct afxdp_priv {

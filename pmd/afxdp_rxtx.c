@@ -92,13 +92,17 @@ static void check_dead(struct afxdp_rxq *rxq)
 	weir_port_died(port, AFXDP_GONE, soerr ? strerror(soerr) : "no such ifindex");
 }
 
-/* Turns one RX descriptor into a packet segment. */
+/* Turns one RX descriptor into a packet segment; NULL for one that names no
+ * buffer this socket gave the kernel, or bytes past its buffer's end (the
+ * kernel never does; a check costs two compares and keeps a bug there from
+ * becoming a double free or a read out of bounds here). */
 static inline struct weir_pkt *desc_to_pkt(struct afxdp_rxq *rxq, const struct xdp_desc *d)
 {
 	struct weir_pool *pool = rxq->pool;
 	struct weir_pkt *p = weir_pool_pkt_from_offset(pool, d->addr);
 
-	if (weir_unlikely(!p))
+	if (weir_unlikely(!p || rxq->owner[p->idx] != rxq->sock_id ||
+			  (d->addr & (pool->buf_size - 1)) + d->len > pool->buf_size))
 		return NULL;
 	rxq->owner[p->idx] = 0;
 	p->data_off = (uint16_t)(d->addr & (pool->buf_size - 1));
@@ -126,6 +130,24 @@ static void csum_completed(struct afxdp_rxq *rxq)
 			  "work: ethtool -K <sender> tx off",
 			  rxq->q.port->label, rxq->q.id);
 	}
+}
+
+/* A descriptor that cannot be taken (desc_to_pkt refused it, or its frame
+ * has more segments than a chain may): the whole frame is dropped, the
+ * descriptors still to come of it too; counted. Returns the new head. */
+static struct weir_pkt *bad_desc(struct afxdp_rxq *rxq, struct weir_pkt *p, struct weir_pkt *head,
+				 const struct xdp_desc *d)
+{
+	if (!rxq->skip_frame) {
+		weir_port_ctr_add(&rxq->rx_bad_desc, 1);
+		weir_port_ctr_add(&rxq->q.stats.errors, 1);
+	}
+	if (p)
+		weir_pkt_free(p);
+	if (head)
+		weir_pkt_free(head);
+	rxq->skip_frame = d->options & XDP_PKT_CONTD;
+	return NULL;
 }
 
 uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
@@ -166,9 +188,9 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 		struct weir_pkt *p = desc_to_pkt(rxq, d);
 
 		used++;
-		if (weir_unlikely(!p)) {
-			weir_port_ctr_add(&rxq->rx_bad_desc, 1);
-			weir_port_ctr_add(&q->stats.errors, 1);
+		if (weir_unlikely(!p || rxq->skip_frame ||
+				  (head && head->nb_segs >= WEIR_PKT_MAX_SEGS))) {
+			head = bad_desc(rxq, p, head, d);
 			continue;
 		}
 		if (!head) {
@@ -224,8 +246,11 @@ static uint32_t reap(struct afxdp_txq *txq)
 		uint64_t addr = *xsk_ring_cons__comp_addr(&txq->comp, idx + i);
 		struct weir_pkt *p = weir_pool_pkt_from_offset(pool, addr);
 
-		if (weir_unlikely(!p))
+		/* Only what this socket put on its TX ring comes back. */
+		if (weir_unlikely(!p || txq->owner[p->idx] != txq->sock_id)) {
+			weir_port_ctr_add(&txq->tx_bad_comp, 1);
 			continue;
+		}
 		txq->owner[p->idx] = 0;
 		bytes += p->data_len;
 		pkts += p->nb_segs != 0; /* 0 marks a non-first segment */
