@@ -26,6 +26,10 @@
 #include "afxdp_steer.h"
 
 #define XDP_HEADROOM 256 /* XDP_PACKET_HEADROOM, in front of every RX frame */
+/* Older uapi headers (Debian's 6.1) lack the multi-buffer names. */
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
 #define FILL_BATCH 64    /* refill granularity */
 #define MAX_QUEUES 64
 /* What weir_port_died says, with the reason. */

@@ -19,11 +19,6 @@
 
 #include "afxdp_internal.h"
 
-/* Older uapi headers (Debian's 6.1) lack the multi-buffer names. */
-#ifndef XDP_PKT_CONTD
-#define XDP_PKT_CONTD (1 << 0)
-#endif
-
 #define COMP_BATCH 256        /* completions reaped per call */
 #define KICK_TRIES_MIN 4      /* sendto calls per kick in copy mode, at least */
 #define DEAD_CHECK_POLLS 4096 /* empty polls between checks for a vanished device */
