@@ -702,11 +702,13 @@ def fwd_cmd(fwd, a, p0, p1, egress, delay_s, stats_sock=None):
 
 
 def read_fwd_telemetry(path, timeout=2.0):
-    """One JSON document from weir-fwd's --stats-socket (it sends one per
-    connection and closes, as weir-stat reads it)."""
+    """One JSON document from weir-fwd's --stats-socket: a client that
+    half-closes at once gets the document and the server closes, as
+    weir-stat reads it."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(path)
+        s.shutdown(socket.SHUT_WR)
         buf = b""
         while True:
             d = s.recv(65536)

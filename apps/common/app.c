@@ -142,23 +142,35 @@ static int launch(const struct app_def *def, struct app_base *b, void *ctx, int 
 	return 0;
 }
 
+/* The telemetry socket and the app's commands on it. */
+static int tele_open(const struct app_def *def, struct app_base *b, void *ctx,
+		     struct app_tele **tele)
+{
+	char why[256];
+	int r = app_tele_start(b->stats_socket, def->json, ctx, tele, why, sizeof(why));
+
+	if (r < 0) {
+		fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
+		return r;
+	}
+	r = def->tele_cmds ? def->tele_cmds(ctx, *tele) : 0;
+	if (r < 0)
+		fprintf(stderr, "%s: cannot register telemetry commands: %s\n", b->prog,
+			strerror(-r));
+	return r;
+}
+
 /* Launch, serve, wait, stop, join; the summary into *doc when all went well. */
 static int run(const struct app_def *def, struct app_base *b, void *ctx, char **doc, size_t *len)
 {
 	struct app_tele *tele = NULL;
 	int rc = APP_EXIT_OK, launched = 0;
 
-	b->start = weir_clock_now() + def->start_delay;
-	if (launch(def, b, ctx, &launched) < 0)
+	if (b->stats_socket && tele_open(def, b, ctx, &tele) < 0)
 		rc = APP_EXIT_FAIL;
-	if (b->stats_socket && !rc) {
-		char why[256];
-
-		if (app_tele_start(b->stats_socket, def->json, ctx, &tele, why, sizeof(why)) < 0) {
-			fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
-			rc = APP_EXIT_FAIL;
-		}
-	}
+	b->start = weir_clock_now() + def->start_delay;
+	if (!rc && launch(def, b, ctx, &launched) < 0)
+		rc = APP_EXIT_FAIL;
 	if (!rc)
 		control_loop(def, b, ctx);
 	if (def->stopping)
