@@ -301,6 +301,11 @@ static void echo_stopping(void *ctx)
 	app_route_cmds_close(((struct echo *)ctx)->rcmds);
 }
 
+static int echo_tele_cmds(void *ctx, struct app_tele *t)
+{
+	return app_route_cmds_register(((struct echo *)ctx)->rcmds, t);
+}
+
 static void *echo_lcore_arg(void *ctx, uint16_t q)
 {
 	return &((struct echo *)ctx)->lcores[q];
@@ -338,6 +343,7 @@ static const struct app_def echo_def = {
 	.lcore_main = echo_lcore_main,
 	.lcore_arg = echo_lcore_arg,
 	.stopping = echo_stopping,
+	.tele_cmds = echo_tele_cmds,
 	.totals_size = sizeof(struct echo_totals),
 	.totals = echo_totals,
 	.live = echo_live,

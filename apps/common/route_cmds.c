@@ -24,6 +24,7 @@
 
 #include "common/report.h"
 #include "common/route_cmds.h"
+#include "common/telemetry.h"
 
 #define RC_MAX 32
 #define RC_WAIT_NS 1000000000LL
@@ -38,7 +39,11 @@ struct rc_req {
 	/* the owner's answer */
 	int err;
 	char why[256];
-	char *json; /* RC_SHOW, RC_GET: malloc'd by the owner */
+	char *json; /* RC_SHOW: malloc'd by the owner */
+	/* RC_GET: the owner's lookup, rendered by the telemetry thread */
+	struct weir_stack_route_info ri;
+	char line[256];
+	char dev[WEIR_STACK_IFNAMESIZE];
 	bool done;  /* under mu */
 };
 
@@ -166,45 +171,23 @@ static void run_show(struct weir_stack *st, FILE *o)
 
 static const char *const neigh_names[] = {"NONE", "INCOMPLETE", "REACHABLE", "STALE", "PROBE"};
 
-static void run_get(struct weir_stack *st, uint32_t addr, FILE *o)
+/* On the owner: the lookup, kept in req for the telemetry thread. */
+static void run_get(struct weir_stack *st, struct rc_req *req)
 {
-	struct weir_stack_route_info ri;
-	char line[256], b[INET_ADDRSTRLEN];
-	int err = weir_stack_route_get(st, addr, &ri);
+	const char *dev;
 
-	if (err < 0) {
-		ip_str(addr, b);
-		fprintf(o, "{\"error\":\"%s: no route (network unreachable; add one with route "
-			   "add PREFIX via GW or a default route)\"}", b);
+	req->err = weir_stack_route_get(st, req->addr, &req->ri);
+	if (req->err < 0) {
+		char b[INET_ADDRSTRLEN];
+
+		ip_str(req->addr, b);
+		snprintf(req->why, sizeof(req->why), "%s: no route (network unreachable; add one "
+			 "with route add PREFIX via GW or a default route)", b);
 		return;
 	}
-	weir_stack_route_format(st, &ri, line, sizeof(line));
-	fputc('{', o);
-	json_ip(o, "dst", ri.dst);
-	ip_str(ri.prefix, b);
-	fprintf(o, ",\"route\":\"%s/%u\",\"dev\":", b, ri.len);
-	report_json_str(o, weir_stack_iface_name(st, ri.iface));
-	fputs(",\"gateway\":", o);
-	if (ri.gateway) {
-		ip_str(ri.gateway, b);
-		fprintf(o, "\"%s\"", b);
-	} else {
-		fputs("null", o);
-	}
-	fputc(',', o);
-	json_ip(o, "nexthop", ri.nexthop);
-	fputc(',', o);
-	json_ip(o, "src", ri.src);
-	fprintf(o, ",\"neigh\":\"%s\",\"lladdr\":",
-		ri.neigh <= WEIR_NEIGH_PROBE ? neigh_names[ri.neigh] : "?");
-	if (ri.neigh >= WEIR_NEIGH_REACHABLE && ri.neigh <= WEIR_NEIGH_PROBE)
-		fprintf(o, "\"%02x:%02x:%02x:%02x:%02x:%02x\"", ri.mac[0], ri.mac[1], ri.mac[2],
-			ri.mac[3], ri.mac[4], ri.mac[5]);
-	else
-		fputs("null", o);
-	fprintf(o, ",\"broadcast\":%s,\"text\":", ri.broadcast ? "true" : "false");
-	report_json_str(o, line);
-	fputc('}', o);
+	weir_stack_route_format(st, &req->ri, req->line, sizeof(req->line));
+	dev = weir_stack_iface_name(st, req->ri.iface);
+	snprintf(req->dev, sizeof(req->dev), "%s", dev ? dev : "?");
 }
 
 static void run_req(struct rc_req *req, struct weir_stack *st)
@@ -216,16 +199,17 @@ static void run_req(struct rc_req *req, struct weir_stack *st)
 		req->err = weir_stack_route_cmd(st, req->cmd, req->why, sizeof(req->why));
 		return;
 	}
+	if (req->kind == RC_GET) {
+		run_get(st, req);
+		return;
+	}
 	o = open_memstream(&req->json, &len);
 	if (!o) {
 		req->err = -ENOMEM;
 		snprintf(req->why, sizeof(req->why), "out of memory");
 		return;
 	}
-	if (req->kind == RC_SHOW)
-		run_show(st, o);
-	else
-		run_get(st, req->addr, o);
+	run_show(st, o);
 	fclose(o);
 	req->err = 0;
 }
@@ -310,7 +294,7 @@ static int wait_all(struct app_route_cmds *rc, uint16_t n)
 static uint16_t prepare(struct app_route_cmds *rc, enum rc_kind kind, const char *cmd,
 			uint32_t addr)
 {
-	uint16_t n = kind == RC_CHANGE ? rc->n : 1;
+	uint16_t n = kind == RC_SHOW ? 1 : rc->n;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rc_req *r = &rc->slots[i].req;
@@ -322,6 +306,67 @@ static uint16_t prepare(struct app_route_cmds *rc, enum rc_kind kind, const char
 		snprintf(r->cmd, sizeof(r->cmd), "%s", cmd);
 	}
 	return n;
+}
+
+/* How much a neighbour state says: resolved and fresh first. */
+static int neigh_rank(enum weir_neigh_state s)
+{
+	switch (s) {
+	case WEIR_NEIGH_REACHABLE: return 4;
+	case WEIR_NEIGH_STALE:
+	case WEIR_NEIGH_PROBE: return 3;
+	case WEIR_NEIGH_INCOMPLETE: return 2;
+	default: return 1;
+	}
+}
+
+/*
+ * `route get` over n stacks: the route is the same in each, the neighbour
+ * is each stack's own (the lcore that sent to it resolved it), so the
+ * answer shows the best-resolved one and every stack's state.
+ */
+static void answer_get(struct app_route_cmds *rc, uint16_t n, FILE *o)
+{
+	const struct rc_req *best = &rc->slots[0].req;
+	const struct weir_stack_route_info *ri;
+	char b[INET_ADDRSTRLEN];
+
+	for (uint16_t i = 1; i < n; i++)
+		if (neigh_rank(rc->slots[i].req.ri.neigh) > neigh_rank(best->ri.neigh))
+			best = &rc->slots[i].req;
+	ri = &best->ri;
+	fputc('{', o);
+	json_ip(o, "dst", ri->dst);
+	ip_str(ri->prefix, b);
+	fprintf(o, ",\"route\":\"%s/%u\",\"dev\":", b, ri->len);
+	report_json_str(o, best->dev);
+	fputs(",\"gateway\":", o);
+	if (ri->gateway) {
+		ip_str(ri->gateway, b);
+		fprintf(o, "\"%s\"", b);
+	} else {
+		fputs("null", o);
+	}
+	fputc(',', o);
+	json_ip(o, "nexthop", ri->nexthop);
+	fputc(',', o);
+	json_ip(o, "src", ri->src);
+	fprintf(o, ",\"neigh\":\"%s\",\"lladdr\":",
+		ri->neigh <= WEIR_NEIGH_PROBE ? neigh_names[ri->neigh] : "?");
+	if (ri->neigh >= WEIR_NEIGH_REACHABLE && ri->neigh <= WEIR_NEIGH_PROBE)
+		fprintf(o, "\"%02x:%02x:%02x:%02x:%02x:%02x\"", ri->mac[0], ri->mac[1], ri->mac[2],
+			ri->mac[3], ri->mac[4], ri->mac[5]);
+	else
+		fputs("null", o);
+	fprintf(o, ",\"broadcast\":%s,\"stacks\":[", ri->broadcast ? "true" : "false");
+	for (uint16_t i = 0; i < n; i++) {
+		enum weir_neigh_state st = rc->slots[i].req.ri.neigh;
+
+		fprintf(o, "%s\"%s\"", i ? "," : "", st <= WEIR_NEIGH_PROBE ? neigh_names[st] : "?");
+	}
+	fputs("],\"text\":", o);
+	report_json_str(o, best->line);
+	fputc('}', o);
 }
 
 static void answer(struct app_route_cmds *rc, uint16_t n, const char *cmd, FILE *out)
@@ -336,6 +381,8 @@ static void answer(struct app_route_cmds *rc, uint16_t n, const char *cmd, FILE 
 			return;
 		}
 	}
+	if (rc->slots[0].req.kind == RC_GET)
+		return answer_get(rc, n, out);
 	if (rc->slots[0].req.json) {
 		fputs(rc->slots[0].req.json, out);
 		return;
@@ -350,12 +397,7 @@ static const char usage[] = "usage: route show | route add PREFIX via GW [dev NA
 
 static void error(FILE *out, const char *msg, const char *arg)
 {
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s%s", msg, arg ? arg : "");
-	fputs("{\"error\":", out);
-	report_json_str(out, buf);
-	fputc('}', out);
+	app_tele_error(out, "%s%s", msg, arg ? arg : "");
 }
 
 void app_route_cmds_run(struct app_route_cmds *rc, const char *args, FILE *out)
@@ -397,4 +439,16 @@ void app_route_cmds_run(struct app_route_cmds *rc, const char *args, FILE *out)
 		return error(out, msg, NULL);
 	}
 	answer(rc, n, cmd, out);
+}
+
+static void route_cmd(struct app_tele_client *c, const char *args, FILE *out, void *arg)
+{
+	(void)c;
+	app_route_cmds_run(arg, args, out);
+}
+
+int app_route_cmds_register(struct app_route_cmds *rc, struct app_tele *t)
+{
+	return app_tele_cmd(t, "route", "route show | add PREFIX via GW [dev NAME] | del PREFIX | "
+					"get ADDR", route_cmd, rc);
 }

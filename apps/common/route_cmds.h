@@ -13,8 +13,8 @@
  *
  * A stack belongs to one thread (its lcore), and an app may run one stack
  * per lcore with the same routes. So a command is not run on the telemetry
- * thread: it is posted to every stack's mailbox (show and get: the first
- * stack's only), the owning lcore runs it between bursts
+ * thread: it is posted to every stack's mailbox (show: the first stack's
+ * only; get asks every stack, whose neighbour caches differ), the owning lcore runs it between bursts
  * (app_route_cmds_poll, woken through app_route_cmds_fd when it sleeps) and
  * the telemetry thread waits for the answers, at most a second.
  */
@@ -27,6 +27,7 @@
 
 struct weir_stack;
 struct app_route_cmds;
+struct app_tele;
 
 /* Mailboxes for n stacks (1..32): 0 and *out, or -EINVAL / -ENOMEM. */
 int app_route_cmds_create(uint16_t n, struct app_route_cmds **out);
@@ -54,6 +55,10 @@ void app_route_cmds_close(struct app_route_cmds *rc);
  * One caller at a time (the telemetry thread).
  */
 void app_route_cmds_run(struct app_route_cmds *rc, const char *args, FILE *out);
+
+/* Registers the "route" command on t, answered through rc (which must
+ * outlive t's server): 0 or app_tele_cmd's errors. Control thread. */
+int app_route_cmds_register(struct app_route_cmds *rc, struct app_tele *t);
 
 /*
  * Applies a route command ("add ...", "del ...") to a stack directly, on
