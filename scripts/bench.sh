@@ -31,6 +31,7 @@ run() {
 		[ -x "$b/bench/afxdp" ] && run "$src/bench/afxdp.sh" "$b" "$secs" "$runs"
 		run "$src/bench/fwd.sh" "$b" "$secs" "$runs" all
 		run "$src/bench/tcp_fwd.sh" "$b" "$((secs * 2))" "$runs"
+		run "$src/bench/udp_echo.sh" "$b" "$secs" "$runs"
 		run "$src/bench/idle.sh" "$b" "$idle" "$pings"
 	else
 		echo "=== veth benchmarks skipped: they need root (namespaces, AF_PACKET, AF_XDP)"
