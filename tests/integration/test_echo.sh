@@ -18,13 +18,15 @@
 #     exit 0 with no leaked buffer.
 # "2q": two queues, two lcores, two stacks; clients on fresh sockets until
 # both lcores have echoed (ARP replies one stack receives reach the other).
-# Usage: test_echo.sh afpacket|afxdp [csumoff|2q]      (~2-10 s)
+# "vlan": Linux's address on an 802.1Q subinterface (VID 100) of its veth,
+# weir-echo with --vlan 100.
+# Usage: test_echo.sh afpacket|afxdp [csumoff|2q|vlan]      (~2-10 s)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 BIN=$BUILD/apps/weir-echo
-KIND=${1:?usage: $0 afpacket|afxdp [csumoff|2q]}
+KIND=${1:?usage: $0 afpacket|afxdp [csumoff|2q|vlan]}
 CSUM=${2:-}
 Q=1
 [ "$CSUM" = 2q ] && Q=2
@@ -41,6 +43,13 @@ IFA=$(weir_if a b)
 IFB=$(weir_if b a)
 WEIR=10.199.1.1
 LINUX=10.199.1.2
+VLAN=()
+if [ "$CSUM" = vlan ]; then
+	weir_nsexec b ip link add link "$IFB" name "v$$" type vlan id 100 || weir_skip "no 802.1Q"
+	weir_nsexec b ip link set "v$$" up
+	IFB=v$$
+	VLAN=(--vlan 100)
+fi
 weir_nsexec b ip addr add $LINUX/24 dev "$IFB"
 TMP=$(mktemp -d /tmp/weir-echo-XXXXXX)
 weir_on_cleanup "rm -rf $TMP"
@@ -52,7 +61,7 @@ csum_errors() {
 }
 CSUM0=$(csum_errors)
 
-weir_bg a "$BIN" -p "$KIND:$IFA?queues=$Q" -q $Q -a $WEIR/24 -u 7 -u 9000 -s "$TMP/echo.sock" --json \
+weir_bg a "$BIN" -p "$KIND:$IFA?queues=$Q" -q $Q -a $WEIR/24 -u 7 -u 9000 -s "$TMP/echo.sock" "${VLAN[@]}" --json \
 	>"$TMP/echo.out" 2>"$TMP/echo.err"
 ECHO_PID=$WEIR_BG_PID
 for _ in $(seq 100); do
