@@ -152,23 +152,26 @@ for r in $(seq "$runs"); do
 done
 
 med() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | median; }
-rng() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | minmax; }
-printf '%-14s %22s %18s %18s %16s %14s %14s\n' server "replies/s" "p50 RTT us" "p99 RTT us" \
-	"cpu ns/req@rate" "p50@rate us" "p99@rate us"
+rng() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | awk -v s="${3:-1}" '{printf "%.1f\n", $1 / s}' | minmax; }
+# div A B [SCALE]: A / B (x SCALE) with 2 decimals, by awk.
+div() { awk -v a="$1" -v b="$2" -v s="${3:-1}" 'BEGIN {printf "%.2f", b ? a * s / b : 0}'; }
+printf '%-14s %26s %22s %22s %22s %12s %12s\n' server "replies/s" "p50 RTT us" "p99 RTT us" \
+	"cpu ns/req @rate" "p50 us@rate" "p99 us@rate"
 for s in $servers; do
-	printf '%-14s %10.0f (%s) %6.1f (%s) %6.1f (%s) %6s (%s) %6.1f %6.1f\n' "$s" \
-		"$(med "$s" rate)" "$(rng "$s" rate)" \
-		"$(echo "$(med "$s" p50) / 1000" | bc -l)" "$(rng "$s" p50)" \
-		"$(echo "$(med "$s" p99) / 1000" | bc -l)" "$(rng "$s" p99)" \
+	printf '%-14s %9.0f (%14s) %6.1f (%13s) %7.1f (%13s) %6s (%13s) %12.1f %12.1f\n' "$s" \
+		"$(med "$s" rate)" "$(rng "$s" rate 1000)k" \
+		"$(div "$(med "$s" p50)" 1000)" "$(rng "$s" p50 1000)" \
+		"$(div "$(med "$s" p99)" 1000)" "$(rng "$s" p99 1000)" \
 		"$(med "$s" cpu)" "$(rng "$s" cpu)" \
-		"$(echo "$(med "$s" fp50) / 1000" | bc -l)" "$(echo "$(med "$s" fp99) / 1000" | bc -l)"
+		"$(div "$(med "$s" fp50)" 1000)" "$(div "$(med "$s" fp99)" 1000)"
 done
 for w in $servers; do
 	case $w in weir-*) ;; *) continue ;; esac
 	for l in $servers; do
 		case $l in linux*) ;; *) continue ;; esac
-		echo "ratio $w / $l: rate $(echo "$(med "$w" rate) / $(med "$l" rate)" | bc -l | cut -c1-4)x," \
-		     "p99 $(echo "$(med "$w" p99) / $(med "$l" p99)" | bc -l | cut -c1-4)x," \
-		     "cpu/req $(echo "$(med "$w" cpu) / $(med "$l" cpu)" | bc -l | cut -c1-4)x"
+		echo "ratio $w / $l: rate $(div "$(med "$w" rate)" "$(med "$l" rate)")x," \
+		     "p99 $(div "$(med "$w" p99)" "$(med "$l" p99)")x," \
+		     "cpu/req $(div "$(med "$w" cpu)" "$(med "$l" cpu)")x," \
+		     "p99 at rate $(div "$(med "$w" fp99)" "$(med "$l" fp99)")x"
 	done
 done
