@@ -235,7 +235,8 @@ static int lcore_setup(struct echo *e, struct echo_lcore *lc)
 		return err;
 	n = weir_stack_xstats(lc->st, NULL, 0);
 	lc->snap.xs = calloc((size_t)n, sizeof(*lc->snap.xs));
-	if (!lc->snap.xs)
+	lc->snap.scratch = calloc((size_t)n, sizeof(*lc->snap.scratch));
+	if (!lc->snap.xs || !lc->snap.scratch)
 		return -ENOMEM;
 	lc->snap.n = weir_stack_xstats(lc->st, lc->snap.xs, n);
 	if (e->base.queues == 1)
@@ -286,6 +287,7 @@ static void echo_teardown(void *ctx)
 			weir_ring_destroy(lc->arp_in);
 		}
 		free(lc->snap.xs);
+		free(lc->snap.scratch);
 		if (lc->e)
 			pthread_mutex_destroy(&lc->mu);
 	}

@@ -76,8 +76,8 @@ napi_pin() {
 	ip netns exec "$1" ethtool -K "$2" gro on >/dev/null || return 1
 	ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" || return 1
 	sleep 0.2
-	for p in $(pgrep -f "^napi/$2-"); do taskset -pc "$3" "$p" >/dev/null; done
-	[ -n "$(pgrep -f "^napi/$2-")" ] || { echo "udp_echo.sh: no NAPI thread for $2" >&2; return 1; }
+	for p in $(pgrep -f "napi/$2-"); do taskset -pc "$3" "$p" >/dev/null; done
+	[ -n "$(pgrep -f "napi/$2-")" ] || { echo "udp_echo.sh: no NAPI thread for $2" >&2; return 1; }
 }
 case $kwork in
 none) ;;
@@ -103,7 +103,7 @@ start_server() {
 	for _ in $(seq 50); do
 		if ip netns exec $C ping -c 1 -W 0.2 $SA >/dev/null 2>&1; then
 			# Attaching XDP may have made the NAPI threads anew.
-			[ "$kwork" = threaded ] && for p in $(pgrep -f "^napi/$SI-"); do
+			[ "$kwork" = threaded ] && for p in $(pgrep -f "napi/$SI-"); do
 				taskset -pc $scpu "$p" >/dev/null
 			done
 			return 0
@@ -119,7 +119,7 @@ start_server() {
 # NAPI thread (KWORK=threaded; it may be re-created when XDP attaches).
 server_ns() {
 	local napi=
-	[ "$kwork" = threaded ] && napi=$(for p in $(pgrep -f "^napi/$SI-"); do echo /proc/$p/schedstat; done)
+	[ "$kwork" = threaded ] && napi=$(for p in $(pgrep -f "napi/$SI-"); do echo /proc/$p/schedstat; done)
 	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {print s + 0}'
 }
 

@@ -41,9 +41,11 @@ struct app_route_cmds;
 
 struct echo;
 
-/* Snapshot of one lcore's stack, for the control and telemetry threads. */
+/* Snapshot of one lcore's stack, for the control and telemetry threads:
+ * names written once at setup (read without the lock), values under it. */
 struct echo_snap {
 	struct weir_xstat *xs; /* n counters, in weir_stack_xstats order */
+	struct weir_xstat *scratch; /* the lcore's own, filled outside the lock */
 	int n;
 	uint64_t sock_rx[ECHO_MAX_UDP], sock_full[ECHO_MAX_UDP];
 };

@@ -131,8 +131,11 @@ static void publish(struct echo_lcore *lc)
 {
 	struct weir_udp_sock_stats ss;
 
+	/* Outside the lock; the names in snap.xs, set at setup, never change. */
+	weir_stack_xstats(lc->st, lc->snap.scratch, lc->snap.n);
 	pthread_mutex_lock(&lc->mu);
-	weir_stack_xstats(lc->st, lc->snap.xs, lc->snap.n);
+	for (int i = 0; i < lc->snap.n; i++)
+		lc->snap.xs[i].value = lc->snap.scratch[i].value;
 	for (int i = 0; i < lc->e->nudp; i++) {
 		weir_udp_sock_stats(lc->socks[i], &ss);
 		lc->snap.sock_rx[i] = ss.rx_datagrams;
