@@ -120,7 +120,7 @@ start_server() {
 server_ns() {
 	local napi=
 	[ "$kwork" = threaded ] && napi=$(for p in $(pgrep -f "napi/$SI-"); do echo /proc/$p/schedstat; done)
-	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {print s + 0}'
+	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
 client() { ip netns exec $C taskset -c $ccpu "$CLIENT" $SA 7 --size 64 "$@"; }
