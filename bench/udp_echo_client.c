@@ -13,7 +13,8 @@
  *     read as they come (the server's CPU per request is measured at this
  *     rate by the script, below saturation).
  * Prints one line: "replies N rate R rtt_p50_ns A rtt_p99_ns B rtt_p999_ns
- * C sent S lost L" (lost: no reply by the end plus timeouts).
+ * C sent S lost L" (lost: requests never answered, not counting the closed
+ * loop's window still in flight at the end).
  *
  *   udp_echo_client ADDR PORT [--size 64] [--window 16 | --rate PPS]
  *                   [--duration 5] [--warmup 0.5] [--timeout-ms 20]
@@ -45,6 +46,7 @@ struct client {
 	double rate, duration, warmup;
 	uint64_t timeout_ns;
 	uint64_t next_seq, sent, replies, replies_all, stale;
+	uint64_t inflight_end; /* closed loop: still in flight when it ended */
 	uint64_t last_reply;
 	bool measuring;
 	struct hist hist;
@@ -143,6 +145,7 @@ static void closed_loop(struct client *c, uint64_t end, uint64_t measure_from)
 			inflight += s;
 		}
 	}
+	c->inflight_end = inflight;
 }
 
 static void fixed_rate(struct client *c, uint64_t end, uint64_t measure_from)
@@ -240,7 +243,8 @@ int main(int argc, char **argv)
 	       "lost %lu\n", (unsigned long)c.replies, (double)c.replies / secs,
 	       (unsigned long)hist_percentile(&c.hist, 50), (unsigned long)hist_percentile(&c.hist, 99),
 	       (unsigned long)hist_percentile(&c.hist, 99.9), (unsigned long)c.sent,
-	       (unsigned long)(c.sent > c.replies_all ? c.sent - c.replies_all : 0));
+	       (unsigned long)(c.sent > c.replies_all + c.inflight_end
+				       ? c.sent - c.replies_all - c.inflight_end : 0));
 	close(c.fd);
 	return 0;
 }
