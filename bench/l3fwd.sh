@@ -103,9 +103,10 @@ kernel_rate() {
 
 weir_rate() {
 	local pid
-	weir_nsexec dut taskset -c "$fcpu" "$FWD" --mode l3 -c "$fcpu" --quiet \
+	# Not through a shell function: $! must be weir-fwd's own PID.
+	ip netns exec "$(weir_ns dut)" taskset -c "$fcpu" "$FWD" --mode l3 -c "$fcpu" --quiet \
 		-p "$drv:$D0" --addr "0@$R0/24" -p "$drv:$D1" --addr "1@$R1/24" \
-		>"$tmp/weir.out" 2>&1 &
+		"${WEIR_ARGS[@]}" >"$tmp/weir.out" 2>&1 &
 	pid=$!
 	sink_rate
 	kill -INT "$pid" 2>/dev/null
