@@ -7,7 +7,7 @@
 # same generator, same cores, runs alternating, medians of RUNS.
 #
 #   bench/l3fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [afxdp|afpacket]
-#   env KWORK=sender (default) | napi
+#   env KWORK=both (default: one after the other) | sender | napi
 #
 # A line of namespaces gen -> dut -> sink: gen 10.77.1.1, dut 10.77.1.2 and
 # 10.77.2.1, sink 10.77.2.2. weir-gen in gen on CPU 0 sends 64-byte UDP to
@@ -27,20 +27,23 @@
 # runs on the CPU that sent the frame, unless the receiving veth has
 # threaded NAPI. KWORK=sender leaves it there (as bench/fwd.sh): the
 # kernel router then forwards on the generator's CPU 0, beside weir-gen.
-# KWORK=napi gives dut's ingress veth threaded NAPI pinned to CPU 1, so
+# KWORK=napi gives dut's ingress veth GRO (so it has NAPI) and threaded
+# NAPI pinned to CPU 1, so
 # every forwarder, the kernel included, does all its work on CPU 1 (weir
 # and testpmd share it with that NAPI thread). Both are printed; neither
-# is the whole truth on two CPUs.
+# is the whole truth on two CPUs. Under bench/run each mode's medians go
+# into the table (bench/lib/rows.sh).
 set -uo pipefail
 
 build=${1:-build}
 secs=${2:-5}
 runs=${3:-3}
 drv=${4:-afxdp}
-kwork=${KWORK:-sender}
+kwork=${KWORK:-both}
 FWD=$build/apps/weir-fwd
 GEN=$build/apps/weir-gen
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/rows.sh"
 gcpu=0
 fcpu=$(($(nproc) - 1))
 
@@ -48,7 +51,7 @@ for b in "$FWD" "$GEN"; do
 	[ -x "$b" ] || { echo "l3fwd.sh: $b not built (ninja -C $build)" >&2; exit 1; }
 done
 case "$drv" in afxdp | afpacket) ;; *) echo "l3fwd.sh: driver afxdp or afpacket, not $drv" >&2; exit 1 ;; esac
-case "$kwork" in sender | napi) ;; *) echo "l3fwd.sh: KWORK=sender or napi, not $kwork" >&2; exit 1 ;; esac
+case "$kwork" in sender | napi | both) ;; *) echo "l3fwd.sh: KWORK=sender, napi or both, not $kwork" >&2; exit 1 ;; esac
 command -v dpdk-testpmd >/dev/null || { echo "l3fwd.sh: dpdk-testpmd not found; skipping" >&2; exit 77; }
 command -v clang >/dev/null || { echo "l3fwd.sh: clang (for the sink's XDP program) not found; skipping" >&2; exit 77; }
 
@@ -81,13 +84,12 @@ weir_nsexec gen ping -c1 -W1 -q "$S" >/dev/null 2>&1 ||
 	{ echo "l3fwd.sh: no ping through the kernel router" >&2; exit 1; }
 weir_nsexec dut sysctl -qw net.ipv4.ip_forward=0
 weir_nsexec sink ip link set dev "$SI" xdpdrv obj "$tmp/drop.o" sec xdp || exit 1
-[ "$kwork" = napi ] && { weir_threaded_napi dut gen "$fcpu" || exit 1; }
 
 sink_count() { weir_nsexec sink ethtool -S "$SI" | awk '/rx_queue_0_xdp_packets/ {print $2}'; }
 # sink_rate: Mpps that reached the sink over SECONDS, after the warm-up.
 sink_rate() {
 	local a b t0 t1
-	sleep 2
+	sleep "${1:-2}"
 	a=$(sink_count); t0=$(date +%s.%N)
 	sleep "$secs"
 	b=$(sink_count); t1=$(date +%s.%N)
@@ -105,8 +107,7 @@ weir_rate() {
 	local pid
 	# Not through a shell function: $! must be weir-fwd's own PID.
 	ip netns exec "$(weir_ns dut)" taskset -c "$fcpu" "$FWD" --mode l3 -c "$fcpu" --quiet \
-		-p "$drv:$D0" --addr "0@$R0/24" -p "$drv:$D1" --addr "1@$R1/24" \
-		"${WEIR_ARGS[@]}" >"$tmp/weir.out" 2>&1 &
+		-p "$drv:$D0" --addr "0@$R0/24" -p "$drv:$D1" --addr "1@$R1/24" >"$tmp/weir.out" 2>&1 &
 	pid=$!
 	sink_rate
 	kill -INT "$pid" 2>/dev/null
@@ -117,33 +118,58 @@ testpmd_rate() {
 	local v0 v1 tpid
 	if [ "$drv" = afxdp ]; then v0="net_af_xdp0,iface=$D0" v1="net_af_xdp1,iface=$D1"
 	else v0="net_af_packet0,iface=$D0" v1="net_af_packet1,iface=$D1"; fi
-	{ echo "start"; sleep $((secs + 3)); echo "stop"; echo "quit"; } |
+	{ echo "start"; sleep $((secs + 4)); echo "stop"; echo "quit"; } |
 		weir_nsexec dut dpdk-testpmd -l "$gcpu,$fcpu" --main-lcore "$gcpu" --no-huge -m 512 \
 			--no-pci --file-prefix "weir-bench-l3-$$" --vdev "$v0" --vdev "$v1" -- \
 			-i --forward-mode=io --total-num-mbufs 32768 --nb-cores=1 --burst=32 \
 			--rxq=1 --txq=1 >"$tmp/testpmd.out" 2>&1 &
 	tpid=$!
-	sink_rate
+	sink_rate 3
 	wait "$tpid"
 }
 
 weir_bg gen taskset -c "$gcpu" "$GEN" -p "$drv:$GI" -m tx -r line -s 64 -f 8 \
 	--src-ip "$G" --dst-ip "$S" --dst-mac "$DMAC" --quiet
 sleep 1
-echo "l3fwd: 64 B IPv4 UDP, $G -> $S through dut, weir-gen on CPU $gcpu ($drv, line rate, 8 flows),"
-echo "       forwarders on CPU $fcpu, kernel work KWORK=$kwork, sink XDP_DROP counts, ${secs}s x $runs"
-K=() W=() T=()
-for i in $(seq 1 "$runs"); do
-	K+=("$(kernel_rate)")
-	W+=("$(weir_rate)")
-	T+=("$(testpmd_rate)")
-	echo "  run $i: kernel ${K[-1]} Mpps, weir-fwd l3 ${W[-1]} Mpps, testpmd io ${T[-1]} Mpps"
-done
-grep -h "l3:" "$tmp/weir.out" | tail -1 | sed 's/^/  last weir-fwd run:/'
-k=$(printf '%s\n' "${K[@]}" | median)
-w=$(printf '%s\n' "${W[@]}" | median)
-t=$(printf '%s\n' "${T[@]}" | median)
-printf 'l3fwd %s KWORK=%s: weir-fwd l3 %s Mpps (%s), kernel ip_forward %s Mpps (%s), testpmd io %s Mpps (%s); ratio weir/kernel %s, weir/testpmd %s\n' \
-	"$drv" "$kwork" "$w" "$(printf '%s\n' "${W[@]}" | minmax)" "$k" \
-	"$(printf '%s\n' "${K[@]}" | minmax)" "$t" "$(printf '%s\n' "${T[@]}" | minmax)" \
-	"$(ratio "$w" "$k")" "$(ratio "$w" "$t")"
+
+# One KWORK mode: RUNS of kernel, weir, testpmd alternating; report, rows.
+bench_mode() {
+	local mode=$1 k w t K=() W=() T=()
+	# A veth receives through NAPI only with an XDP program or GRO on;
+	# GRO on makes the kernel router's path NAPI too (UDP is not merged
+	# for forwarding: rx-udp-gro-forwarding stays off).
+	if [ "$mode" = napi ]; then
+		weir_nsexec dut ethtool -K "$D0" gro on >/dev/null 2>&1
+		weir_threaded_napi dut gen "$fcpu" || exit 1
+	else
+		weir_nsexec dut sh -c "echo 0 > /sys/class/net/$D0/threaded" 2>/dev/null
+		weir_nsexec dut ethtool -K "$D0" gro off >/dev/null 2>&1
+	fi
+	echo "l3fwd: 64 B IPv4 UDP, $G -> $S through dut, weir-gen on CPU $gcpu ($drv, line rate, 8 flows),"
+	echo "       forwarders on CPU $fcpu, kernel work KWORK=$mode, sink XDP_DROP counts, ${secs}s x $runs"
+	for i in $(seq 1 "$runs"); do
+		K+=("$(kernel_rate)")
+		W+=("$(weir_rate)")
+		T+=("$(testpmd_rate)")
+		echo "  run $i: kernel ${K[-1]} Mpps, weir-fwd l3 ${W[-1]} Mpps, testpmd io ${T[-1]} Mpps"
+	done
+	grep -h "l3:" "$tmp/weir.out" | tail -1 | sed 's/^/  last weir-fwd run:/'
+	k=$(printf '%s\n' "${K[@]}" | median)
+	w=$(printf '%s\n' "${W[@]}" | median)
+	t=$(printf '%s\n' "${T[@]}" | median)
+	printf 'l3fwd %s KWORK=%s: weir-fwd l3 %s Mpps (%s), kernel ip_forward %s Mpps (%s), testpmd io %s Mpps (%s); ratio weir/kernel %s, weir/testpmd %s\n' \
+		"$drv" "$mode" "$w" "$(printf '%s\n' "${W[@]}" | minmax)" "$k" \
+		"$(printf '%s\n' "${K[@]}" | minmax)" "$t" "$(printf '%s\n' "${T[@]}" | minmax)" \
+		"$(ratio "$w" "$k")" "$(ratio "$w" "$t")"
+	bench_row l3fwd "64 B IPv4 forwarding, $drv, kernel work on the $([ "$mode" = napi ] && echo "forwarder's CPU" || echo "sender's CPU")" \
+		Mpps higher "$w" "$k" "kernel ip_forward" "$(printf '%s\n' "${W[@]}" | minmax)" \
+		"$(printf '%s\n' "${K[@]}" | minmax)" "$runs"
+	bench_row l3fwd "same, against testpmd io (no routing), kernel work KWORK=$mode" \
+		Mpps higher "$w" "$t" "testpmd io" "$(printf '%s\n' "${W[@]}" | minmax)" \
+		"$(printf '%s\n' "${T[@]}" | minmax)" "$runs"
+}
+
+case "$kwork" in
+both) bench_mode sender; bench_mode napi ;;
+*) bench_mode "$kwork" ;;
+esac
