@@ -16,7 +16,9 @@
 # `ping -M do` above that MTU gets "Frag needed" with mtu 1000; iperf3 TCP
 # (Cubic, 3 s) at a sane rate with no stalled second; `ping -t 1` gets
 # Time exceeded from weir's address; an address without a route gets Net
-# Unreachable; no checksum errors on the hosts; weir-fwd's counters agree
+# Unreachable; raw frames with martian addresses, a directed broadcast and
+# a bad header checksum are dropped and counted; no checksum errors on the
+# hosts; weir-fwd's counters agree
 # and it exits cleanly (no leaked buffer).
 # Usage: test_fwd_l3.sh afpacket|afxdp
 set -u
@@ -143,6 +145,33 @@ echo "$OUT" | grep -q "From $RA.*Destination Net Unreachable" ||
 	{ echo "$OUT"; fail "ping to an address without a route: no Net Unreachable from $RA"; }
 echo "ping 10.200.0.1 (no route): $(echo "$OUT" | grep -m1 -o 'From .*')"
 
+# --- martians and broken headers, sent raw from a to weir's MAC -------
+cat >"$TMP/raw.py" <<'PY'
+import socket, struct, sys
+ifname, dmac, smac, a, b, bcast = sys.argv[1:7]
+mac = lambda m: bytes(int(x, 16) for x in m.split(":"))
+ip4 = lambda s: socket.inet_aton(s)
+def csum(h):
+    s = sum(struct.unpack("!%dH" % (len(h) // 2), h))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+def frame(src, dst, good=True):
+    udp = struct.pack("!HHHH", 9, 9, 8 + 18, 0) + bytes(18)
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, ip4(src), ip4(dst))
+    ck = csum(h) ^ (0 if good else 0x0101)
+    h = h[:10] + struct.pack("!H", ck) + h[12:]
+    return mac(dmac) + mac(smac) + b"\x08\x00" + h + udp
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+for f in [frame("127.0.0.1", b), frame("224.0.0.1", b), frame(a, "127.0.0.1"),
+          frame(a, bcast), frame(a, b, good=False)]:
+    s.send(f)
+PY
+weir_nsexec a python3 "$TMP/raw.py" "$(weir_if a r)" "$(weir_mac r a)" "$(weir_mac a r)" "$A" "$B" \
+	10.77.2.255 || fail "could not send raw frames"
+sleep 0.3
+
 for n in a b c; do
 	e=$(csum_errors $n)
 	[ "$e" = 0 ] || fail "host $n counted $e checksum errors"
@@ -162,7 +191,12 @@ s = d["l3"]["stack"]
 print("weir-fwd l3: " + ", ".join("%s %d" % kv for kv in c.items() if kv[1]))
 for k in ["forwarded", "ttl_exceeded", "no_route", "fragmented", "frag_needed", "icmp_sent"]:
     assert c[k] > 0, k + " is 0"
-assert c["bad_header"] == 0 and c["csum_errors"] == 0, "bad headers or checksums"
+# Exactly what raw.py sent: two martian sources, one martian destination,
+# one directed broadcast, one bad header checksum.
+want = {"martian_source": 2, "martian_destination": 1, "directed_broadcast": 1, "bad_header": 1,
+        "csum_errors": 0}
+for k, v in want.items():
+    assert c[k] == v, "%s: %d, expected %d" % (k, c[k], v)
 assert s["arp_tx_replies"] > 0 and s["icmp_tx_echo_replies"] > 0, "the stack answered nothing"
 PY
 echo "PASS"
