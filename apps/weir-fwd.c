@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * weir-fwd: forwards frames between pairs of ports (0<->1, 2<->3, ...), with
- * an egress scheduler per port and link emulation.
+ * weir-fwd: forwards frames between pairs of ports (0<->1, 2<->3, ...), or
+ * routes IPv4 between any of them (--mode l3), with an egress scheduler per
+ * port and link emulation.
  *
  * Per direction and queue, the path is
  *     rx burst -> engine -> [loss, delay line] -> [egress qdisc -> DQL] -> tx burst
- * where the engine is the --mode (fwd/l2.c, io.c, macswap.c; l3.c is the
- * slot for the router), the egress path is fwd/egress.c, the lcore loop
+ * where the engine is the --mode (fwd/l2.c, io.c, macswap.c; l3.c the
+ * router, which picks the output port itself; its options and setup are
+ * fwd/l3_setup.c), the egress path is fwd/egress.c, the lcore loop
  * fwd/lcore.c and the reports fwd/report.c; this file holds the options,
  * setup and teardown, and hands the rest to the app harness.
  * The delay line (a FIFO of frames stamped with their release time) sits
