@@ -5,7 +5,7 @@
 # the hosts' veths left with Linux's default offloads (partial checksums,
 # TSO/GSO: on afpacket TCP crosses as 64 KiB super-frames):
 #
-#   a 10.77.1.1 --- 10.77.1.2 [weir-fwd l3] 10.77.2.1 --- 10.77.2.2 b
+#   a 10.77.1.1 --- 10.77.1.2 [weir-fwd l3] 10.77.2.1 (fq_codel) --- 10.77.2.2 b
 #                              10.77.3.1 (--mtu 1000) --- 10.77.3.2 c
 #
 # The router's namespace has no addresses of its own (the kernel there
@@ -14,7 +14,9 @@
 # echoed byte-exact (sizes up to 20000: fragmented by the sender, and
 # 1400-byte datagrams without DF fragmented by weir to c's 1000-byte MTU);
 # `ping -M do` above that MTU gets "Frag needed" with mtu 1000; iperf3 TCP
-# (Cubic, 3 s) at a sane rate with no stalled second; `ping -t 1` gets
+# (Cubic, 3 s) at a sane rate with no stalled second (towards b through
+# fq_codel, so afpacket's super-frames, routed whole with the TTL and
+# checksum changed once, are segmented in software before the qdisc); `ping -t 1` gets
 # Time exceeded from weir's address; an address without a route gets Net
 # Unreachable; raw frames with martian addresses, a directed broadcast and
 # a bad header checksum are dropped and counted; no checksum errors on the
@@ -46,15 +48,15 @@ TMP=$(mktemp -d /tmp/weir-l3-$$.XXXX)
 weir_on_cleanup "rm -rf $TMP"
 fail() { echo "FAIL: $*"; echo "--- weir-fwd:"; tail -30 "$TMP/fwd.out"; exit 1; }
 
-csum_errors() { # NS -> sum of Tcp and Udp InCsumErrors
-	weir_nsexec "$1" awk '/^(Tcp|Udp):/ { if (!h[$1]++) { for (i=2;i<=NF;i++) col[$1,$i]=i } else s += $col[$1,"InCsumErrors"] }
-		END { print s+0 }' /proc/net/snmp
+csum_errors() { # NS -> Tcp and Udp InCsumErrors + Ip InHdrErrors (bad IP checksums)
+	weir_nsexec "$1" awk '/^(Ip|Tcp|Udp):/ { if (!h[$1]++) { for (i=2;i<=NF;i++) col[$1,$i]=i; next }
+		s += $1 == "Ip:" ? $col[$1,"InHdrErrors"] : $col[$1,"InCsumErrors"] } END { print s+0 }' /proc/net/snmp
 }
 
 weir_bg r "$FWD" --mode l3 --cores 1 --quiet --json \
 	-p "$KIND:$(weir_if r a)" --addr "0@$RA/24" \
 	-p "$KIND:$(weir_if r b)" --addr "1@$RB/24" \
-	-p "$KIND:$(weir_if r c)" --addr "2@$RC/24" --mtu 2@1000 \
+	-p "$KIND:$(weir_if r c)" --addr "2@$RC/24" --mtu 2@1000 --egress "1@fq_codel" \
 	--stats-socket "$TMP/fwd.sock" >"$TMP/fwd.out" 2>&1
 FWD_PID=$WEIR_BG_PID
 ok=0
@@ -174,18 +176,25 @@ sleep 0.3
 
 for n in a b c; do
 	e=$(csum_errors $n)
-	[ "$e" = 0 ] || fail "host $n counted $e checksum errors"
+	[ "$e" = 0 ] || fail "host $n counted $e checksum or IP header errors"
 done
-echo "InCsumErrors: 0 on a, b, c"
+echo "InCsumErrors (TCP, UDP) and InHdrErrors (IP): 0 on a, b, c"
 
 kill -INT "$FWD_PID"
 wait "$FWD_PID"
 RCODE=$?
 [ "$RCODE" = 0 ] || fail "weir-fwd exited with $RCODE after SIGINT"
-python3 - "$TMP/fwd.out" <<'PY' || fail "weir-fwd's counters"
+python3 - "$TMP/fwd.out" "$KIND" <<'PY' || fail "weir-fwd's counters"
 import json, sys
 txt = open(sys.argv[1]).read()
 d = json.loads(txt[txt.index("{"):])
+q = d["ports"][1]["queues"][0]
+print("port 1 (fq_codel): super-frames segmented %d into %d, errors %d"
+      % (q["gso_frames"], q["gso_segments"], q["gso_errors"]))
+assert q["gso_errors"] == 0
+if sys.argv[2] == "afpacket":  # TCP arrives as super-frames: routed whole, cut before the qdisc
+    assert q["gso_frames"] > 0, "no super-frame reached port 1's qdisc"
+
 c = d["l3"]["counters"]
 s = d["l3"]["stack"]
 print("weir-fwd l3: " + ", ".join("%s %d" % kv for kv in c.items() if kv[1]))
