@@ -127,7 +127,10 @@ void fwd_json(FILE *o, void *ctx)
 		write_xstats_json(o, p->port);
 		fputc('}', o);
 	}
-	fprintf(o, "],\"pool\":{\"size\":%u,\"in_use\":%u,\"alloc_fails\":%" PRIu64 "}}",
+	fputc(']', o);
+	if (f->engine->json)
+		f->engine->json(o, f);
+	fprintf(o, ",\"pool\":{\"size\":%u,\"in_use\":%u,\"alloc_fails\":%" PRIu64 "}}",
 		f->base.pool->n, weir_pool_in_use(f->base.pool),
 		(uint64_t)atomic_load(&f->base.pool->alloc_fails));
 }
@@ -180,4 +183,6 @@ void fwd_summary(FILE *o, void *ctx)
 		       st.odropped + st.oerrors + txd, p->egress ? p->egress : "none", qdrops, marks,
 		       loss, over);
 	}
+	if (f->engine->summary)
+		f->engine->summary(o, f);
 }
