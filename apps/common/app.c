@@ -239,7 +239,7 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 		weir_pool_destroy(b->pool);
 	}
 	if (doc) {
-		report_finish(stdout, doc, len, b->json, leaked);
+		report_finish(b->summary_stderr ? stderr : stdout, doc, len, b->json, leaked);
 		free(doc);
 	}
 	free(b->stats_socket);

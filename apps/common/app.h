@@ -50,6 +50,7 @@ struct app_base {
 	weir_ns_t duration; /* 0: until Ctrl-C (or the app is done) */
 	char *stats_socket;
 	bool json, live, quiet;
+	bool summary_stderr; /* the summary goes to stderr (stdout carries data) */
 	/* state */
 	const char *prog;       /* for messages: app_main sets it from the cli */
 	struct weir_pool *pool; /* the app's setup creates it; the harness checks and frees it */
