@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Capture to a file: the highest offered rate of 64-byte frames at which a
+# capture tool writes to a file with less than 0.1% loss, for weir-cap
+# (afpacket port, pcapng), tcpdump -w and dumpcap (if installed), on the
+# same veth, with the same generator (weir-gen -m tx, afpacket with
+# qdisc_bypass, on GEN_CPU) and the capture on CAP_CPU (weir-cap's receive
+# and writer lcores both there: one CPU for every tool). Each rate is a
+# trial of SECS seconds of frames; loss is 1 - (frames in the file / frames
+# the generator sent). Rates go up by STEP x from START until a trial
+# loses more; then BISECT halvings of the last interval. Each tool is
+# measured REPS times, alternating; medians and the ratio are printed.
+#
+#   bench/capture.sh [BUILD_DIR]       (as root)
+#   env: REPS=3 SECS=2 START=100000 STEP=1.5 BISECT=2 GEN_CPU=0 CAP_CPU=1
+#        DIR=/var/tmp (where the files go) TOOLS="weir tcpdump dumpcap"
+#
+# A rate the generator cannot reach (it says "fell behind") caps the
+# search: a tool that keeps up with everything offered is reported as
+# ">= the generator's best".
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/integration/lib/netns.sh"
+
+build=${1:-build}
+CAP="$build/apps/weir-cap" GEN="$build/apps/weir-gen"
+REPS=${REPS:-3} SECS=${SECS:-2} START=${START:-100000} STEP=${STEP:-1.5} BISECT=${BISECT:-2}
+GEN_CPU=${GEN_CPU:-0} CAP_CPU=${CAP_CPU:-1} DIR=${DIR:-/var/tmp}
+TOOLS=${TOOLS:-weir tcpdump dumpcap}
+[ -x "$CAP" ] && [ -x "$GEN" ] || { echo "no $CAP or $GEN: build first"; exit 1; }
+weir_require_veth
+weir_require_cmd tcpdump capinfos awk
+command -v dumpcap >/dev/null || TOOLS=${TOOLS/dumpcap/}
+weir_timeout 1500
+weir_topo_pair -n gen dut
+G=$(weir_if gen dut)
+D=$(weir_if dut gen)
+tmp=$(mktemp -d "$DIR/weir-bench-capture.XXXXXX")
+weir_on_cleanup "rm -rf '$tmp'"
+
+# start_tool TOOL FILE: the capture in the background (WEIR_BG_PID).
+start_tool() {
+	case "$1" in
+	weir) weir_bg dut "$CAP" --quiet -i "afpacket:$D" -w "$2" --cores "$CAP_CPU,$CAP_CPU" ;;
+	tcpdump) weir_bg dut taskset -c "$CAP_CPU" tcpdump -i "$D" -n -w "$2" ;;
+	dumpcap) weir_bg dut taskset -c "$CAP_CPU" dumpcap -q -i "$D" -w "$2" ;;
+	esac
+}
+
+# trial TOOL PPS: prints "captured sent behind" for one run at PPS.
+trial() {
+	local f="$tmp/t.pcapng" pid sent behind got n=$(($2 * SECS))
+	rm -f "$f"
+	start_tool "$1" "$f" 2>"$tmp/tool.err"
+	pid=$WEIR_BG_PID
+	sleep 1
+	weir_nsexec gen "$GEN" --quiet -p "afpacket:$G?qdisc_bypass=1" -m tx -r "${2}pps" -n "$n" \
+		--cores "$GEN_CPU" >"$tmp/gen" 2>&1
+	sleep 0.5
+	kill -INT "$pid"
+	wait "$pid" 2>/dev/null
+	sent=$(awk '/tx:/ {print $2; exit}' "$tmp/gen")
+	grep -q "fell behind" "$tmp/gen" && behind=1 || behind=0
+	got=$(capinfos -c -M "$f" 2>/dev/null | awk '/Number of packets/ {print $NF}')
+	echo "${got:-0} ${sent:-0} $behind"
+}
+
+ok() { awk -v g="$1" -v s="$2" 'BEGIN {exit !(s > 0 && g >= s * 0.999)}'; }
+
+# search TOOL: the highest rate with < 0.1% loss (and "+" when that is
+# as fast as the generator went).
+search() {
+	local tool=$1 r=$START good=0 bad=0 got sent behind top=""
+	while :; do
+		read -r got sent behind < <(trial "$tool" "$r")
+		echo "    $tool $r pps: $got of $sent$([ "$behind" = 1 ] && echo ' (generator fell behind)')" >&2
+		if ok "$got" "$sent"; then
+			good=$r
+			[ "$behind" = 1 ] && { top="+"; break; }
+			r=$(awk -v r="$r" -v s="$STEP" 'BEGIN {printf "%d", r * s}')
+		else
+			bad=$r
+			break
+		fi
+	done
+	for _ in $(seq "$BISECT"); do
+		[ "$bad" -gt 0 ] || break
+		r=$(((good + bad) / 2))
+		read -r got sent behind < <(trial "$tool" "$r")
+		echo "    $tool $r pps: $got of $sent" >&2
+		if ok "$got" "$sent"; then good=$r; else bad=$r; fi
+	done
+	echo "$good$top"
+}
+
+echo "capture bench: ${SECS}s of 64-byte frames per trial, generator weir-gen on CPU $GEN_CPU, capture on CPU $CAP_CPU, files in $DIR"
+echo "  weir:    weir-cap -i afpacket:$D -w F.pcapng --cores $CAP_CPU,$CAP_CPU"
+echo "  tcpdump: taskset -c $CAP_CPU tcpdump -i $D -n -w F ($(tcpdump --version 2>&1 | head -1))"
+command -v dumpcap >/dev/null && echo "  dumpcap: taskset -c $CAP_CPU dumpcap -q -i $D -w F"
+declare -A R
+for rep in $(seq "$REPS"); do
+	for t in $TOOLS; do
+		v=$(search "$t")
+		echo "  round $rep: $t $v pps"
+		R[$t]="${R[$t]:-} ${v%+}"
+		[ "${v%+}" != "$v" ] && R[$t.top]=1
+	done
+done
+med() { printf "%s\n" $1 | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+for t in $TOOLS; do
+	printf "%-8s median %s pps (rounds:%s)%s\n" "$t" "$(med "${R[$t]}")" "${R[$t]}" \
+		"${R[$t.top]:+ (as fast as the generator went: a lower bound)}"
+done
+w=$(med "${R[weir]}")
+for t in $TOOLS; do
+	[ "$t" = weir ] && continue
+	awk -v a="$w" -v b="$(med "${R[$t]}")" -v t="$t" \
+		'BEGIN {if (b > 0) printf "ratio weir-cap/%s: %.2fx (goal >= 3x tcpdump)\n", t, a / b}'
+done
