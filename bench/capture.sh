@@ -82,7 +82,8 @@ search() {
 		read -r got sent behind rate < <(trial "$tool" "$r")
 		echo "    $tool asked $r pps, offered $rate: $got of $sent$([ "$behind" = 1 ] && echo ' (the generator fell short)')" >&2
 		if ok "$got" "$sent"; then
-			good=$r offered=$rate
+			good=$r
+			[ "$rate" -gt "$offered" ] && offered=$rate
 			[ "$behind" = 1 ] && { top="+"; break; }
 			r=$(awk -v r="$r" -v s="$STEP" 'BEGIN {printf "%d", r * s}')
 		else
@@ -95,7 +96,12 @@ search() {
 		r=$(((good + bad) / 2))
 		read -r got sent behind rate < <(trial "$tool" "$r")
 		echo "    $tool asked $r pps, offered $rate: $got of $sent" >&2
-		if ok "$got" "$sent"; then good=$r offered=$rate; else bad=$r; fi
+		if ok "$got" "$sent"; then
+			good=$r
+			[ "$rate" -gt "$offered" ] && offered=$rate
+		else
+			bad=$r
+		fi
 	done
 	echo "$offered$top"
 }
