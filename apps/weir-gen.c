@@ -46,7 +46,8 @@ static const struct app_opt gen_opts[] = {
 	{"rx-port", 0, "SPEC", "port to receive on (default: --port)"},
 	{"mode", 'm', "MODE", "txrx (default): send, and measure what comes back\n"
 			      "tx: send only;  rx: receive and measure only\n"
-			      "reflect: send every probe back (for round trips)"},
+			      "reflect: send probes back (for round trips), only those from\n"
+			      "--src-ip to --dst-ip (the peer's ranges); the rest are refused"},
 	{"rate", 'r', "RATE", "e.g. 1mpps, 250kpps, 100mbit, 1gbit (frame bytes), or line\n"
 			      "(default 10kpps)"},
 	{"size", 's', "SIZE", "frame bytes without FCS, >= 64: 64, 64-1500 (uniform),\n"

@@ -37,6 +37,7 @@
  * the libraries' messages afxdp_prog.c (afxdp_internal.h joins them).
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -706,6 +707,9 @@ static struct weir_port_driver afxdp_driver = {
 	.priv_size = sizeof(struct afxdp_priv),
 	.rxq_size = sizeof(struct afxdp_rxq),
 	.txq_size = sizeof(struct afxdp_txq),
+	/* close detaches the XDP program: netlink (CAP_NET_ADMIN), and
+	 * libxdp looks the dispatcher up by id (CAP_SYS_ADMIN / CAP_BPF) */
+	.caps_kept = 1ull << CAP_NET_ADMIN | 1ull << CAP_SYS_ADMIN | 1ull << CAP_BPF,
 };
 
 WEIR_PORT_DRIVER_REGISTER(afxdp_driver)

@@ -153,7 +153,7 @@ int weir_pkt_linearize(struct weir_pkt *p)
 	return 0;
 }
 
-static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
+void weir_pkt_copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 {
 	dst->port = src->port;
 	dst->queue = src->queue;
@@ -171,9 +171,11 @@ static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 	dst->csum_offset = src->csum_offset;
 }
 
-/* A clone segment of s from pool: takes a reference on what owns s's
- * buffer (extbuf, or the direct packet) and points c at the same bytes. */
-static int clone_seg(const struct weir_pkt *s, struct weir_pool *pool, struct weir_pkt **out)
+/* A clone segment over [off, off + len) of segment s, from pool: takes a
+ * reference on what owns s's buffer (extbuf, or the direct packet) and
+ * points c at the same bytes. */
+static int clone_seg(const struct weir_pkt *s, uint32_t off, uint32_t len, struct weir_pool *pool,
+		     struct weir_pkt **out)
 {
 	struct weir_pkt *c = weir_pkt_alloc(pool);
 	int e;
@@ -201,8 +203,9 @@ static int clone_seg(const struct weir_pkt *s, struct weir_pool *pool, struct we
 	}
 	c->buf = s->buf;
 	c->buf_len = s->buf_len;
-	c->data_off = s->data_off;
-	c->data_len = s->data_len;
+	c->data_off = (uint16_t)(s->data_off + off);
+	c->data_len = (uint16_t)len;
+	c->pkt_len = len;
 	*out = c;
 	return 0;
 }
@@ -213,7 +216,7 @@ int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt *
 	int e;
 
 	for (const struct weir_pkt *s = p; s; s = s->next) {
-		if ((e = clone_seg(s, pool, &c)) < 0) {
+		if ((e = clone_seg(s, 0, s->data_len, pool, &c)) < 0) {
 			weir_pkt_free(head); /* drops the references taken so far */
 			return e;
 		}
@@ -223,9 +226,50 @@ int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt *
 			head = c;
 		prev = c;
 	}
-	copy_meta(head, p);
+	weir_pkt_copy_meta(head, p);
 	head->pkt_len = p->pkt_len;
 	head->nb_segs = p->nb_segs;
+	*out = head;
+	return 0;
+}
+
+int weir_pkt_clone_range(struct weir_pkt *p, uint32_t off, uint32_t len, struct weir_pool *pool,
+			 struct weir_pkt **out)
+{
+	struct weir_pkt *s = p, *head = NULL, *tail = NULL, *c;
+	unsigned i;
+	int e;
+
+	if (!len || (uint64_t)off + len > p->pkt_len)
+		return -EINVAL;
+	for (i = 0; s && off >= s->data_len && i <= WEIR_PKT_MAX_SEGS; i++) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	for (i = 0; len && s && i <= WEIR_PKT_MAX_SEGS; i++, s = s->next, off = 0) {
+		uint32_t n = WEIR_MIN((uint32_t)s->data_len - off, len);
+
+		if (!n)
+			continue;
+		if ((e = clone_seg(s, off, n, pool, &c)) < 0) {
+			weir_pkt_free(head);
+			return e;
+		}
+		if (!head) {
+			head = tail = c;
+		} else {
+			tail->next = c;
+			tail = c;
+			head->nb_segs++;
+			head->pkt_len += n;
+		}
+		len -= n;
+	}
+	if (len) { /* a chain shorter than its pkt_len says */
+		weir_pkt_free(head);
+		return -EINVAL;
+	}
+	weir_pkt_copy_meta(head, p);
 	*out = head;
 	return 0;
 }
@@ -259,7 +303,7 @@ int weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, struct weir_
 		if (!n)
 			break;
 	}
-	copy_meta(head, p);
+	weir_pkt_copy_meta(head, p);
 	*out = head;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "weir/port.h"
 
 #include "common/app.h"
+#include "common/privs.h"
 #include "common/report.h"
 
 int app_base_set(struct app_base *b, const char *name, const char *val, char *why, size_t len)
@@ -142,23 +143,51 @@ static int launch(const struct app_def *def, struct app_base *b, void *ctx, int 
 	return 0;
 }
 
+/* Once the ports are open: only what they need to close is kept, before
+ * any thread of the harness starts (capabilities are per thread). */
+static int drop_privileges(struct app_base *b)
+{
+	char what[256];
+	int r = app_privs_drop(weir_port_caps_kept(), what, sizeof(what));
+
+	if (r < 0)
+		fprintf(stderr, "%s: cannot drop privileges: %s\n", b->prog, what);
+	else
+		WEIR_DEBUG("%s: capabilities after setup: %s", b->prog, what);
+	return r;
+}
+
+/* The telemetry socket and the app's commands on it. */
+static int tele_open(const struct app_def *def, struct app_base *b, void *ctx,
+		     struct app_tele **tele)
+{
+	char why[256];
+	int r = app_tele_start(b->stats_socket, def->json, ctx, tele, why, sizeof(why));
+
+	if (r < 0) {
+		fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
+		return r;
+	}
+	r = def->tele_cmds ? def->tele_cmds(ctx, *tele) : 0;
+	if (r < 0)
+		fprintf(stderr, "%s: cannot register telemetry commands: %s\n", b->prog,
+			strerror(-r));
+	return r;
+}
+
 /* Launch, serve, wait, stop, join; the summary into *doc when all went well. */
 static int run(const struct app_def *def, struct app_base *b, void *ctx, char **doc, size_t *len)
 {
 	struct app_tele *tele = NULL;
 	int rc = APP_EXIT_OK, launched = 0;
 
-	b->start = weir_clock_now() + def->start_delay;
-	if (launch(def, b, ctx, &launched) < 0)
+	if (drop_privileges(b) < 0)
 		rc = APP_EXIT_FAIL;
-	if (b->stats_socket && !rc) {
-		char why[256];
-
-		if (app_tele_start(b->stats_socket, def->json, ctx, &tele, why, sizeof(why)) < 0) {
-			fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
-			rc = APP_EXIT_FAIL;
-		}
-	}
+	if (!rc && b->stats_socket && tele_open(def, b, ctx, &tele) < 0)
+		rc = APP_EXIT_FAIL;
+	b->start = weir_clock_now() + def->start_delay;
+	if (!rc && launch(def, b, ctx, &launched) < 0)
+		rc = APP_EXIT_FAIL;
 	if (!rc)
 		control_loop(def, b, ctx);
 	if (def->stopping)

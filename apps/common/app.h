@@ -119,6 +119,10 @@ struct app_def {
 	 * Both render before the ports close; app_main prints them after. */
 	app_tele_fn json;
 	void (*summary)(FILE *o, void *ctx);
+	/* Registers the app's telemetry commands (app_tele_cmd) once the
+	 * --stats-socket is up, before the lcores launch; only with a
+	 * socket. A negative errno fails the run (exit 2). Optional. */
+	int (*tele_cmds)(void *ctx, struct app_tele *t);
 	/* The run starts this long after the lcores are launched. */
 	weir_ns_t start_delay;
 };

@@ -184,7 +184,9 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv)
 	lo[n + 1] = (struct option){"config", required_argument, NULL, 0x1ff};
 	lo[n + 2] = (struct option){NULL, 0, NULL, 0};
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc then forgets the previous parse's place inside a
+	 * cluster of short options (a pointer into that parse's argv). */
+	optind = 0;
 	for (;;) {
 		int c = getopt_long(argc, argv, shorts, lo, NULL);
 		const struct app_opt *o = NULL;

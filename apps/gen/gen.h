@@ -51,6 +51,7 @@ struct flow_rx {
 struct gen_ctr {
 	_Atomic uint64_t tx_pkts, tx_bytes, tx_lag_max;
 	_Atomic uint64_t rx_pkts, rx_bytes, rx_probes, rx_other, reordered, reflected;
+	_Atomic uint64_t refused; /* reflect: probes not from the configured peer */
 	_Atomic uint64_t lost;   /* gap-based, recomputed per publish */
 	_Atomic uint64_t clock_skew; /* probes stamped in the future */
 	_Atomic uint64_t tx_nobuf;
@@ -138,7 +139,7 @@ int gen_lcore_main(void *arg);
 /* --- report.c: control and telemetry threads --------------------------- */
 
 struct gen_totals {
-	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes, probes, other, lost, reord, refl, skew;
+	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes, probes, other, lost, reord, refl, refused, skew;
 	uint64_t lag_max, nobuf;
 };
 void gen_totals(void *ctx, void *out);

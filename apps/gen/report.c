@@ -34,6 +34,7 @@ void gen_totals(void *ctx, void *out)
 		t->lost += ctr(&c->lost);
 		t->reord += ctr(&c->reordered);
 		t->refl += ctr(&c->reflected);
+		t->refused += ctr(&c->refused);
 		t->skew += ctr(&c->clock_skew);
 		t->nobuf += ctr(&c->tx_nobuf);
 		t->lag_max = WEIR_MAX(t->lag_max, ctr(&c->tx_lag_max));
@@ -114,8 +115,8 @@ void gen_json(FILE *o, void *ctx)
 	fprintf(o,
 		"\"rx\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"probes\":%" PRIu64
 		",\"other\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"reordered\":%" PRIu64
-		",\"reflected\":%" PRIu64 ",\"clock_skew\":%" PRIu64 "}",
-		t.rx_pkts, t.rx_bytes, t.probes, t.other, t.lost, t.reord, t.refl, t.skew);
+		",\"reflected\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"clock_skew\":%" PRIu64 "}",
+		t.rx_pkts, t.rx_bytes, t.probes, t.other, t.lost, t.reord, t.refl, t.refused, t.skew);
 	if (owd && rtt) {
 		hists_get(g, owd, rtt, false);
 		fputc(',', o);
@@ -201,7 +202,8 @@ void gen_summary(FILE *o, void *ctx)
 		fprintf(o, "  rx: %" PRIu64 " pkts, %" PRIu64 " probes, %" PRIu64 " other", t.rx_pkts,
 		       t.probes, t.other);
 		if (g->mode == MODE_REFLECT)
-			fprintf(o, ", %" PRIu64 " reflected\n", t.refl);
+			fprintf(o, ", %" PRIu64 " reflected, %" PRIu64 " refused (not from --src-ip to "
+				"--dst-ip)\n", t.refl, t.refused);
 		else
 			fprintf(o, ", lost %" PRIu64 " (gaps), reordered %" PRIu64 "\n", t.lost, t.reord);
 		if (g->txp && g->mode == MODE_TXRX)

@@ -11,11 +11,23 @@
 #include "common/fastpath.h"
 #include "gen/gen.h"
 
+/* A probe (already parsed, so its IPv4 header is whole) from an address in
+ * --src-ip to one in --dst-ip: the addresses the peer generator sends
+ * from and to. */
+static bool from_peer(const struct gen *g, const uint8_t *f)
+{
+	const uint8_t *ip = f + (f[12] == 0x81 && f[13] == 0x00 ? 18 : 14);
+	uint32_t sip = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
+	uint32_t dip = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
+
+	return sip >= g->sip_lo && sip <= g->sip_hi && dip >= g->dip_lo && dip <= g->dip_hi;
+}
+
 uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 {
 	struct weir_pkt *pkts[GEN_MAX_BURST], *back[GEN_MAX_BURST];
 	uint16_t n = weir_port_rx_burst(g->rxp, lc->q, pkts, g->base.burst), nb = 0;
-	uint64_t bytes = 0, probes = 0, other = 0, reord = 0, skew = 0;
+	uint64_t bytes = 0, probes = 0, other = 0, reord = 0, skew = 0, refused = 0;
 
 	if (!n)
 		return 0;
@@ -38,7 +50,15 @@ uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 		}
 		probes++;
 		if (g->mode == MODE_REFLECT) {
-			/* Turn the frame around in place: it must be ours alone. */
+			/* Only the configured peer's probes, or weir-gen
+			 * would bounce traffic at any address a sender
+			 * spoofs; and the frame must be ours alone to turn
+			 * around in place. */
+			if (!from_peer(g, weir_pkt_data(p))) {
+				refused++;
+				weir_pkt_free(p);
+				continue;
+			}
 			if (weir_pkt_refcnt(p) != 1 || (p->flags & WEIR_PKT_F_INDIRECT)) {
 				other++;
 				weir_pkt_free(p);
@@ -86,6 +106,8 @@ uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 		ctr_add(&lc->c.reordered, reord);
 	if (skew)
 		ctr_add(&lc->c.clock_skew, skew);
+	if (refused)
+		ctr_add(&lc->c.refused, refused);
 	return n;
 }
 

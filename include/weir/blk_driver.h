@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 
 #include "blk.h"
+#include "spec.h"
 
 struct weir_blk_qp;
 
@@ -42,11 +43,10 @@ struct weir_blk_ops {
 };
 
 /* A key a driver accepts in its spec. */
-struct weir_blk_param {
-	const char *key;
-	const char *help;    /* one line, shown in errors and --help */
-	const char *choices; /* "a|b|c" when only these are valid, else NULL */
-};
+/* The types of weir/spec.h, shared with ports, under the names block
+ * drivers use. */
+#define weir_blk_param weir_spec_param
+#define weir_blk_kv weir_spec_kv
 
 struct weir_blk_driver {
 	const char *name;
@@ -63,12 +63,6 @@ struct weir_blk_driver {
 
 #define WEIR_BLK_MAX_KV 16
 
-struct weir_blk_kv {
-	char *key;
-	char *value;
-	bool used;
-	bool foreign; /* not the driver's own key (stacked drivers) */
-};
 
 /* Every driver's queue pair starts with this. Owned by one lcore. */
 struct weir_blk_qp {

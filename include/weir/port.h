@@ -117,6 +117,13 @@ static inline const struct weir_port_fp *weir_port_fp_of(const struct weir_port 
  */
 int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct weir_port **out,
 		   char *why, size_t whylen);
+/*
+ * The capabilities (bit CAP_x of linux/capability.h) that the ports opened
+ * so far in this process still need until they close (an AF_XDP port
+ * detaches its XDP program at close: CAP_NET_ADMIN, CAP_SYS_ADMIN,
+ * CAP_BPF); an app may drop every other one once its ports are open.
+ */
+uint64_t weir_port_caps_kept(void);
 /* Closes the port and frees it; NULL is a no-op. No burst may run on it
  * any more. Control thread. */
 void weir_port_close(struct weir_port *port);

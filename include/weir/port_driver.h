@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "port.h"
+#include "spec.h"
 
 /* Every driver's RX/TX queue struct starts with one of these. */
 struct weir_rxq {
@@ -59,12 +60,10 @@ struct weir_port_ops {
 	void (*close)(struct weir_port *);
 };
 
-/* A key a driver accepts in its spec. */
-struct weir_port_param {
-	const char *key;
-	const char *help;    /* one line, shown in errors and --help */
-	const char *choices; /* "a|b|c" when only these are valid, else NULL */
-};
+/* A key a driver accepts in its spec, and a key=value given: the types of
+ * weir/spec.h, shared with block devices, under the names drivers use. */
+#define weir_port_param weir_spec_param
+#define weir_port_kv weir_spec_kv
 
 struct weir_port_driver {
 	const char *name;
@@ -73,16 +72,15 @@ struct weir_port_driver {
 	const struct weir_port_param *params; /* NULL-key terminated */
 	size_t priv_size;                   /* zeroed private area, port->priv */
 	size_t rxq_size, txq_size;          /* driver queue struct sizes */
+	/* Capabilities (bit CAP_x, linux/capability.h) an open port still
+	 * needs, until it closes; apps drop all others once their ports are
+	 * open (weir_port_caps_kept). 0: none (the socket or file is open). */
+	uint64_t caps_kept;
 	struct weir_port_driver *next;      /* registry link */
 };
 
 #define WEIR_PORT_MAX_KV 16
 
-struct weir_port_kv {
-	char *key;
-	char *value;
-	bool used;
-};
 
 /*
  * A port. fp is the framework's (filled by weir_port_open and

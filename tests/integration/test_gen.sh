@@ -114,6 +114,26 @@ print(("" if ok else "FAIL: ") + f"reflector: {r['rx']['reflected']} reflected, 
       f"{rtt['p50_ns']/1e3:.0f} us p99 {rtt['p99_ns']/1e3:.0f} us, reflector exit {sys.argv[3]}")
 sys.exit(0 if ok else 1)
 PY
+	# regression (reflect_to_any_source): a reflector sends back only the
+	# configured peer's probes; from any other source they are refused.
+	weir_bg b "$GEN" -p "afpacket:$(weir_if b a)" -m reflect --src-ip 10.9.9.9 --json \
+		>"$TMP/refl2.json" 2>&1
+	RPID=$WEIR_BG_PID
+	sleep 0.5
+	weir_nsexec a "$GEN" -p "afpacket:$(weir_if a b)" -r 2kpps -n 500 --drain 200ms --json \
+		>"$TMP/rtt2.json"
+	kill -INT "$RPID"
+	wait "$RPID"
+	python3 - "$TMP/rtt2.json" "$TMP/refl2.json" <<'PY' || FAILS=$((FAILS + 1))
+import json, sys
+d = json.load(open(sys.argv[1]))
+txt = open(sys.argv[2]).read()
+r = json.loads(txt[txt.index("{"):])
+ok = r["rx"]["reflected"] == 0 and r["rx"]["refused"] == 500 and d["rx"]["probes"] == 0 and r["leaked"] == 0
+print(("" if ok else "FAIL: ") + f"reflector for 10.9.9.9: {r['rx']['reflected']} reflected, "
+      f"{r['rx']['refused']} refused of 500 from 10.0.0.1; {d['rx']['probes']} came back")
+sys.exit(0 if ok else 1)
+PY
 	# Ctrl-C in the middle of an endless run: exit 0 with a summary.
 	weir_bg a "$GEN" -p "afpacket:$(weir_if a b)" -r 1kpps >"$TMP/int.txt" 2>&1
 	GPID=$WEIR_BG_PID

@@ -66,6 +66,26 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	unlink(f);
 }
 
+/* regression: block specs read numbers with base 0 (qd=010 was 8, qd=0x10
+ * 16), unlike port specs; both now share one parser (weir/spec.h). */
+Test(blk, regression_spec_integers_parsed_in_base_0)
+{
+	struct weir_blk_conf conf = {.pool = pool};
+	struct weir_blk_info info;
+	struct weir_blk *dev = NULL;
+	char f[64], spec[160], why[WEIR_BLK_ERRSIZE] = "";
+
+	scratch_file("/tmp", 1 << 20, f, sizeof(f));
+	snprintf(spec, sizeof(spec), "uring:%s?qd=010", f);
+	cr_assert_eq(weir_blk_open(spec, &conf, &dev, why, sizeof(why)), 0, "%s", why);
+	weir_blk_info_get(dev, &info);
+	cr_expect_eq(info.qd, 10, "qd=010 is ten, not octal eight");
+	weir_blk_close(dev);
+	snprintf(spec, sizeof(spec), "uring:%s?qd=0x10", f);
+	open_fails(spec, -EINVAL, "numbers in a spec are decimal (write qd=16");
+	unlink(f);
+}
+
 Test(blk, fixed_without_a_pool_and_empty_file_are_refused)
 {
 	char f[64], spec[160], why[WEIR_BLK_ERRSIZE];

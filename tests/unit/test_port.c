@@ -230,10 +230,10 @@ Test(port, regression_spec_integers_parsed_in_base_0)
 	cr_expect_eq(weir_port_nb_rxq(p), 8, "08 is not bad octal");
 	weir_port_close(p);
 	cr_expect_eq(try_open("null:?queues=0x10", why, sizeof(why), NULL), -EINVAL);
-	cr_expect_str_eq(why, "null:: queues=0x10: numbers in a port spec are decimal (write "
+	cr_expect_str_eq(why, "null:: queues=0x10: numbers in a spec are decimal (write "
 			      "queues=16; valid: 1..64)");
 	cr_expect_eq(try_open("null:?size=0X40", why, sizeof(why), NULL), -EINVAL);
-	cr_expect_str_eq(why, "null:: size=0X40: numbers in a port spec are decimal (write "
+	cr_expect_str_eq(why, "null:: size=0X40: numbers in a spec are decimal (write "
 			      "size=64; valid: 14..65535)");
 	cr_expect_eq(try_open("null:?queues=0x", why, sizeof(why), NULL), -EINVAL);
 	cr_expect_str_eq(why, "null:: queues=0x is not a number (valid: 1..64)");
