@@ -24,7 +24,9 @@
 
 static const struct app_opt cap_opts[] = {
 	{"interface", 'i', "PORT", "a weir port to capture from (any port spec; give it\n"
-				   "several times for several), e.g. afpacket:veth0, pcap:in.pcap"},
+				   "several times for several), e.g. afpacket:veth0, pcap:in.pcap;\n"
+				   "or a port of a running weir app: app:SOCKET?port=N&dir=rx|tx|both\n"
+				   "(SOCKET: the app's --stats-socket; dir default both)"},
 	{"write", 'w', "FILE", "write to FILE (\"-\": standard output, e.g. | tshark -r -)"},
 	{"filter", 'f', "EXPR", "tcpdump filter expression (also: the arguments after the\n"
 				"options), e.g. \"udp port 53 and host 10.0.0.1\""},
@@ -158,9 +160,32 @@ static int replay_done(struct weir_port *port)
 	return -1;
 }
 
+/* -i app:SOCKET?port=N: a mirror of a running app's port. */
+static int open_mirror(struct cap *c, int i)
+{
+	char why[4608];
+	int err = cap_mirror_open(c->specs[i], c->filter_expr, c->snaplen, &c->mirrors[i], why,
+				  sizeof(why));
+
+	if (err < 0) {
+		fprintf(stderr, "weir-cap: -i %s: %s\n", c->specs[i], why);
+		return err;
+	}
+	c->out.ifnames[i] = cap_mirror_name(c->mirrors[i]);
+	c->nmirrors++;
+	return 0;
+}
+
 static int open_ports(struct cap *c)
 {
 	for (int i = 0; i < c->nports; i++) {
+		if (!strncmp(c->specs[i], "app:", 4)) {
+			int err = open_mirror(c, i);
+
+			if (err < 0)
+				return err;
+			continue;
+		}
 		struct weir_port_conf conf = {.pool = c->base.pool, .nb_rxq = c->nrx,
 					      .nb_txq = c->nrx};
 		char why[WEIR_PORT_ERRSIZE];
@@ -250,6 +275,7 @@ static void cap_teardown(void *ctx)
 	for (int i = 0; i < CAP_MAX_PORTS; i++) {
 		if (c->ports[i])
 			weir_port_close(c->ports[i]);
+		cap_mirror_close(c->mirrors[i]);
 		free(c->specs[i]);
 	}
 	cap_filter_free(&c->filter);
@@ -260,18 +286,20 @@ static void cap_teardown(void *ctx)
 static bool cap_done(void *ctx, weir_ns_t now)
 {
 	struct cap *c = ctx;
-	int replays = 0, played = 0;
+	int ends = 0, ended = 0;
 
 	if (atomic_load(&c->finished))
 		return true;
 	if (c->base.duration && !weir_time_after(c->base.start + c->base.duration, now))
 		return true;
 	for (int i = 0; i < c->nports; i++) {
-		replays += c->replay[i];
-		played += c->replay[i] && replay_done(c->ports[i]) == 1;
+		ends += c->replay[i] || c->mirrors[i];
+		ended += (c->replay[i] && replay_done(c->ports[i]) == 1) ||
+			 (c->mirrors[i] && cap_mirror_over(c->mirrors[i]));
 	}
-	/* Every port is a file that has played: nothing more will come. */
-	return replays == c->nports && played == replays;
+	/* Every source is a file that has played or an app that has gone:
+	 * nothing more will come. */
+	return ends == c->nports && ended == ends;
 }
 
 static weir_ns_t cap_wake(void *ctx, weir_ns_t now, weir_ns_t line)
@@ -308,6 +336,7 @@ static const struct app_cli cap_cli = {
 		  "  weir-cap -i afxdp:veth1 -w - -c 100 | tshark -r -\n"
 		  "  weir-cap -i afpacket:veth0 -w /var/cap/x.pcapng -G 60 -W 24   # a day of hours\n"
 		  "  weir-cap -i 'pcap:in.pcap?speed=max' -w out.pcap -F pcap 'vlan and arp'\n"
+		  "  weir-cap -i 'app:/run/fwd.sock?port=1&dir=tx' -w out.pcapng   # a running weir-fwd\n"
 		  "Rotated files are PREFIX_NNNNN_YYYYmmddHHMMSS.EXT (UTC).\n"
 		  "Exit status: 0 ok, 1 bad usage, 2 a port or the output failed, 3 buffers leaked.\n",
 	.opts = cap_opts,

@@ -31,6 +31,7 @@
 #include "weir/ring.h"
 
 #include "common/app.h"
+#include "common/mirror.h"
 
 #define CAP_MAX_PORTS 8
 #define CAP_MAX_RX 16             /* receive lcores (queues) */
@@ -41,6 +42,8 @@
 #define CAP_META(ifid, dir) ((uint64_t)(ifid) | (uint64_t)(dir) << 16)
 #define CAP_META_IFID(m) ((uint32_t)((m) & 0xffff))
 #define CAP_META_DIR(m) ((enum weir_pcapng_dir)(((m) >> 16) & 3))
+/* A mirrored frame cut by the app's snaplen keeps its wire length here. */
+#define CAP_META_ORIG(m) ((uint32_t)((m) >> 32))
 
 enum cap_format { CAP_FMT_PCAPNG, CAP_FMT_PCAP };
 
@@ -127,7 +130,9 @@ struct cap {
 	weir_ns_t isb_interval;
 	struct cap_out out;
 	/* state */
-	struct weir_port *ports[CAP_MAX_PORTS];
+	struct weir_port *ports[CAP_MAX_PORTS];     /* NULL for an app: source */
+	struct cap_mirror *mirrors[CAP_MAX_PORTS]; /* -i app:SOCKET?port=N */
+	int nmirrors;
 	bool replay[CAP_MAX_PORTS]; /* a pcap: replay port: done when it has played */
 	struct cap_filter filter;
 	uint16_t nrx;                 /* receive lcores; the writer is lcore nrx */
@@ -167,6 +172,19 @@ void cap_out_finish(struct cap_out *o);
 int cap_files_open(struct cap_out *o, weir_ns_t now);
 void cap_files_close(struct cap_out *o);
 void cap_files_free(struct cap_out *o);
+
+/* cap/mirror.c: capture from a running app (see there). */
+struct cap_mirror;
+int cap_mirror_open(const char *spec, const char *filter, uint32_t snaplen,
+		    struct cap_mirror **out, char *why, size_t wlen);
+void cap_mirror_close(struct cap_mirror *m);
+const char *cap_mirror_name(const struct cap_mirror *m);
+/* Receive lcore rx takes up to a burst of interface i's records. */
+uint32_t cap_mirror_poll(struct cap *c, struct cap_rx *rx, int i);
+/* What the app's side counted: frames that matched, dropped for no room. */
+void cap_mirror_stats(const struct cap_mirror *m, uint64_t *seen, uint64_t *drops);
+/* True once the app is gone (or sent garbage) and its rings are read. */
+bool cap_mirror_over(const struct cap_mirror *m);
 
 /* The interface statistics of port i now (all receive lcores). */
 void cap_port_stats(struct cap *c, int i, struct weir_pcapng_stats *st);

@@ -118,13 +118,16 @@ static uint32_t frame_hdr(const struct cap_out *o, struct cap_frame_hdr *h,
 			  const struct weir_pkt *p, uint32_t caplen, uint32_t *tail)
 {
 	weir_ns_t ts = p->timestamp;
-	uint32_t blen;
+	uint32_t blen, origlen = CAP_META_ORIG(p->udata64);
+
+	if (origlen < p->pkt_len)
+		origlen = p->pkt_len;
 
 	if (o->format == CAP_FMT_PCAP) {
 		put32(h->head, (uint32_t)(ts / WEIR_NS_PER_SEC));
 		put32(h->head + 4, (uint32_t)(ts % WEIR_NS_PER_SEC));
 		put32(h->head + 8, caplen);
-		put32(h->head + 12, p->pkt_len);
+		put32(h->head + 12, origlen);
 		*tail = 0;
 		return 16 + caplen;
 	}
@@ -135,7 +138,7 @@ static uint32_t frame_hdr(const struct cap_out *o, struct cap_frame_hdr *h,
 	put32(h->head + 12, (uint32_t)(ts >> 32));
 	put32(h->head + 16, (uint32_t)ts);
 	put32(h->head + 20, caplen);
-	put32(h->head + 24, p->pkt_len);
+	put32(h->head + 24, origlen);
 	*tail = PAD4(caplen) - caplen;
 	memset(h->tail, 0, *tail);
 	/* epb_flags (code 2, length 4): bits 0-1 the direction. */

@@ -12,6 +12,7 @@
 #include "common/fastpath.h"
 
 #define CAP_IDLE_NS (10 * WEIR_NS_PER_MS)
+#define CAP_MIRROR_IDLE_NS (200 * WEIR_NS_PER_US) /* a mirror has no fd to wake us */
 
 /* One burst from port i: filter, stamp, enqueue. Returns frames received. */
 static uint32_t rx_port(struct cap *c, struct cap_rx *rx, int i)
@@ -58,7 +59,7 @@ int cap_rx_main(void *arg)
 	if (rc < 0)
 		goto out;
 	for (int i = 0; i < c->nports; i++) {
-		int fd = weir_port_wait_fd(c->ports[i], rx->q);
+		int fd = c->ports[i] ? weir_port_wait_fd(c->ports[i], rx->q) : -1;
 
 		if (fd >= 0)
 			weir_idle_add_fd(&idle, fd);
@@ -66,10 +67,14 @@ int cap_rx_main(void *arg)
 	while (!weir_should_stop() && !atomic_load_explicit(&c->finished, memory_order_relaxed)) {
 		uint32_t work = 0;
 
-		for (int i = 0; i < c->nports; i++)
-			work += rx_port(c, rx, i);
+		for (int i = 0; i < c->nports; i++) {
+			if (c->ports[i])
+				work += rx_port(c, rx, i);
+			else if (rx->q == 0)
+				work += cap_mirror_poll(c, rx, i);
+		}
 		if (weir_idle_should_sleep(&idle, work))
-			weir_idle_sleep(&idle, CAP_IDLE_NS);
+			weir_idle_sleep(&idle, c->nmirrors ? CAP_MIRROR_IDLE_NS : CAP_IDLE_NS);
 	}
 	weir_idle_fini(&idle);
 out:

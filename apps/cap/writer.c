@@ -34,6 +34,16 @@ void cap_port_stats(struct cap *c, int i, struct weir_pcapng_stats *st)
 		st->ifrecv += atomic_load_explicit(&c->rx[q].cnt[i].recv, memory_order_relaxed);
 		st->ifdrop += atomic_load_explicit(&c->rx[q].cnt[i].drop, memory_order_relaxed);
 	}
+	if (c->mirrors[i]) {
+		uint64_t seen, drops;
+
+		/* The app counts what matched and what found no room. */
+		cap_mirror_stats(c->mirrors[i], &seen, &drops);
+		st->ifrecv = seen;
+		st->ifdrop += drops;
+		st->osdrop = 0;
+		return;
+	}
 	weir_port_stats_get(c->ports[i], &ps);
 	st->ifdrop += ps.rx_nombuf;
 	st->osdrop = ps.imissed;

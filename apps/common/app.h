@@ -29,6 +29,7 @@
 
 #define APP_MAX_LCORES 32
 #define APP_MAX_BURST 256
+#define APP_MAX_PORTS 16
 
 /* Exit codes, the same for every app (and in every --help footer). */
 enum app_exit {
@@ -56,6 +57,10 @@ struct app_base {
 	struct weir_pool *pool; /* the app's setup creates it; the harness checks and frees it */
 	weir_ns_t start;        /* when the run started (set before the lcores launch) */
 	struct weir_lcore *lcores[APP_MAX_LCORES];
+	/* every port app_port_open opened, in order: what "capture port=N"
+	 * (common/mirror_tap.c) can mirror */
+	struct weir_port *ports[APP_MAX_PORTS];
+	int nports;
 };
 
 /* Rows of the option table every app ends with (its own rows first, then
@@ -150,6 +155,15 @@ int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size);
  * printing why; *out may then be set (the caller's teardown closes it).
  */
 int app_port_open(struct app_base *b, const char *spec, const char *what, struct weir_port **out);
+
+struct app_tele;
+/*
+ * Registers the "capture" command (common/mirror_tap.c) on t: weir-cap's
+ * capture from a running app, on the ports b->ports lists. The harness
+ * calls it for every app with a --stats-socket. 0 or app_tele_cmd's error;
+ * -ENOTSUP when built without libpcap.
+ */
+int app_mirror_register(struct app_tele *t, struct app_base *b);
 
 /*
  * Sleeps towards deadline on the idle policy's fds, in sleeps of at most
