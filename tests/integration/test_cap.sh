@@ -22,13 +22,16 @@
 #                        file; capture stops; file valid to its last block
 #   test_cap.sh live     afpacket on a veth in a namespace, weir-gen on the
 #                        other end: every frame sent is in the file (root)
+#   test_cap.sh mirror   capture from a running weir-fwd (-i app:SOCKET):
+#                        the frames it forwarded, both ports, with their
+#                        direction, none dropped (root)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 CAP=$BUILD/apps/weir-cap
 GEN=$BUILD/apps/weir-gen
-CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|full|live}
+CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|full|live|mirror}
 [ -x "$CAP" ] || weir_skip "weir-cap not built under $BUILD (needs libpcap)"
 weir_require_cmd tshark capinfos tcpdump python3
 FAILS=0
@@ -309,6 +312,48 @@ case_live() {
 	echo "ok: live: 20000 frames from weir-gen over afpacket: $(head -1 "$TMP/err")"
 }
 
+# A running weir-fwd between two namespaces, unchanged: weir-cap mirrors
+# what port 0 receives and port 1 sends through the app's stats socket
+# while weir-gen's frames pass; both files' counts are what weir-fwd
+# forwarded, no drops reported; after weir-cap leaves, the tap is gone.
+case_mirror() {
+	weir_require_root
+	weir_require_veth
+	[ -x "$GEN" ] && [ -x "$BUILD/apps/weir-fwd" ] || weir_skip "weir-gen/weir-fwd not built"
+	weir_topo_line -n gen fwd sink
+	local f=$TMP/mirror.pcapng sock=$TMP/fwd.sock n=20000 fpid cpid fwd_tx
+	weir_bg fwd "$BUILD/apps/weir-fwd" --quiet -p "afpacket:$(weir_if fwd gen)" \
+		-p "afpacket:$(weir_if fwd sink)" --stats-socket "$sock" >"$TMP/fwd.out" 2>&1
+	fpid=$WEIR_BG_PID
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	weir_bg fwd "$CAP" --quiet -i "app:$sock?port=0&dir=rx" -i "app:$sock?port=1&dir=tx" \
+		-w "$f" -c $((2 * n)) udp 2>"$TMP/err"
+	cpid=$WEIR_BG_PID
+	sleep 0.5
+	weir_nsexec gen "$GEN" --quiet -p "afpacket:$(weir_if gen fwd)" -m tx -r 50kpps -n $n \
+		>/dev/null 2>&1 || fail "weir-gen failed"
+	weir_run_to 10 tail --pid=$cpid -f /dev/null || { kill $cpid; fail "weir-cap did not end on -c"; }
+	wait $cpid || fail "weir-cap exit $?: $(cat "$TMP/err")"
+	weir_run_to 5 "$BUILD/apps/weir-stat" -x help "$sock" >"$TMP/help" 2>&1
+	# The sessions ended with weir-cap's connection: port 0 is free again.
+	weir_run_to 5 "$BUILD/apps/weir-stat" -x "capture port=0" "$sock" >"$TMP/again" 2>&1
+	weir_run_to 5 "$BUILD/apps/weir-stat" -x "capture port=7" "$sock" >"$TMP/bad" 2>&1
+	kill -INT $fpid
+	wait $fpid
+	fwd_tx=$(sed -n 's/.*port 1 .*| tx \([0-9]*\) .*/\1/p' "$TMP/fwd.out")
+	[ "$fwd_tx" = $n ] || fail "weir-fwd sent $fwd_tx on port 1, want $n: $(cat "$TMP/fwd.out")"
+	[ "$(nframes "$f")" = $((2 * n)) ] || fail "mirror: $(nframes "$f") frames, want $((2 * n)): $(cat "$TMP/err")"
+	grep -q "^$((2 * n)) captured, 0 dropped by weir" "$TMP/err" || fail "mirror: $(head -1 "$TMP/err")"
+	[ "$(tshark -r "$f" -Y 'frame.interface_id == 0 && frame.p2p_dir == 1' 2>/dev/null | wc -l)" = $n ] ||
+		fail "mirror: port 0 frames are not $n inbound"
+	[ "$(tshark -r "$f" -Y 'frame.interface_id == 1 && frame.p2p_dir == 0' 2>/dev/null | wc -l)" = $n ] ||
+		fail "mirror: port 1 frames are not $n outbound"
+	grep -q capture "$TMP/help" || fail "the app does not list the capture command: $(cat "$TMP/help")"
+	grep -q '"capture":true' "$TMP/again" || fail "port 0 still taken after weir-cap left: $(cat "$TMP/again")"
+	grep -q 'no port 7' "$TMP/bad" || fail "capture port=7: $(cat "$TMP/bad")"
+	echo "ok: mirror: weir-fwd forwarded $fwd_tx; the file holds $n received on port 0 and $n sent on port 1, none dropped"
+}
+
 case "$CASE" in
 read) case_read ;;
 filter) case_filter ;;
@@ -316,6 +361,7 @@ rotate) case_rotate ;;
 signal) case_signal ;;
 full) case_full ;;
 live) case_live ;;
+mirror) case_mirror ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 [ "$FAILS" = 0 ] || { echo "FAIL: $FAILS check(s)"; exit 1; }
