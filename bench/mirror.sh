@@ -12,6 +12,7 @@
 #   bench/mirror.sh [BUILD_DIR]
 #   env: REPS=5 WIN=2 FWD_CPU=1 CAP_CPU=0 FILTER="udp port 1"
 set -u
+. "$(dirname "$0")/lib/rows.sh"
 build=${1:-build}
 FWD="$build/apps/weir-fwd" CAP="$build/apps/weir-cap" STAT="$build/apps/weir-stat"
 REPS=${REPS:-5} WIN=${WIN:-2} FWD_CPU=${FWD_CPU:-1} CAP_CPU=${CAP_CPU:-0}
@@ -67,3 +68,6 @@ n=$(med "${N[@]}") m=$(med "${M[@]}")
 echo "no capture:    median $n Mpps (${N[*]})"
 echo "mirror active: median $m Mpps (${M[*]})"
 awk -v n="$n" -v m="$m" 'BEGIN {printf "slowdown with a mirror matching nothing: %.1f%% (goal < 5%%)\n", (1 - m / n) * 100}'
+bench_row mirror "weir-fwd null io, mirror matching nothing vs none" Mpps higher "$m" "$n" \
+	"no capture" "$(printf "%s\n" "${M[@]}" | sort -g | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//')" \
+	"$(printf "%s\n" "${N[@]}" | sort -g | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//')" "$REPS"
