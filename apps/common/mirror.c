@@ -51,14 +51,14 @@ int mirror_next(const uint8_t *ring, uint32_t ring_bytes, uint32_t snaplen, uint
 			memcpy(rec, ring + off, sizeof(*rec));
 		if (left < sizeof(*rec) || rec->caplen == MIRROR_REC_SKIP) {
 			/* The producer went on at the start of the ring. */
-			if (t + left > head)
+			if (left > head - t) /* differences: the indexes wrap */
 				return -EPROTO;
 			*tail = t + left;
 			continue;
 		}
 		size = MIRROR_ALIGN(sizeof(*rec) + (uint64_t)rec->caplen);
 		if (rec->caplen > snaplen || rec->caplen > rec->origlen || size > left ||
-		    t + size > head)
+		    size > head - t)
 			return -EPROTO;
 		*data = ring + off + sizeof(*rec);
 		*tail = t + size;
