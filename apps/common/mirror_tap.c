@@ -290,6 +290,8 @@ static void capture_cmd(struct app_tele_client *c, const char *args, FILE *out, 
 
 	if (parse_args(args, &a, why, sizeof(why)) < 0)
 		return app_tele_error(out, "capture: %s", why);
+	if (!b->nports)
+		return app_tele_error(out, "capture: this app has no ports it can mirror");
 	if (a.port >= b->nports)
 		return app_tele_error(out, "capture: no port %ld (this app has %d: 0..%d)", a.port,
 				      b->nports, b->nports - 1);
