@@ -210,11 +210,13 @@ static int parse_args(const char *args, struct capture_args *a, char *why, size_
 		char *eq = strchr(tok, '='), *end;
 		unsigned long long v = eq ? strtoull(eq + 1, &end, 10) : 0;
 
-		if (eq && !strcmp(eq, "=rx") && !strncmp(tok, "dir", 3))
+		bool dir = eq && eq - tok == 3 && !strncmp(tok, "dir", 3);
+
+		if (dir && !strcmp(eq, "=rx"))
 			a->dirs = MIRROR_DIR_RX;
-		else if (eq && !strcmp(eq, "=tx") && !strncmp(tok, "dir", 3))
+		else if (dir && !strcmp(eq, "=tx"))
 			a->dirs = MIRROR_DIR_TX;
-		else if (eq && !strcmp(eq, "=both") && !strncmp(tok, "dir", 3))
+		else if (dir && !strcmp(eq, "=both"))
 			a->dirs = MIRROR_DIR_RX | MIRROR_DIR_TX;
 		else if (eq && eq - tok == 4 && !strncmp(tok, "port", 4) && !*end && eq[1])
 			a->port = (long)v;
