@@ -150,3 +150,38 @@ for t in $TOOLS; do
 		"$(med "${R[$t]}")" "$t -w" "$(rng "${R[weir]}")" "$(rng "${R[$t]}")" "$REPS" \
 		"${R[weir.top]:+weir-cap kept up with all the generator offered (a lower bound)}"
 done
+
+# The pipelines alone, without the kernel or a generator: N_FILE 64-byte
+# frames from a pcap file to a file, weir-cap (pcap: replay at full speed,
+# the receive lcore and the writer on CAP_CPU) against tcpdump -r -w on the
+# same CPU; frames per second of wall time, medians of REPS.
+N_FILE=${N_FILE:-2000000}
+python3 - "$tmp/in.pcap" "$N_FILE" <<'PY'
+import struct, sys
+f = bytes.fromhex("ffffffffffff020000000001080045000032000100004011000000000a0000010a000002"
+                  "23280009001e0000") + bytes(22)
+rec = struct.pack("<IIII", 0, 0, len(f), len(f)) + f
+with open(sys.argv[1], "wb") as o:
+    o.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+    o.write(rec * int(sys.argv[2]))
+PY
+echo "file to file: $N_FILE frames of 64 bytes, on CPU $CAP_CPU"
+FW=() FT=()
+for rep in $(seq "$REPS"); do
+	t0=$(date +%s.%N)
+	taskset -c "$CAP_CPU" "$CAP" --quiet -i "pcap:$tmp/in.pcap?speed=max" -w "$tmp/o.pcapng" \
+		--cores "$CAP_CPU,$CAP_CPU" 2>/dev/null
+	t1=$(date +%s.%N)
+	taskset -c "$CAP_CPU" tcpdump -r "$tmp/in.pcap" -w "$tmp/o.pcap" 2>/dev/null
+	t2=$(date +%s.%N)
+	gw=$(capinfos -c -M "$tmp/o.pcapng" | awk '/Number of packets/ {print $NF}')
+	gt=$(capinfos -c -M "$tmp/o.pcap" | awk '/Number of packets/ {print $NF}')
+	FW+=("$(awk -v n="$gw" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
+	FT+=("$(awk -v n="$gt" -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
+	echo "  round $rep: weir-cap ${FW[-1]} Mpps ($gw frames), tcpdump -r -w ${FT[-1]} Mpps ($gt frames)"
+done
+fw=$(med "${FW[*]}") ft=$(med "${FT[*]}")
+echo "file to file: weir-cap median $fw Mpps (${FW[*]}), tcpdump $ft Mpps (${FT[*]})"
+awk -v a="$fw" -v b="$ft" 'BEGIN {if (b > 0) printf "ratio weir-cap/tcpdump, file to file: %.2fx\n", a / b}'
+bench_row capture "64 B pcap file to file, one CPU (weir-cap vs tcpdump -r -w)" Mpps higher "$fw" "$ft" \
+	"tcpdump -r -w" "" "" "$REPS" "includes process start-up"
