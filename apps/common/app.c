@@ -185,7 +185,11 @@ static int tele_open(const struct app_def *def, struct app_base *b, void *ctx,
 		fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
 		return r;
 	}
-	r = def->tele_cmds ? def->tele_cmds(ctx, *tele) : 0;
+	r = app_mirror_register(*tele, b);
+	if (r == -ENOTSUP)
+		r = 0; /* built without libpcap: no capture from this app */
+	if (!r && def->tele_cmds)
+		r = def->tele_cmds(ctx, *tele);
 	if (r < 0)
 		fprintf(stderr, "%s: cannot register telemetry commands: %s\n", b->prog,
 			strerror(-r));
@@ -287,7 +291,7 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 		weir_pool_destroy(b->pool);
 	}
 	if (doc) {
-		report_finish(stdout, doc, len, b->json, leaked);
+		report_finish(b->summary_stderr ? stderr : stdout, doc, len, b->json, leaked);
 		free(doc);
 	}
 	free(b->stats_socket);
@@ -315,14 +319,14 @@ int app_port_open(struct app_base *b, const char *spec, const char *what, struct
 		fprintf(stderr, "%s: %s%s\n", b->prog, what, why);
 		return err;
 	}
+	if (b->nports < APP_MAX_PORTS)
+		b->ports[b->nports++] = *out;
 	if (weir_port_nb_rxq(*out) < b->queues || weir_port_nb_txq(*out) < b->queues) {
 		fprintf(stderr, "%s: %s%s opened %u RX / %u TX queues; --queues %u needs that many "
 				"(add ?queues=%u to the spec)\n", b->prog, what, spec,
 			weir_port_nb_rxq(*out), weir_port_nb_txq(*out), b->queues, b->queues);
 		return -EINVAL;
 	}
-	if (b->nports < APP_MAX_PORTS)
-		b->ports[b->nports++] = *out;
 	return 0;
 }
 

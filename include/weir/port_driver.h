@@ -104,6 +104,9 @@ struct weir_port {
 	uint32_t mtu;
 	uint32_t tx_offloads; /* enum weir_port_offload, set by the driver's open */
 	char err[WEIR_PORT_ERRSIZE];
+	/* A mirror (src/port_tap.c): the tap, and bursts inside its wrappers. */
+	_Atomic(const struct weir_port_tap *) tap;
+	_Atomic uint32_t tap_busy;
 };
 
 static_assert(offsetof(struct weir_port, fp) == 0,
