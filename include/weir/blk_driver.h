@@ -31,6 +31,9 @@ struct weir_blk_ops {
 	uint16_t (*submit)(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 	/* Moves up to budget completions into the done ring; returns them. */
 	uint16_t (*poll)(struct weir_blk_qp *qp, uint16_t budget);
+	/* Optional: as poll, but first submits what is prepared and sleeps
+	 * until at least one completion or timeout_ns (WEIR_BLK_F_WAIT). */
+	uint16_t (*wait)(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);
 	int (*xstats)(struct weir_blk *dev, struct weir_blk_xstat *xs, int n);
 	/* Waits for what is in flight, frees everything open took. */
 	void (*close)(struct weir_blk *dev);
