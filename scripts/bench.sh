@@ -25,7 +25,7 @@ run() {
 	[ -x "$b/bench/micro" ] && run "$b/bench/micro"
 	run "$src/bench/nullfwd.sh" "$b" "$secs" "$runs"
 	run "$b/bench/qdisc" 10 5
-	[ -x "$b/bench/blk" ] && run "$src/bench/blk.sh" "$b" "$secs" "$runs"
+	[ -x "$b/apps/weir-blk" ] && run "$src/bench/blk.sh" "$b" "$secs" "$runs"
 	if [ "$(id -u)" -eq 0 ]; then
 		REPS=$runs SECS=$secs run "$src/bench/afpacket.sh" "$b"
 		[ -x "$b/bench/afxdp" ] && run "$src/bench/afxdp.sh" "$b" "$secs" "$runs"

@@ -190,15 +190,16 @@ uint16_t weir_blk_poll_wait(struct weir_blk *dev, uint16_t q, struct weir_blk_re
 	unsigned spins = 0;
 	uint16_t k;
 
+	/* Nothing ready: straight into the driver's wait, whose one system
+	 * call also submits what is prepared (a poll first would be two). */
+	if (qp->done_head == qp->done_tail && qp->inflight && timeout_ns && dev->ops->wait &&
+	    (dev->info.features & WEIR_BLK_F_WAIT)) {
+		dev->ops->wait(qp, n, timeout_ns);
+		return weir_blk_poll_burst(dev, q, done, n);
+	}
 	while (!(k = weir_blk_poll_burst(dev, q, done, n))) {
 		if (!qp->inflight || !timeout_ns)
 			return 0;
-		if (dev->ops->wait && (dev->info.features & WEIR_BLK_F_WAIT)) {
-			/* One sleep: a signal or the timeout ends it with nothing. */
-			dev->ops->wait(qp, n, timeout_ns);
-			timeout_ns = 0;
-			continue;
-		}
 		if (!end)
 			end = weir_clock_now() + timeout_ns;
 		else if (!weir_time_after(end, weir_clock_now()))
