@@ -533,6 +533,7 @@ static const struct weir_blk_ops uring_ops = {
 	.submit = uring_submit,
 	.poll = uring_poll,
 	.wait = uring_wait,
+	.qp_fd = uring_qp_fd,
 	.xstats = uring_xstats,
 	.close = uring_close,
 };

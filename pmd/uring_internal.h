@@ -72,5 +72,6 @@ static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
 uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget);
 uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);
+int uring_qp_fd(struct weir_blk_qp *qp);
 
 #endif

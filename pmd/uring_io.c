@@ -390,3 +390,11 @@ uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns
 	io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &ts, NULL);
 	return uring_poll(qp, budget);
 }
+
+int uring_qp_fd(struct weir_blk_qp *qp)
+{
+	struct uring_qp *q = (struct uring_qp *)qp;
+
+	/* An IOPOLL ring posts nothing until polled: no fd to sleep on. */
+	return priv_of(qp)->iopoll || q->has_aux ? -1 : q->ring.ring_fd;
+}
