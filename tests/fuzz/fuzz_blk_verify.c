@@ -65,7 +65,7 @@ static void teardown(void)
 static void raw_blocks(const uint8_t *data, size_t size)
 {
 	uint32_t nb = size > 9 ? (uint32_t)WEIR_MIN((size - 9 + LBS - 1) / LBS, 4) : 1;
-	uint64_t lba0 = data[1] % (NBLK - nb + 1);
+	uint64_t lba0 = size > 1 ? data[1] % (NBLK - nb + 1) : 0;
 
 	memset(buf, 0, sizeof(buf));
 	if (size > 9)
@@ -145,6 +145,7 @@ static void state_file(const uint8_t *data, size_t size)
 	if (app.state_fd >= 0)
 		close(app.state_fd);
 	close(fd);
+	free(app.durable);
 	setup();
 }
 
