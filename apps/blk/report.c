@@ -45,7 +45,7 @@ void blk_live(void *ctx, const void *prev, const void *cur, double dt)
 	double mb = (double)(c->read_bytes + c->write_bytes - p->read_bytes - p->write_bytes) / dt;
 	char b1[32], b2[32], b3[32], b4[32];
 
-	fprintf(stderr, "weir-blk: %s IOPS (read %s, write %s)  %.1f MB/s  p99 %s%s", 
+	fprintf(stderr, "weir-blk: %s IOPS (read %s, write %s)  %.1f MB/s  p99 %s%s",
 		app_fmt_si(ios, b1, sizeof(b1)),
 		app_fmt_si((double)(c->reads - p->reads) / dt, b2, sizeof(b2)),
 		app_fmt_si((double)(c->writes - p->writes) / dt, b3, sizeof(b3)), mb / 1e6,

@@ -7,7 +7,7 @@
 # it made removed by an EXIT trap, also when a check fails. It kills only
 # the weir-blk it started, by PID, and never touches a device it did not
 # attach.
-#   test_weir_blk.sh PATH/TO/weir-blk modes|raid5|raid1|crash|fio|badinput
+#   test_weir_blk.sh PATH/TO/weir-blk modes|raid5|raid1|crash|rate|fio|badinput
 #
 #   modes     every driver mode writes the whole device with verify headers
 #             and reads it back identical (--verify-only against the state
@@ -21,6 +21,9 @@
 #   crash     kill -9 in the middle of a verified write load with flushes:
 #             every write reported durable is intact; a durable block zeroed
 #             behind its back is found
+#   rate      --rate: weir-blk stopped (SIGSTOP) for 300 ms mid-run; every
+#             I/O due meanwhile counts its wait (p99 near the stall), where
+#             a closed loop's p99 hardly moves (coordinated omission)
 #   fio       fio writes a pattern weir-blk checks, weir-blk writes one fio
 #             checks, and a wrong pattern fails on both sides
 #   badinput  misaligned --bs, past the end, a read-only device written, a
@@ -28,7 +31,7 @@
 set -u
 blk="$1"
 case_="$2"
-[ -x "$blk" ] || { echo "usage: $0 path/to/weir-blk modes|raid5|raid1|crash|fio|badinput"; exit 1; }
+[ -x "$blk" ] || { echo "usage: $0 path/to/weir-blk modes|raid5|raid1|crash|rate|fio|badinput"; exit 1; }
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -224,6 +227,30 @@ print(next(i for i in range(len(d) // 4) if struct.unpack_from("<I", d, 4 * i)[0
 	dd if=/dev/zero of="$REPLY" bs="$lbs" seek="$lba" count=1 oflag=direct conv=notrunc status=none
 	wb_fails "lba $lba: no weir-blk header: a lost write" -d "$dev" --verify-only \
 		--verify-state "$st" --bs 64k --iodepth 8
+	;;
+rate)
+	mkdir -p "$shm"
+	truncate -s 16M "$shm/file"
+	stall() { # ARGS: weir-blk --json output in $OUT, stopped for 300 ms after 1 s
+		echo "+ weir-blk $* (SIGSTOP for 300 ms after 1 s)"
+		"$blk" "$@" --json >"$dir/rate.out" 2>&1 &
+		pid=$!
+		sleep 1
+		kill -STOP "$pid"; sleep 0.3; kill -CONT "$pid"
+		wait "$pid" || { cat "$dir/rate.out"; fail "weir-blk $*"; }
+		pid=""
+		OUT=$(cat "$dir/rate.out")
+		echo "$OUT" | sed 's/^/    /'
+	}
+	stall -d "uring:$shm/file?direct=0" --rw randread --iodepth 4 --rate 2000 -t 2s
+	iops=$(json iops) p99=$(json lat_ns.p99) max=$(json lat_ns.max)
+	[ "$iops" -ge 1800 ] && [ "$iops" -le 2200 ] || fail "--rate 2000 ran at $iops IOPS"
+	# 600 of 4000 I/Os were due during the stall, waiting up to 300 ms.
+	[ "$p99" -ge 150000000 ] || fail "p99 $p99 ns: the stall was not counted for the I/Os it held back"
+	[ "$max" -ge 250000000 ] || fail "max $max ns: shorter than the stall"
+	stall -d "uring:$shm/file?direct=0" --rw randread --iodepth 4 -t 2s
+	p99=$(json lat_ns.p99)
+	[ "$p99" -lt 50000000 ] || fail "closed loop p99 $p99 ns: expected only the 4 stalled I/Os to be slow"
 	;;
 fio)
 	command -v fio >/dev/null 2>&1 || skip "needs fio"
