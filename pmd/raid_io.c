@@ -229,7 +229,7 @@ uint16_t raid_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns)
 	}
 	if (!k)
 		return 0;
-	ppoll(fds, k, &ts, NULL);
+	ppoll(fds, k, timeout_ns == WEIR_BLK_WAIT_FOREVER ? NULL : &ts, NULL);
 	return raid_poll(qp, budget);
 }
 

@@ -387,7 +387,10 @@ uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns
 	if (q->nredo || io_uring_cq_ready(&q->ring))
 		return uring_poll(qp, budget);
 	q->n_waits++;
-	io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &ts, NULL);
+	if (timeout_ns == WEIR_BLK_WAIT_FOREVER)
+		io_uring_submit_and_wait(&q->ring, 1);
+	else
+		io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &ts, NULL);
 	return uring_poll(qp, budget);
 }
 

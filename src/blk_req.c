@@ -200,7 +200,9 @@ uint16_t weir_blk_poll_wait(struct weir_blk *dev, uint16_t q, struct weir_blk_re
 	while (!(k = weir_blk_poll_burst(dev, q, done, n))) {
 		if (!qp->inflight || !timeout_ns)
 			return 0;
-		if (!end)
+		if (timeout_ns == WEIR_BLK_WAIT_FOREVER)
+			;
+		else if (!end)
 			end = weir_clock_now() + timeout_ns;
 		else if (!weir_time_after(end, weir_clock_now()))
 			return 0;

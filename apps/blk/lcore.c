@@ -198,12 +198,16 @@ static int complete_one(struct blk_job *j, struct weir_blk_req *r, weir_ns_t now
 	return 0;
 }
 
-/* How long the loop may sleep now: until the next due I/O (--rate), the
- * end of the run, and at most 10 ms, so a stop is seen. */
+/* How long the loop may sleep now. A closed loop: until a completion
+ * (the kernel then arms no timer per wait; a stop or the end of the run
+ * is seen at the next completion). With --rate: until the next due I/O,
+ * the end of the run, and at most 10 ms. */
 static uint64_t wait_budget(const struct blk_job *j, weir_ns_t now, weir_ns_t end)
 {
 	weir_ns_t t = now + 10 * WEIR_NS_PER_MS;
 
+	if (j->app->rate <= 0)
+		return WEIR_BLK_WAIT_FOREVER;
 	if (j->app->rate > 0 && j->nfree && weir_time_after(t, j->next_issue))
 		t = j->next_issue;
 	if (end && weir_time_after(t, end))

@@ -202,9 +202,12 @@ uint16_t weir_blk_submit_burst(struct weir_blk *dev, uint16_t qp, struct weir_bl
 uint16_t weir_blk_poll_burst(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **done,
 			     uint16_t n);
 
+#define WEIR_BLK_WAIT_FOREVER UINT64_MAX /* weir_blk_poll_wait: no timeout */
+
 /*
  * As weir_blk_poll_burst, but when nothing has completed yet, waits up to
- * timeout_ns for at least one completion: asleep in the kernel on a
+ * timeout_ns (WEIR_BLK_WAIT_FOREVER: as long as it takes; cheaper, as the
+ * kernel then arms no timer) for at least one completion: asleep in the kernel on a
  * device with WEIR_BLK_F_WAIT (the CPU is free meanwhile), spinning on
  * one without (SQPOLL, IOPOLL, stacked drivers). Returns how many it moved
  * into done, 0 when the timeout passed first or nothing is in flight.
