@@ -183,8 +183,10 @@ void blk_json(FILE *o, void *ctx)
 		json_lat(o, r.lat);
 	fprintf(o, ",\"cpu_ns_per_io\":%.0f,\"proc_cpu_ns_per_io\":%.0f", per_io(r.cpu_s, r.ios),
 		per_io(r.proc_s, r.ios));
-	fprintf(o, ",\"verify\":{\"on\":%s,\"blocks\":%" PRIu64 ",\"mismatches\":%" PRIu64 "}",
-		a->verify || a->pattern_len ? "true" : "false", r.verified, r.t.mismatches);
+	fprintf(o, ",\"verify\":{\"on\":%s,\"blocks\":%" PRIu64 ",\"mismatches\":%" PRIu64
+		   ",\"durable_at_start\":%" PRIu64 "}",
+		a->verify || a->pattern_len ? "true" : "false", r.verified, r.t.mismatches,
+		a->state_loaded);
 	n = weir_blk_xstats_get(a->dev, xs, 32);
 	fputs(",\"xstats\":{", o);
 	for (int i = 0; i < n && i < 32; i++) {
