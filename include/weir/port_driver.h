@@ -73,6 +73,9 @@ struct weir_port_driver {
 	const struct weir_port_param *params; /* NULL-key terminated */
 	size_t priv_size;                   /* zeroed private area, port->priv */
 	size_t rxq_size, txq_size;          /* driver queue struct sizes */
+	/* The name part may hold '=' (DPDK devargs: dpdk:net_tap0,iface=tap0);
+	 * weir's own keys still follow the '?'. */
+	bool name_has_eq;
 	struct weir_port_driver *next;      /* registry link */
 };
 
