@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -321,9 +323,13 @@ static int dpdk_open(struct weir_port *port, const struct weir_port_conf *conf)
 		if ((err = dpdk_preflight_pci(port, addr)) < 0)
 			return err;
 	}
-	if ((err = dpdk_eal_start(port, port->ifname)) < 0)
-		return err;
-	if ((err = find_or_probe(port, priv)) < 0 || (err = configure(port, priv, &a)) < 0) {
+	priv->poll_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (priv->poll_fd < 0)
+		return weir_port_fail(port, -errno, "eventfd: %s", strerror(errno));
+	/* From here on close undoes whatever was done (weir_port_open does
+	 * not call it after a failed open). */
+	if ((err = dpdk_eal_start(port, port->ifname)) < 0 ||
+	    (err = find_or_probe(port, priv)) < 0 || (err = configure(port, priv, &a)) < 0) {
 		dpdk_close(port);
 		return err;
 	}
@@ -394,6 +400,23 @@ static void dpdk_close(struct weir_port *port)
 	priv->rx_mp = priv->hdr_mp = NULL;
 	free(priv->xnames);
 	priv->xnames = NULL;
+	if (priv->poll_fd >= 0)
+		close(priv->poll_fd);
+	priv->poll_fd = -1;
+}
+
+/*
+ * DPDK's PMDs are polled: most (net_af_xdp, net_ring, net_null) have no
+ * RX wake-up at all. So a dpdk: queue hands out an fd that is always
+ * readable: an idle loop's first sleep on it ends at once, a spin without
+ * work then leaves the fd out (weir_idle's rule for fds readable with
+ * nothing to read), and later sleeps last at most WEIR_IDLE_MASKED_NS
+ * (1 ms): an idle lcore polls a thousand times a second, and a frame
+ * after a quiet spell waits at most about that long.
+ */
+static int dpdk_wait_fd(struct weir_rxq *rxq)
+{
+	return ((struct dpdk_priv *)rxq->port->priv)->poll_fd;
 }
 
 static void dpdk_stats(struct weir_port *port, struct weir_port_stats *st)
@@ -491,6 +514,7 @@ static const struct weir_port_ops dpdk_ops = {
 	.open = dpdk_open,
 	.rx_burst = dpdk_rx_burst,
 	.tx_burst = dpdk_tx_burst,
+	.wait_fd = dpdk_wait_fd,
 	.stats = dpdk_stats,
 	.xstats = dpdk_xstats,
 	.close = dpdk_close,

@@ -68,6 +68,7 @@ struct dpdk_priv {
 	/* DPDK's xstats, read at open: their names, prefixed "dpdk_". */
 	struct rte_eth_xstat_name *xnames;
 	int nb_x;
+	int poll_fd;      /* always readable: see dpdk_wait_fd() */
 	void *dma_addr;   /* weir pool memory mapped for the device's DMA */
 	size_t dma_len;
 };
