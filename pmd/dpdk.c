@@ -362,10 +362,12 @@ static void pool_release(struct weir_port *port, struct rte_mempool *mp)
 		rte_mempool_free(mp);
 		return;
 	}
-	/* weir packets still ride on some of these mbufs: the pool stays. */
-	WEIR_WARN("%s: %u mbufs of %s are still held (weir packets not freed before the port "
-		  "closed); the pool stays until exit",
-		  port->label, rte_mempool_in_use_count(mp), mp->name);
+	/* Some mbufs are out: weir packets still riding on them (closed
+	 * before they were freed), or a PMD that forgets what it had in its
+	 * rings (net_af_xdp's fill ring, in DPDK 22.11). Freeing the pool
+	 * could pull memory from under the former: it stays until exit. */
+	WEIR_DEBUG("%s: %u mbufs of %s are still out after close; the pool stays until exit",
+		   port->label, rte_mempool_in_use_count(mp), mp->name);
 }
 
 static void dpdk_close(struct weir_port *port)

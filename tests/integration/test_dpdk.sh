@@ -26,6 +26,8 @@ CASE=${1:-ring}
 	weir_skip "weir was built without libdpdk (apt-get install libdpdk-dev, then meson setup again)"
 weir_require_cmd python3
 weir_timeout 55
+# DPDK 22.11's net_af_xdp never frees the xsk_umem it makes (libxdp).
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HERE/dpdk-lsan.supp:print_suppressions=0"
 TMP=$(mktemp -d /tmp/weir-dpdk.XXXXXX)
 weir_on_cleanup "rm -rf $TMP"
 
@@ -102,14 +104,14 @@ gen_reflect() {
 	weir_bg sink "$GEN" -p "afpacket:$si" -m reflect --quiet >/dev/null 2>&1
 	rpid=$WEIR_BG_PID
 	sleep 0.5
-	weir_nsexec gen "$GEN" -p "afpacket:$gi" -r 20kpps -n 10000 -s 64-1500 --quiet --json \
+	weir_nsexec gen "$GEN" -p "afpacket:$gi" -r 5kpps -n 5000 -s 64-1500 --quiet --json \
 		>"$TMP/probe.json" 2>"$TMP/probe.err" || { cat "$TMP/probe.err"; return 1; }
 	weir_kill "$rpid"
 	python3 - "$TMP/probe.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 tx, rx = d["tx"]["packets"], d["rx"]
-assert tx == 10000 and rx["probes"] == tx and rx["lost"] == 0, f"sent {tx}, back {rx}"
+assert tx == 5000 and rx["probes"] == tx and rx["lost"] == 0, f"sent {tx}, back {rx}"
 assert d["rtt"]["count"] == tx, f'{d["rtt"]["count"]} round trips of {tx}'
 print(f"weir-gen: {tx} probes reflected back through weir-fwd, none lost; "
       f'rtt p50 {d["rtt"]["p50_ns"] / 1000:.0f} us')
