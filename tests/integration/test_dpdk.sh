@@ -10,6 +10,8 @@
 #          back byte-exact, weir-gen probes reflected, none lost.
 #   afxdp  the same over veth pairs, with weir-fwd on
 #          dpdk:net_af_xdp0,iface=... ports in the middle namespace.
+#   tap_2q two queue pairs on multiqueue taps (weir-fwd -q 2): flows spread
+#          over both queues, none lost.
 # In each, the bridge's copy counters (xstats rx_copied, tx_copied) of
 # every dpdk: port must be 0: the fast path moved no payload. Skips with
 # the reason when weir was built without DPDK or cannot run here.
@@ -183,11 +185,53 @@ case_afxdp() {
 	return $rc
 }
 
+# Two queue pairs, one lcore each, over multiqueue taps: Linux spreads
+# flows over a tap's queues (tun's flow hash); 8 UDP flows of weir-gen
+# must use both of weir's queues on the way in, none lost.
+case_tap_2q() {
+	local ta=wta$$ tb=wtb$$ rc=0
+	weir_require_root
+	weir_node_add gen
+	weir_node_add dut
+	weir_node_add sink
+	weir_bg dut "$FWD" -p "dpdk:net_tap0,iface=$ta?queues=2" -p "dpdk:net_tap1,iface=$tb?queues=2" \
+		-q 2 --json --quiet --stats-socket "$TMP/fwd.sock" >"$TMP/fwd.json" 2>"$TMP/fwd.err"
+	FPID=$WEIR_BG_PID
+	for _ in $(seq 100); do
+		[ -S "$TMP/fwd.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$TMP/fwd.sock" ] || { cat "$TMP/fwd.err"; return 1; }
+	ip -n "$(weir_ns dut)" link set "$ta" netns "$(weir_ns gen)" || return 1
+	ip -n "$(weir_ns dut)" link set "$tb" netns "$(weir_ns sink)" || return 1
+	ip -n "$(weir_ns gen)" link set "$ta" up
+	ip -n "$(weir_ns sink)" link set "$tb" up
+	weir_bg sink "$GEN" -p "afpacket:$tb" -m rx --json --quiet >"$TMP/sink.json" 2>&1
+	local spid=$WEIR_BG_PID
+	sleep 0.5
+	weir_nsexec gen "$GEN" -p "afpacket:$ta" -m tx -f 8 -r 5kpps -n 5000 --quiet \
+		>/dev/null 2>&1 || rc=1
+	sleep 0.5
+	kill -INT "$spid"
+	wait "$spid"
+	stop_fwd || rc=1
+	python3 - "$TMP/fwd.json" "$TMP/sink.json" <<'PY' || rc=1
+import json, sys
+fwd, sink = (json.load(open(f)) for f in sys.argv[1:3])
+assert sink["rx"]["probes"] == 5000 and sink["rx"]["lost"] == 0, f'sink: {sink["rx"]}'
+q = [fwd["ports"][0]["xstats"][f"dpdk_rx_q{i}_packets"] for i in (0, 1)]
+assert min(q) > 0 and sum(q) >= 5000, f"per-queue rx {q}: not spread over both queues"
+print(f"2 queues: 5000 probes forwarded, none lost; port 0 queues received {q}")
+PY
+	return $rc
+}
+
 case "$CASE" in
 ring) case_ring ;;
+tap_2q) case_tap_2q ;;
 tap) case_tap ;;
 afxdp) case_afxdp ;;
-*) echo "unknown case $CASE (ring, tap, afxdp)"; exit 1 ;;
+*) echo "unknown case $CASE (ring, tap, tap_2q, afxdp)"; exit 1 ;;
 esac
 rc=$?
 [ "$rc" = 0 ] && echo "PASS: dpdk $CASE" || echo "FAIL: dpdk $CASE"
