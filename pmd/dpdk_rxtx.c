@@ -238,14 +238,23 @@ static inline bool tx_zero_copy_ok(const struct dpdk_txq *q, const struct weir_p
 	return true;
 }
 
+/* Mbuf headers taken in one bulk per chunk (one mempool call, not one
+ * per packet); what is left goes back at the end of the chunk. */
+struct tx_spare {
+	struct rte_mbuf *m[DPDK_BURST];
+	uint16_t n, used;
+};
+
 /* One mbuf header per segment, attached to the weir buffers. NULL when
  * the header pool is empty. The segments' references pass to the mbufs. */
-static struct rte_mbuf *tx_attach(struct dpdk_txq *q, struct weir_pkt *p)
+static struct rte_mbuf *tx_attach(struct dpdk_txq *q, struct weir_pkt *p, struct tx_spare *sp)
 {
 	struct rte_mbuf *hdrs[WEIR_PKT_MAX_SEGS];
 	uint16_t i = 0;
 
-	if (rte_pktmbuf_alloc_bulk(q->hdr_mp, hdrs, p->nb_segs) < 0)
+	if (p->nb_segs == 1 && sp->used < sp->n)
+		hdrs[0] = sp->m[sp->used++];
+	else if (rte_pktmbuf_alloc_bulk(q->hdr_mp, hdrs, p->nb_segs) < 0)
 		return NULL;
 	for (struct weir_pkt *s = p; s; s = s->next, i++) {
 		struct rte_mbuf *m = hdrs[i];
@@ -299,7 +308,8 @@ static struct rte_mbuf *tx_copy(struct dpdk_txq *q, const struct weir_pkt *p, in
 
 /* p as an mbuf chain: 0 (zero copy), 1 (copied: p is still ours to free),
  * -ENOBUFS (no mbufs: stop the burst here) or another -errno (drop p). */
-static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out)
+static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out,
+		  struct tx_spare *sp)
 {
 	struct rte_mbuf *m;
 	struct tx_ol ol;
@@ -308,7 +318,7 @@ static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out)
 	if (err < 0)
 		return err;
 	if (tx_zero_copy_ok(q, p)) {
-		m = tx_attach(q, p);
+		m = tx_attach(q, p, sp);
 		if (!m)
 			return -ENOBUFS;
 	} else {
@@ -348,12 +358,16 @@ struct tx_chunk {
 /* Builds up to n mbufs (c->seen: how many packets were looked at). */
 static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, struct tx_chunk *c)
 {
+	struct tx_spare sp = {.n = n, .used = 0};
+
+	if (rte_pktmbuf_alloc_bulk(q->hdr_mp, sp.m, n) < 0)
+		sp.n = 0; /* per packet then, down to the last header */
 	c->nb = 0;
 	c->copied = c->dropped = 0;
 	for (c->seen = 0; c->seen < n; c->seen++) {
 		uint16_t i = c->seen;
 		uint32_t len = pkts[i]->pkt_len;
-		int r = tx_one(q, pkts[i], &c->ms[c->nb]);
+		int r = tx_one(q, pkts[i], &c->ms[c->nb], &sp);
 
 		if (r == -ENOBUFS) {
 			weir_port_ctr_add(&q->tx_nombuf, 1);
@@ -370,6 +384,8 @@ static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, str
 		c->len[c->nb] = len;
 		c->idx[c->nb++] = (uint8_t)i;
 	}
+	if (sp.used < sp.n)
+		rte_pktmbuf_free_bulk(sp.m + sp.used, sp.n - sp.used);
 }
 
 static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
