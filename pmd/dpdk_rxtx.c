@@ -91,12 +91,14 @@ static int rx_copy(struct dpdk_rxq *q, struct weir_pkt *p, struct rte_mbuf *m)
 	return 0;
 }
 
-static inline void rx_offloads(struct dpdk_rxq *q, struct rte_mbuf *m, struct weir_pkt *p)
+/* f and rss: the head mbuf's ol_flags and hash.rss, read before a copy
+ * gave the mbuf back. */
+static inline void rx_offloads(struct dpdk_rxq *q, uint64_t f, uint32_t rss, struct weir_pkt *p)
 {
-	uint64_t f = m->ol_flags, l4 = f & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	uint64_t l4 = f & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 
 	if (f & RTE_MBUF_F_RX_RSS_HASH)
-		p->hash = m->hash.rss;
+		p->hash = rss;
 	if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
 		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
 		return;
@@ -129,7 +131,8 @@ uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 	for (uint16_t i = 0; i < got; i++) {
 		struct rte_mbuf *m = ms[i], *tail = m->next;
 		struct weir_pkt *p = pkts[i];
-		uint32_t len = rte_pktmbuf_pkt_len(m);
+		uint32_t len = rte_pktmbuf_pkt_len(m), rss = m->hash.rss;
+		uint64_t ol = m->ol_flags;
 		int err = 0;
 
 		if (!mbuf_is_ours(q, m)) {
@@ -147,7 +150,7 @@ uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 		}
 		p->port = rxq->port->id;
 		p->queue = rxq->id;
-		rx_offloads(q, m, p);
+		rx_offloads(q, ol, rss, p);
 		bytes += p->pkt_len;
 		pkts[done++] = p;
 	}
