@@ -76,6 +76,9 @@ struct weir_port_driver {
 	 * needs, until it closes; apps drop all others once their ports are
 	 * open (weir_port_caps_kept). 0: none (the socket or file is open). */
 	uint64_t caps_kept;
+	/* The name part may hold '=' (DPDK devargs: dpdk:net_tap0,iface=tap0);
+	 * weir's own keys still follow the '?'. */
+	bool name_has_eq;
 	struct weir_port_driver *next;      /* registry link */
 };
 
