@@ -41,6 +41,7 @@ FWD=$build/apps/weir-fwd
 GEN=$build/apps/weir-gen
 STAT=$build/apps/weir-stat
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/rows.sh"
 ncpu=$(nproc)
 fcpu=$((ncpu - 1))
 mcpu=0
@@ -125,6 +126,8 @@ report() {
 		"$name" "$w" "$(printf '%s\n' "${W[@]}" | minmax)" "$t" \
 		"$(printf '%s\n' "${T[@]}" | minmax)" \
 		"$(awk -v w="$w" -v t="$t" 'BEGIN {if (t > 0) printf "%.2f", w / t; else print "n/a"}')"
+	bench_row fwd "io forwarding 64 B, $name" Mpps higher "$w" "$t" "testpmd io" \
+		"$(printf '%s\n' "${W[@]}" | minmax)" "$(printf '%s\n' "${T[@]}" | minmax)" "$runs"
 }
 
 bench_null() {
