@@ -147,20 +147,13 @@ int main(int argc, char **argv)
 			  "  weir-stat /run/weir-fwd.sock -i 1s -n 10   (one document per line)\n"
 			  "  weir-stat /run/weir-fwd.sock -x help       (the app's commands)\n",
 		.opts = stat_opts,
+		.rest = "socket", /* the PATH argument, before or after the options */
 		.set = stat_set,
 		.ctx = &c,
 	};
-	int argc2 = argc, r, rc = 0;
+	int r, rc = 0;
 
-	/* A trailing non-option argument is the socket path. */
-	if (argc > 1 && argv[argc - 1][0] != '-' &&
-	    (argc == 2 || argv[argc - 2][0] != '-' || strchr(argv[argc - 2], '='))) {
-		c.path = strdup(argv[argc - 1]);
-		if (!c.path)
-			return 2;
-		argc2 = argc - 1;
-	}
-	r = app_cli_parse(&cli, argc2, argv);
+	r = app_cli_parse(&cli, argc, argv);
 	if (r) {
 		rc = r > 0 ? 0 : 1;
 	} else if (!c.path) {

@@ -24,7 +24,8 @@
 #include "weir/lcore.h"
 
 __thread uint32_t weir_lcore_id_tls = WEIR_LCORE_ANY;
-volatile sig_atomic_t weir_stop;
+_Atomic int weir_stop;
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "weir_stop is written by signal handlers");
 
 /* The stop flag's eventfd, made once (weir_idle_init, weir_signal_install). */
 static pthread_once_t stop_once = PTHREAD_ONCE_INIT;

@@ -10,6 +10,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,8 +46,11 @@ int weir_lcore_count(void);
  * in weir_idle_sleep(), so a loop that blocks with no timeout still stops at
  * once. Code that assigns weir_stop directly wakes nobody; weir_lcore_join()
  * makes up for it (see there), other sleepers see it when their timeout ends.
+ * A lock-free atomic: signal handlers and other threads may both write it
+ * (a volatile sig_atomic_t is only for the former; ThreadSanitizer rightly
+ * reported the harness's store racing with the lcores' loads).
  */
-extern volatile sig_atomic_t weir_stop;
+extern _Atomic int weir_stop;
 void weir_signal_install(void);
 /* Sets the stop flag and wakes the sleepers. Any thread; async-signal-safe. */
 void weir_stop_request(void);
@@ -60,7 +64,7 @@ bool weir_stop_wait(uint64_t ns);
 
 WEIR_INLINE bool weir_should_stop(void)
 {
-	return weir_stop != 0;
+	return atomic_load_explicit(&weir_stop, memory_order_relaxed) != 0;
 }
 
 /*
