@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * weir-fwd: forwards frames between pairs of ports (0<->1, 2<->3, ...), with
- * an egress scheduler per port and link emulation.
+ * weir-fwd: forwards frames between pairs of ports (0<->1, 2<->3, ...), or
+ * routes IPv4 between any of them (--mode l3), with an egress scheduler per
+ * port and link emulation.
  *
  * Per direction and queue, the path is
  *     rx burst -> engine -> [loss, delay line] -> [egress qdisc -> DQL] -> tx burst
- * where the engine is the --mode (fwd/l2.c, io.c, macswap.c; l3.c is the
- * slot for the router), the egress path is fwd/egress.c, the lcore loop
+ * where the engine is the --mode (fwd/l2.c, io.c, macswap.c; l3.c the
+ * router, which picks the output port itself; its options and setup are
+ * fwd/l3_setup.c), the egress path is fwd/egress.c, the lcore loop
  * fwd/lcore.c and the reports fwd/report.c; this file holds the options,
  * setup and teardown, and hands the rest to the app harness.
  * The delay line (a FIFO of frames stamped with their release time) sits
@@ -46,10 +48,19 @@ static const struct app_opt fwd_opts[] = {
 			      "e.g. afpacket:veth0, afxdp:veth1?queues=2, ring:a, null:"},
 	{"mode", 'm', "MODE", "l2 (default): bump in the wire, both ways, frames as they are\n"
 			      "io: the same path, for benchmarks like testpmd io\n"
-			      "macswap: swap source and destination MAC, like testpmd"},
+			      "macswap: swap source and destination MAC, like testpmd\n"
+			      "l3: IPv4 router between all ports (--addr, --route)"},
 	{"egress", 'e', "[PORT@]QDISC", "scheduler tree on a port's egress (all ports if no\n"
 					"PORT@), e.g. \"tbf rate 100mbit burst 32k / fq_codel\",\n"
 					"or \"1@fifo\" for the bloated baseline on port 1"},
+	{"addr", 'a', "PORT@ADDR/LEN", "l3: the port's address and subnet, e.g. 0@10.1.0.1/24\n"
+				       "(one per port; ARP and ping answered for it)"},
+	{"route", 'r', "ROUTE", "l3: a route as `ip route add` takes it, e.g.\n"
+				"\"10.3.0.0/16 via 10.2.0.2\", \"default via 10.1.0.254\",\n"
+				"\"10.4.0.0/24 dev 1\" (ports are devs 0, 1, ...)"},
+	{"mtu", 0, "[PORT@]BYTES", "l3: IP MTU of a port (all ports if no PORT@; default the\n"
+				   "interface's): larger datagrams are fragmented, or answered\n"
+				   "with ICMP fragmentation needed when DF is set"},
 	{"delay", 'd', "TIME", "propagation delay per direction, e.g. 20ms (kept apart\n"
 			       "from the egress queue: never counted as queueing)"},
 	{"jitter", 0, "TIME", "uniform jitter +-TIME around --delay (no reordering)"},
@@ -107,6 +118,8 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 	uint64_t v;
 	int r;
 
+	if ((r = fwd_l3_set(f, name, val, why, len)) <= 0)
+		return r;
 	if (!strcmp(name, "port")) {
 		if (f->nports == FWD_MAX_PORTS) {
 			snprintf(why, len, "at most %d ports", FWD_MAX_PORTS);
@@ -135,10 +148,20 @@ static int fwd_check(void *ctx)
 {
 	struct fwd *f = ctx;
 
-	if (f->nports < 2 || f->nports % 2) {
+	if (f->engine->check) {
+		if (f->engine->check(f) < 0)
+			return -EINVAL;
+	} else if (f->nports < 2 || f->nports % 2) {
 		fprintf(stderr, "weir-fwd: give an even number of ports, at least two "
 				"(--port A --port B; got %d; try --help)\n", f->nports);
 		return -EINVAL;
+	}
+	for (int i = 0; i < FWD_MAX_PORTS && f->engine != &fwd_engine_l3; i++) {
+		if (f->ports[i].addr || f->ports[i].mtu || f->nroutes) {
+			fprintf(stderr, "weir-fwd: --addr, --route and --mtu are for --mode l3 (the "
+					"mode is %s)\n", f->engine->name);
+			return -EINVAL;
+		}
 	}
 	for (int i = f->nports; i < FWD_MAX_PORTS; i++) {
 		if (f->ports[i].egress) {
@@ -168,7 +191,7 @@ static int fwd_setup(void *ctx)
 		struct fwd_port *p = &f->ports[i];
 		char what[32];
 
-		p->peer = i ^ 1;
+		p->peer = f->engine->check ? -1 : i ^ 1; /* -1: the engine routes */
 		if (!p->egress && f->egress_all)
 			p->egress = strdup(f->egress_all);
 		snprintf(what, sizeof(what), "port %d: ", i);
@@ -224,7 +247,9 @@ static const struct app_cli fwd_cli = {
 	.prog = "weir-fwd",
 	.section = "fwd",
 	.synopsis = "weir-fwd --port SPEC --port SPEC [--mode l2|io|macswap] [--egress QDISC]\n"
-		    "                [--delay TIME] [OPTIONS]",
+		    "                [--delay TIME] [OPTIONS]\n"
+		    "       weir-fwd --mode l3 --port SPEC --addr 0@A/LEN --port SPEC --addr 1@B/LEN\n"
+		    "                [--route ROUTE] [--mtu BYTES] [--egress QDISC] [OPTIONS]",
 	.about = "Forwards frames between pairs of ports (0<->1, 2<->3, ...), both ways, with\n"
 		 "an egress scheduler per port and link emulation (delay, jitter, loss). The\n"
 		 "delay sits before the egress queue, so it never counts as queueing. Prints\n"
@@ -238,6 +263,9 @@ static const struct app_cli fwd_cli = {
 		  "           --egress \"tbf rate 100mbit burst 32k / fifo limit 10000\"\n"
 		  "  # testpmd-style benchmark on two null ports, two queues on CPUs 0,1\n"
 		  "  weir-fwd -p null:?queues=2 -p null:?queues=2 -m io -q 2 -c 0,1 -t 5s\n"
+		  "  # an IPv4 router between two subnets, a third reached through 10.2.0.2\n"
+		  "  weir-fwd -m l3 -p afxdp:veth0 -a 0@10.1.0.1/24 -p afxdp:veth1 -a 1@10.2.0.1/24 \\\n"
+		  "           --route \"10.3.0.0/16 via 10.2.0.2\"\n"
 		  "  # the same settings from a file\n"
 		  "  weir-fwd --config configs/fwd-l2-delay.conf\n"
 		  "Exit status: 0 ok, 1 bad usage, 2 a port or scheduler failed, 3 buffers leaked.\n",

@@ -25,6 +25,7 @@
 # off the sender's CPU (it is then not in the receiver process's CPU time).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tests/integration/lib/netns.sh"
+. "$here/lib/rows.sh"
 
 build=${1:-build}
 bin="$build/bench/afpacket"
@@ -131,6 +132,8 @@ read -r tm tmin tmax < <(stats "${T[@]}")
 echo "weir afpacket rx:     median $wm Mpps (min-max $wmin-$wmax)"
 echo "dpdk net_af_packet:   median $tm Mpps (min-max $tmin-$tmax)"
 awk -v a="$wm" -v b="$tm" 'BEGIN {if (b > 0) printf "ratio weir/dpdk: %.2fx (goal >= 1.5x)\n", a / b; else print "ratio: dpdk received nothing"}'
+bench_row afpacket "afpacket rx, 64 B" Mpps higher "$wm" "$tm" "DPDK net_af_packet" \
+	"$wmin-$wmax" "$tmin-$tmax" "$REPS" "veth: generator-bound"
 
 # CPU per packet at RATE pps: ns of receiver process CPU per packet received
 hz=$(getconf CLK_TCK)
@@ -151,5 +154,7 @@ read -r dm dmin dmax < <(stats "${D2[@]}")
 echo "weir poll:  median $pm ns/pkt (min-max $pmin-$pmax)"
 echo "weir irq:   median $im ns/pkt (min-max $imin-$imax)"
 echo "dpdk:       median $dm ns/pkt (min-max $dmin-$dmax)"
+bench_row afpacket "afpacket rx CPU/pkt @ $RATE pps (irq)" ns lower "$im" "$dm" "DPDK net_af_packet" \
+	"$imin-$imax" "$dmin-$dmax" "$REPS"
 awk -v p="$pm" -v i="$im" -v d="$dm" -v a="$wm" -v b="$tm" 'BEGIN {
 	printf "ratio Mpps weir/dpdk: %.2fx; CPU per packet dpdk/weir: irq %.2fx, poll %.2fx (> 1: weir spends less; goal >= 1.5x)\n", a / b, d / i, d / p }'

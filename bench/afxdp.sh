@@ -32,6 +32,7 @@ rate=${RATE:-200000}
 here=$(cd "$(dirname "$0")" && pwd)
 bench="$build/bench/afxdp"
 . "$here/../tests/integration/lib/netns.sh"
+. "$here/lib/rows.sh"
 
 [ -x "$bench" ] || { echo "afxdp.sh: $bench not built (ninja -C $build bench/afxdp)"; exit 1; }
 weir_require_veth
@@ -201,3 +202,8 @@ printf "%-34s %10s\n" "kernel XDP redirect ceiling Mpps" "$(mpps "$kx")"
 printf "%-34s %10s %10s %8s\n" "fwd CPU ns/pkt @ $((rate / 1000)) kpps (irq)" "$wi_ns" "$tp_ns" "$(ratio "$tp_ns" "$wi_ns")"
 printf "%-34s %10s %10s %8s\n" "fwd CPU ns/pkt @ $((rate / 1000)) kpps (poll)" "$wp_ns" "$tp_ns" "$(ratio "$tp_ns" "$wp_ns")"
 echo "(ns/pkt ratio is testpmd/weir: > 1 means weir spends less CPU per packet; weir forwarded $wi_n packets in interrupt mode)"
+bench_row afxdp "afxdp rxonly, 64 B" Mpps higher "$(mpps "$rw")" "$(mpps "$rt")" "testpmd net_af_xdp" "" "" "$runs" \
+	"veth: generator-bound"
+bench_row afxdp "afxdp forward, 64 B" Mpps higher "$(mpps "$fw")" "$(mpps "$ft")" "testpmd net_af_xdp" "" "" "$runs"
+bench_row afxdp "afxdp fwd CPU/pkt @ $((rate / 1000)) kpps (irq)" ns lower "$wi_ns" "$tp_ns" "testpmd net_af_xdp" \
+	"" "" 1

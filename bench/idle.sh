@@ -64,6 +64,7 @@ secs=${2:-10}
 pings=${3:-20}
 before=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/rows.sh"
 . "$HERE/../tests/integration/lib/netns.sh"
 ncpu=$(nproc)
 fcpu=$((ncpu - 1))
@@ -278,6 +279,10 @@ k, s, w, a, r = sys.argv[1:6]
 try: print(f"  {k:9s} {s:7s} {w:7s} {float(a) - float(r):+.0f} us")
 except ValueError: print(f"  {k:9s} {s:7s} {w:7s} n/a")' "$kind" "$shape" "$which" \
 				"${P50[$kind,$shape,$which]}" "${P50[kernel]:-${P50[$kind,$shape,kernel]}}"
+			[ "$which" = after ] || continue
+			bench_row idle "first frame after 1 s idle, $kind $shape" us lower \
+				"${P50[$kind,$shape,$which]}" "${P50[kernel]:-${P50[$kind,$shape,kernel]}}" \
+				"kernel bridge" "" "" "$pings" "one-way, median"
 		done
 	done
 done

@@ -22,6 +22,7 @@ ncpu=$(nproc)
 cpu=${4:-$((ncpu - 1))}
 main_cpu=$(( cpu == 0 ? (ncpu > 1 ? 1 : 0) : 0 ))
 nullfwd="$build/bench/nullfwd"
+. "$(dirname "$0")/lib/rows.sh"
 
 if [ ! -x "$nullfwd" ]; then
   echo "nullfwd.sh: $nullfwd not built (ninja -C $build bench/nullfwd)" >&2
@@ -86,3 +87,5 @@ t_rng=$(printf '%s\n' "${t_all[@]}" | sort -g | sed -n '1p;$p' | paste -sd-)
 echo "weir nullfwd:        $w_med Mpps (median, $w_rng)"
 echo "dpdk-testpmd macswap: $t_med Mpps (median, $t_rng)"
 awk -v w="$w_med" -v t="$t_med" 'BEGIN {printf "ratio weir/testpmd:  %.2fx\n", w / t}'
+bench_row nullfwd "null-port macswap, 64 B" Mpps higher "$w_med" "$t_med" "dpdk-testpmd macswap" \
+	"$w_rng" "$t_rng" "$runs"

@@ -20,6 +20,7 @@ secs=${2:-10}
 runs=${3:-3}
 flows=${4:-4}
 FWD=$build/apps/weir-fwd
+. "$(dirname "$0")/lib/rows.sh"
 ncpu=$(nproc)
 fcpu=$((ncpu - 1))
 tag=$$
@@ -113,6 +114,9 @@ for off in on off; do
 		[ "$kind" != bridge ] && ratio=$(python3 -c "print('%.2fx' % ($m / ${med[bridge]}) if ${med[bridge]} else '-')")
 		printf "%-9s %-9s %10s %14s %8s %9s\n" "offload-$off" "$kind" "$m" \
 			"$(printf '%s\n' "${vals[@]}" | minmax)" "$(printf '%s\n' "${retr[@]}" | median)" "$ratio"
+		[ "$kind" != bridge ] && bench_row tcp_fwd "TCP through weir-fwd $kind, hosts' offloads $off" \
+			Gbit/s higher "$m" "${med[bridge]}" "Linux bridge" \
+			"$(printf '%s\n' "${vals[@]}" | minmax)" "" "$runs" "$flows Cubic flows"
 	done
 	unset med
 done

@@ -37,6 +37,7 @@ kwork=${KWORK:-threaded}
 ECHO=$build/apps/weir-echo
 CLIENT=$build/bench/udp_echo_client
 SERVER=$build/bench/udp_echo_server
+. "$(dirname "$0")/lib/rows.sh"
 tag=$$
 C=uec$tag S=ues$tag CI=uc$tag SI=us$tag
 CA=10.98.0.1 SA=10.98.0.2
@@ -180,5 +181,11 @@ for w in $servers; do
 		     "1-in-flight p99 $(div "$(med "$w" pp99)" "$(med "$l" pp99)")x," \
 		     "cpu/req $(div "$(med "$w" cpu)" "$(med "$l" cpu)")x," \
 		     "p99 at rate $(div "$(med "$w" fp99)" "$(med "$l" fp99)")x"
+		bench_row udp_echo "64 B echo replies/s, $w vs $l" replies/s higher "$(med "$w" rate)" \
+			"$(med "$l" rate)" "Linux UDP ($l)" "$(rng "$w" rate)" "$(rng "$l" rate)" "$runs"
+		bench_row udp_echo "64 B echo p99 RTT, $w vs $l" us lower "$(div "$(med "$w" p99)" 1000)" \
+			"$(div "$(med "$l" p99)" 1000)" "Linux UDP ($l)" "" "" "$runs"
+		bench_row udp_echo "CPU per request at a fixed rate, $w vs $l" ns lower "$(med "$w" cpu)" \
+			"$(med "$l" cpu)" "Linux UDP ($l)" "$(rng "$w" cpu)" "$(rng "$l" cpu)" "$runs"
 	done
 done

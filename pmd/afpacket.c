@@ -438,7 +438,7 @@ static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 
 static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 {
-	uint64_t v[22] = {0};
+	uint64_t v[23] = {0};
 	static const char *const names[] = {
 		"rx_zerocopy_packets", "rx_copy_packets",  "rx_copy_blocks",
 		"rx_blocks_held",      "rx_truncated",     "rx_csum_partial",
@@ -448,6 +448,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"tx_too_big",          "tx_kicks",         "tx_kick_errors",
 		"tx_wrong_format",     "rx_csum_completed", "rx_gso_packets",
 		"tx_csum_completed",   "tx_big_sent",      "tx_big_again",
+		"rx_bad_frames",
 	};
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
@@ -470,6 +471,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[10] += weir_port_ctr_read(&q->stalls);
 		v[17] += weir_port_ctr_read(&q->csum_completed);
 		v[18] += weir_port_ctr_read(&q->gso_pkts);
+		v[22] += weir_port_ctr_read(&q->bad_frames);
 	}
 	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
 		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];

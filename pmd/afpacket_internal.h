@@ -69,6 +69,7 @@ struct afp_rxq {
 	uint32_t cur;        /* block to read */
 	uint32_t left;       /* packets left in the open block, 0: none open */
 	uint8_t *next;       /* next frame in the open block */
+	uint8_t *end;        /* the open block's end: no frame is read past it */
 	bool copy;           /* the open block is being copied */
 	uint32_t copy_above; /* copy when more blocks than this are held */
 	uint32_t empty;      /* consecutive empty polls */
@@ -77,11 +78,13 @@ struct afp_rxq {
 	bool warned_stall;
 	bool warned_gso;
 	bool warned_trunc;
+	bool bad_said;
 	bool vnet; /* frames carry a virtio_net_hdr (PACKET_VNET_HDR) */
 	/* xstats */
 	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
 	uint64_t csum_completed, gso_pkts;
 	uint64_t stalls; /* polls that found the next block still held by packets */
+	uint64_t bad_frames; /* frame headers pointing outside their block (blocks cut short) */
 	struct afp_kstats kst; /* PACKET_STATISTICS, accumulated; under stats_lock */
 };
 

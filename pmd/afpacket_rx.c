@@ -123,6 +123,9 @@ static void block_open(struct afp_rxq *q)
 
 	q->left = bd->hdr.bh1.num_pkts;
 	q->next = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
+	q->end = (uint8_t *)bd + r->block_size;
+	if (weir_unlikely(bd->hdr.bh1.offset_to_first_pkt >= r->block_size))
+		q->next = q->end; /* the first frame_ok() refuses it */
 	q->copy = atomic_load_explicit(&r->held, memory_order_relaxed) > q->copy_above;
 	if (q->copy) {
 		weir_port_ctr_add(&q->copy_blocks, 1);
@@ -297,6 +300,40 @@ static void truncated_note(struct afp_rxq *q, const struct tpacket3_hdr *h)
 	}
 }
 
+/*
+ * The kernel's frame header at h lies inside the open block, aligned, and so
+ * do the frame it describes (room for the vnet header and a reinserted VLAN
+ * tag in front of it, which vlan_reinsert writes into) and, when more
+ * follow, the next header: nothing is read or written outside the block
+ * whatever the header says. The checks are a few compares per frame.
+ */
+static inline bool frame_ok(const struct afp_rxq *q, const struct tpacket3_hdr *h)
+{
+	size_t room = (size_t)(q->end - (const uint8_t *)h);
+	size_t min_mac = sizeof(*h) + (q->vnet ? sizeof(struct virtio_net_hdr) : 0);
+
+	if (weir_unlikely(((uintptr_t)h & 3) || (const uint8_t *)h >= q->end || room < sizeof(*h)))
+		return false;
+	if (h->tp_status & TP_STATUS_VLAN_VALID)
+		min_mac += AFP_VLAN_HLEN;
+	if (weir_unlikely(h->tp_mac < min_mac || (size_t)h->tp_mac + h->tp_snaplen > room))
+		return false;
+	return q->left <= 1 || (h->tp_next_offset >= sizeof(*h) && h->tp_next_offset <= room - sizeof(*h));
+}
+
+/* A frame header that points outside its block: the rest of the block is
+ * given up (counted; said once). */
+static void bad_frame_note(struct afp_rxq *q)
+{
+	weir_port_ctr_add(&q->bad_frames, 1);
+	weir_port_ctr_add(&q->q.stats.errors, 1);
+	if (!q->bad_said) {
+		q->bad_said = true;
+		WEIR_WARN("%s: queue %u: a frame header points outside its ring block; the rest "
+			  "of the block is skipped (rx_bad_frames)", q->q.port->label, q->q.id);
+	}
+}
+
 /* One frame of the open block into a packet; NULL when it is dropped
  * (counted). */
 static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir_ns_t now)
@@ -380,10 +417,18 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 				block_close(q);
 				continue;
 			}
-			if (!now)
-				now = weir_clock_now();
 		}
+		/* Also for a block a previous burst began: its frames were
+		 * stamped 0 (then the caller's later clock), out of order with
+		 * the frames of a block opened after them in the same burst. */
+		if (!now)
+			now = weir_clock_now();
 		h = (struct tpacket3_hdr *)(void *)q->next;
+		if (weir_unlikely(!frame_ok(q, h))) {
+			bad_frame_note(q);
+			block_close(q);
+			continue;
+		}
 		q->next += h->tp_next_offset;
 		q->left--;
 		p = rx_frame(q, h, now);

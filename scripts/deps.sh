@@ -7,7 +7,7 @@ set -euo pipefail
 # peers the tests and benchmarks run against.
 pkgs=(
   build-essential pkg-config meson ninja-build clang llvm
-  libbpf-dev libxdp-dev xdp-tools bpftool libpcap-dev liburing-dev libinih-dev
+  libbpf-dev libxdp-dev xdp-tools bpftool libpcap-dev liburing-dev libinih-dev libcap-ng-dev
   libcriterion-dev libdpdk-dev dpdk dpdk-dev
   iproute2 iputils-ping ethtool tcpdump tshark iperf3 fio python3 procps
 )

@@ -16,6 +16,7 @@
 
 #include "weir/blk_driver.h"
 #include "weir/log.h"
+#include "weir/spec.h"
 
 static struct weir_blk_driver *drivers;
 
@@ -87,90 +88,20 @@ void weir_blk_qp_errorf(struct weir_blk_qp *qp, const char *fmt, ...)
 
 /* --- spec parsing -------------------------------------------------------- */
 
-static const struct weir_blk_param *find_param(const struct weir_blk_driver *drv,
-					       const char *key)
-{
-	for (const struct weir_blk_param *p = drv->params; p && p->key; p++)
-		if (!strcmp(p->key, key))
-			return p;
-	return NULL;
-}
-
-static void list_params(const struct weir_blk_driver *drv, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (const struct weir_blk_param *p = drv->params; p && p->key && off < len; p++) {
-		int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", p->key);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	if (!off)
-		snprintf(buf, len, "none");
-}
-
-/* Stores one "key=value" field (tok, NUL-terminated) into dev->kv. */
-static int add_kv(struct weir_blk *dev, char *tok)
-{
-	const struct weir_blk_param *param;
-	char valid[200];
-	char *eq = strchr(tok, '=');
-
-	list_params(dev->drv, valid, sizeof(valid));
-	if (!*tok)
-		return weir_blk_fail(dev, -EINVAL,
-				     "empty key=value field (a stray '&'; valid keys: %s)", valid);
-	if (!eq || eq == tok)
-		return weir_blk_fail(dev, -EINVAL, "'%s' is not key=value (valid keys: %s)", tok,
-				     valid);
-	*eq = '\0';
-	param = find_param(dev->drv, tok);
-	if (!param && !dev->drv->stacked)
-		return weir_blk_fail(dev, -EINVAL, "unknown key '%s' (valid keys: %s)", tok, valid);
-	for (int i = 0; i < dev->nkv; i++)
-		if (!strcmp(dev->kv[i].key, tok))
-			return weir_blk_fail(dev, -EINVAL, "key '%s' given twice", tok);
-	if (dev->nkv == WEIR_BLK_MAX_KV)
-		return weir_blk_fail(dev, -EINVAL, "too many keys (at most %d)", WEIR_BLK_MAX_KV);
-	dev->kv[dev->nkv++] = (struct weir_blk_kv){
-		.key = tok, .value = eq + 1, .foreign = !param};
-	if (param && param->choices) {
-		int r = weir_blk_arg_choice(dev, tok, 0);
-
-		dev->kv[dev->nkv - 1].used = false;
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Splits "k=v&k=v" in place, by hand: strtok_r would skip the empty
- * fields ("a=1&&b=2", "a=1&") that are typos a person wants to hear of. */
+/* Splits "k=v&k=v" in place into dev->kv; a stacked device keeps keys
+ * that are not its own for its members. */
 static int parse_args(struct weir_blk *dev, char *args)
 {
-	char *next;
+	char msg[WEIR_BLK_ERRSIZE];
 
 	if (dev->drv->stacked && strchr(args, ','))
 		return weir_blk_fail(dev, -EINVAL,
 				     "keys after the last '?' are the array's; a member with keys of "
 				     "its own goes in brackets: %s:[uring:/a?direct=0],uring:/b",
 				     dev->drv->name);
-	for (char *tok = args; tok; tok = next) {
-		char *amp = strchr(tok, '&');
-		int err;
-
-		next = NULL;
-		if (amp) {
-			*amp = '\0';
-			next = amp + 1;
-		}
-		err = add_kv(dev, tok);
-		if (err)
-			return err;
-	}
+	if (weir_spec_split(args, dev->drv->params, dev->drv->stacked, dev->kv, &dev->nkv,
+			    WEIR_BLK_MAX_KV, msg, sizeof(msg)) < 0)
+		return weir_blk_fail(dev, -EINVAL, "%s", msg);
 	return 0;
 }
 
@@ -240,13 +171,7 @@ static int parse_spec(struct weir_blk *dev, const char *spec)
 
 const char *weir_blk_arg(struct weir_blk *dev, const char *key)
 {
-	for (int i = 0; i < dev->nkv; i++) {
-		if (!dev->kv[i].foreign && !strcmp(dev->kv[i].key, key)) {
-			dev->kv[i].used = true;
-			return dev->kv[i].value;
-		}
-	}
-	return NULL;
+	return weir_spec_get(dev->kv, dev->nkv, key);
 }
 
 bool weir_blk_arg_given(const struct weir_blk *dev, const char *key)
@@ -261,62 +186,25 @@ int weir_blk_arg_u64(struct weir_blk *dev, const char *key, uint64_t def, uint64
 		     uint64_t max, uint64_t *out)
 {
 	const char *v = weir_blk_arg(dev, key);
-	unsigned long long x;
-	unsigned shift = 0;
-	char *end;
+	char msg[WEIR_BLK_ERRSIZE];
 
-	if (!v) {
-		*out = def;
-		return 0;
-	}
-	/* strtoull alone would take " 5", "+5" and wrap "-5" around. */
-	if (!isdigit((unsigned char)*v))
-		goto bad;
-	errno = 0;
-	x = strtoull(v, &end, 0);
-	if (end == v || errno)
-		goto bad;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end)
-		goto bad;
-	if (x > (ULLONG_MAX >> shift) || (x << shift) < min || (x << shift) > max)
-		return weir_blk_fail(dev, -EINVAL, "%s=%s is out of range (valid: %llu..%llu)", key,
-				     v, (unsigned long long)min, (unsigned long long)max);
-	*out = x << shift;
+	*out = def;
+	if (v && weir_spec_u64(key, v, min, max, out, msg, sizeof(msg)) < 0)
+		return weir_blk_fail(dev, -EINVAL, "%s", msg);
 	return 0;
-bad:
-	return weir_blk_fail(dev, -EINVAL, "%s=%s is not a number (valid: %llu..%llu)", key, v,
-			     (unsigned long long)min, (unsigned long long)max);
 }
 
 int weir_blk_arg_choice(struct weir_blk *dev, const char *key, int def)
 {
-	const struct weir_blk_param *param = find_param(dev->drv, key);
 	const char *v = weir_blk_arg(dev, key);
-	size_t vlen;
-	int idx = 0;
+	char msg[WEIR_BLK_ERRSIZE];
+	int idx;
 
 	if (!v)
 		return def;
-	if (!param || !param->choices)
-		return weir_blk_fail(dev, -EINVAL, "%s has no fixed choices", key);
-	vlen = strlen(v);
-	for (const char *c = param->choices; *c; idx++) {
-		size_t n = strcspn(c, "|");
-
-		if (n == vlen && !strncmp(c, v, n))
-			return idx;
-		c += n;
-		if (*c == '|')
-			c++;
-	}
-	return weir_blk_fail(dev, -EINVAL, "%s=%s is not valid (valid: %s)", key, v,
-			     param->choices);
+	idx = weir_spec_choice(weir_spec_param_find(dev->drv->params, key), key, v, msg,
+			       sizeof(msg));
+	return idx < 0 ? weir_blk_fail(dev, -EINVAL, "%s", msg) : idx;
 }
 
 /* Appends dev's foreign keys the member does not set itself. */

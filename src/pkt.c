@@ -20,6 +20,15 @@ void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void 
 
 void weir_extbuf_put(struct weir_extbuf *ext)
 {
+	/* Acquire, pairs with the release half of the decrement by which
+	 * another holder left us the last reference. A sole holder skips the
+	 * locked RMW (as weir_pkt_prefree_seg does): nobody else holds a
+	 * reference, so nobody can take one now. */
+	if (atomic_load_explicit(&ext->refcnt, memory_order_acquire) == 1) {
+		atomic_store_explicit(&ext->refcnt, 0, memory_order_relaxed);
+		ext->free_cb(ext->addr, ext->opaque);
+		return;
+	}
 	/* acq_rel: writes by every holder happen before the callback reuses
 	 * the memory; pairs with the other holders' decrements. */
 	if (atomic_fetch_sub_explicit(&ext->refcnt, 1, memory_order_acq_rel) == 1)
@@ -153,7 +162,7 @@ int weir_pkt_linearize(struct weir_pkt *p)
 	return 0;
 }
 
-static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
+void weir_pkt_copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 {
 	dst->port = src->port;
 	dst->queue = src->queue;
@@ -171,9 +180,11 @@ static void copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 	dst->csum_offset = src->csum_offset;
 }
 
-/* A clone segment of s from pool: takes a reference on what owns s's
- * buffer (extbuf, or the direct packet) and points c at the same bytes. */
-static int clone_seg(const struct weir_pkt *s, struct weir_pool *pool, struct weir_pkt **out)
+/* A clone segment over [off, off + len) of segment s, from pool: takes a
+ * reference on what owns s's buffer (extbuf, or the direct packet) and
+ * points c at the same bytes. */
+static int clone_seg(const struct weir_pkt *s, uint32_t off, uint32_t len, struct weir_pool *pool,
+		     struct weir_pkt **out)
 {
 	struct weir_pkt *c = weir_pkt_alloc(pool);
 	int e;
@@ -201,8 +212,9 @@ static int clone_seg(const struct weir_pkt *s, struct weir_pool *pool, struct we
 	}
 	c->buf = s->buf;
 	c->buf_len = s->buf_len;
-	c->data_off = s->data_off;
-	c->data_len = s->data_len;
+	c->data_off = (uint16_t)(s->data_off + off);
+	c->data_len = (uint16_t)len;
+	c->pkt_len = len;
 	*out = c;
 	return 0;
 }
@@ -213,7 +225,7 @@ int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt *
 	int e;
 
 	for (const struct weir_pkt *s = p; s; s = s->next) {
-		if ((e = clone_seg(s, pool, &c)) < 0) {
+		if ((e = clone_seg(s, 0, s->data_len, pool, &c)) < 0) {
 			weir_pkt_free(head); /* drops the references taken so far */
 			return e;
 		}
@@ -223,9 +235,50 @@ int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt *
 			head = c;
 		prev = c;
 	}
-	copy_meta(head, p);
+	weir_pkt_copy_meta(head, p);
 	head->pkt_len = p->pkt_len;
 	head->nb_segs = p->nb_segs;
+	*out = head;
+	return 0;
+}
+
+int weir_pkt_clone_range(struct weir_pkt *p, uint32_t off, uint32_t len, struct weir_pool *pool,
+			 struct weir_pkt **out)
+{
+	struct weir_pkt *s = p, *head = NULL, *tail = NULL, *c;
+	unsigned i;
+	int e;
+
+	if (!len || (uint64_t)off + len > p->pkt_len)
+		return -EINVAL;
+	for (i = 0; s && off >= s->data_len && i <= WEIR_PKT_MAX_SEGS; i++) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	for (i = 0; len && s && i <= WEIR_PKT_MAX_SEGS; i++, s = s->next, off = 0) {
+		uint32_t n = WEIR_MIN((uint32_t)s->data_len - off, len);
+
+		if (!n)
+			continue;
+		if ((e = clone_seg(s, off, n, pool, &c)) < 0) {
+			weir_pkt_free(head);
+			return e;
+		}
+		if (!head) {
+			head = tail = c;
+		} else {
+			tail->next = c;
+			tail = c;
+			head->nb_segs++;
+			head->pkt_len += n;
+		}
+		len -= n;
+	}
+	if (len) { /* a chain shorter than its pkt_len says */
+		weir_pkt_free(head);
+		return -EINVAL;
+	}
+	weir_pkt_copy_meta(head, p);
 	*out = head;
 	return 0;
 }
@@ -259,7 +312,7 @@ int weir_pkt_copy(const struct weir_pkt *p, struct weir_pool *pool, struct weir_
 		if (!n)
 			break;
 	}
-	copy_meta(head, p);
+	weir_pkt_copy_meta(head, p);
 	*out = head;
 	return 0;
 }

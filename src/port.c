@@ -16,9 +16,11 @@
 
 #include "weir/log.h"
 #include "weir/port_driver.h"
+#include "weir/spec.h"
 
 static struct weir_port_driver *drivers;
 static _Atomic uint16_t next_port_id;
+static _Atomic uint64_t caps_kept; /* drivers' caps_kept of every port opened */
 
 void weir_port_driver_register(struct weir_port_driver *drv)
 {
@@ -74,84 +76,14 @@ void weir_port_died(struct weir_port *port, const char *fmt, ...)
 	WEIR_ERR("%s: %s", port->label, msg);
 }
 
-static const struct weir_port_param *find_param(const struct weir_port_driver *drv,
-						const char *key)
-{
-	for (const struct weir_port_param *p = drv->params; p && p->key; p++)
-		if (!strcmp(p->key, key))
-			return p;
-	return NULL;
-}
-
-static void list_params(const struct weir_port_driver *drv, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (const struct weir_port_param *p = drv->params; p && p->key && off < len; p++) {
-		int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", p->key);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	if (!off)
-		snprintf(buf, len, "none");
-}
-
 /* Splits "k=v&k=v" in place into port->kv, checking keys and choices. */
 static int parse_args(struct weir_port *port, char *args)
 {
-	char valid[160];
-	char *next;
+	char msg[WEIR_PORT_ERRSIZE];
 
-	/* Split by hand: strtok_r would skip empty fields ("a=1&&b=2",
-	 * "a=1&") that are typos a person wants to hear about. */
-	for (char *tok = args; tok; tok = next) {
-		char *eq, *amp = strchr(tok, '&');
-		const struct weir_port_param *param;
-
-		next = NULL;
-		if (amp) {
-			*amp = '\0';
-			next = amp + 1;
-		}
-		eq = strchr(tok, '=');
-		if (!*tok) {
-			list_params(port->drv, valid, sizeof(valid));
-			return weir_port_fail(port, -EINVAL,
-					      "empty key=value field (a stray '&'; valid keys: %s)",
-					      valid);
-		}
-		if (!eq || eq == tok) {
-			list_params(port->drv, valid, sizeof(valid));
-			return weir_port_fail(port, -EINVAL,
-					      "'%s' is not key=value (valid keys: %s)", tok, valid);
-		}
-		*eq = '\0';
-		param = find_param(port->drv, tok);
-		if (!param) {
-			list_params(port->drv, valid, sizeof(valid));
-			return weir_port_fail(port, -EINVAL, "unknown key '%s' (valid keys: %s)", tok,
-					      valid);
-		}
-		for (int i = 0; i < port->nkv; i++)
-			if (!strcmp(port->kv[i].key, tok))
-				return weir_port_fail(port, -EINVAL, "key '%s' given twice", tok);
-		if (port->nkv == WEIR_PORT_MAX_KV)
-			return weir_port_fail(port, -EINVAL, "too many keys (at most %d)",
-					      WEIR_PORT_MAX_KV);
-		port->kv[port->nkv].key = tok;
-		port->kv[port->nkv].value = eq + 1;
-		port->nkv++;
-		if (param->choices) {
-			int r = weir_port_arg_choice(port, tok, 0);
-
-			port->kv[port->nkv - 1].used = false;
-			if (r < 0)
-				return r;
-		}
-	}
+	if (weir_spec_split(args, port->drv->params, false, port->kv, &port->nkv, WEIR_PORT_MAX_KV,
+			    msg, sizeof(msg)) < 0)
+		return weir_port_fail(port, -EINVAL, "%s", msg);
 	return 0;
 }
 
@@ -186,7 +118,7 @@ static int parse_spec(struct weir_port *port, const char *spec)
 	*colon = ':';
 	port->ifname = colon + 1;
 	for (const char *c = port->ifname; *c; c++) {
-		if (!isgraph((unsigned char)*c) || *c == '&' || *c == '=')
+		if (!isgraph((unsigned char)*c) || *c == '&' || (*c == '=' && !port->drv->name_has_eq))
 			return weir_port_fail(port, -EINVAL, "bad character '%c' in the name", *c);
 	}
 	if (q) {
@@ -262,6 +194,7 @@ int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct w
 		goto fail;
 	}
 	port->id = atomic_fetch_add(&next_port_id, 1);
+	atomic_fetch_or(&caps_kept, port->drv->caps_kept);
 	*out = port;
 	return 0;
 fail:
@@ -271,6 +204,11 @@ fail:
 	snprintf(why, whylen, "%s", port->err);
 	port_free(port);
 	return err;
+}
+
+uint64_t weir_port_caps_kept(void)
+{
+	return atomic_load(&caps_kept);
 }
 
 void weir_port_close(struct weir_port *port)
@@ -283,100 +221,34 @@ void weir_port_close(struct weir_port *port)
 
 const char *weir_port_arg(struct weir_port *port, const char *key)
 {
-	for (int i = 0; i < port->nkv; i++) {
-		if (!strcmp(port->kv[i].key, key)) {
-			port->kv[i].used = true;
-			return port->kv[i].value;
-		}
-	}
-	return NULL;
+	return weir_spec_get(port->kv, port->nkv, key);
 }
 
-/*
- * Port spec integers are decimal: base 0 made queues=010 mean 8 and
- * 0x10 mean 16, which nobody typing a queue count means. A leading zero
- * is just a zero (010 is 10); a hex value is refused with its decimal
- * spelling, so ethertype=0x88b5 is answered with 35061.
- */
 int weir_port_arg_u64(struct weir_port *port, const char *key, uint64_t def, uint64_t min,
 		      uint64_t max, uint64_t *out)
 {
 	const char *v = weir_port_arg(port, key);
-	unsigned long long x;
-	unsigned shift = 0;
-	char *end;
+	char msg[WEIR_PORT_ERRSIZE];
 
-	if (!v) {
-		*out = def;
-		return 0;
-	}
-	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X') && isxdigit((unsigned char)v[2])) {
-		errno = 0;
-		x = strtoull(v + 2, &end, 16);
-		if (!*end && !errno)
-			return weir_port_fail(port, -EINVAL,
-					      "%s=%s: numbers in a port spec are decimal (write "
-					      "%s=%llu; valid: %llu..%llu)",
-					      key, v, key, x, (unsigned long long)min,
-					      (unsigned long long)max);
-		goto bad;
-	}
-	/* strtoull alone would take " 5", "+5" and wrap "-5" around. */
-	if (!isdigit((unsigned char)*v))
-		goto bad;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (end == v || errno)
-		goto bad;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end)
-		goto bad;
-	if (x > (ULLONG_MAX >> shift))
-		return weir_port_fail(port, -EINVAL, "%s=%s is out of range (valid: %llu..%llu)",
-				      key, v, (unsigned long long)min, (unsigned long long)max);
-	x <<= shift;
-	if (x < min || x > max)
-		return weir_port_fail(port, -EINVAL, "%s=%s is out of range (valid: %llu..%llu)",
-				      key, v, (unsigned long long)min, (unsigned long long)max);
-	*out = x;
+	*out = def;
+	if (v && weir_spec_u64(key, v, min, max, out, msg, sizeof(msg)) < 0)
+		return weir_port_fail(port, -EINVAL, "%s", msg);
 	return 0;
-bad:
-	return weir_port_fail(port, -EINVAL, "%s=%s is not a number (valid: %llu..%llu)", key,
-			      v, (unsigned long long)min, (unsigned long long)max);
 }
 
 int weir_port_arg_choice(struct weir_port *port, const char *key, int def)
 {
-	const struct weir_port_param *param;
-	const char *v, *c;
-	size_t vlen;
-	int idx = 0;
+	const char *v = key ? weir_port_arg(port, key) : NULL;
+	char msg[WEIR_PORT_ERRSIZE];
+	int idx;
 
 	if (!key)
 		return 0;
-	param = find_param(port->drv, key);
-	v = weir_port_arg(port, key);
 	if (!v)
 		return def;
-	if (!param || !param->choices)
-		return weir_port_fail(port, -EINVAL, "%s has no fixed choices", key);
-	vlen = strlen(v);
-	for (c = param->choices; *c; idx++) {
-		size_t n = strcspn(c, "|");
-
-		if (n == vlen && !strncmp(c, v, n))
-			return idx;
-		c += n;
-		if (*c == '|')
-			c++;
-	}
-	return weir_port_fail(port, -EINVAL, "%s=%s is not valid (valid: %s)", key, v,
-			      param->choices);
+	idx = weir_spec_choice(weir_spec_param_find(port->drv->params, key), key, v, msg,
+			       sizeof(msg));
+	return idx < 0 ? weir_port_fail(port, -EINVAL, "%s", msg) : idx;
 }
 
 /* A zeroed driver queue struct of size bytes on its own cache lines (two

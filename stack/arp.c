@@ -281,24 +281,45 @@ static void resolved(struct weir_stack *st, struct sk_iface *ifc, struct neigh *
 	}
 }
 
+/* A usable entry for nexthop (not INCOMPLETE), marked used; a STALE one
+ * is re-asked (unicast) while its MAC is still used. NULL when none. */
+static struct neigh *usable(struct weir_stack *st, struct sk_iface *ifc, uint32_t nexthop)
+{
+	struct neigh *e = find(st->arp, ifc->idx, nexthop);
+
+	if (!e || e->state == WEIR_NEIGH_INCOMPLETE)
+		return NULL;
+	if (e->state == WEIR_NEIGH_STALE) {
+		e->state = WEIR_NEIGH_PROBE;
+		e->probes = 1;
+		e->next = st->now + st->conf.neigh_retrans;
+		arm(st, e);
+		sk_arp_send_request(st, ifc, nexthop, e->mac);
+	}
+	e->used = st->now;
+	return e;
+}
+
+bool sk_arp_resolve(struct weir_stack *st, struct sk_iface *ifc, uint32_t nexthop, uint8_t mac[6])
+{
+	struct neigh *e = usable(st, ifc, nexthop);
+
+	if (e)
+		memcpy(mac, e->mac, 6);
+	return e != NULL;
+}
+
 void sk_arp_output(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt *p,
 		   uint32_t nexthop)
 {
 	struct sk_arp *a = st->arp;
-	struct neigh *e = find(a, ifc->idx, nexthop);
+	struct neigh *e = usable(st, ifc, nexthop);
 
-	if (e && e->state != WEIR_NEIGH_INCOMPLETE) {
-		if (e->state == WEIR_NEIGH_STALE) {
-			e->state = WEIR_NEIGH_PROBE;
-			e->probes = 1;
-			e->next = st->now + st->conf.neigh_retrans;
-			arm(st, e);
-			sk_arp_send_request(st, ifc, nexthop, e->mac);
-		}
-		e->used = st->now;
+	if (e) {
 		sk_eth_xmit(st, ifc, p, e->mac, WEIR_ETHER_TYPE_IPV4);
 		return;
 	}
+	e = find(a, ifc->idx, nexthop);
 	if (!e) {
 		e = neigh_new(a, ifc->idx, nexthop, true, st->now);
 		if (!e) {

@@ -139,11 +139,11 @@ static bool error_allowed(const struct weir_pkt *orig, const struct weir_ipv4_hd
 }
 
 static struct weir_pkt *build_error(struct weir_stack *st, const struct weir_pkt *orig,
-				    uint8_t type, uint8_t code)
+				    uint8_t type, uint8_t code, uint32_t word)
 {
 	uint32_t quote = WEIR_MIN(orig->pkt_len, ICMP_QUOTE_MAX);
 	struct weir_pkt *p = sk_alloc(st->pool, (uint16_t)(WEIR_ICMP_HDR_LEN + quote));
-	struct weir_icmp_hdr h = {.type = type, .code = code};
+	struct weir_icmp_hdr h = {.type = type, .code = code, .un.unused = word};
 	uint8_t *d;
 
 	if (!p)
@@ -157,6 +157,12 @@ static struct weir_pkt *build_error(struct weir_stack *st, const struct weir_pkt
 }
 
 int sk_icmp_error(struct weir_stack *st, const struct weir_pkt *orig, uint8_t type, uint8_t code)
+{
+	return sk_icmp_error_word(st, orig, type, code, 0);
+}
+
+int sk_icmp_error_word(struct weir_stack *st, const struct weir_pkt *orig, uint8_t type,
+		       uint8_t code, uint32_t word)
 {
 	struct weir_ipv4_hdr ip;
 	struct sk_iface *ifc;
@@ -185,7 +191,7 @@ int sk_icmp_error(struct weir_stack *st, const struct weir_pkt *orig, uint8_t ty
 		st->st.icmp_drop_rate_limited++;
 		return -EAGAIN;
 	}
-	p = build_error(st, orig, type, code);
+	p = build_error(st, orig, type, code, word);
 	if (!p) {
 		st->st.icmp_drop_nobufs++;
 		return -ENOBUFS;
@@ -207,4 +213,12 @@ int weir_stack_icmp_error(struct weir_stack *st, const struct weir_pkt *orig, ui
 			  uint8_t code)
 {
 	return sk_icmp_error(st, orig, type, code);
+}
+
+int weir_stack_icmp_frag_needed(struct weir_stack *st, const struct weir_pkt *orig, uint16_t mtu)
+{
+	struct weir_icmp_hdr h = {.un.frag.mtu = htons(mtu)};
+
+	return sk_icmp_error_word(st, orig, WEIR_ICMP_DEST_UNREACH, WEIR_ICMP_FRAG_NEEDED,
+				  h.un.unused);
 }

@@ -5,8 +5,8 @@
  * (a tiny first fragment, a frame split by a driver), trimming a chain to
  * the length a header says, pushing headers into headroom or a chained
  * header segment, and cloning a byte range of a chain without copying it
- * (the payload of an IP fragment). They follow pkt.c's rules for clones:
- * a shared buffer is pinned by a reference on the packet that owns it.
+ * (the payload of an IP fragment: weir_pkt_clone_range, which pins a
+ * shared buffer by a reference on the packet that owns it).
  */
 #include <errno.h>
 
@@ -14,20 +14,7 @@
 
 void sk_copy_meta(struct weir_pkt *dst, const struct weir_pkt *src)
 {
-	dst->port = src->port;
-	dst->queue = src->queue;
-	dst->ol_flags = src->ol_flags;
-	dst->hash = src->hash;
-	dst->timestamp = src->timestamp;
-	dst->priority = src->priority;
-	dst->l2_len = src->l2_len;
-	dst->l3_len = src->l3_len;
-	dst->l4_proto = src->l4_proto;
-	dst->gso_type = src->gso_type;
-	dst->gso_size = src->gso_size;
-	dst->hdr_len = src->hdr_len;
-	dst->csum_start = src->csum_start;
-	dst->csum_offset = src->csum_offset;
+	weir_pkt_copy_meta(dst, src);
 	dst->udata64 = src->udata64;
 	dst->udata = src->udata;
 }
@@ -135,77 +122,16 @@ void sk_unpush(struct weir_pkt **pp, uint16_t len, bool chained)
 	*pp = p;
 }
 
-/* One indirect segment over [off, off + len) of segment s. */
-static struct weir_pkt *clone_seg(struct weir_pkt *s, uint32_t off, uint32_t len,
-				  struct weir_pool *pool)
-{
-	struct weir_pkt *c = weir_pkt_alloc(pool);
-
-	if (!c)
-		return NULL;
-	c->buf = s->buf;
-	c->buf_len = s->buf_len;
-	c->data_off = (uint16_t)(s->data_off + off);
-	c->data_len = (uint16_t)len;
-	c->pkt_len = len;
-	if (s->flags & WEIR_PKT_F_EXT) {
-		c->ext = s->ext;
-		atomic_fetch_add_explicit(&c->ext->refcnt, 1, memory_order_relaxed);
-		c->flags = WEIR_PKT_F_EXT;
-	} else {
-		/* As weir_pkt_clone(): pin the buffer's owner, one level. */
-		struct weir_pkt *d = (s->flags & WEIR_PKT_F_INDIRECT) ? s->direct : s;
-
-		weir_pkt_refcnt_update(d, 1);
-		c->direct = d;
-		c->flags = WEIR_PKT_F_INDIRECT;
-	}
-	return c;
-}
-
 struct weir_pkt *sk_clone_range(struct weir_pkt *p, uint32_t off, uint32_t len,
 				struct weir_pool *pool, int *err)
 {
-	struct weir_pkt *s = p, *head = NULL, *tail = NULL;
-	unsigned i;
+	struct weir_pkt *c = NULL;
 
-	if (!len || (uint64_t)off + len > p->pkt_len) {
-		*err = -EINVAL;
+	*err = weir_pkt_clone_range(p, off, len, pool, &c);
+	if (*err)
 		return NULL;
-	}
-	for (i = 0; s && off >= s->data_len && i <= WEIR_PKT_MAX_SEGS; i++) {
-		off -= s->data_len;
-		s = s->next;
-	}
-	for (i = 0; len && s && i <= WEIR_PKT_MAX_SEGS; i++, s = s->next, off = 0) {
-		uint32_t n = WEIR_MIN((uint32_t)s->data_len - off, len);
-		struct weir_pkt *c;
-
-		if (!n)
-			continue;
-		c = clone_seg(s, off, n, pool);
-		if (!c) {
-			weir_pkt_free(head);
-			*err = -ENOBUFS;
-			return NULL;
-		}
-		if (!head) {
-			head = tail = c;
-		} else {
-			tail->next = c;
-			tail = c;
-			head->nb_segs++;
-			head->pkt_len += n;
-		}
-		len -= n;
-	}
-	if (len) {
-		weir_pkt_free(head);
-		*err = -EINVAL;
-		return NULL;
-	}
-	*err = 0;
-	return head;
+	/* The stack's callers set the head's metadata themselves. */
+	return c;
 }
 
 struct weir_pkt *sk_alloc(struct weir_pool *pool, uint16_t len)

@@ -352,6 +352,29 @@ void weir_stack_timer(struct weir_stack *st, weir_ns_t now)
 	sk_frag_timer(st->frag, now, frag_expired, st);
 }
 
+/* --- forwarding ---------------------------------------------------------- */
+
+int weir_stack_neigh_resolve(struct weir_stack *st, uint16_t iface, uint32_t addr, uint8_t mac[6],
+			     weir_ns_t now)
+{
+	if (iface >= st->nb_ifs)
+		return -ENOENT;
+	st->now = now;
+	return sk_arp_resolve(st, &st->ifs[iface], addr, mac) ? 0 : -EAGAIN;
+}
+
+int weir_stack_ip_output(struct weir_stack *st, uint16_t iface, struct weir_pkt *p,
+			 uint32_t nexthop)
+{
+	if (iface >= st->nb_ifs) {
+		weir_pkt_free(p);
+		return -ENOENT;
+	}
+	p->l2_len = 0;
+	sk_arp_output(st, &st->ifs[iface], p, nexthop);
+	return 0;
+}
+
 /* --- counters and budgets ----------------------------------------------- */
 
 struct xstat_def {

@@ -223,6 +223,9 @@ void sk_arp_input(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt *
  * once ARP has resolved it; counts and frees what cannot wait. */
 void sk_arp_output(struct weir_stack *st, struct sk_iface *ifc, struct weir_pkt *p,
 		   uint32_t nexthop);
+/* The MAC of a usable entry for nexthop on ifc into mac (marked used, a
+ * STALE one re-asked): true, or false when there is none yet. */
+bool sk_arp_resolve(struct weir_stack *st, struct sk_iface *ifc, uint32_t nexthop, uint8_t mac[6]);
 void sk_arp_timer(struct weir_stack *st);
 int sk_arp_send_request(struct weir_stack *st, struct sk_iface *ifc, uint32_t target,
 			const uint8_t *unicast);
@@ -260,6 +263,9 @@ void sk_ipv4_set_csum(uint8_t *h, unsigned ihl);
 void sk_icmp_input(struct weir_stack *st, struct weir_pkt *p, const struct sk_ip_info *ip);
 /* weir_stack_icmp_error() without the public checks' counting of -EINVAL. */
 int sk_icmp_error(struct weir_stack *st, const struct weir_pkt *orig, uint8_t type, uint8_t code);
+/* The same with the header's second word (network order): FRAG_NEEDED's MTU. */
+int sk_icmp_error_word(struct weir_stack *st, const struct weir_pkt *orig, uint8_t type,
+		       uint8_t code, uint32_t word);
 
 /* --- udp.c ------------------------------------------------------------ */
 

@@ -60,6 +60,11 @@ struct fwd_eg {
 struct fwd_port {
 	char *spec;
 	char *egress; /* qdisc spec, NULL for none */
+	/* l3 mode: the port's address (host order, 0: none) and IP MTU (0:
+	 * the port's) */
+	uint32_t addr;
+	uint8_t plen;
+	uint32_t mtu;
 	struct weir_port *port;
 	int peer;
 	struct fwd_eg eg[FWD_MAX_QUEUES];
@@ -94,10 +99,24 @@ struct fwd_engine {
 	 * errno) and after it. Optional. */
 	int (*lcore_init)(struct fwd_lcore *lc);
 	void (*lcore_fini)(struct fwd_lcore *lc);
-	/* Works on n frames received on port `in` (in place); returns how many
-	 * of them, moved to the front of pkts, go on to in's peer. Frames it
-	 * keeps or frees are its own. NULL: all pass as they are. */
-	uint16_t (*burst)(struct fwd_lcore *lc, int in, struct weir_pkt **pkts, uint16_t n);
+	/* Checks the settings this mode needs, after parsing (prints why):
+	 * 0 or -EINVAL. Optional; without it ports must come in pairs. */
+	int (*check)(struct fwd *f);
+	/* Works on n frames received on port `in` at now (in place); returns
+	 * how many of them, moved to the front of pkts, go on to in's peer.
+	 * Frames it keeps, frees or sends elsewhere (fwd_eg_admit to any
+	 * port's egress q) are its own. NULL: all pass as they are. */
+	uint16_t (*burst)(struct fwd_lcore *lc, int in, struct weir_pkt **pkts, uint16_t n,
+			  weir_ns_t now);
+	/* Runs on every pass of the lcore loop, after the bursts: the
+	 * engine's timers and frames it made itself (ARP, ICMP). Returns
+	 * frames moved; lowers *deadline to when it next needs to run.
+	 * Optional. */
+	uint32_t (*poll)(struct fwd_lcore *lc, weir_ns_t now, weir_ns_t *deadline);
+	/* The engine's members of the JSON document (",\"l3\":{...}"), and
+	 * its lines of the text summary. Control/telemetry threads. Optional. */
+	void (*json)(FILE *o, struct fwd *f);
+	void (*summary)(FILE *o, struct fwd *f);
 };
 
 /* NULL-terminated, in the order --help and messages list them. */
@@ -113,6 +132,8 @@ struct fwd {
 	weir_ns_t delay, jitter;
 	double loss;
 	uint32_t dline_size;
+	char **routes; /* l3: --route values, "PREFIX via GW [dev N]" */
+	int nroutes;
 	/* state */
 	int nports;
 	struct fwd_port ports[FWD_MAX_PORTS];
@@ -141,6 +162,22 @@ uint32_t fwd_eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint1
 void fwd_eg_publish(struct fwd_eg *e, bool dump);
 /* Frees every frame e still holds (delay line, pending, qdisc). */
 void fwd_eg_drain(struct fwd_eg *e);
+
+/* --- l3_setup.c --------------------------------------------------------- */
+
+/* --addr, --route, --mtu: 1 when name is none of them, else 0 or -EINVAL
+ * with a message in why. */
+int fwd_l3_set(struct fwd *f, const char *name, const char *val, char *why, size_t len);
+
+struct weir_stack;
+/*
+ * The l3 router's stack, and in *lock the mutex its lcore holds while it
+ * uses the stack (every burst, timer and drain). A control-thread command
+ * (route show/add/del/get, as apps/common/route_cmds.c serves weir-echo)
+ * takes *lock around each call into the stack. NULL when the mode is not
+ * l3 or setup has not run.
+ */
+struct weir_stack *fwd_l3_stack(struct fwd *f, pthread_mutex_t **lock);
 
 /* --- lcore.c ----------------------------------------------------------- */
 

@@ -101,7 +101,8 @@ int fwd_lcore_main(void *arg)
 	uint16_t q = lc->q;
 	const struct fwd_engine *eng = f->engine;
 	/* Hoisted: one test per burst, as the mode switch was. */
-	uint16_t (*burst)(struct fwd_lcore *, int, struct weir_pkt **, uint16_t) = eng->burst;
+	uint16_t (*burst)(struct fwd_lcore *, int, struct weir_pkt **, uint16_t, weir_ns_t) =
+		eng->burst;
 	int err = app_idle_init(&idle);
 
 	if (err < 0)
@@ -121,16 +122,19 @@ int fwd_lcore_main(void *arg)
 		uint32_t work = 0;
 
 		for (int i = 0; i < f->nports; i++) {
-			struct fwd_port *in = &f->ports[i], *out = &f->ports[in->peer];
+			struct fwd_port *in = &f->ports[i], *out;
 			uint16_t n = weir_port_rx_burst(in->port, q, pkts, f->base.burst);
 
 			if (!n)
 				continue;
 			work += n;
-			if (burst && !(n = burst(lc, i, pkts, n)))
+			if (burst && !(n = burst(lc, i, pkts, n, now)))
 				continue;
+			out = &f->ports[in->peer];
 			fwd_eg_admit(f, lc, out, &out->eg[q], pkts, n, now);
 		}
+		if (eng->poll)
+			work += eng->poll(lc, now, &deadline);
 		for (int i = 0; i < f->nports; i++)
 			work += fwd_eg_run(f, &f->ports[i], &f->ports[i].eg[q], q, now, &deadline);
 		if (work)

@@ -8,10 +8,12 @@
 
 #include "fwd/fwd.h"
 
-static uint16_t macswap_burst(struct fwd_lcore *lc, int in, struct weir_pkt **pkts, uint16_t n)
+static uint16_t macswap_burst(struct fwd_lcore *lc, int in, struct weir_pkt **pkts, uint16_t n,
+			      weir_ns_t now)
 {
 	(void)lc;
 	(void)in;
+	(void)now;
 	for (uint16_t i = 0; i < n; i++) {
 		uint8_t *h = weir_pkt_data(pkts[i]), t[6];
 

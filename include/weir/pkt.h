@@ -387,6 +387,19 @@ const void *weir_pkt_read(const struct weir_pkt *p, uint32_t off, uint32_t len, 
  * free the buffer under its clones). The shared bytes must then be
  * treated as read-only by both. */
 int weir_pkt_clone(struct weir_pkt *p, struct weir_pool *pool, struct weir_pkt **out);
+/*
+ * Like weir_pkt_clone, for the bytes [off, off + len) of p only (len > 0):
+ * a chain of segments from pool over the parts of p's segments the range
+ * covers (the payload of an IP fragment, say), none empty, with p's
+ * metadata. 0 and *out, or with nothing changed: -EINVAL (the range is
+ * empty or past p's end), -ENOBUFS, -EOVERFLOW as weir_pkt_clone.
+ */
+int weir_pkt_clone_range(struct weir_pkt *p, uint32_t off, uint32_t len, struct weir_pool *pool,
+			 struct weir_pkt **out);
+/* Copies the metadata (port, queue, offload fields, hash, timestamp,
+ * priority, header lengths; not the lengths, chain or user data) from src
+ * to dst. */
+void weir_pkt_copy_meta(struct weir_pkt *dst, const struct weir_pkt *src);
 
 /* Deep copy into fresh buffers from pool (one segment when it fits): 0
  * and *out, or -ENOBUFS, or -E2BIG (more than WEIR_PKT_MAX_SEGS segments

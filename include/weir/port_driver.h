@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "port.h"
+#include "spec.h"
 
 /* Every driver's RX/TX queue struct starts with one of these. */
 struct weir_rxq {
@@ -59,12 +60,10 @@ struct weir_port_ops {
 	void (*close)(struct weir_port *);
 };
 
-/* A key a driver accepts in its spec. */
-struct weir_port_param {
-	const char *key;
-	const char *help;    /* one line, shown in errors and --help */
-	const char *choices; /* "a|b|c" when only these are valid, else NULL */
-};
+/* A key a driver accepts in its spec, and a key=value given: the types of
+ * weir/spec.h, shared with block devices, under the names drivers use. */
+#define weir_port_param weir_spec_param
+#define weir_port_kv weir_spec_kv
 
 struct weir_port_driver {
 	const char *name;
@@ -73,16 +72,18 @@ struct weir_port_driver {
 	const struct weir_port_param *params; /* NULL-key terminated */
 	size_t priv_size;                   /* zeroed private area, port->priv */
 	size_t rxq_size, txq_size;          /* driver queue struct sizes */
+	/* Capabilities (bit CAP_x, linux/capability.h) an open port still
+	 * needs, until it closes; apps drop all others once their ports are
+	 * open (weir_port_caps_kept). 0: none (the socket or file is open). */
+	uint64_t caps_kept;
+	/* The name part may hold '=' (DPDK devargs: dpdk:net_tap0,iface=tap0);
+	 * weir's own keys still follow the '?'. */
+	bool name_has_eq;
 	struct weir_port_driver *next;      /* registry link */
 };
 
 #define WEIR_PORT_MAX_KV 16
 
-struct weir_port_kv {
-	char *key;
-	char *value;
-	bool used;
-};
 
 /*
  * A port. fp is the framework's (filled by weir_port_open and
@@ -106,6 +107,9 @@ struct weir_port {
 	uint32_t mtu;
 	uint32_t tx_offloads; /* enum weir_port_offload, set by the driver's open */
 	char err[WEIR_PORT_ERRSIZE];
+	/* A mirror (src/port_tap.c): the tap, and bursts inside its wrappers. */
+	_Atomic(const struct weir_port_tap *) tap;
+	_Atomic uint32_t tap_busy;
 };
 
 static_assert(offsetof(struct weir_port, fp) == 0,

@@ -183,6 +183,36 @@ uint32_t weir_stack_pending(const struct weir_stack *stack, uint16_t iface);
 int weir_stack_icmp_error(struct weir_stack *stack, const struct weir_pkt *orig, uint8_t type,
 			  uint8_t code);
 
+/* As weir_stack_icmp_error() with type WEIR_ICMP_DEST_UNREACH, code
+ * WEIR_ICMP_FRAG_NEEDED and mtu as the next-hop MTU (RFC 1191): what a
+ * router answers a DF datagram too big for the next link. */
+int weir_stack_icmp_frag_needed(struct weir_stack *stack, const struct weir_pkt *orig,
+				uint16_t mtu);
+
+/* --- forwarding (routers) -------------------------------------------- */
+
+/*
+ * A router's fast path: the MAC of neighbour addr on iface into mac when
+ * the cache has a usable one (REACHABLE, STALE, PROBE), marking it used
+ * (a STALE entry is re-asked by unicast, as sending to it would do); now
+ * is the caller's clock. 0, -EAGAIN when it is not resolved (send the
+ * packet with weir_stack_ip_output(), which asks and holds it), or
+ * -ENOENT (no such interface).
+ */
+int weir_stack_neigh_resolve(struct weir_stack *stack, uint16_t iface, uint32_t addr,
+			     uint8_t mac[6], weir_ns_t now);
+
+/*
+ * Sends IPv4 packet p (data at its IP header, the header complete, as a
+ * router forwards it) to neighbour nexthop on iface: queued on iface's
+ * output at once when the neighbour is known, else held (within the
+ * neigh_queue budgets) until ARP resolves it. Consumes p: 0, or -ENOENT
+ * (no such interface; p freed). Drops past this point are counted
+ * (arp_drop_queue_full, arp_drop_unresolved, ...).
+ */
+int weir_stack_ip_output(struct weir_stack *stack, uint16_t iface, struct weir_pkt *p,
+			 uint32_t nexthop);
+
 /* --- routes and neighbours ------------------------------------------- */
 
 /* The stack's table (interfaces add their connected routes to it). */

@@ -228,6 +228,26 @@ Test(opts, regression_seed_round_trips_through_argv_and_config)
 	cr_expect_eq(s.calls, 3);
 }
 
+/* Found by fuzz_app_opts: a parse that stopped inside a cluster of short
+ * options ("-hq": help at 'h') left glibc's getopt pointing at the 'q' of
+ * that argv, and the next parse (optind = 1 is not a reset) read it: an
+ * "unknown option -q" in a valid command line, or freed memory. */
+Test(opts, regression_getopt_kept_its_place_in_the_previous_argv)
+{
+	struct seen s = {0};
+	struct app_cli cli = {
+		.prog = "test", .section = "test", .synopsis = "", .about = "",
+		.opts = seen_opts, .set = seen_set, .ctx = &s,
+	};
+	char *first[] = {"test", "-hq", NULL};
+	char *second[] = {"test", "--seed", "5", NULL};
+
+	cr_assert_eq(app_cli_parse(&cli, 2, first), 1, "help");
+	cr_assert_eq(app_cli_parse(&cli, 3, second), 0, "the second parse saw the first's argv");
+	cr_expect_eq(s.seed, 5);
+	cr_expect_eq(s.calls, 1);
+}
+
 /* The apps keep string options through app_set_str: a copy, since a
  * --config value lives in the INI parser's line buffer (the stats socket
  * was bound at whatever that buffer held next). */

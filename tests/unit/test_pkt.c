@@ -391,6 +391,41 @@ Test(pkt, clone_freeing_original_first_keeps_data_alive)
 	weir_pkt_free_bulk(k, 2);
 }
 
+/* A range across a segment boundary, without empty segments, sharing the
+ * bytes; out-of-range asks are refused with nothing taken. The stack's
+ * copy of this (stack/pkt_util.c) ignored a refused reference at the
+ * 65535 limit; there is one implementation now. */
+Test(pkt, clone_range_shares_only_the_range)
+{
+	struct weir_pkt *a = mkpkt(pool, 40, 5), *c = NULL;
+	uint8_t out[50];
+
+	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 40, 45)), 0);
+	cr_assert_eq(weir_pkt_clone_range(a, 30, 50, pool2, &c), 0);
+	cr_expect_eq(c->pkt_len, 50);
+	cr_expect_eq(c->nb_segs, 2);
+	cr_expect_eq(c->data_len, 10);
+	cr_expect_eq(c->next->data_len, 40);
+	cr_assert_eq(weir_pkt_copy_out(c, 0, 50, out), 0);
+	check_bytes(out, 50, 35);
+	weir_pkt_free(a);
+	cr_expect_eq(weir_pool_in_use(pool), 2, "both original buffers pinned by the range");
+	weir_pkt_free(c);
+	cr_expect_eq(weir_pool_in_use(pool), 0);
+	a = mkpkt(pool, 40, 5);
+	cr_assert_eq(weir_pkt_chain(a, mkpkt(pool, 40, 45)), 0);
+	cr_assert_eq(weir_pkt_clone_range(a, 40, 10, pool2, &c), 0);
+	cr_expect_eq(c->nb_segs, 1, "a range inside the second segment clones it alone");
+	cr_expect_eq(c->data_len, 10);
+	weir_pkt_free(c);
+	c = NULL;
+	cr_expect_eq(weir_pkt_clone_range(a, 0, 0, pool2, &c), -EINVAL);
+	cr_expect_eq(weir_pkt_clone_range(a, 60, 21, pool2, &c), -EINVAL);
+	cr_expect_null(c);
+	cr_expect_eq(weir_pool_in_use(pool2), 0);
+	weir_pkt_free(a);
+}
+
 Test(pkt, clone_fails_cleanly_when_pool_is_empty)
 {
 	struct weir_pkt *a = mkpkt(pool, 10, 0), *hold[64];

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""weir-bloat's parts (the program is apps/weir-bloat.py)."""
