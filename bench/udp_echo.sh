@@ -185,6 +185,9 @@ for w in $servers; do
 			"$(med "$l" rate)" "Linux UDP ($l)" "$(rng "$w" rate)" "$(rng "$l" rate)" "$runs"
 		bench_row udp_echo "64 B echo p99 RTT, $w vs $l" us lower "$(div "$(med "$w" p99)" 1000)" \
 			"$(div "$(med "$l" p99)" 1000)" "Linux UDP ($l)" "" "" "$runs"
+		bench_row udp_echo "64 B echo RTT p50, one in flight, $w vs $l" us lower \
+			"$(div "$(med "$w" pp50)" 1000)" "$(div "$(med "$l" pp50)" 1000)" "Linux UDP ($l)" \
+			"$(rng "$w" pp50 1000)" "$(rng "$l" pp50 1000)" "$runs"
 		bench_row udp_echo "CPU per request at a fixed rate, $w vs $l" ns lower "$(med "$w" cpu)" \
 			"$(med "$l" cpu)" "Linux UDP ($l)" "$(rng "$w" cpu)" "$(rng "$l" cpu)" "$runs"
 	done
