@@ -10,6 +10,8 @@
 # no address; for Linux, the same veth with the address). Same client, same
 # cores, RUNS rounds with the servers' order alternating, medians.
 #   (a) closed loop, WINDOW requests in flight: replies/s, p50/p99 RTT;
+#       and one request in flight (ping-pong): p50/p99 RTT, the latency
+#       of one request through each stack with no queue;
 #   (b) fixed rate RATE/s (below saturation): the server's CPU per request
 #       (its threads' run time from /proc/PID/task/*/schedstat over the
 #       run / replies), and p50/p99 RTT at that rate.
@@ -136,6 +138,7 @@ for r in $(seq "$runs"); do
 	for s in $order; do
 		start_server "$s" || exit 1
 		out=$(client --window "$window" --duration "$secs")
+		pp=$(client --window 1 --duration "$secs")
 		c0=$(server_ns)
 		fixed=$(client --rate "$rate" --duration "$secs" --warmup 0)
 		c1=$(server_ns)
@@ -145,10 +148,12 @@ for r in $(seq "$runs"); do
 		R[$s,p50]+="$(echo "$out" | field rtt_p50_ns) "
 		R[$s,p99]+="$(echo "$out" | field rtt_p99_ns) "
 		R[$s,lost]+="$(echo "$out" | field lost) "
+		R[$s,pp50]+="$(echo "$pp" | field rtt_p50_ns) "
+		R[$s,pp99]+="$(echo "$pp" | field rtt_p99_ns) "
 		R[$s,cpu]+="$(( (c1 - c0) / (replies > 0 ? replies : 1) )) "
 		R[$s,fp50]+="$(echo "$fixed" | field rtt_p50_ns) "
 		R[$s,fp99]+="$(echo "$fixed" | field rtt_p99_ns) "
-		echo "  run $r $s: closed: $out | fixed: $fixed | server cpu $(( (c1 - c0) / 1000000 )) ms"
+		echo "  run $r $s: closed: $out | 1 in flight: $pp | fixed: $fixed | server cpu $(( (c1 - c0) / 1000000 )) ms"
 	done
 done
 
@@ -156,13 +161,14 @@ med() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | median; }
 rng() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | awk -v s="${3:-1}" '{printf "%.1f\n", $1 / s}' | minmax; }
 # div A B [SCALE]: A / B (x SCALE) with 2 decimals, by awk.
 div() { awk -v a="$1" -v b="$2" -v s="${3:-1}" 'BEGIN {printf "%.2f", b ? a * s / b : 0}'; }
-printf '%-14s %26s %22s %22s %22s %12s %12s\n' server "replies/s" "p50 RTT us" "p99 RTT us" \
-	"cpu ns/req @rate" "p50 us@rate" "p99 us@rate"
+printf '%-14s %26s %22s %22s %16s %16s %22s %12s %12s\n' server "replies/s" "p50 RTT us" \
+	"p99 RTT us" "1-in-flight p50" "1-in-flight p99" "cpu ns/req @rate" "p50 us@rate" "p99 us@rate"
 for s in $servers; do
-	printf '%-14s %9.0f (%14s) %6.1f (%13s) %7.1f (%13s) %6s (%13s) %12.1f %12.1f\n' "$s" \
+	printf '%-14s %9.0f (%14s) %6.1f (%13s) %7.1f (%13s) %16.1f %16.1f %6s (%13s) %12.1f %12.1f\n' "$s" \
 		"$(med "$s" rate)" "$(rng "$s" rate 1000)k" \
 		"$(div "$(med "$s" p50)" 1000)" "$(rng "$s" p50 1000)" \
 		"$(div "$(med "$s" p99)" 1000)" "$(rng "$s" p99 1000)" \
+		"$(div "$(med "$s" pp50)" 1000)" "$(div "$(med "$s" pp99)" 1000)" \
 		"$(med "$s" cpu)" "$(rng "$s" cpu)" \
 		"$(div "$(med "$s" fp50)" 1000)" "$(div "$(med "$s" fp99)" 1000)"
 done
@@ -172,12 +178,16 @@ for w in $servers; do
 		case $l in linux*) ;; *) continue ;; esac
 		echo "ratio $w / $l: rate $(div "$(med "$w" rate)" "$(med "$l" rate)")x," \
 		     "p99 $(div "$(med "$w" p99)" "$(med "$l" p99)")x," \
+		     "1-in-flight p99 $(div "$(med "$w" pp99)" "$(med "$l" pp99)")x," \
 		     "cpu/req $(div "$(med "$w" cpu)" "$(med "$l" cpu)")x," \
 		     "p99 at rate $(div "$(med "$w" fp99)" "$(med "$l" fp99)")x"
 		bench_row udp_echo "64 B echo replies/s, $w vs $l" replies/s higher "$(med "$w" rate)" \
 			"$(med "$l" rate)" "Linux UDP ($l)" "$(rng "$w" rate)" "$(rng "$l" rate)" "$runs"
 		bench_row udp_echo "64 B echo p99 RTT, $w vs $l" us lower "$(div "$(med "$w" p99)" 1000)" \
 			"$(div "$(med "$l" p99)" 1000)" "Linux UDP ($l)" "" "" "$runs"
+		bench_row udp_echo "64 B echo RTT p50, one in flight, $w vs $l" us lower \
+			"$(div "$(med "$w" pp50)" 1000)" "$(div "$(med "$l" pp50)" 1000)" "Linux UDP ($l)" \
+			"$(rng "$w" pp50 1000)" "$(rng "$l" pp50 1000)" "$runs"
 		bench_row udp_echo "CPU per request at a fixed rate, $w vs $l" ns lower "$(med "$w" cpu)" \
 			"$(med "$l" cpu)" "Linux UDP ($l)" "$(rng "$w" cpu)" "$(rng "$l" cpu)" "$runs"
 	done

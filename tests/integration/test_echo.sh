@@ -12,7 +12,8 @@
 #     byte-exact from both UDP ports;
 #   - Linux's neighbour entry for weir has weir's MAC (REACHABLE/STALE),
 #     also after it was deleted (weir answered a request), and weir's
-#     --json summary shows it answered ARP;
+#     --json summary shows it answered ARP; weir's entry for Linux (route
+#     get on the stats socket) has Linux's MAC;
 #   - no checksum error on either side (Linux's InCsumErrors, weir's
 #     ip/udp/icmp_rx_csum), no drop of weir's own but the expected ones,
 #     exit 0 with no leaked buffer.
@@ -104,6 +105,13 @@ weir_nsexec b ip neigh del $WEIR dev "$IFB" 2>/dev/null
 weir_nsexec b ping -c 1 -W 2 $WEIR >/dev/null 2>&1 || fail "ping after Linux forgot weir's MAC"
 weir_nsexec b ip neigh show $WEIR dev "$IFB" | grep -qi "lladdr $MAC" ||
 	fail "Linux did not resolve weir's MAC again"
+
+# weir's side of ARP: its neighbour entry for Linux has Linux's MAC.
+LMAC=$(weir_nsexec b cat "/sys/class/net/$IFB/address")
+G=$("$BUILD/apps/weir-stat" -s "$TMP/echo.sock" -x "route get $LINUX")
+echo "weir: route get $LINUX: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["text"])' "$G")"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["lladdr"] == sys.argv[2] and d["neigh"] in ("REACHABLE", "STALE", "PROBE") else 1)' \
+	"$G" "$LMAC" || fail "weir did not resolve Linux's MAC $LMAC: $G"
 
 # While it runs: the telemetry document parses and counts what happened.
 "$BUILD/apps/weir-stat" "$TMP/echo.sock" >"$TMP/live.json" 2>&1 || fail "weir-stat: $(cat "$TMP/live.json")"
