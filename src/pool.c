@@ -8,7 +8,9 @@
  * process can write is packet bytes, never weir's bookkeeping. See
  * include/weir/pool.h.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

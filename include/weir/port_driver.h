@@ -73,6 +73,7 @@ struct weir_port_driver {
 	const struct weir_port_param *params; /* NULL-key terminated */
 	size_t priv_size;                   /* zeroed private area, port->priv */
 	size_t rxq_size, txq_size;          /* driver queue struct sizes */
+	bool shares_pool; /* another process maps the pool: it must be conf.shared */
 	struct weir_port_driver *next;      /* registry link */
 };
 

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * virtio: the receive and transmit bursts over split virtqueues. Zero
+ * copy both ways: an RX descriptor is a pool buffer whose headroom takes
+ * the 12-byte virtio-net header right in front of where the frame lands;
+ * a TX descriptor chain is the packet's segments, the header written into
+ * the first segment's headroom when weir alone owns that buffer (else into
+ * a header slot of the queue's own, one descriptor more).
+ *
+ * The device is not trusted (see virtio_internal.h): each used entry is
+ * copied out once and checked (id in range and in flight, length within
+ * what was offered, buffer counts for mergeable RX) against private
+ * state; the first violation marks the port dead with what was wrong, and
+ * the queue touches the rings no more. Every packet stays accounted for:
+ * in a slot (the device has it), with the caller, or back in the pool.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "weir/offload.h"
+
+#include "virtio_internal.h"
+
+#define VT_RX_REFILL_BATCH 32
+
+static void kick(int fd, uint64_t *ctr)
+{
+	uint64_t one = 1;
+
+	weir_port_ctr_add(ctr, 1);
+	/* A full eventfd counter (never, in practice) still wakes the device. */
+	if (write(fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0)
+		return; /* EAGAIN: nothing was signalled */
+}
+
+/* The device broke the ring's rules: say what, once, and stop. */
+#define vt_broken(q, fmt, ...)                                                           \
+	weir_port_died((q)->q.port, "the vhost-user backend broke the virtio ring (queue %u): " fmt \
+		       "; disconnected: restart the backend and reopen the port",            \
+		       (q)->q.id, __VA_ARGS__)
+
+/* --- RX ------------------------------------------------------------------ */
+
+int vt_rxq_init(struct vt_rxq *q, void *mem, uint16_t size, struct weir_pool *pool, bool mrg,
+		bool event_idx)
+{
+	q->slot = calloc(size, sizeof(*q->slot));
+	q->free_ids = calloc(size, sizeof(*q->free_ids));
+	if (!q->slot || !q->free_ids)
+		return -ENOMEM;
+	vt_split_init(&q->vq, mem, size, event_idx);
+	for (uint16_t i = 0; i < size; i++)
+		q->free_ids[i] = (uint16_t)(size - 1 - i);
+	q->nfree = size;
+	q->pool = pool;
+	q->mrg = mrg;
+	q->hdr_size = VT_HDR_SIZE;
+	q->buf_room = pool->buf_size - pool->headroom + VT_HDR_SIZE;
+	q->refill_at = size / 4 < VT_RX_REFILL_BATCH ? size / 4 : VT_RX_REFILL_BATCH;
+	return 0;
+}
+
+uint16_t vt_rx_refill(struct vt_rxq *q)
+{
+	struct weir_pkt *pkts[VT_RX_REFILL_BATCH];
+	uint16_t posted = 0;
+
+	while (q->nfree) {
+		uint16_t n = q->nfree < VT_RX_REFILL_BATCH ? q->nfree : VT_RX_REFILL_BATCH;
+
+		if (weir_pkt_alloc_bulk(q->pool, pkts, n) < 0) {
+			weir_port_ctr_add(&q->refill_fail, 1);
+			break;
+		}
+		for (uint16_t i = 0; i < n; i++) {
+			uint16_t id = q->free_ids[--q->nfree];
+			struct vring_desc *d = &q->vq.desc[id];
+
+			q->slot[id] = pkts[i];
+			d->addr = (uint64_t)(uintptr_t)(weir_pkt_data(pkts[i]) - VT_HDR_SIZE);
+			d->len = q->buf_room;
+			d->flags = VRING_DESC_F_WRITE;
+			d->next = 0;
+			vt_split_avail_add(&q->vq, id);
+		}
+		posted += n;
+	}
+	if (posted && vt_split_publish(&q->vq) && q->kick_fd >= 0)
+		kick(q->kick_fd, &q->kicks);
+	return posted;
+}
+
+/* Takes used entry i's buffer out of its slot after checking the entry:
+ * the packet, with its data length set, or NULL (port marked dead). */
+static struct weir_pkt *rx_take(struct vt_rxq *q, uint16_t i, bool head)
+{
+	struct vring_used_elem e = vt_split_used_get(&q->vq, i);
+	uint32_t min = head ? q->hdr_size : 1;
+	struct weir_pkt *p;
+
+	if (e.id >= q->vq.size || !q->slot[e.id]) {
+		vt_broken(q, "used id %u is %s", e.id,
+			  e.id >= q->vq.size ? "out of range" : "not a buffer it was given");
+		return NULL;
+	}
+	if (e.len < min || e.len > q->buf_room) {
+		weir_port_ctr_add(&q->bad_len, 1);
+		vt_broken(q, "used length %u for a %u-byte buffer (at least %u)", e.len,
+			  q->buf_room, min);
+		return NULL;
+	}
+	p = q->slot[e.id];
+	q->slot[e.id] = NULL;
+	q->free_ids[q->nfree++] = (uint16_t)e.id;
+	if (head) {
+		p->data_len = (uint16_t)(e.len - q->hdr_size);
+	} else {
+		/* A continuation buffer has no header: data starts where the
+		 * descriptor does. */
+		p->data_off = (uint16_t)(p->data_off - VT_HDR_SIZE);
+		p->data_len = (uint16_t)e.len;
+	}
+	p->pkt_len = p->data_len;
+	return p;
+}
+
+/* The header's offload word on p (GUEST_CSUM negotiated). */
+static void rx_offloads(struct vt_rxq *q, struct weir_pkt *p, const struct vt_net_hdr *h)
+{
+	uint16_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
+
+	if (h->flags & VT_HDR_F_NEEDS_CSUM) {
+		/* Believed only when the field lies inside the frame. */
+		if ((uint32_t)start + off + 2 > p->pkt_len) {
+			weir_port_ctr_add(&q->bad_len, 1);
+			return;
+		}
+		p->ol_flags |= WEIR_PKT_OL_CSUM_PARTIAL;
+		p->csum_start = start;
+		p->csum_offset = off;
+		weir_port_ctr_add(&q->csum_partial, 1);
+	} else if (h->flags & VT_HDR_F_DATA_VALID) {
+		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
+	}
+}
+
+/* Receives the frame at the next used entries (avail of them are there):
+ * 1 with *out set, 0 when its buffers are not all used yet, -1 when the
+ * device broke the rules. */
+static int rx_one(struct vt_rxq *q, int avail, struct weir_pkt **out)
+{
+	struct vring_used_elem e = vt_split_used_get(&q->vq, 0);
+	struct vt_net_hdr h;
+	struct weir_pkt *p, *last;
+	uint16_t nbufs = 1;
+
+	if (e.id < q->vq.size && q->slot[e.id]) {
+		/* One copy of the header: the device may rewrite it. */
+		memcpy(&h, weir_pkt_data(q->slot[e.id]) - VT_HDR_SIZE, sizeof(h));
+		if (q->mrg)
+			nbufs = le16toh(h.num_buffers);
+	}
+	if (q->mrg && (nbufs == 0 || nbufs > q->vq.size)) {
+		vt_broken(q, "num_buffers %u in a ring of %u", nbufs, q->vq.size);
+		return -1;
+	}
+	if (nbufs > avail)
+		return 0;
+	if (!(p = rx_take(q, 0, true)))
+		return -1;
+	last = p;
+	for (uint16_t i = 1; i < nbufs; i++) {
+		struct weir_pkt *s = rx_take(q, i, false);
+
+		if (!s) {
+			weir_pkt_free(p);
+			return -1;
+		}
+		last->next = s;
+		last = s;
+		p->pkt_len += s->data_len;
+		p->nb_segs++;
+	}
+	q->vq.last_used = (uint16_t)(q->vq.last_used + nbufs);
+	if (nbufs > 1)
+		weir_port_ctr_add(&q->chained, 1);
+	if (q->guest_csum)
+		rx_offloads(q, p, &h);
+	*out = p;
+	return 1;
+}
+
+/* Nothing came: before the lcore may sleep on call_fd, drain it and ask
+ * for an interrupt for the next entry (once per idle spell). */
+static void rx_idle(struct vt_rxq *q)
+{
+	if (q->armed)
+		return;
+	drain(q->call_fd);
+	q->armed = true;
+	vt_split_arm(&q->vq); /* an entry that slipped in is read next poll */
+}
+
+uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
+{
+	struct vt_rxq *q = (struct vt_rxq *)rxq;
+	int avail = vt_split_used_avail(&q->vq);
+	uint64_t bytes = 0;
+	uint16_t got = 0;
+
+	if (weir_unlikely(weir_port_is_dead(rxq->port)))
+		return 0;
+	if (weir_unlikely(avail < 0)) {
+		vt_broken(q, "used index %u is more than %u entries past %u",
+			  __atomic_load_n(q->vq.used_idx, __ATOMIC_RELAXED), q->vq.size,
+			  q->vq.last_used);
+		return 0;
+	}
+	while (got < n && avail > 0) {
+		struct weir_pkt *p;
+		uint16_t before = q->vq.last_used;
+		int r = rx_one(q, avail, &p);
+
+		if (r <= 0)
+			break;
+		avail -= (uint16_t)(q->vq.last_used - before);
+		p->port = rxq->port->id;
+		p->queue = rxq->id;
+		bytes += p->pkt_len;
+		pkts[got++] = p;
+	}
+	if (got) {
+		if (q->armed) {
+			q->armed = false;
+			if (!q->vq.event_idx)
+				*q->vq.avail_flags = VRING_AVAIL_F_NO_INTERRUPT;
+		}
+		weir_port_ctr_add(&rxq->stats.packets, got);
+		weir_port_ctr_add(&rxq->stats.bytes, bytes);
+	} else if (!weir_port_is_dead(rxq->port)) {
+		rx_idle(q);
+	}
+	if (q->nfree >= q->refill_at && !weir_port_is_dead(rxq->port))
+		vt_rx_refill(q);
+	return got;
+}
+
+void vt_rxq_release(struct vt_rxq *q)
+{
+	if (!q->slot)
+		return;
+	for (uint16_t i = 0; i < q->vq.size; i++)
+		if (q->slot[i])
+			weir_pkt_free(q->slot[i]);
+	free(q->slot);
+	free(q->free_ids);
+	q->slot = NULL;
+	q->free_ids = NULL;
+}
+
+/* --- TX ------------------------------------------------------------------ */
+
+int vt_txq_init(struct vt_txq *q, void *mem, struct vt_net_hdr *hdrs, uint16_t size,
+		struct weir_pool *pool, bool event_idx)
+{
+	q->slot = calloc(size, sizeof(*q->slot));
+	q->next = calloc(size, sizeof(*q->next));
+	if (!q->slot || !q->next)
+		return -ENOMEM;
+	vt_split_init(&q->vq, mem, size, event_idx);
+	for (uint16_t i = 0; i < size; i++)
+		q->next[i] = (uint16_t)(i + 1);
+	q->free_head = 0;
+	q->nfree = size;
+	q->hdrs = hdrs;
+	q->pool = pool;
+	q->hdr_size = VT_HDR_SIZE;
+	return 0;
+}
+
+uint16_t vt_tx_done(struct weir_txq *txq)
+{
+	struct vt_txq *q = (struct vt_txq *)txq;
+	int avail = vt_split_used_avail(&q->vq);
+	uint64_t bytes = 0;
+	uint16_t done = 0;
+
+	if (weir_unlikely(avail < 0)) {
+		if (!weir_port_is_dead(txq->port))
+			vt_broken(q, "used index %u is more than %u entries past %u",
+				  __atomic_load_n(q->vq.used_idx, __ATOMIC_RELAXED), q->vq.size,
+				  q->vq.last_used);
+		return 0;
+	}
+	for (; done < avail; done++) {
+		struct vring_used_elem e = vt_split_used_get(&q->vq, 0);
+		struct vt_tx_slot *s;
+
+		if (weir_unlikely(e.id >= q->vq.size || !q->slot[e.id].pkt)) {
+			vt_broken(q, "TX used id %u is %s", e.id,
+				  e.id >= q->vq.size ? "out of range" : "not a chain in flight");
+			break;
+		}
+		s = &q->slot[e.id];
+		bytes += s->pkt->pkt_len;
+		weir_pkt_free(s->pkt);
+		s->pkt = NULL;
+		q->next[s->last] = q->free_head;
+		q->free_head = (uint16_t)e.id;
+		q->nfree = (uint16_t)(q->nfree + s->ndesc);
+		q->vq.last_used++;
+	}
+	weir_port_ctr_add(&txq->done_pkts, done);
+	weir_port_ctr_add(&txq->done_bytes, bytes);
+	return done;
+}
+
+/* True when p cannot go as it is: a segment outside this queue's pool
+ * or not weir's alone to lend (external, a clone's), or an offload the
+ * device did not agree to. */
+static bool tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p)
+{
+	for (const struct weir_pkt *s = p; s; s = s->next)
+		if (s->pool != q->pool || (s->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)))
+			return true;
+	return (weir_pkt_is_gso(p) && !q->gso) ||
+	       ((p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !q->csum);
+}
+
+/* A packet a burst takes but cannot send: freed, counted as a drop and
+ * as completed (nothing else will ever complete it; DQL would wait). */
+static struct weir_pkt *tx_drop(struct vt_txq *q, struct weir_pkt *p)
+{
+	weir_port_ctr_add(&q->q.stats.drops, 1);
+	weir_port_ctr_add(&q->q.done_pkts, 1);
+	weir_port_ctr_add(&q->q.done_bytes, p->pkt_len);
+	weir_pkt_free(p);
+	return NULL;
+}
+
+/* p as the device may read it: anything of another pool, external or a
+ * clone is copied into this pool; a partial checksum the device does not
+ * finish is finished here. NULL when it cannot go (freed, counted). */
+static struct weir_pkt *tx_prepare(struct vt_txq *q, struct weir_pkt *p)
+{
+	struct weir_pkt *c;
+
+	for (struct weir_pkt *s = p; s; s = s->next) {
+		if (s->pool == q->pool && !(s->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)))
+			continue;
+		if (weir_pkt_copy(p, q->pool, &c) < 0)
+			return tx_drop(q, p);
+		weir_port_ctr_add(&q->copied, 1);
+		weir_pkt_free(p);
+		p = c;
+		break;
+	}
+	if (weir_pkt_is_gso(p) && !q->gso) {
+		weir_port_ctr_add(&q->too_big, 1);
+		return tx_drop(q, p);
+	}
+	if ((p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !q->csum &&
+	    weir_pkt_csum_complete(p) == 0)
+		weir_port_ctr_add(&q->csum_completed, 1);
+	return p;
+}
+
+static void hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if ((p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && q->csum) {
+		h->flags = VT_HDR_F_NEEDS_CSUM;
+		h->csum_start = htole16(p->csum_start);
+		h->csum_offset = htole16(p->csum_offset);
+	}
+	if (weir_pkt_is_gso(p)) {
+		h->gso_type = p->gso_type;
+		h->gso_size = htole16(p->gso_size);
+		h->hdr_len = htole16(p->hdr_len);
+	}
+}
+
+/* Writes p's descriptor chain (nfree suffices); returns its head. */
+static uint16_t tx_chain(struct vt_txq *q, struct weir_pkt *p, bool inplace, uint16_t ndesc)
+{
+	uint16_t head = q->free_head, id = head, last = head;
+	struct vring_desc *d;
+
+	if (inplace) {
+		hdr_fill(q, p, (struct vt_net_hdr *)(void *)(weir_pkt_data(p) - VT_HDR_SIZE));
+	} else {
+		hdr_fill(q, p, &q->hdrs[head]);
+		d = &q->vq.desc[id];
+		d->addr = (uint64_t)(uintptr_t)&q->hdrs[head];
+		d->len = VT_HDR_SIZE;
+		d->flags = VRING_DESC_F_NEXT;
+		d->next = q->next[id];
+		last = id;
+		id = q->next[id];
+	}
+	for (struct weir_pkt *s = p; s; s = s->next) {
+		bool first = inplace && s == p;
+
+		d = &q->vq.desc[id];
+		d->addr = (uint64_t)(uintptr_t)(weir_pkt_data(s) - (first ? VT_HDR_SIZE : 0));
+		d->len = s->data_len + (first ? VT_HDR_SIZE : 0);
+		d->flags = s->next ? VRING_DESC_F_NEXT : 0;
+		d->next = q->next[id];
+		last = id;
+		id = q->next[id];
+	}
+	q->free_head = id;
+	q->nfree = (uint16_t)(q->nfree - ndesc);
+	q->slot[head] = (struct vt_tx_slot){.pkt = p, .ndesc = ndesc, .last = last};
+	return head;
+}
+
+uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
+{
+	struct vt_txq *q = (struct vt_txq *)txq;
+	uint64_t bytes = 0;
+	uint16_t i, sent = 0;
+
+	if (weir_unlikely(weir_port_is_dead(txq->port)))
+		return 0;
+	if (q->nfree < q->vq.size / 2)
+		vt_tx_done(txq);
+	for (i = 0; i < n; i++) {
+		struct weir_pkt *p = pkts[i];
+		bool inplace;
+		uint16_t ndesc;
+
+		if (weir_unlikely(tx_needs_prepare(q, p))) {
+			if (!(p = tx_prepare(q, p)))
+				continue;
+			pkts[i] = p; /* the caller keeps the copy if it does not fit */
+		}
+		/* The header goes in front of the frame when only weir holds
+		 * the buffer: a shared buffer's headroom is its sharers' too. */
+		inplace = weir_pkt_refcnt(p) == 1 && p->data_off >= VT_HDR_SIZE;
+		ndesc = (uint16_t)(p->nb_segs + !inplace);
+		if (ndesc > q->nfree) {
+			weir_port_ctr_add(&q->full, 1);
+			break;
+		}
+		if (!inplace)
+			weir_port_ctr_add(&q->hdr_desc, 1);
+		bytes += p->pkt_len;
+		vt_split_avail_add(&q->vq, tx_chain(q, p, inplace, ndesc));
+		sent++;
+	}
+	if (sent && vt_split_publish(&q->vq))
+		kick(q->kick_fd, &q->kicks);
+	weir_port_ctr_add(&txq->stats.packets, sent);
+	weir_port_ctr_add(&txq->stats.bytes, bytes);
+	return (uint16_t)i;
+}
+
+void vt_txq_release(struct vt_txq *q)
+{
+	if (!q->slot)
+		return;
+	for (uint16_t i = 0; i < q->vq.size; i++)
+		if (q->slot[i].pkt)
+			weir_pkt_free(q->slot[i].pkt);
+	free(q->slot);
+	free(q->next);
+	q->slot = NULL;
+	q->next = NULL;
+}
