@@ -172,6 +172,7 @@ static int queue_init(struct weir_port *port, uint16_t i)
 	int err;
 
 	rx->call_fd = rx->kick_fd = tx->call_fd = tx->kick_fd = -1;
+	rx->sock_fd = tx->sock_fd = v->conn.fd;
 	if (vt_rxq_init(rx, base, v->qsize, port->pool, v->features & VT_BIT(VIRTIO_NET_F_MRG_RXBUF),
 			ev) ||
 	    vt_txq_init(tx, base + ring, (struct vt_net_hdr *)(void *)(base + 2 * ring), v->qsize,

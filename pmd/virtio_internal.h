@@ -269,6 +269,8 @@ struct vt_rxq {
 	bool armed;      /* asked for an interrupt on the last empty poll */
 	int call_fd;     /* the device's interrupts for this queue (wait_fd) */
 	int kick_fd;
+	int sock_fd;     /* the vhost-user connection, watched for its end */
+	uint32_t idle_polls;
 	uint32_t buf_room; /* bytes a posted buffer offers, header included */
 	uint64_t bad_len, csum_partial, chained, refill_fail, kicks;
 };
@@ -293,6 +295,8 @@ struct vt_txq {
 	bool gso;  /* the device segments TCP super-frames */
 	int kick_fd;
 	int call_fd;
+	int sock_fd;
+	uint32_t full_polls;
 	uint64_t kicks, copied, hdr_desc, csum_completed, too_big, full;
 };
 
@@ -307,6 +311,11 @@ struct vt_priv {
 };
 
 /* --- rxtx (virtio_rxtx.c) ----------------------------------------------- */
+/* Idle polls (RX empty, TX ring full) between looks at the connection. */
+#define VT_SOCK_CHECK_POLLS 4096
+/* True (port marked dead, said why) when the backend closed the
+ * vhost-user connection: a ring that stops moving looks like that. */
+bool vt_conn_lost(struct weir_port *port, int sock_fd);
 uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n);
 uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n);
 uint16_t vt_tx_done(struct weir_txq *txq);

@@ -17,6 +17,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "weir/offload.h"
@@ -48,6 +49,21 @@ static void drain(int fd)
 	weir_port_died((q)->q.port, "the vhost-user backend broke the virtio ring (queue %u): " fmt \
 		       "; disconnected: restart the backend and reopen the port",            \
 		       (q)->q.id, __VA_ARGS__)
+
+bool vt_conn_lost(struct weir_port *port, int sock_fd)
+{
+	char c;
+	ssize_t r;
+
+	if (sock_fd < 0)
+		return false;
+	r = recv(sock_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
+		return false;
+	weir_port_died(port, "the vhost-user backend closed the connection%s%s; restart it and "
+		       "reopen the port", r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+	return true;
+}
 
 /* --- RX ------------------------------------------------------------------ */
 
@@ -192,6 +208,7 @@ static int rx_one(struct vt_rxq *q, int avail, struct weir_pkt **out)
 		p->nb_segs++;
 	}
 	q->vq.last_used = (uint16_t)(q->vq.last_used + nbufs);
+	q->idle_polls = 0;
 	if (nbufs > 1)
 		weir_port_ctr_add(&q->chained, 1);
 	if (q->guest_csum)
@@ -204,6 +221,8 @@ static int rx_one(struct vt_rxq *q, int avail, struct weir_pkt **out)
  * for an interrupt for the next entry (once per idle spell). */
 static void rx_idle(struct vt_rxq *q)
 {
+	if (++q->idle_polls % VT_SOCK_CHECK_POLLS == 1 && vt_conn_lost(q->q.port, q->sock_fd))
+		return;
 	if (q->armed)
 		return;
 	drain(q->call_fd);
@@ -451,6 +470,8 @@ uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 		ndesc = (uint16_t)(p->nb_segs + !inplace);
 		if (ndesc > q->nfree) {
 			weir_port_ctr_add(&q->full, 1);
+			if (++q->full_polls % VT_SOCK_CHECK_POLLS == 0)
+				vt_conn_lost(txq->port, q->sock_fd);
 			break;
 		}
 		if (!inplace)

@@ -102,7 +102,7 @@ static void fuzz_rx(const uint8_t *d, size_t n)
 	memset(&q, 0, sizeof(q));
 	memset(ring_mem, 0, sizeof(ring_mem));
 	q.q.port = &port;
-	q.call_fd = q.kick_fd = -1;
+	q.call_fd = q.kick_fd = q.sock_fd = -1;
 	if (vt_rxq_init(&q, ring_mem, QSIZE, pool, d[0] & 1, d[0] & 2))
 		abort();
 	q.guest_csum = d[0] & 4;
@@ -148,7 +148,7 @@ static void fuzz_tx(const uint8_t *d, size_t n)
 	memset(&q, 0, sizeof(q));
 	memset(ring_mem, 0, sizeof(ring_mem));
 	q.q.port = &port;
-	q.kick_fd = q.call_fd = -1;
+	q.kick_fd = q.call_fd = q.sock_fd = -1;
 	if (vt_txq_init(&q, ring_mem, hdrs, QSIZE, pool, n && (d[0] & 1)))
 		abort();
 	for (; np < 40 && n > 0; np++, d++, n--) {

@@ -12,14 +12,25 @@
 #   test_virtio.sh VIRTIO_TOOL loop     the matrix above (split rings)
 #   test_virtio.sh VIRTIO_TOOL server   weir listens (server=1), testpmd
 #                                       connects as a client
+#   test_virtio.sh VIRTIO_TOOL hostile VHOST_EVIL
+#                                       a backend of weir's own breaks the
+#                                       protocol or the rings on purpose
+#                                       (no features, wrong or no replies,
+#                                       garbage used ids, index jumps, bad
+#                                       lengths, double completions, a
+#                                       close mid-run): each refused with
+#                                       its message, the port dead, no
+#                                       buffer out after close (no DPDK)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 TOOL=${1:?usage: test_virtio.sh VIRTIO_TOOL CASE}
 CASE=${2:?usage: test_virtio.sh VIRTIO_TOOL CASE}
 [ -x "$TOOL" ] || weir_skip "$TOOL not built"
-weir_require_cmd dpdk-testpmd
-weir_require_root
+if [ "$CASE" != hostile ]; then
+	weir_require_cmd dpdk-testpmd
+	weir_require_root # testpmd's runtime directory is /var/run/dpdk
+fi
 weir_timeout 55
 FAILS=0
 TMP=$(mktemp -d /tmp/weir-test-virtio.XXXXXX)
@@ -99,6 +110,39 @@ server)
 	sleep 1.5
 	run "server=1, testpmd connects" "virtio:$SOCK?server=1" io 200 $SMALL
 	testpmd_stop
+	;;
+hostile)
+	EVIL=${3:?usage: test_virtio.sh VIRTIO_TOOL hostile VHOST_EVIL}
+	# evil MODE WANT TOOL_ARGS...: the tool against vhost_evil in MODE must
+	# end (open refused or port dead) with a message matching WANT.
+	evil() {
+		local m="$1" want="$2" pid i
+		shift 2
+		rm -f "$SOCK"
+		"$EVIL" "$SOCK" "$m" 2>"$TMP/evil.err" &
+		pid=$!
+		for i in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+		weir_run_to 20 "$TOOL" "virtio:$SOCK" "$@" >"$TMP/out" 2>&1
+		weir_kill $pid
+		if ! grep -q -- "$want" "$TMP/out"; then
+			fail "$m: no message matching '$want':"
+			cat "$TMP/out"
+		elif grep -q "pool in use after close: [1-9]" "$TMP/out"; then
+			fail "$m: buffers lost: $(grep 'pool in use' "$TMP/out")"
+		elif grep -q "^hostile:.*dead 0" "$TMP/out"; then
+			fail "$m: the port is still alive: $(grep '^hostile:' "$TMP/out")"
+		else
+			echo "ok: $m: $(grep -m1 -o "$want.*" "$TMP/out")"
+		fi
+	}
+	evil nofeatures "without VIRTIO_F_VERSION_1" hostile 10 64
+	evil badreply "answers request 2 (SET_FEATURES) instead" hostile 10 64
+	evil silent "no reply to GET_FEATURES within 5000 ms" hostile 10 64
+	evil garbage "used id 3735928559 is out of range" hostile 100 64
+	evil bigidx "used index 1000 is more than 256 entries past 0" hostile 100 64
+	evil badlen "used length 1048576 for a 1932-byte buffer" hostile 100 64
+	evil dup "TX used id [0-9]* is not a chain in flight" hostile 100 64
+	evil close "backend closed the connection" hostile 100 64
 	;;
 *)
 	echo "unknown case $CASE"

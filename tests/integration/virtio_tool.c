@@ -5,6 +5,7 @@
  * mode) and checks what returns byte for byte.
  *
  *   virtio_tool SPEC io|macswap COUNT SIZE[,SIZE...] [chain]
+ *   virtio_tool SPEC hostile COUNT SIZE[,SIZE...]
  *
  * Sends COUNT frames per size, each with its sequence number and a
  * pattern derived from it; every frame that comes back must be one that
@@ -13,6 +14,9 @@
  * 300 bytes (scatter-gather TX). Prints the counts and the port's xstats;
  * exits 0 when every frame came back exact, 1 otherwise, 77 when the
  * backend is not there. At the end no buffer of the pool may be out.
+ * "hostile" is for a backend that breaks the rules (vhost_evil): frames
+ * go out and are received for up to 3 s; exit 0 when the port ended up
+ * dead and no buffer is out after close.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -190,6 +194,33 @@ static void print_xstats(struct weir_port *port)
 			printf("  xstat %s = %llu\n", xs[i].name, (unsigned long long)xs[i].value);
 }
 
+static int hostile(struct run *r, struct weir_port *port, struct weir_pool *pool)
+{
+	weir_ns_t until = weir_clock_now() + 3 * WEIR_NS_PER_SEC;
+	uint32_t seq = 0;
+	bool dead;
+	int rc;
+
+	while (!weir_port_is_dead(port) && weir_clock_now() < until) {
+		struct weir_pkt *p = build(pool, r->sizes[0], seq++ % r->count, false);
+
+		if (p && weir_port_tx_burst(port, 0, &p, 1) == 1)
+			r->sent++;
+		else if (p)
+			weir_pkt_free(p);
+		drain(r, port);
+	}
+	dead = weir_port_is_dead(port);
+	printf("hostile: sent %llu, received %llu, dead %d\n", (unsigned long long)r->sent,
+	       (unsigned long long)(r->back + r->bad), dead);
+	weir_port_close(port);
+	printf("pool in use after close: %u\n", weir_pool_in_use(pool));
+	rc = dead && weir_pool_in_use(pool) == 0 ? 0 : 1;
+	free(r->seen);
+	weir_pool_destroy(pool);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = {0};
@@ -215,6 +246,8 @@ int main(int argc, char **argv)
 		return err == -ENOENT || err == -ECONNREFUSED ? 77 : 1;
 	}
 	r.seen = calloc((size_t)r.nsizes * r.count, 1);
+	if (!strcmp(argv[2], "hostile"))
+		return hostile(&r, port, pool);
 	send_all(&r, port, pool);
 	for (weir_ns_t until = weir_clock_now() + WEIR_NS_PER_SEC / 2;
 	     weir_clock_now() < until && r.back + r.bad < r.sent;)
