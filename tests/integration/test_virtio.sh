@@ -12,6 +12,11 @@
 #   test_virtio.sh VIRTIO_TOOL loop     the matrix above (split rings)
 #   test_virtio.sh VIRTIO_TOOL server   weir listens (server=1), testpmd
 #                                       connects as a client
+#   test_virtio.sh VIRTIO_TOOL ping     weir-fwd between an afpacket port
+#                                       (a veth to a Linux namespace) and a
+#                                       virtio port to testpmd in icmpecho
+#                                       mode: Linux's ping (ARP, ICMP)
+#                                       answered by DPDK through weir
 #   test_virtio.sh VIRTIO_TOOL hostile VHOST_EVIL
 #                                       a backend of weir's own breaks the
 #                                       protocol or the rings on purpose
@@ -109,6 +114,32 @@ server)
 	testpmd_start io client
 	sleep 1.5
 	run "server=1, testpmd connects" "virtio:$SOCK?server=1" io 200 $SMALL
+	testpmd_stop
+	;;
+ping)
+	BUILD=${WEIR_BUILD:-$HERE/../../build}
+	FWD=$BUILD/apps/weir-fwd
+	[ -x "$FWD" ] || weir_skip "weir-fwd not built at $FWD"
+	weir_require_veth
+	weir_require_cmd ping
+	weir_topo_pair -n a dut || exit 1
+	weir_nsexec a ip addr add 10.77.0.1/24 dev "$(weir_if a dut)"
+	testpmd_start icmpecho
+	weir_bg dut "$FWD" -p "afpacket:$(weir_if dut a)" -p "virtio:$SOCK" --mode io \
+		--duration 20s >"$TMP/fwd.log" 2>&1
+	FWD_PID=$WEIR_BG_PID
+	sleep 1
+	if weir_nsexec a ping -c 5 -i 0.2 -W 2 10.77.0.2 >"$TMP/ping" 2>&1; then
+		echo "ok: ping through weir-fwd and virtio to testpmd: $(grep -o '[0-9]* received' "$TMP/ping"), rtt $(grep -o 'rtt.*' "$TMP/ping")"
+	else
+		fail "ping 10.77.0.2 (testpmd icmpecho behind weir-fwd's virtio port):"
+		cat "$TMP/ping" "$TMP/fwd.log"
+	fi
+	weir_nsexec a ip neigh show 10.77.0.2 | grep -qi "56:48:4f:53:54:00" ||
+		fail "ARP for 10.77.0.2 was not answered by testpmd's port: $(weir_nsexec a ip neigh show)"
+	kill -INT "$FWD_PID" 2>/dev/null
+	wait "$FWD_PID"
+	grep -qi "error\|leak" "$TMP/fwd.log" && fail "weir-fwd: $(cat "$TMP/fwd.log")"
 	testpmd_stop
 	;;
 hostile)
