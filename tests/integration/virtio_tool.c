@@ -29,7 +29,7 @@
 #include "weir/port.h"
 
 #define MAX_SIZES 32
-#define WINDOW 24
+#define WINDOW 8
 #define HDR 20 /* MACs, EtherType, 4-byte size, 2-byte seq */
 
 static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0xaa}, mac_b[6] = {0x02, 0, 0, 0, 0, 0xbb};
