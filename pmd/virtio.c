@@ -8,7 +8,7 @@
  * per queue pair), counters, close. The pool's data area and a ring
  * area of the port's own are the backend's memory regions, both memfds:
  * no huge pages needed. Messages are virtio_vhost.c, rings
- * virtio_split.c, bursts virtio_rxtx.c.
+ * virtio_split.c, bursts virtio_rxtx.c, reconnects virtio_ctl.c.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */
@@ -64,6 +64,8 @@ static int negotiate(struct weir_port *port)
 	uint64_t offered, pf = 0, nq;
 	int err;
 
+	c->protocol_features = 0; /* a reconnect starts from nothing */
+	c->reply_ack = false;
 	if ((err = vhu_set_owner(c)))
 		return conn_err(port, err, "SET_OWNER");
 	if ((err = vhu_get_u64(c, VHU_GET_FEATURES, &offered)))
@@ -182,10 +184,27 @@ static int queue_init(struct weir_port *port, uint16_t i)
 	tx->csum = v->features & VT_BIT(VIRTIO_NET_F_CSUM);
 	tx->gso = v->features & VT_BIT(VIRTIO_NET_F_HOST_TSO4) &&
 		  v->features & VT_BIT(VIRTIO_NET_F_HOST_TSO6);
+	if (v->reconnect) {
+		/* The control thread watches the connection; bursts only
+		 * step aside while it sets up a new one. */
+		rx->guard.pause = tx->guard.pause = &v->pause;
+		rx->sock_fd = tx->sock_fd = -1;
+	}
 	if ((err = new_eventfd(port, &rx->call_fd)) || (err = new_eventfd(port, &rx->kick_fd)) ||
 	    (err = new_eventfd(port, &tx->call_fd)) || (err = new_eventfd(port, &tx->kick_fd)))
 		return err;
-	/* RX buffers are there before the device starts, as a NIC's are. */
+	return 0;
+}
+
+/* Queue pair i on the connection: RX buffers posted (before the device
+ * starts, as a NIC's are), both vrings set up. */
+static int queue_start(struct weir_port *port, uint16_t i)
+{
+	struct vt_priv *v = port->priv;
+	struct vt_rxq *rx = (struct vt_rxq *)port->fp.rxq[i];
+	struct vt_txq *tx = (struct vt_txq *)port->fp.txq[i];
+	int err;
+
 	if (vt_rx_refill(rx) == 0)
 		return weir_port_fail(port, -ENOBUFS, "pool %s has no buffers for the RX ring "
 				      "(%u needed per queue; use a larger pool)", port->pool->name,
@@ -200,7 +219,7 @@ static int queue_init(struct weir_port *port, uint16_t i)
 static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct vt_priv *v = port->priv;
-	uint64_t nq, qsize, mrg, packed, server;
+	uint64_t nq, qsize, mrg, packed, server, reconnect;
 	int err;
 
 	if (!port->ifname[0])
@@ -214,7 +233,8 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	    (err = weir_port_arg_u64(port, "queue_size", 256, 16, 32768, &qsize)) ||
 	    (err = weir_port_arg_u64(port, "mrg_rxbuf", 1, 0, 1, &mrg)) ||
 	    (err = weir_port_arg_u64(port, "packed", 0, 0, 1, &packed)) ||
-	    (err = weir_port_arg_u64(port, "server", 0, 0, 1, &server)))
+	    (err = weir_port_arg_u64(port, "server", 0, 0, 1, &server)) ||
+	    (err = weir_port_arg_u64(port, "reconnect", server, 0, 1, &reconnect)))
 		return err;
 	if (!weir_is_pow2(qsize))
 		return weir_port_fail(port, -EINVAL, "queue_size=%llu is not a power of two",
@@ -226,6 +246,7 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	v->qsize = (uint16_t)qsize;
 	v->mrg = mrg;
 	v->server = server;
+	v->reconnect = reconnect;
 	snprintf(v->path, sizeof(v->path), "%s", port->ifname);
 	return 0;
 }
@@ -249,27 +270,32 @@ static int pool_check(struct weir_port *port)
 
 static void vt_close(struct weir_port *port);
 
-/* The set-up after the arguments; on failure the caller closes. */
-static int vt_start(struct weir_port *port)
+int vt_session(struct weir_port *port, bool first)
 {
 	struct vt_priv *v = port->priv;
 	struct weir_pool *pool = port->pool;
 	struct vt_area areas[2] = {
 		{.fd = weir_pool_memfd(pool), .addr = pool->data, .len = weir_pool_data_len(pool)},
 	};
+
+	uint64_t before = v->features;
 	int err;
 
-	if ((err = vhu_connect(&v->conn, v->path, v->server, 10000)))
-		return weir_port_fail(port, err, "%s", v->conn.err);
-	if ((err = negotiate(port)) || (err = ring_area_create(port)))
+	if ((err = negotiate(port)))
+		return err;
+	if (!first && v->features != before)
+		return weir_port_fail(port, -EPROTO, "the backend came back with features 0x%llx "
+				      "instead of 0x%llx; reopen the port",
+				      (unsigned long long)v->features, (unsigned long long)before);
+	if (first && (err = ring_area_create(port)))
 		return err;
 	areas[1] = v->rings;
 	if ((err = vhu_set_mem(&v->conn, areas, 2)))
 		return conn_err(port, err, "memory table");
-	if ((err = weir_port_alloc_queues(port, v->nq, v->nq)))
+	if (first && (err = weir_port_alloc_queues(port, v->nq, v->nq)))
 		return weir_port_fail(port, err, "out of memory");
 	for (uint16_t i = 0; i < v->nq; i++)
-		if ((err = queue_init(port, i)))
+		if ((first && (err = queue_init(port, i))) || (err = queue_start(port, i)))
 			return err;
 	if (v->features & VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
 		for (uint32_t r = 0; r < 2u * v->nq; r++)
@@ -285,11 +311,15 @@ static int vt_open(struct weir_port *port, const struct weir_port_conf *conf)
 	uint64_t h;
 	int err;
 
-	v->conn.fd = -1;
+	v->conn.fd = v->conn.lfd = v->stop_fd = -1;
 	v->rings.fd = -1;
 	if ((err = parse_args(port, conf)) || (err = pool_check(port)))
 		return err;
-	if ((err = vt_start(port))) {
+	if ((err = vhu_connect(&v->conn, v->path, v->server, 10000, -1)))
+		err = weir_port_fail(port, err, "%s", v->conn.err);
+	else if (!(err = vt_session(port, true)) && v->reconnect)
+		err = vt_ctl_start(port);
+	if (err) {
 		vt_close(port); /* weir_port_open() does not close after a failed open */
 		return err;
 	}
@@ -320,6 +350,8 @@ static void vt_close(struct weir_port *port)
 {
 	struct vt_priv *v = port->priv;
 
+	vt_ctl_stop(port);
+
 	/* Stop the device's rings before their buffers go back to the pool
 	 * (GET_VRING_BASE: the backend stops using the ring when it answers). */
 	if (v->conn.fd >= 0 && !weir_port_is_dead(port) && port->fp.rxq) {
@@ -331,6 +363,7 @@ static void vt_close(struct weir_port *port)
 		}
 	}
 	vhu_close(&v->conn);
+	vhu_unlisten(&v->conn, v->path);
 	for (uint16_t i = 0; port->fp.rxq && i < port->fp.nb_rxq; i++) {
 		struct vt_rxq *rx = (struct vt_rxq *)port->fp.rxq[i];
 		struct vt_txq *tx = (struct vt_txq *)port->fp.txq[i];
@@ -359,6 +392,7 @@ static int vt_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"rx_bad_len",  "rx_csum_partial", "rx_chained",        "rx_refill_fail",
 		"rx_kicks",    "tx_kicks",        "tx_copied",         "tx_hdr_desc",
 		"tx_csum_completed", "tx_too_big", "tx_ring_full",     "features",
+		"reconnects",  "rx_reposted",     "tx_lost_in_flight",
 	};
 	uint64_t v[WEIR_ARRAY_SIZE(names)] = {0};
 	int count = (int)WEIR_ARRAY_SIZE(names);
@@ -380,6 +414,9 @@ static int vt_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[10] += weir_port_ctr_read(&t->full);
 	}
 	v[11] = ((struct vt_priv *)port->priv)->features;
+	v[12] = weir_port_ctr_read(&((struct vt_priv *)port->priv)->reconnects);
+	v[13] = weir_port_ctr_read(&((struct vt_priv *)port->priv)->rx_reposted);
+	v[14] = weir_port_ctr_read(&((struct vt_priv *)port->priv)->tx_lost);
 	for (int i = 0; i < count && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
@@ -393,6 +430,7 @@ static const struct weir_port_param vt_params[] = {
 	{"mrg_rxbuf", "1: frames may span RX buffers (VIRTIO_NET_F_MRG_RXBUF), default 1", "0|1"},
 	{"packed", "1: packed virtqueues (not implemented yet), default 0", "0|1"},
 	{"server", "1: weir listens on the socket and the backend connects, default 0", "0|1"},
+	{"reconnect", "1: a backend that goes away is waited for (default: as server)", "0|1"},
 	{NULL, NULL, NULL},
 };
 

@@ -17,6 +17,7 @@
 #ifndef WEIR_PMD_VIRTIO_INTERNAL_H
 #define WEIR_PMD_VIRTIO_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +123,7 @@ struct vt_area {
 /* A vhost-user connection (the front-end side). */
 struct vhu_conn {
 	int fd;
+	int lfd; /* server: the listening socket, kept for reconnects; else -1 */
 	uint64_t protocol_features;
 	bool reply_ack;
 	char err[160]; /* the last problem, for the caller's message */
@@ -132,8 +134,14 @@ struct vhu_conn {
  * c->err saying what went wrong (-EPROTO: the backend's reply broke the
  * protocol; -ECONNRESET: it closed the connection). Control thread.
  */
-int vhu_connect(struct vhu_conn *c, const char *path, bool server, int timeout_ms);
+/* Connects to path, or (server) listens there (once; the socket stays
+ * for reconnects) and accepts one backend within timeout_ms (-1: no
+ * limit). stop_fd >= 0 readable: gives up with -ECANCELED. */
+int vhu_connect(struct vhu_conn *c, const char *path, bool server, int timeout_ms, int stop_fd);
+/* Closes the connection (a server keeps listening). */
 void vhu_close(struct vhu_conn *c);
+/* A server stops listening and removes its socket. */
+void vhu_unlisten(struct vhu_conn *c, const char *path);
 int vhu_get_u64(struct vhu_conn *c, enum vhu_request req, uint64_t *out);
 int vhu_set_u64(struct vhu_conn *c, enum vhu_request req, uint64_t v);
 int vhu_set_owner(struct vhu_conn *c);
@@ -255,8 +263,41 @@ bool vt_split_arm(struct vt_split *vq);
 
 #define VT_MAX_QUEUES 16
 
+/*
+ * How a reconnect (virtio_ctl.c) gets a queue to itself: a burst sets busy
+ * and then reads pause; the control thread sets pause and then waits for
+ * busy to clear. Both sides are seq_cst (Dekker): either the burst sees
+ * pause and backs out, or the control thread sees busy and waits. pause is
+ * NULL on a port without reconnect: then nothing is paid.
+ */
+struct vt_guard {
+	_Atomic bool *pause;
+	_Atomic bool busy;
+};
+
+static inline bool vt_guard_enter(struct vt_guard *g)
+{
+	if (!g->pause)
+		return true;
+	__atomic_store_n(&g->busy, true, __ATOMIC_SEQ_CST);
+	if (weir_unlikely(__atomic_load_n(g->pause, __ATOMIC_SEQ_CST))) {
+		__atomic_store_n(&g->busy, false, __ATOMIC_RELEASE);
+		return false;
+	}
+	return true;
+}
+
+/* Release: what the burst did to the queue is visible to the control
+ * thread once it sees busy clear. */
+static inline void vt_guard_exit(struct vt_guard *g)
+{
+	if (g->pause)
+		__atomic_store_n(&g->busy, false, __ATOMIC_RELEASE);
+}
+
 struct vt_rxq {
 	struct weir_rxq q;
+	struct vt_guard guard;
 	struct vt_split vq;
 	struct weir_pool *pool;
 	struct weir_pkt **slot; /* slot[desc id]: the packet the device may fill */
@@ -284,6 +325,7 @@ struct vt_tx_slot {
 
 struct vt_txq {
 	struct weir_txq q;
+	struct vt_guard guard;
 	struct vt_split vq;
 	struct weir_pool *pool;
 	struct vt_tx_slot *slot;  /* by head id */
@@ -307,8 +349,26 @@ struct vt_priv {
 	uint16_t nq;
 	uint16_t qsize;
 	bool mrg, packed, server;
+	bool reconnect;       /* a lost backend is waited for, not fatal */
 	char path[108];
+	/* reconnect (virtio_ctl.c): its thread, its stop eventfd, the pause
+	 * flag the queues' guards read, and what it counted (its writes). */
+	int stop_fd;
+	bool ctl_started;
+	pthread_t ctl;
+	_Atomic bool pause;
+	uint64_t reconnects, rx_reposted, tx_lost;
 };
+
+/* The vhost-user session on a fresh connection: features, memory table,
+ * every vring (RX buffers posted first), enabled. The first also creates
+ * the ring area and the queues; a later one (reconnect) needs the same
+ * features and reuses them. 0 or -errno with the port's message. */
+int vt_session(struct weir_port *port, bool first);
+/* Starts the reconnect thread (priv->reconnect): 0 or -errno. */
+int vt_ctl_start(struct weir_port *port);
+/* Stops it (close): no reconnect is under way once this returns. */
+void vt_ctl_stop(struct weir_port *port);
 
 /* --- rxtx (virtio_rxtx.c) ----------------------------------------------- */
 /* Idle polls (RX empty, TX ring full) between looks at the connection. */
@@ -325,6 +385,12 @@ uint16_t vt_rx_refill(struct vt_rxq *q);
 /* Frees every packet the queues still hold (posted, in flight). */
 void vt_rxq_release(struct vt_rxq *q);
 void vt_txq_release(struct vt_txq *q);
+/* A queue as new (empty rings, nothing posted or in flight) for a new
+ * backend; returns the buffers it gave back to the pool (RX: posted; TX:
+ * in flight, which count as dropped and completed). The caller owns the
+ * queue (paused). */
+uint32_t vt_rxq_reset(struct vt_rxq *q);
+uint32_t vt_txq_reset(struct vt_txq *q);
 /* Sets the private state of a queue whose rings are at mem (zeroed,
  * vt_split_bytes(size)): 0 or -ENOMEM. For the port and the fuzz target. */
 int vt_rxq_init(struct vt_rxq *q, void *mem, uint16_t size, struct weir_pool *pool, bool mrg,

@@ -230,7 +230,7 @@ static void rx_idle(struct vt_rxq *q)
 	vt_split_arm(&q->vq); /* an entry that slipped in is read next poll */
 }
 
-uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
+static uint16_t rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 {
 	struct vt_rxq *q = (struct vt_rxq *)rxq;
 	int avail = vt_split_used_avail(&q->vq);
@@ -274,6 +274,38 @@ uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 	return got;
 }
 
+uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
+{
+	struct vt_rxq *q = (struct vt_rxq *)rxq;
+	uint16_t got;
+
+	if (!vt_guard_enter(&q->guard))
+		return 0; /* a reconnect owns the queue */
+	got = rx_burst(rxq, pkts, n);
+	vt_guard_exit(&q->guard);
+	return got;
+}
+
+uint32_t vt_rxq_reset(struct vt_rxq *q)
+{
+	uint32_t freed = 0;
+
+	for (uint16_t i = 0; i < q->vq.size; i++) {
+		if (q->slot[i]) {
+			weir_pkt_free(q->slot[i]);
+			q->slot[i] = NULL;
+			freed++;
+		}
+		q->free_ids[i] = (uint16_t)(q->vq.size - 1 - i);
+	}
+	q->nfree = q->vq.size;
+	q->armed = false;
+	q->idle_polls = 0;
+	memset(q->vq.desc, 0, vt_split_bytes(q->vq.size));
+	vt_split_init(&q->vq, q->vq.desc, q->vq.size, q->vq.event_idx);
+	return freed;
+}
+
 void vt_rxq_release(struct vt_rxq *q)
 {
 	if (!q->slot)
@@ -307,7 +339,7 @@ int vt_txq_init(struct vt_txq *q, void *mem, struct vt_net_hdr *hdrs, uint16_t s
 	return 0;
 }
 
-uint16_t vt_tx_done(struct weir_txq *txq)
+static uint16_t tx_reap(struct weir_txq *txq)
 {
 	struct vt_txq *q = (struct vt_txq *)txq;
 	int avail = vt_split_used_avail(&q->vq);
@@ -444,7 +476,19 @@ static uint16_t tx_chain(struct vt_txq *q, struct weir_pkt *p, bool inplace, uin
 	return head;
 }
 
-uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
+uint16_t vt_tx_done(struct weir_txq *txq)
+{
+	struct vt_txq *q = (struct vt_txq *)txq;
+	uint16_t done;
+
+	if (!vt_guard_enter(&q->guard))
+		return 0;
+	done = tx_reap(txq);
+	vt_guard_exit(&q->guard);
+	return done;
+}
+
+static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 {
 	struct vt_txq *q = (struct vt_txq *)txq;
 	uint64_t bytes = 0;
@@ -453,7 +497,7 @@ uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 	if (weir_unlikely(weir_port_is_dead(txq->port)))
 		return 0;
 	if (q->nfree < q->vq.size / 2)
-		vt_tx_done(txq);
+		tx_reap(txq);
 	for (i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
 		bool inplace;
@@ -485,6 +529,44 @@ uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 	weir_port_ctr_add(&txq->stats.packets, sent);
 	weir_port_ctr_add(&txq->stats.bytes, bytes);
 	return (uint16_t)i;
+}
+
+uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
+{
+	struct vt_txq *q = (struct vt_txq *)txq;
+	uint16_t took;
+
+	if (!vt_guard_enter(&q->guard))
+		return 0; /* the caller keeps them while the backend is away */
+	took = tx_burst(txq, pkts, n);
+	vt_guard_exit(&q->guard);
+	return took;
+}
+
+uint32_t vt_txq_reset(struct vt_txq *q)
+{
+	uint64_t bytes = 0;
+	uint32_t lost = 0;
+
+	for (uint16_t i = 0; i < q->vq.size; i++) {
+		if (q->slot[i].pkt) {
+			bytes += q->slot[i].pkt->pkt_len;
+			weir_pkt_free(q->slot[i].pkt);
+			q->slot[i].pkt = NULL;
+			lost++;
+		}
+		q->next[i] = (uint16_t)(i + 1);
+	}
+	/* Lost with the backend: dropped, and complete for DQL. */
+	weir_port_ctr_add(&q->q.stats.drops, lost);
+	weir_port_ctr_add(&q->q.done_pkts, lost);
+	weir_port_ctr_add(&q->q.done_bytes, bytes);
+	q->free_head = 0;
+	q->nfree = q->vq.size;
+	q->full_polls = 0;
+	memset(q->vq.desc, 0, vt_split_bytes(q->vq.size));
+	vt_split_init(&q->vq, q->vq.desc, q->vq.size, q->vq.event_idx);
+	return lost;
 }
 
 void vt_txq_release(struct vt_txq *q)

@@ -297,59 +297,74 @@ int vhu_set_mem(struct vhu_conn *c, const struct vt_area *areas, int n)
 	return send_acked(c, &m, fds, n);
 }
 
-/* Waits up to timeout_ms for a backend to connect to the listening fd. */
-static int accept_one(struct vhu_conn *c, int lfd, const char *path, int timeout_ms)
+/* Waits for fd to be readable, up to timeout_ms (-1: for ever), or for
+ * stop_fd (if >= 0): 1 readable, 0 timed out, -ECANCELED stopped. */
+static int wait_in(int fd, int stop_fd, int timeout_ms)
 {
-	struct pollfd pf = {.fd = lfd, .events = POLLIN};
+	struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
 	int r;
 
 	do
-		r = poll(&pf, 1, timeout_ms);
+		r = poll(pf, stop_fd >= 0 ? 2 : 1, timeout_ms);
 	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return conn_fail(c, -ETIMEDOUT, "no backend connected to %s within %d ms (start "
-				 "it with the socket as client, e.g. net_vhost0,iface=%s,client=1)",
-				 path, timeout_ms, path);
-	c->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (c->fd < 0)
-		return conn_fail(c, -errno, "accept on %s: %s", path, strerror(errno));
+	if (r > 0 && stop_fd >= 0 && pf[1].revents)
+		return -ECANCELED;
+	return r > 0 ? 1 : 0;
+}
+
+static int listen_on(struct vhu_conn *c, const struct sockaddr_un *sa)
+{
+	int err;
+
+	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->lfd < 0)
+		return conn_fail(c, -errno, "socket: %s", strerror(errno));
+	unlink(sa->sun_path); /* a stale socket of an earlier run */
+	if (bind(c->lfd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 || listen(c->lfd, 1) < 0) {
+		err = -errno;
+		close(c->lfd);
+		c->lfd = -1;
+		return conn_fail(c, err, "cannot listen on %s: %s", sa->sun_path, strerror(-err));
+	}
 	return 0;
 }
 
-int vhu_connect(struct vhu_conn *c, const char *path, bool server, int timeout_ms)
+int vhu_connect(struct vhu_conn *c, const char *path, bool server, int timeout_ms, int stop_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, err;
+	int fd, err, r;
 
 	c->fd = -1;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return conn_fail(c, -ENAMETOOLONG, "socket path longer than %zu bytes",
 				 sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (server) {
+		if (c->lfd < 0 && (err = listen_on(c, &sa)))
+			return err;
+		r = wait_in(c->lfd, stop_fd, timeout_ms);
+		if (r < 0)
+			return conn_fail(c, r, "stopped");
+		if (r == 0)
+			return conn_fail(c, -ETIMEDOUT, "no backend connected to %s within %d ms "
+					 "(start it with the socket as client, e.g. "
+					 "net_vhost0,iface=%s,client=1)", path, timeout_ms, path);
+		c->fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c->fd < 0)
+			return conn_fail(c, -errno, "accept on %s: %s", path, strerror(errno));
+		return 0;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return conn_fail(c, -errno, "socket: %s", strerror(errno));
-	if (!server) {
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-			err = -errno;
-			close(fd);
-			return conn_fail(c, err, "cannot connect to %s: %s (is the vhost-user "
-					 "backend listening there? or use server=1)", path,
-					 strerror(-err));
-		}
-		c->fd = fd;
-		return 0;
-	}
-	unlink(path); /* a stale socket of an earlier run */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		close(fd);
-		return conn_fail(c, err, "cannot listen on %s: %s", path, strerror(-err));
+		return conn_fail(c, err, "cannot connect to %s: %s (is the vhost-user backend "
+				 "listening there? or use server=1)", path, strerror(-err));
 	}
-	err = accept_one(c, fd, path, timeout_ms);
-	close(fd);
-	unlink(path);
-	return err;
+	c->fd = fd;
+	return 0;
 }
 
 void vhu_close(struct vhu_conn *c)
@@ -357,4 +372,13 @@ void vhu_close(struct vhu_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+void vhu_unlisten(struct vhu_conn *c, const char *path)
+{
+	if (c->lfd < 0)
+		return;
+	close(c->lfd);
+	c->lfd = -1;
+	unlink(path);
 }

@@ -6,6 +6,7 @@
  *
  *   virtio_tool SPEC io|macswap COUNT SIZE[,SIZE...] [chain]
  *   virtio_tool SPEC hostile COUNT SIZE[,SIZE...]
+ *   virtio_tool SPEC reconnect SECONDS SIZE
  *
  * Sends COUNT frames per size, each with its sequence number and a
  * pattern derived from it; every frame that comes back must be one that
@@ -16,7 +17,12 @@
  * backend is not there. At the end no buffer of the pool may be out.
  * "hostile" is for a backend that breaks the rules (vhost_evil): frames
  * go out and are received for up to 3 s; exit 0 when the port ended up
- * dead and no buffer is out after close.
+ * dead and no buffer is out after close. "reconnect" is for a backend
+ * that restarts meanwhile: one frame at a time for SECONDS, each waited
+ * for up to 20 ms (frames lost with the backend are not waited for);
+ * exit 0 when nothing came back damaged or twice, frames came back after
+ * a reconnect (xstat reconnects >= 1), the port is alive and no buffer
+ * is out after close.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -221,6 +227,63 @@ static int hostile(struct run *r, struct weir_port *port, struct weir_pool *pool
 	return rc;
 }
 
+static uint64_t xstat(struct weir_port *port, const char *name)
+{
+	struct weir_xstat xs[32];
+	int n = weir_port_xstats_get(port, xs, 32);
+
+	for (int i = 0; i < n && i < 32; i++)
+		if (!strcmp(xs[i].name, name))
+			return xs[i].value;
+	return 0;
+}
+
+static int reconnects(struct run *r, struct weir_port *port, struct weir_pool *pool, uint32_t secs)
+{
+	weir_ns_t end = weir_clock_now() + secs * WEIR_NS_PER_SEC;
+	uint64_t after = 0, rc_seen = 0;
+	int rc;
+
+	r->count = 65536;
+	free(r->seen);
+	r->seen = calloc(r->count, 1);
+	while (weir_clock_now() < end && !weir_port_is_dead(port)) {
+		struct weir_pkt *p;
+		uint64_t before = r->back;
+		weir_ns_t until = weir_clock_now() + 20 * WEIR_NS_PER_MS;
+
+		/* Sequence numbers wrap: the duplicate check starts over. */
+		if (r->sent % r->count == 0)
+			memset(r->seen, 0, r->count);
+		p = build(pool, r->sizes[0], (uint32_t)(r->sent % r->count), false);
+		if (!p)
+			break;
+		if (weir_port_tx_burst(port, 0, &p, 1) == 1)
+			r->sent++;
+		else
+			weir_pkt_free(p); /* the backend is away: the queue refused it */
+		while (r->back == before && weir_clock_now() < until)
+			drain(r, port);
+		if (rc_seen)
+			after += r->back - before;
+		rc_seen = xstat(port, "reconnects");
+	}
+	printf("reconnect: sent %llu, back exact %llu, bad %llu, back after a reconnect %llu, "
+	       "reconnects %llu, rx_reposted %llu, tx_lost_in_flight %llu, dead %d\n",
+	       (unsigned long long)r->sent, (unsigned long long)r->back,
+	       (unsigned long long)r->bad, (unsigned long long)after, (unsigned long long)rc_seen,
+	       (unsigned long long)xstat(port, "rx_reposted"),
+	       (unsigned long long)xstat(port, "tx_lost_in_flight"), weir_port_is_dead(port));
+	rc = !r->bad && after > 0 && rc_seen >= 1 && !weir_port_is_dead(port) ? 0 : 1;
+	weir_port_close(port);
+	printf("pool in use after close: %u\n", weir_pool_in_use(pool));
+	if (weir_pool_in_use(pool))
+		rc = 1;
+	free(r->seen);
+	weir_pool_destroy(pool);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = {0};
@@ -248,6 +311,8 @@ int main(int argc, char **argv)
 	r.seen = calloc((size_t)r.nsizes * r.count, 1);
 	if (!strcmp(argv[2], "hostile"))
 		return hostile(&r, port, pool);
+	if (!strcmp(argv[2], "reconnect"))
+		return reconnects(&r, port, pool, r.count);
 	send_all(&r, port, pool);
 	for (weir_ns_t until = weir_clock_now() + WEIR_NS_PER_SEC / 2;
 	     weir_clock_now() < until && r.back + r.bad < r.sent;)
