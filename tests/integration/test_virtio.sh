@@ -28,7 +28,8 @@
 #                                       (no features, wrong or no replies,
 #                                       garbage used ids, index jumps, bad
 #                                       lengths, double completions, a
-#                                       close mid-run): each refused with
+#                                       close mid-run, fewer queues than
+#                                       asked for): each refused with
 #                                       its message, the port dead, no
 #                                       buffer out after close (no DPDK)
 set -u
@@ -53,16 +54,17 @@ fail() {
 	FAILS=$((FAILS + 1))
 }
 
-# testpmd_start MODE [client]: net_vhost on $SOCK in forwarding mode MODE;
-# waits for the socket unless it is to connect to weir's.
+# testpmd_start MODE [client] [QUEUES]: net_vhost on $SOCK in forwarding
+# mode MODE; waits for the socket unless it is to connect to weir's.
 testpmd_start() {
-	local mode="$1" client=0 i
+	local mode="$1" client=0 i nq=${3:-1}
 	[ "${2:-}" = client ] && client=1
 	rm -f "$SOCK"
 	# --stats-period keeps it running without a terminal to read from.
 	dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix "weirvt$$" -l 0,1 \
-		--vdev "net_vhost0,iface=$SOCK,client=$client" -- --auto-start \
+		--vdev "net_vhost0,iface=$SOCK,client=$client,queues=$nq" -- --auto-start \
 		--forward-mode="$mode" --total-num-mbufs 16384 --stats-period 60 \
+		--rxq="$nq" --txq="$nq" \
 		>"$TMP/testpmd.log" 2>&1 </dev/null &
 	TP_PID=$!
 	[ $client = 1 ] && return 0
@@ -108,6 +110,12 @@ loop)
 		run "$mode queue_size=64" "virtio:$SOCK?queue_size=64" $mode 300 64,1514,4000 chain
 		testpmd_stop
 	done
+	# Multiqueue: four queue pairs, frames on each come back on it.
+	testpmd_start io server 4
+	run "io queues=4" "virtio:$SOCK?queues=4" io 200 64,1000,3000 chain
+	grep -q "queue pair(s)" "$TMP/out" && grep -q "4 queue pair(s)" "$TMP/out" ||
+		fail "queues=4 did not open 4 queue pairs: $(grep 'queue pair' "$TMP/out")"
+	testpmd_stop
 	# Frames that span RX buffers came back chained (mergeable RX).
 	testpmd_start io
 	run "io rx chains counted" "virtio:$SOCK" io 100 3000 chain
@@ -178,7 +186,7 @@ hostile)
 		"$EVIL" "$SOCK" "$m" 2>"$TMP/evil.err" &
 		pid=$!
 		for i in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
-		weir_run_to 20 taskset -c 0 "$TOOL" "virtio:$SOCK" "$@" >"$TMP/out" 2>&1
+		weir_run_to 20 taskset -c 0 "$TOOL" "virtio:$SOCK${SPEC_EXTRA:-}" "$@" >"$TMP/out" 2>&1
 		weir_kill $pid
 		if ! grep -q -- "$want" "$TMP/out"; then
 			fail "$m: no message matching '$want':"
@@ -199,6 +207,7 @@ hostile)
 	evil badlen "used length 1048576 for a 1932-byte buffer" hostile 100 64
 	evil dup "TX used id [0-9]* is not a chain in flight" hostile 100 64
 	evil close "backend closed the connection" hostile 100 64
+	SPEC_EXTRA="?queues=4" evil fewqueues "queues=4 but the backend has 2 queue pairs" hostile 10 64
 	;;
 *)
 	echo "unknown case $CASE"

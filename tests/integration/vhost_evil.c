@@ -18,6 +18,7 @@
  *   dup          completes one TX chain twice
  *   close        completes TX chains correctly for a while, then closes
  *                the connection mid-run
+ *   fewqueues    offers multiqueue but has only 2 queue pairs
  * It exits when the front-end goes away (or after 20 s).
  */
 #include <errno.h>
@@ -133,7 +134,11 @@ static bool handle(int fd)
 		reply(fd, &m, !strcmp(mode, "badreply") ? VHU_SET_FEATURES : m.request, &v, 8);
 		return true;
 	case VHU_GET_PROTOCOL_FEATURES:
-		v = VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK);
+		v = VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | VT_BIT(VHOST_USER_PROTOCOL_F_MQ);
+		reply(fd, &m, m.request, &v, 8);
+		return true;
+	case VHU_GET_QUEUE_NUM:
+		v = !strcmp(mode, "fewqueues") ? 2 : 1;
 		reply(fd, &m, m.request, &v, 8);
 		return true;
 	case VHU_SET_MEM_TABLE:

@@ -13,6 +13,8 @@
  * was sent (MACs swapped in macswap mode), unchanged, and each may come
  * back once. "chain" sends each frame as a chain of segments of at most
  * 300 bytes (scatter-gather TX). Prints the counts and the port's xstats;
+ * Frames take turns over the port's queues (queues=N in SPEC); each must
+ * come back on the queue it left on (testpmd's io streams pair them).
  * exits 0 when every frame came back exact, 1 otherwise, 77 when the
  * backend is not there. At the end no buffer of the pool may be out.
  * "hostile" is for a backend that breaks the rules (vhost_evil): frames
@@ -130,19 +132,24 @@ static int check(struct run *r, struct weir_pkt *p)
 	return 0;
 }
 
+/* Receives on every queue (frames sent on queue q come back on q). */
 static void drain(struct run *r, struct weir_port *port)
 {
-	struct weir_pkt *pkts[32];
-	uint16_t n = weir_port_rx_burst(port, 0, pkts, 32);
+	for (uint16_t q = 0; q < weir_port_nb_rxq(port); q++) {
+		struct weir_pkt *pkts[32];
+		uint16_t n = weir_port_rx_burst(port, q, pkts, 32);
 
-	for (uint16_t i = 0; i < n; i++) {
-		if (check(r, pkts[i]) == 0)
-			r->back++;
-		else
-			r->bad++;
-		weir_pkt_free(pkts[i]);
+		for (uint16_t i = 0; i < n; i++) {
+			if (check(r, pkts[i]) == 0)
+				r->back++;
+			else
+				r->bad++;
+			if (pkts[i]->queue != q)
+				r->bad++;
+			weir_pkt_free(pkts[i]);
+		}
+		weir_port_tx_done(port, q);
 	}
-	weir_port_tx_done(port, 0);
 }
 
 static void send_all(struct run *r, struct weir_port *port, struct weir_pool *pool)
@@ -162,7 +169,9 @@ static void send_all(struct run *r, struct weir_port *port, struct weir_pool *po
 			 * finds the RX ring empty, which is not what is tested. */
 			while (r->sent - r->back - r->bad >= WINDOW && weir_clock_now() < until)
 				drain(r, port);
-			while (weir_port_tx_burst(port, 0, &p, 1) == 0) {
+			/* Frames take turns over the queues. */
+			while (weir_port_tx_burst(port, (uint16_t)(seq % weir_port_nb_txq(port)), &p,
+						  1) == 0) {
 				drain(r, port);
 				if (weir_port_is_dead(port) || weir_clock_now() > until) {
 					weir_pkt_free(p);
