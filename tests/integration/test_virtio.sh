@@ -89,7 +89,7 @@ run() {
 	local name="$1"
 	shift
 	if weir_run_to 20 taskset -c 0 "$TOOL" "$@" >"$TMP/out" 2>&1; then
-		echo "ok: $name: $(grep '^sent' "$TMP/out")"
+		echo "ok: $name: $(grep -m1 -E '^(sent|irq:)' "$TMP/out")"
 	else
 		fail "$name (virtio_tool $*):"
 		cat "$TMP/out"
@@ -120,6 +120,8 @@ loop)
 	testpmd_start io
 	run "io rx chains counted" "virtio:$SOCK" io 100 3000 chain
 	grep -q "chained rx 100" "$TMP/out" || fail "3000-byte frames did not arrive as chains: $(grep '^sent' "$TMP/out")"
+	# Interrupt mode: an idle queue's wait_fd is woken by testpmd.
+	run "io interrupt wake-ups" "virtio:$SOCK" irq 50 64
 	testpmd_stop
 	;;
 server)

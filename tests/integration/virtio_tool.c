@@ -7,6 +7,7 @@
  *   virtio_tool SPEC io|macswap COUNT SIZE[,SIZE...] [chain]
  *   virtio_tool SPEC hostile COUNT SIZE[,SIZE...]
  *   virtio_tool SPEC reconnect SECONDS SIZE
+ *   virtio_tool SPEC irq COUNT SIZE
  *
  * Sends COUNT frames per size, each with its sequence number and a
  * pattern derived from it; every frame that comes back must be one that
@@ -24,8 +25,12 @@
  * for up to 20 ms (frames lost with the backend are not waited for);
  * exit 0 when nothing came back damaged or twice, frames came back after
  * a reconnect (xstat reconnects >= 1), the port is alive and no buffer
- * is out after close.
+ * is out after close. "irq" checks interrupt mode: COUNT times, with the
+ * RX queue idle, one frame goes out and the caller sleeps in poll() on
+ * the queue's wait_fd; the backend's interrupt must wake it within 1 s
+ * and the frame be there (wake-up latencies printed).
  */
+#include <poll.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +298,46 @@ static int reconnects(struct run *r, struct weir_port *port, struct weir_pool *p
 	return rc;
 }
 
+static int irq(struct run *r, struct weir_port *port, struct weir_pool *pool)
+{
+	int fd = weir_port_wait_fd(port, 0), woke = 0;
+	weir_ns_t worst = 0, sum = 0;
+	int rc;
+
+	for (uint32_t seq = 0; fd >= 0 && seq < r->count; seq++) {
+		struct weir_pkt *p = build(pool, r->sizes[0], seq, false);
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		uint64_t before = r->back;
+		weir_ns_t t0, dt;
+
+		drain(r, port); /* empty: the queue asks for an interrupt */
+		drain(r, port);
+		t0 = weir_clock_now();
+		if (!p || weir_port_tx_burst(port, 0, &p, 1) != 1)
+			break;
+		r->sent++;
+		if (poll(&pf, 1, 1000) != 1)
+			break;
+		dt = weir_clock_now() - t0;
+		drain(r, port);
+		if (r->back == before)
+			break; /* woken, but nothing there */
+		woke++;
+		sum += dt;
+		worst = dt > worst ? dt : worst;
+	}
+	printf("irq: %d of %u woken by the backend's interrupt, wake-up after send mean %.1f us, "
+	       "max %.1f us\n", woke, r->count, woke ? sum / 1e3 / woke : 0.0, worst / 1e3);
+	rc = woke == (int)r->count && !r->bad ? 0 : 1;
+	weir_port_close(port);
+	printf("pool in use after close: %u\n", weir_pool_in_use(pool));
+	if (weir_pool_in_use(pool))
+		rc = 1;
+	free(r->seen);
+	weir_pool_destroy(pool);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = {0};
@@ -320,6 +365,8 @@ int main(int argc, char **argv)
 	r.seen = calloc((size_t)r.nsizes * r.count, 1);
 	if (!strcmp(argv[2], "hostile"))
 		return hostile(&r, port, pool);
+	if (!strcmp(argv[2], "irq"))
+		return irq(&r, port, pool);
 	if (!strcmp(argv[2], "reconnect"))
 		return reconnects(&r, port, pool, r.count);
 	send_all(&r, port, pool);
