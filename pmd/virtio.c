@@ -50,6 +50,8 @@ static uint64_t want_features(const struct vt_priv *v, uint64_t offered)
 
 	if (v->mrg)
 		want |= VT_BIT(VIRTIO_NET_F_MRG_RXBUF);
+	if (v->packed)
+		want |= VT_BIT(VIRTIO_F_RING_PACKED);
 	/* TSO needs the device to finish checksums too (§5.1.3.1). */
 	if (offered & VT_BIT(VIRTIO_NET_F_CSUM))
 		want |= VT_BIT(VIRTIO_NET_F_HOST_TSO4) | VT_BIT(VIRTIO_NET_F_HOST_TSO6);
@@ -77,6 +79,9 @@ static int negotiate(struct weir_port *port)
 	if (v->mrg && !(offered & VT_BIT(VIRTIO_NET_F_MRG_RXBUF)))
 		return weir_port_fail(port, -EPROTONOSUPPORT, "mrg_rxbuf=1 but the backend does "
 				      "not offer VIRTIO_NET_F_MRG_RXBUF (use mrg_rxbuf=0)");
+	if (v->packed && !(offered & VT_BIT(VIRTIO_F_RING_PACKED)))
+		return weir_port_fail(port, -EPROTONOSUPPORT, "packed=1 but the backend does not "
+				      "offer VIRTIO_F_RING_PACKED (use packed=0)");
 	if (offered & VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES)) {
 		if ((err = vhu_get_u64(c, VHU_GET_PROTOCOL_FEATURES, &pf)))
 			return conn_err(port, err, "GET_PROTOCOL_FEATURES");
@@ -105,15 +110,16 @@ static int negotiate(struct weir_port *port)
 }
 
 /* Bytes of the ring area: both rings of every queue pair, TX headers. */
-static size_t ring_area_bytes(uint16_t nq, uint16_t qsize)
+static size_t ring_area_bytes(uint16_t nq, uint16_t qsize, bool packed)
 {
-	return (size_t)nq * (2 * vt_split_bytes(qsize) + page_up((size_t)qsize * VT_HDR_SIZE));
+	return (size_t)nq *
+	       (2 * vt_ring_bytes(qsize, packed) + page_up((size_t)qsize * VT_HDR_SIZE));
 }
 
 static int ring_area_create(struct weir_port *port)
 {
 	struct vt_priv *v = port->priv;
-	size_t len = ring_area_bytes(v->nq, v->qsize);
+	size_t len = ring_area_bytes(v->nq, v->qsize, v->packed);
 	int fd = memfd_create("weir-virtio-rings", MFD_CLOEXEC);
 	void *p;
 
@@ -132,20 +138,26 @@ static int ring_area_create(struct weir_port *port)
 	return 0;
 }
 
-/* One vring's set-up messages; call_fd/kick_fd are the queue's. */
+/* One vring's set-up messages (split vq, or packed pq when packed);
+ * call_fd/kick_fd are the queue's. */
 static int vring_setup(struct weir_port *port, uint32_t idx, const struct vt_split *vq,
-		       int call_fd, int kick_fd)
+		       const struct vt_packed *pq, bool packed, int call_fd, int kick_fd)
 {
 	struct vhu_conn *c = &((struct vt_priv *)port->priv)->conn;
 	struct vhu_vring_addr a = {.index = idx};
+	/* Packed: the base carries the wrap counter in bit 15 (starts at 1). */
+	uint32_t base = packed ? 1u << 15 : 0;
 	int err;
 
-	vt_split_addrs(vq, &a);
+	if (packed)
+		vt_packed_addrs(pq, &a);
+	else
+		vt_split_addrs(vq, &a);
 	if ((err = vhu_set_vring_fd(c, VHU_SET_VRING_CALL, idx, call_fd)))
 		return conn_err(port, err, "SET_VRING_CALL");
-	if ((err = vhu_set_state(c, VHU_SET_VRING_NUM, idx, vq->size)))
+	if ((err = vhu_set_state(c, VHU_SET_VRING_NUM, idx, packed ? pq->size : vq->size)))
 		return conn_err(port, err, "SET_VRING_NUM");
-	if ((err = vhu_set_state(c, VHU_SET_VRING_BASE, idx, 0)))
+	if ((err = vhu_set_state(c, VHU_SET_VRING_BASE, idx, base)))
 		return conn_err(port, err, "SET_VRING_BASE");
 	if ((err = vhu_set_vring_addr(c, &a)))
 		return conn_err(port, err, "SET_VRING_ADDR");
@@ -168,7 +180,7 @@ static int queue_init(struct weir_port *port, uint16_t i)
 	struct vt_priv *v = port->priv;
 	struct vt_rxq *rx = (struct vt_rxq *)port->fp.rxq[i];
 	struct vt_txq *tx = (struct vt_txq *)port->fp.txq[i];
-	size_t ring = vt_split_bytes(v->qsize);
+	size_t ring = vt_ring_bytes(v->qsize, v->packed);
 	uint8_t *base = (uint8_t *)v->rings.addr + i * (2 * ring + page_up((size_t)v->qsize * 12));
 	bool ev = v->features & VT_BIT(VIRTIO_RING_F_EVENT_IDX);
 	int err;
@@ -176,9 +188,9 @@ static int queue_init(struct weir_port *port, uint16_t i)
 	rx->call_fd = rx->kick_fd = tx->call_fd = tx->kick_fd = -1;
 	rx->sock_fd = tx->sock_fd = v->conn.fd;
 	if (vt_rxq_init(rx, base, v->qsize, port->pool, v->features & VT_BIT(VIRTIO_NET_F_MRG_RXBUF),
-			ev) ||
+			ev, v->packed) ||
 	    vt_txq_init(tx, base + ring, (struct vt_net_hdr *)(void *)(base + 2 * ring), v->qsize,
-			port->pool, ev))
+			port->pool, ev, v->packed))
 		return weir_port_fail(port, -ENOMEM, "out of memory");
 	rx->guest_csum = v->features & VT_BIT(VIRTIO_NET_F_GUEST_CSUM);
 	tx->csum = v->features & VT_BIT(VIRTIO_NET_F_CSUM);
@@ -209,8 +221,10 @@ static int queue_start(struct weir_port *port, uint16_t i)
 		return weir_port_fail(port, -ENOBUFS, "pool %s has no buffers for the RX ring "
 				      "(%u needed per queue; use a larger pool)", port->pool->name,
 				      v->qsize);
-	if ((err = vring_setup(port, 2u * i, &rx->vq, rx->call_fd, rx->kick_fd)) ||
-	    (err = vring_setup(port, 2u * i + 1, &tx->vq, tx->call_fd, tx->kick_fd)))
+	if ((err = vring_setup(port, 2u * i, &rx->vq, &rx->pq, v->packed, rx->call_fd,
+			       rx->kick_fd)) ||
+	    (err = vring_setup(port, 2u * i + 1, &tx->vq, &tx->pq, v->packed, tx->call_fd,
+			       tx->kick_fd)))
 		return err;
 	return 0;
 }
@@ -239,12 +253,10 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	if (!weir_is_pow2(qsize))
 		return weir_port_fail(port, -EINVAL, "queue_size=%llu is not a power of two",
 				      (unsigned long long)qsize);
-	if (packed)
-		return weir_port_fail(port, -ENOTSUP, "packed=1: packed virtqueues are not "
-				      "implemented yet (use packed=0, split rings)");
 	v->nq = (uint16_t)nq;
 	v->qsize = (uint16_t)qsize;
 	v->mrg = mrg;
+	v->packed = packed;
 	v->server = server;
 	v->reconnect = reconnect;
 	snprintf(v->path, sizeof(v->path), "%s", port->ifname);
@@ -331,8 +343,9 @@ static int vt_open(struct weir_port *port, const struct weir_port_conf *conf)
 	port->mtu = 1500;
 	port->tx_offloads = (v->features & VT_BIT(VIRTIO_NET_F_CSUM) ? WEIR_PORT_OFFLOAD_CSUM : 0) |
 			    (((struct vt_txq *)port->fp.txq[0])->gso ? WEIR_PORT_OFFLOAD_GSO_TCP : 0);
-	WEIR_INFO("%s: features 0x%llx (mrg_rxbuf %s, event_idx %s, csum %s), %u queue pair(s) "
-		  "of %u", port->label, (unsigned long long)v->features,
+	WEIR_INFO("%s: features 0x%llx (%s rings, mrg_rxbuf %s, event_idx %s, csum %s), %u queue "
+		  "pair(s) of %u", port->label, (unsigned long long)v->features,
+		  v->packed ? "packed" : "split",
 		  v->features & VT_BIT(VIRTIO_NET_F_MRG_RXBUF) ? "on" : "off",
 		  v->features & VT_BIT(VIRTIO_RING_F_EVENT_IDX) ? "on" : "off",
 		  v->features & VT_BIT(VIRTIO_NET_F_CSUM) ? "on" : "off", v->nq, v->qsize);
@@ -428,7 +441,7 @@ static const struct weir_port_param vt_params[] = {
 	{"queues", "queue pairs (the backend needs as many), default 1", NULL},
 	{"queue_size", "descriptors per virtqueue, a power of two, default 256", NULL},
 	{"mrg_rxbuf", "1: frames may span RX buffers (VIRTIO_NET_F_MRG_RXBUF), default 1", "0|1"},
-	{"packed", "1: packed virtqueues (not implemented yet), default 0", "0|1"},
+	{"packed", "1: packed virtqueues (VIRTIO_F_RING_PACKED), default 0: split", "0|1"},
 	{"server", "1: weir listens on the socket and the backend connects, default 0", "0|1"},
 	{"reconnect", "1: a backend that goes away is waited for (default: as server)", "0|1"},
 	{NULL, NULL, NULL},

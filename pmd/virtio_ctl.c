@@ -55,13 +55,13 @@ static void pause_queues(struct weir_port *port)
 {
 	struct vt_priv *v = port->priv;
 
-	__atomic_store_n(&v->pause, true, __ATOMIC_SEQ_CST);
+	atomic_store_explicit(&v->pause, true, memory_order_seq_cst);
 	for (uint16_t i = 0; i < v->nq; i++) {
 		struct vt_rxq *rx = (struct vt_rxq *)port->fp.rxq[i];
 		struct vt_txq *tx = (struct vt_txq *)port->fp.txq[i];
 
-		while (__atomic_load_n(&rx->guard.busy, __ATOMIC_SEQ_CST) ||
-		       __atomic_load_n(&tx->guard.busy, __ATOMIC_SEQ_CST))
+		while (atomic_load_explicit(&rx->guard.busy, memory_order_seq_cst) ||
+		       atomic_load_explicit(&tx->guard.busy, memory_order_seq_cst))
 			usleep(20);
 	}
 }
@@ -69,7 +69,7 @@ static void pause_queues(struct weir_port *port)
 /* Release: the queues' new state is seen by a burst that reads pause. */
 static void resume_queues(struct vt_priv *v)
 {
-	__atomic_store_n(&v->pause, false, __ATOMIC_RELEASE);
+	atomic_store_explicit(&v->pause, false, memory_order_release);
 }
 
 static void reset_queues(struct weir_port *port, uint32_t *reposted, uint32_t *lost)

@@ -18,6 +18,7 @@
 #define WEIR_PMD_VIRTIO_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -259,6 +260,64 @@ static inline struct vring_used_elem vt_split_used_get(const struct vt_split *vq
  * entry arrives; returns true when one came meanwhile (read used again). */
 bool vt_split_arm(struct vt_split *vq);
 
+/* --- packed virtqueue (virtio 1.2 §2.8) -------------------------------- */
+#define VRING_PACKED_DESC_F_AVAIL (1u << 7)
+#define VRING_PACKED_DESC_F_USED (1u << 15)
+#define VRING_PACKED_EVENT_ENABLE 0
+#define VRING_PACKED_EVENT_DISABLE 1
+#define VRING_PACKED_EVENT_DESC 2
+
+struct vring_packed_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id;
+	uint16_t flags;
+};
+
+struct vring_packed_event {
+	uint16_t off_wrap;
+	uint16_t flags;
+};
+
+/* One buffer of a chain, as a descriptor names it. */
+struct vt_seg {
+	uint64_t addr;
+	uint32_t len;
+};
+
+struct vt_packed {
+	struct vring_packed_desc *desc;
+	struct vring_packed_event *driver; /* weir writes: when to interrupt */
+	struct vring_packed_event *device; /* the device writes: when to kick */
+	uint16_t size;
+	uint16_t next_avail, next_used; /* ring positions */
+	uint16_t nfree;                 /* positions weir may fill */
+	uint16_t added;                 /* made available since the last kick test */
+	bool avail_wrap, used_wrap;
+	bool event_idx;
+};
+
+size_t vt_packed_bytes(uint16_t n);
+/* Lays the ring of size n out in mem (vt_packed_bytes(n) zeroed bytes). */
+void vt_packed_init(struct vt_packed *pq, void *mem, uint16_t n, bool event_idx);
+void vt_packed_addrs(const struct vt_packed *pq, struct vhu_vring_addr *a);
+/* Makes the chain segs[0..k-1] available as buffer id (k <= nfree). */
+void vt_packed_add(struct vt_packed *pq, const struct vt_seg *segs, uint16_t k, uint16_t id,
+		   bool write);
+/* True when the device asked to be kicked for what was added since the
+ * last call. */
+bool vt_packed_kick_needed(struct vt_packed *pq);
+/* The used descriptor at pos (when the device has written one there for
+ * wrap counter wrap): true with *out copied out once, or false. */
+bool vt_packed_used_at(const struct vt_packed *pq, uint16_t pos, bool wrap,
+		       struct vring_used_elem *out);
+/* Moves a ring position k places on, flipping its wrap counter past the end. */
+void vt_packed_step(uint16_t size, uint16_t *pos, bool *wrap, uint16_t k);
+/* Asks for an interrupt for the next used descriptor; true when one is
+ * there already. */
+bool vt_packed_arm(struct vt_packed *pq);
+void vt_packed_disarm(struct vt_packed *pq);
+
 /* --- queues and the port ----------------------------------------------- */
 
 #define VT_MAX_QUEUES 16
@@ -279,9 +338,9 @@ static inline bool vt_guard_enter(struct vt_guard *g)
 {
 	if (!g->pause)
 		return true;
-	__atomic_store_n(&g->busy, true, __ATOMIC_SEQ_CST);
-	if (weir_unlikely(__atomic_load_n(g->pause, __ATOMIC_SEQ_CST))) {
-		__atomic_store_n(&g->busy, false, __ATOMIC_RELEASE);
+	atomic_store_explicit(&g->busy, true, memory_order_seq_cst);
+	if (weir_unlikely(atomic_load_explicit(g->pause, memory_order_seq_cst))) {
+		atomic_store_explicit(&g->busy, false, memory_order_release);
 		return false;
 	}
 	return true;
@@ -292,13 +351,16 @@ static inline bool vt_guard_enter(struct vt_guard *g)
 static inline void vt_guard_exit(struct vt_guard *g)
 {
 	if (g->pause)
-		__atomic_store_n(&g->busy, false, __ATOMIC_RELEASE);
+		atomic_store_explicit(&g->busy, false, memory_order_release);
 }
 
 struct vt_rxq {
 	struct weir_rxq q;
 	struct vt_guard guard;
+	uint16_t size; /* descriptors (split) or ring positions (packed) */
+	bool packed;
 	struct vt_split vq;
+	struct vt_packed pq; /* packed: the ring (vq unused) */
 	struct weir_pool *pool;
 	struct weir_pkt **slot; /* slot[desc id]: the packet the device may fill */
 	uint16_t *free_ids;     /* private stack of descriptor ids not posted */
@@ -326,7 +388,12 @@ struct vt_tx_slot {
 struct vt_txq {
 	struct weir_txq q;
 	struct vt_guard guard;
+	uint16_t size;
+	bool packed;
 	struct vt_split vq;
+	struct vt_packed pq;  /* packed: the ring (vq unused) */
+	uint16_t *free_ids;   /* packed: buffer ids not in flight */
+	uint16_t nids;
 	struct weir_pool *pool;
 	struct vt_tx_slot *slot;  /* by head id */
 	uint16_t *next;           /* private chain links */
@@ -371,6 +438,7 @@ int vt_ctl_start(struct weir_port *port);
 void vt_ctl_stop(struct weir_port *port);
 
 /* --- rxtx (virtio_rxtx.c) ----------------------------------------------- */
+#define VT_RX_REFILL_BATCH 32
 /* Idle polls (RX empty, TX ring full) between looks at the connection. */
 #define VT_SOCK_CHECK_POLLS 4096
 /* True (port marked dead, said why) when the backend closed the
@@ -394,8 +462,34 @@ uint32_t vt_txq_reset(struct vt_txq *q);
 /* Sets the private state of a queue whose rings are at mem (zeroed,
  * vt_split_bytes(size)): 0 or -ENOMEM. For the port and the fuzz target. */
 int vt_rxq_init(struct vt_rxq *q, void *mem, uint16_t size, struct weir_pool *pool, bool mrg,
-		bool event_idx);
+		bool event_idx, bool packed);
 int vt_txq_init(struct vt_txq *q, void *mem, struct vt_net_hdr *hdrs, uint16_t size,
-		struct weir_pool *pool, bool event_idx);
+		struct weir_pool *pool, bool event_idx, bool packed);
+/* Bytes of one ring of size n in either layout. */
+size_t vt_ring_bytes(uint16_t n, bool packed);
+
+/* Shared by the split and packed bursts (virtio_rxtx.c). */
+void vt_kick(int fd, uint64_t *ctr);
+void vt_drain(int fd);
+struct weir_pkt *vt_rx_take(struct vt_rxq *q, struct vring_used_elem e, bool head);
+void vt_rx_offloads(struct vt_rxq *q, struct weir_pkt *p, const struct vt_net_hdr *h);
+/* After a receive burst: counters, interrupt request when nothing came,
+ * refill. */
+void vt_rx_finish(struct vt_rxq *q, uint16_t got, uint64_t bytes);
+bool vt_tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p);
+struct weir_pkt *vt_tx_prepare(struct vt_txq *q, struct weir_pkt *p);
+void vt_hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h);
+
+/* The packed bursts (virtio_rxtx_packed.c), called by the vt_ ones. */
+uint16_t vt_rx_burst_packed(struct vt_rxq *q, struct weir_pkt **pkts, uint16_t n);
+uint16_t vt_rx_refill_packed(struct vt_rxq *q);
+uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n);
+uint16_t vt_tx_reap_packed(struct vt_txq *q);
+
+/* The device broke the ring's rules: say what, once (the port dies). */
+#define vt_broken(q, fmt, ...)                                                           \
+	weir_port_died((q)->q.port, "the vhost-user backend broke the virtio ring (queue %u): " fmt \
+		       "; disconnected: restart the backend and reopen the port",            \
+		       (q)->q.id, __VA_ARGS__)
 
 #endif

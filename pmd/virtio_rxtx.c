@@ -24,9 +24,7 @@
 
 #include "virtio_internal.h"
 
-#define VT_RX_REFILL_BATCH 32
-
-static void kick(int fd, uint64_t *ctr)
+void vt_kick(int fd, uint64_t *ctr)
 {
 	uint64_t one = 1;
 
@@ -36,19 +34,13 @@ static void kick(int fd, uint64_t *ctr)
 		return;
 }
 
-static void drain(int fd)
+void vt_drain(int fd)
 {
 	uint64_t v;
 
 	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0)
 		return; /* EAGAIN: nothing was signalled */
 }
-
-/* The device broke the ring's rules: say what, once, and stop. */
-#define vt_broken(q, fmt, ...)                                                           \
-	weir_port_died((q)->q.port, "the vhost-user backend broke the virtio ring (queue %u): " fmt \
-		       "; disconnected: restart the backend and reopen the port",            \
-		       (q)->q.id, __VA_ARGS__)
 
 bool vt_conn_lost(struct weir_port *port, int sock_fd)
 {
@@ -67,30 +59,13 @@ bool vt_conn_lost(struct weir_port *port, int sock_fd)
 
 /* --- RX ------------------------------------------------------------------ */
 
-int vt_rxq_init(struct vt_rxq *q, void *mem, uint16_t size, struct weir_pool *pool, bool mrg,
-		bool event_idx)
-{
-	q->slot = calloc(size, sizeof(*q->slot));
-	q->free_ids = calloc(size, sizeof(*q->free_ids));
-	if (!q->slot || !q->free_ids)
-		return -ENOMEM;
-	vt_split_init(&q->vq, mem, size, event_idx);
-	for (uint16_t i = 0; i < size; i++)
-		q->free_ids[i] = (uint16_t)(size - 1 - i);
-	q->nfree = size;
-	q->pool = pool;
-	q->mrg = mrg;
-	q->hdr_size = VT_HDR_SIZE;
-	q->buf_room = pool->buf_size - pool->headroom + VT_HDR_SIZE;
-	q->refill_at = size / 4 < VT_RX_REFILL_BATCH ? size / 4 : VT_RX_REFILL_BATCH;
-	return 0;
-}
-
 uint16_t vt_rx_refill(struct vt_rxq *q)
 {
 	struct weir_pkt *pkts[VT_RX_REFILL_BATCH];
 	uint16_t posted = 0;
 
+	if (q->packed)
+		return vt_rx_refill_packed(q);
 	while (q->nfree) {
 		uint16_t n = q->nfree < VT_RX_REFILL_BATCH ? q->nfree : VT_RX_REFILL_BATCH;
 
@@ -112,21 +87,20 @@ uint16_t vt_rx_refill(struct vt_rxq *q)
 		posted += n;
 	}
 	if (posted && vt_split_publish(&q->vq) && q->kick_fd >= 0)
-		kick(q->kick_fd, &q->kicks);
+		vt_kick(q->kick_fd, &q->kicks);
 	return posted;
 }
 
-/* Takes used entry i's buffer out of its slot after checking the entry:
+/* Takes used entry e's buffer out of its slot after checking the entry:
  * the packet, with its data length set, or NULL (port marked dead). */
-static struct weir_pkt *rx_take(struct vt_rxq *q, uint16_t i, bool head)
+struct weir_pkt *vt_rx_take(struct vt_rxq *q, struct vring_used_elem e, bool head)
 {
-	struct vring_used_elem e = vt_split_used_get(&q->vq, i);
 	uint32_t min = head ? q->hdr_size : 1;
 	struct weir_pkt *p;
 
-	if (e.id >= q->vq.size || !q->slot[e.id]) {
+	if (e.id >= q->size || !q->slot[e.id]) {
 		vt_broken(q, "used id %u is %s", e.id,
-			  e.id >= q->vq.size ? "out of range" : "not a buffer it was given");
+			  e.id >= q->size ? "out of range" : "not a buffer it was given");
 		return NULL;
 	}
 	if (e.len < min || e.len > q->buf_room) {
@@ -151,7 +125,7 @@ static struct weir_pkt *rx_take(struct vt_rxq *q, uint16_t i, bool head)
 }
 
 /* The header's offload word on p (GUEST_CSUM negotiated). */
-static void rx_offloads(struct vt_rxq *q, struct weir_pkt *p, const struct vt_net_hdr *h)
+void vt_rx_offloads(struct vt_rxq *q, struct weir_pkt *p, const struct vt_net_hdr *h)
 {
 	uint16_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
 
@@ -192,11 +166,11 @@ static int rx_one(struct vt_rxq *q, int avail, struct weir_pkt **out)
 	}
 	if (nbufs > avail)
 		return 0;
-	if (!(p = rx_take(q, 0, true)))
+	if (!(p = vt_rx_take(q, vt_split_used_get(&q->vq, 0), true)))
 		return -1;
 	last = p;
 	for (uint16_t i = 1; i < nbufs; i++) {
-		struct weir_pkt *s = rx_take(q, i, false);
+		struct weir_pkt *s = vt_rx_take(q, vt_split_used_get(&q->vq, i), false);
 
 		if (!s) {
 			weir_pkt_free(p);
@@ -212,7 +186,7 @@ static int rx_one(struct vt_rxq *q, int avail, struct weir_pkt **out)
 	if (nbufs > 1)
 		weir_port_ctr_add(&q->chained, 1);
 	if (q->guest_csum)
-		rx_offloads(q, p, &h);
+		vt_rx_offloads(q, p, &h);
 	*out = p;
 	return 1;
 }
@@ -225,9 +199,32 @@ static void rx_idle(struct vt_rxq *q)
 		return;
 	if (q->armed)
 		return;
-	drain(q->call_fd);
+	vt_drain(q->call_fd);
 	q->armed = true;
-	vt_split_arm(&q->vq); /* an entry that slipped in is read next poll */
+	/* An entry that slipped in is read at the next poll. */
+	if (q->packed)
+		vt_packed_arm(&q->pq);
+	else
+		vt_split_arm(&q->vq);
+}
+
+void vt_rx_finish(struct vt_rxq *q, uint16_t got, uint64_t bytes)
+{
+	if (got) {
+		if (q->armed) {
+			q->armed = false;
+			if (q->packed)
+				vt_packed_disarm(&q->pq);
+			else if (!q->vq.event_idx)
+				*q->vq.avail_flags = VRING_AVAIL_F_NO_INTERRUPT;
+		}
+		weir_port_ctr_add(&q->q.stats.packets, got);
+		weir_port_ctr_add(&q->q.stats.bytes, bytes);
+	} else if (!weir_port_is_dead(q->q.port)) {
+		rx_idle(q);
+	}
+	if (q->nfree >= q->refill_at && !weir_port_is_dead(q->q.port))
+		vt_rx_refill(q);
 }
 
 static uint16_t rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
@@ -258,19 +255,7 @@ static uint16_t rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t 
 		bytes += p->pkt_len;
 		pkts[got++] = p;
 	}
-	if (got) {
-		if (q->armed) {
-			q->armed = false;
-			if (!q->vq.event_idx)
-				*q->vq.avail_flags = VRING_AVAIL_F_NO_INTERRUPT;
-		}
-		weir_port_ctr_add(&rxq->stats.packets, got);
-		weir_port_ctr_add(&rxq->stats.bytes, bytes);
-	} else if (!weir_port_is_dead(rxq->port)) {
-		rx_idle(q);
-	}
-	if (q->nfree >= q->refill_at && !weir_port_is_dead(rxq->port))
-		vt_rx_refill(q);
+	vt_rx_finish(q, got, bytes);
 	return got;
 }
 
@@ -281,63 +266,12 @@ uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 
 	if (!vt_guard_enter(&q->guard))
 		return 0; /* a reconnect owns the queue */
-	got = rx_burst(rxq, pkts, n);
+	got = q->packed ? vt_rx_burst_packed(q, pkts, n) : rx_burst(rxq, pkts, n);
 	vt_guard_exit(&q->guard);
 	return got;
 }
 
-uint32_t vt_rxq_reset(struct vt_rxq *q)
-{
-	uint32_t freed = 0;
-
-	for (uint16_t i = 0; i < q->vq.size; i++) {
-		if (q->slot[i]) {
-			weir_pkt_free(q->slot[i]);
-			q->slot[i] = NULL;
-			freed++;
-		}
-		q->free_ids[i] = (uint16_t)(q->vq.size - 1 - i);
-	}
-	q->nfree = q->vq.size;
-	q->armed = false;
-	q->idle_polls = 0;
-	memset(q->vq.desc, 0, vt_split_bytes(q->vq.size));
-	vt_split_init(&q->vq, q->vq.desc, q->vq.size, q->vq.event_idx);
-	return freed;
-}
-
-void vt_rxq_release(struct vt_rxq *q)
-{
-	if (!q->slot)
-		return;
-	for (uint16_t i = 0; i < q->vq.size; i++)
-		if (q->slot[i])
-			weir_pkt_free(q->slot[i]);
-	free(q->slot);
-	free(q->free_ids);
-	q->slot = NULL;
-	q->free_ids = NULL;
-}
-
 /* --- TX ------------------------------------------------------------------ */
-
-int vt_txq_init(struct vt_txq *q, void *mem, struct vt_net_hdr *hdrs, uint16_t size,
-		struct weir_pool *pool, bool event_idx)
-{
-	q->slot = calloc(size, sizeof(*q->slot));
-	q->next = calloc(size, sizeof(*q->next));
-	if (!q->slot || !q->next)
-		return -ENOMEM;
-	vt_split_init(&q->vq, mem, size, event_idx);
-	for (uint16_t i = 0; i < size; i++)
-		q->next[i] = (uint16_t)(i + 1);
-	q->free_head = 0;
-	q->nfree = size;
-	q->hdrs = hdrs;
-	q->pool = pool;
-	q->hdr_size = VT_HDR_SIZE;
-	return 0;
-}
 
 static uint16_t tx_reap(struct weir_txq *txq)
 {
@@ -379,7 +313,7 @@ static uint16_t tx_reap(struct weir_txq *txq)
 /* True when p cannot go as it is: a segment outside this queue's pool
  * or not weir's alone to lend (external, a clone's), or an offload the
  * device did not agree to. */
-static bool tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p)
+bool vt_tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p)
 {
 	for (const struct weir_pkt *s = p; s; s = s->next)
 		if (s->pool != q->pool || (s->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)))
@@ -402,7 +336,7 @@ static struct weir_pkt *tx_drop(struct vt_txq *q, struct weir_pkt *p)
 /* p as the device may read it: anything of another pool, external or a
  * clone is copied into this pool; a partial checksum the device does not
  * finish is finished here. NULL when it cannot go (freed, counted). */
-static struct weir_pkt *tx_prepare(struct vt_txq *q, struct weir_pkt *p)
+struct weir_pkt *vt_tx_prepare(struct vt_txq *q, struct weir_pkt *p)
 {
 	struct weir_pkt *c;
 
@@ -426,7 +360,7 @@ static struct weir_pkt *tx_prepare(struct vt_txq *q, struct weir_pkt *p)
 	return p;
 }
 
-static void hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h)
+void vt_hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
 	if ((p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && q->csum) {
@@ -448,9 +382,9 @@ static uint16_t tx_chain(struct vt_txq *q, struct weir_pkt *p, bool inplace, uin
 	struct vring_desc *d;
 
 	if (inplace) {
-		hdr_fill(q, p, (struct vt_net_hdr *)(void *)(weir_pkt_data(p) - VT_HDR_SIZE));
+		vt_hdr_fill(q, p, (struct vt_net_hdr *)(void *)(weir_pkt_data(p) - VT_HDR_SIZE));
 	} else {
-		hdr_fill(q, p, &q->hdrs[head]);
+		vt_hdr_fill(q, p, &q->hdrs[head]);
 		d = &q->vq.desc[id];
 		d->addr = (uint64_t)(uintptr_t)&q->hdrs[head];
 		d->len = VT_HDR_SIZE;
@@ -483,7 +417,7 @@ uint16_t vt_tx_done(struct weir_txq *txq)
 
 	if (!vt_guard_enter(&q->guard))
 		return 0;
-	done = tx_reap(txq);
+	done = q->packed ? vt_tx_reap_packed(q) : tx_reap(txq);
 	vt_guard_exit(&q->guard);
 	return done;
 }
@@ -503,8 +437,8 @@ static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t 
 		bool inplace;
 		uint16_t ndesc;
 
-		if (weir_unlikely(tx_needs_prepare(q, p))) {
-			if (!(p = tx_prepare(q, p)))
+		if (weir_unlikely(vt_tx_needs_prepare(q, p))) {
+			if (!(p = vt_tx_prepare(q, p)))
 				continue;
 			pkts[i] = p; /* the caller keeps the copy if it does not fit */
 		}
@@ -525,7 +459,7 @@ static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t 
 		sent++;
 	}
 	if (sent && vt_split_publish(&q->vq))
-		kick(q->kick_fd, &q->kicks);
+		vt_kick(q->kick_fd, &q->kicks);
 	weir_port_ctr_add(&txq->stats.packets, sent);
 	weir_port_ctr_add(&txq->stats.bytes, bytes);
 	return (uint16_t)i;
@@ -538,46 +472,8 @@ uint16_t vt_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
 
 	if (!vt_guard_enter(&q->guard))
 		return 0; /* the caller keeps them while the backend is away */
-	took = tx_burst(txq, pkts, n);
+	took = q->packed ? vt_tx_burst_packed(q, pkts, n) : tx_burst(txq, pkts, n);
 	vt_guard_exit(&q->guard);
 	return took;
 }
 
-uint32_t vt_txq_reset(struct vt_txq *q)
-{
-	uint64_t bytes = 0;
-	uint32_t lost = 0;
-
-	for (uint16_t i = 0; i < q->vq.size; i++) {
-		if (q->slot[i].pkt) {
-			bytes += q->slot[i].pkt->pkt_len;
-			weir_pkt_free(q->slot[i].pkt);
-			q->slot[i].pkt = NULL;
-			lost++;
-		}
-		q->next[i] = (uint16_t)(i + 1);
-	}
-	/* Lost with the backend: dropped, and complete for DQL. */
-	weir_port_ctr_add(&q->q.stats.drops, lost);
-	weir_port_ctr_add(&q->q.done_pkts, lost);
-	weir_port_ctr_add(&q->q.done_bytes, bytes);
-	q->free_head = 0;
-	q->nfree = q->vq.size;
-	q->full_polls = 0;
-	memset(q->vq.desc, 0, vt_split_bytes(q->vq.size));
-	vt_split_init(&q->vq, q->vq.desc, q->vq.size, q->vq.event_idx);
-	return lost;
-}
-
-void vt_txq_release(struct vt_txq *q)
-{
-	if (!q->slot)
-		return;
-	for (uint16_t i = 0; i < q->vq.size; i++)
-		if (q->slot[i].pkt)
-			weir_pkt_free(q->slot[i].pkt);
-	free(q->slot);
-	free(q->next);
-	q->slot = NULL;
-	q->next = NULL;
-}

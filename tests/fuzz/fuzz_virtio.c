@@ -12,9 +12,13 @@
  *      (used id, used length, num_buffers, header flags, csum start/off,
  *      a used-idx step) become the device's writes, each followed by a
  *      receive burst.
- *   2: TX: 40 frames of 1 to 4 segments are sent (sizes from the input),
+ *   2: TX: a flags byte, a count, then that many frames (1 to 4 segments,
+ *      sizes from the input) are sent,
  *      then records of (id, step) become used entries, each followed by
  *      tx_done.
+ *   3, 4: the same over packed rings: the records become used
+ *      descriptors (id, length, AVAIL/USED bits right or wrong, at the
+ *      position weir reads next or a little ahead).
  * Properties: no crash or out-of-bounds access; every packet received is
  * a consistent chain within what was posted; a broken rule marks the
  * port dead and nothing moves after; every buffer is back in the pool
@@ -90,7 +94,27 @@ static void check_rx_pkt(const struct vt_rxq *q, const struct weir_pkt *p)
 		abort();
 }
 
-static void fuzz_rx(const uint8_t *d, size_t n)
+/* A used descriptor of a packed ring as the device would write it, with
+ * the wrap bits right (bit 0 of b clear) or scrambled, d positions ahead. */
+static void packed_write(struct vt_packed *pq, uint8_t b, uint16_t id, uint32_t len)
+{
+	uint16_t pos = pq->next_used;
+	bool wrap = pq->used_wrap;
+	struct vring_packed_desc *d;
+	uint16_t f;
+
+	vt_packed_step(pq->size, &pos, &wrap, (uint16_t)((b >> 1) & 3));
+	d = &pq->desc[pos];
+	f = wrap ? VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0;
+	if (b & 1)
+		f = (uint16_t)((b & 0x80 ? VRING_PACKED_DESC_F_AVAIL : 0) |
+			       (b & 0x40 ? VRING_PACKED_DESC_F_USED : 0));
+	d->id = id;
+	d->len = len;
+	d->flags = f;
+}
+
+static void fuzz_rx(const uint8_t *d, size_t n, bool packed)
 {
 	struct weir_port port;
 	struct vt_rxq q;
@@ -103,19 +127,28 @@ static void fuzz_rx(const uint8_t *d, size_t n)
 	memset(ring_mem, 0, sizeof(ring_mem));
 	q.q.port = &port;
 	q.call_fd = q.kick_fd = q.sock_fd = -1;
-	if (vt_rxq_init(&q, ring_mem, QSIZE, pool, d[0] & 1, d[0] & 2))
+	if (vt_rxq_init(&q, ring_mem, QSIZE, pool, d[0] & 1, d[0] & 2, packed))
 		abort();
 	q.guest_csum = d[0] & 4;
 	d++, n--;
 	vt_rx_refill(&q);
 	for (; n >= 8; d += 8, n -= 8) {
-		uint16_t slot = (uint16_t)(q.vq.last_used + (d[7] & 3));
-		struct vring_used_elem *e = &q.vq.used_ring[slot & q.vq.mask];
 		uint16_t id = d[0] % (QSIZE + 4);
+		uint32_t len = (uint32_t)d[1] << 4 | d[2] >> 4;
 		struct vt_net_hdr *h;
+		uint16_t got;
 
-		e->id = id;
-		e->len = (uint32_t)d[1] << 4 | d[2] >> 4;
+		if (packed) {
+			packed_write(&q.pq, d[7], id, len);
+		} else {
+			uint16_t slot = (uint16_t)(q.vq.last_used + (d[7] & 3));
+			struct vring_used_elem *e = &q.vq.used_ring[slot & q.vq.mask];
+
+			e->id = id;
+			e->len = len;
+			*q.vq.used_idx = (uint16_t)(*q.vq.used_idx + (d[7] >> 2) % 4 +
+						    (d[7] & 0x80 ? 300 : 0));
+		}
 		if (id < QSIZE && q.slot[id]) {
 			h = (struct vt_net_hdr *)(void *)(weir_pkt_data(q.slot[id]) - VT_HDR_SIZE);
 			h->num_buffers = d[3] % 6;
@@ -123,9 +156,7 @@ static void fuzz_rx(const uint8_t *d, size_t n)
 			h->csum_start = d[5];
 			h->csum_offset = d[6];
 		}
-		*q.vq.used_idx = (uint16_t)(*q.vq.used_idx + (d[7] >> 2) % 4 + (d[7] & 0x80 ? 300 : 0));
-		uint16_t got = vt_rx_burst(&q.q, pkts, 32);
-
+		got = vt_rx_burst(&q.q, pkts, 32);
 		for (uint16_t i = 0; i < got; i++) {
 			check_rx_pkt(&q, pkts[i]);
 			weir_pkt_free(pkts[i]);
@@ -137,21 +168,25 @@ static void fuzz_rx(const uint8_t *d, size_t n)
 	check_leaks();
 }
 
-static void fuzz_tx(const uint8_t *d, size_t n)
+static void fuzz_tx(const uint8_t *d, size_t n, bool packed)
 {
 	struct weir_port port;
 	struct vt_txq q;
 	struct weir_pkt *pkts[40];
-	uint16_t np = 0, took;
+	uint16_t np = 0, took, nframes;
 
 	fake_port(&port);
 	memset(&q, 0, sizeof(q));
 	memset(ring_mem, 0, sizeof(ring_mem));
 	q.q.port = &port;
 	q.kick_fd = q.call_fd = q.sock_fd = -1;
-	if (vt_txq_init(&q, ring_mem, hdrs, QSIZE, pool, n && (d[0] & 1)))
+	if (n < 2)
+		return;
+	if (vt_txq_init(&q, ring_mem, hdrs, QSIZE, pool, d[0] & 1, packed))
 		abort();
-	for (; np < 40 && n > 0; np++, d++, n--) {
+	nframes = d[1] % 40 + 1;
+	d += 2, n -= 2;
+	for (; np < nframes && n > 0; np++, d++, n--) {
 		pkts[np] = weir_pkt_alloc(pool);
 		if (!pkts[np] || !weir_pkt_put(pkts[np], (uint16_t)(14 + d[0])))
 			abort();
@@ -166,12 +201,17 @@ static void fuzz_tx(const uint8_t *d, size_t n)
 	for (uint16_t i = took; i < np; i++)
 		weir_pkt_free(pkts[i]);
 	for (; n >= 2; d += 2, n -= 2) {
-		struct vring_used_elem *e = &q.vq.used_ring[(uint16_t)(q.vq.last_used + (d[1] & 3)) &
-							    q.vq.mask];
+		if (packed) {
+			packed_write(&q.pq, d[1], d[0] % (QSIZE + 2), 0);
+		} else {
+			struct vring_used_elem *e =
+				&q.vq.used_ring[(uint16_t)(q.vq.last_used + (d[1] & 3)) & q.vq.mask];
 
-		e->id = d[0] % (QSIZE + 2);
-		e->len = 0;
-		*q.vq.used_idx = (uint16_t)(*q.vq.used_idx + (d[1] >> 2) % 3 + (d[1] & 0x80 ? 200 : 0));
+			e->id = d[0] % (QSIZE + 2);
+			e->len = 0;
+			*q.vq.used_idx = (uint16_t)(*q.vq.used_idx + (d[1] >> 2) % 3 +
+						    (d[1] & 0x80 ? 200 : 0));
+		}
 		vt_tx_done(&q.q);
 	}
 	vt_txq_release(&q);
@@ -188,15 +228,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		fuzz_replies(data + 1, size - 1);
 		break;
 	case 1:
-		fuzz_rx(data + 1, size - 1);
+	case 3:
+		fuzz_rx(data + 1, size - 1, data[0] % 5 == 3);
 		break;
 	default:
-		fuzz_tx(data + 1, size - 1);
+		fuzz_tx(data + 1, size - 1, data[0] % 5 == 4);
 		break;
 	}
 	return 0;

@@ -9,7 +9,9 @@
 # checks that each comes back once, byte for byte, and that no pool buffer
 # is out after the port closes.
 #
-#   test_virtio.sh VIRTIO_TOOL loop     the matrix above (split rings)
+#   test_virtio.sh VIRTIO_TOOL loop     the matrix above, split and packed
+#                                       rings, 1 and 4 queue pairs, and
+#                                       interrupt mode (wait_fd woken)
 #   test_virtio.sh VIRTIO_TOOL server   weir listens (server=1), testpmd
 #                                       connects as a client
 #   test_virtio.sh VIRTIO_TOOL reconnect
@@ -108,11 +110,17 @@ loop)
 		run "$mode mrg_rxbuf=0 single" "virtio:$SOCK?mrg_rxbuf=0" $mode 200 $SMALL
 		run "$mode mrg_rxbuf=0 chained" "virtio:$SOCK?mrg_rxbuf=0" $mode 200 $SMALL chain
 		run "$mode queue_size=64" "virtio:$SOCK?queue_size=64" $mode 300 64,1514,4000 chain
+		# The same over packed virtqueues.
+		run "$mode packed mrg_rxbuf=1 single" "virtio:$SOCK?packed=1" $mode 200 $SMALL
+		run "$mode packed mrg_rxbuf=1 chained" "virtio:$SOCK?packed=1" $mode 200 $BIG chain
+		run "$mode packed mrg_rxbuf=0 chained" "virtio:$SOCK?packed=1&mrg_rxbuf=0" $mode 200 $SMALL chain
+		run "$mode packed queue_size=64" "virtio:$SOCK?packed=1&queue_size=64" $mode 300 64,1514,4000 chain
 		testpmd_stop
 	done
 	# Multiqueue: four queue pairs, frames on each come back on it.
 	testpmd_start io server 4
 	run "io queues=4" "virtio:$SOCK?queues=4" io 200 64,1000,3000 chain
+	run "io packed queues=4" "virtio:$SOCK?queues=4&packed=1" io 200 64,1000,3000 chain
 	grep -q "queue pair(s)" "$TMP/out" && grep -q "4 queue pair(s)" "$TMP/out" ||
 		fail "queues=4 did not open 4 queue pairs: $(grep 'queue pair' "$TMP/out")"
 	testpmd_stop
@@ -122,6 +130,7 @@ loop)
 	grep -q "chained rx 100" "$TMP/out" || fail "3000-byte frames did not arrive as chains: $(grep '^sent' "$TMP/out")"
 	# Interrupt mode: an idle queue's wait_fd is woken by testpmd.
 	run "io interrupt wake-ups" "virtio:$SOCK" irq 50 64
+	run "io packed interrupt wake-ups" "virtio:$SOCK?packed=1" irq 50 64
 	testpmd_stop
 	;;
 server)
@@ -135,20 +144,25 @@ server)
 	;;
 reconnect)
 	testpmd_start io
-	taskset -c 0 "$TOOL" "virtio:$SOCK?reconnect=1" reconnect 7 1000 >"$TMP/out" 2>&1 &
-	TOOL_PID=$!
-	sleep 2.5
-	testpmd_stop
-	sleep 0.5
-	testpmd_start io
-	wait $TOOL_PID
-	rc=$?
-	if [ $rc = 0 ]; then
-		echo "ok: backend restart survived: $(grep '^reconnect:' "$TMP/out")"
-	else
-		fail "backend restart (rc $rc):"
-		cat "$TMP/out"
-	fi
+	for ring in 0 1; do
+		taskset -c 0 "$TOOL" "virtio:$SOCK?reconnect=1&packed=$ring" reconnect 25 1000 \
+			>"$TMP/out" 2>&1 &
+		TOOL_PID=$!
+		sleep 2
+		T0=$(date +%s.%N)
+		testpmd_stop
+		sleep 0.5
+		testpmd_start io
+		T1=$(date +%s.%N)
+		wait $TOOL_PID
+		rc=$?
+		if [ $rc = 0 ]; then
+			echo "ok: backend restart survived (packed=$ring): $(grep '^reconnect:' "$TMP/out")"
+		else
+			fail "backend restart, packed=$ring (rc $rc; testpmd was away $(echo "$T1 - $T0" | bc) s):"
+			cat "$TMP/out"
+		fi
+	done
 	testpmd_stop
 	;;
 ping)

@@ -21,7 +21,8 @@
  * "hostile" is for a backend that breaks the rules (vhost_evil): frames
  * go out and are received for up to 3 s; exit 0 when the port ended up
  * dead and no buffer is out after close. "reconnect" is for a backend
- * that restarts meanwhile: one frame at a time for SECONDS, each waited
+ * that restarts meanwhile: one frame at a time for up to SECONDS (until
+ * 2000 frames came back after a reconnect), each waited
  * for up to 20 ms (frames lost with the backend are not waited for);
  * exit 0 when nothing came back damaged or twice, frames came back after
  * a reconnect (xstat reconnects >= 1), the port is alive and no buffer
@@ -261,7 +262,7 @@ static int reconnects(struct run *r, struct weir_port *port, struct weir_pool *p
 	r->count = 65536;
 	free(r->seen);
 	r->seen = calloc(r->count, 1);
-	while (weir_clock_now() < end && !weir_port_is_dead(port)) {
+	while (weir_clock_now() < end && !weir_port_is_dead(port) && after < 2000) {
 		struct weir_pkt *p;
 		uint64_t before = r->back;
 		weir_ns_t until = weir_clock_now() + 20 * WEIR_NS_PER_MS;
