@@ -62,8 +62,9 @@ backend_run() {
   echo "${mpps:-0}"
 }
 
+# run_weir PACKED: weir-gen over split (0) or packed (1) rings.
 run_weir() {
-  backend_run taskset -c "$gen_cpu" "$gen" -p "virtio:$sock" -m tx -r line -s 64 \
+  backend_run taskset -c "$gen_cpu" "$gen" -p "virtio:$sock?packed=$1" -m tx -r line -s 64 \
     -t "$((secs + 4))s" -c "$gen_cpu" --quiet
 }
 
@@ -77,24 +78,29 @@ median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 echo "virtio 64-byte TX into dpdk-testpmd net_vhost (rxonly, CPU $be_cpu), sender on CPU $gen_cpu, ${secs}s x $runs"
 [ "${huge_free:-0}" -gt 0 ] || echo "no free huge pages: DPDK virtio-user cannot share its memory (DPDK needs hugepage fds), its runs are skipped"
-w_all=() d_all=()
+w_all=() p_all=() d_all=()
 for i in $(seq 1 "$runs"); do
-  w=$(run_weir)
+  w=$(run_weir 0)
+  p=$(run_weir 1)
   if [ "${huge_free:-0}" -gt 0 ]; then
     d=$(run_dpdk)
     d_all+=("$d")
   else
     d=skipped
   fi
-  echo "run $i: weir virtio $w Mpps, DPDK virtio-user $d Mpps"
-  w_all+=("$w")
+  echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps"
+  w_all+=("$w") p_all+=("$p")
 done
+range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd-; }
 w_med=$(printf '%s\n' "${w_all[@]}" | median)
-echo "weir virtio:        $w_med Mpps (median, $(printf '%s\n' "${w_all[@]}" | sort -g | sed -n '1p;$p' | paste -sd-))"
+p_med=$(printf '%s\n' "${p_all[@]}" | median)
+echo "weir virtio, split:  $w_med Mpps (median, $(range "${w_all[@]}"))"
+echo "weir virtio, packed: $p_med Mpps (median, $(range "${p_all[@]}"))"
 if [ ${#d_all[@]} -gt 0 ]; then
   d_med=$(printf '%s\n' "${d_all[@]}" | median)
-  echo "DPDK virtio-user:   $d_med Mpps (median, $(printf '%s\n' "${d_all[@]}" | sort -g | sed -n '1p;$p' | paste -sd-))"
-  awk -v w="$w_med" -v d="$d_med" 'BEGIN {if (d > 0) printf "ratio weir/DPDK:    %.2fx\n", w / d}'
+  echo "DPDK virtio-user:    $d_med Mpps (median, $(range "${d_all[@]}"))"
+  awk -v w="$w_med" -v p="$p_med" -v d="$d_med" 'BEGIN {if (d > 0)
+    printf "ratio weir/DPDK:     split %.2fx, packed %.2fx\n", w / d, p / d}'
 else
-  echo "DPDK virtio-user:   not run (no huge pages)"
+  echo "DPDK virtio-user:    not run (no huge pages); no ratio"
 fi

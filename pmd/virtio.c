@@ -331,6 +331,8 @@ static int vt_open(struct weir_port *port, const struct weir_port_conf *conf)
 		err = weir_port_fail(port, err, "%s", v->conn.err);
 	else if (!(err = vt_session(port, true)) && v->reconnect)
 		err = vt_ctl_start(port);
+	if (!err && !v->reconnect)
+		vhu_unlisten(&v->conn, v->path); /* nobody else is to connect */
 	if (err) {
 		vt_close(port); /* weir_port_open() does not close after a failed open */
 		return err;

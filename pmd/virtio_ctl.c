@@ -121,6 +121,8 @@ static void *ctl_main(void *arg)
 	int err;
 
 	while (wait_lost(v)) {
+		if (weir_port_is_dead(port))
+			break; /* it broke the rules before it left: stay dead */
 		pause_queues(port);
 		vhu_close(&v->conn);
 		reset_queues(port, &reposted, &lost);

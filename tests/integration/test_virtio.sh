@@ -25,6 +25,9 @@
 #                                       virtio port to testpmd in icmpecho
 #                                       mode: Linux's ping (ARP, ICMP)
 #                                       answered by DPDK through weir
+#   test_virtio.sh VIRTIO_TOOL afxdp    weir-gen -> virtio -> testpmd (io,
+#                                       net_vhost0 + net_af_xdp0 on a veth)
+#                                       -> a Linux namespace counts them
 #   test_virtio.sh VIRTIO_TOOL hostile VHOST_EVIL
 #                                       a backend of weir's own breaks the
 #                                       protocol or the rings on purpose
@@ -195,6 +198,39 @@ ping)
 	kill -INT "$FWD_PID" 2>/dev/null
 	wait "$FWD_PID"
 	grep -qi "error\|leak" "$TMP/fwd.log" && fail "weir-fwd: $(cat "$TMP/fwd.log")"
+	testpmd_stop
+	;;
+afxdp)
+	BUILD=${WEIR_BUILD:-$HERE/../../build}
+	GEN=$BUILD/apps/weir-gen
+	[ -x "$GEN" ] || weir_skip "weir-gen not built at $GEN"
+	weir_require_veth
+	weir_topo_pair -n a dut || exit 1
+	IFA=$(weir_if a dut)
+	rm -f "$SOCK"
+	# testpmd inside dut, its second port an AF_XDP socket on dut's veth.
+	weir_bg dut dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix "weirvt$$" -l 0,1 \
+		--vdev "net_vhost0,iface=$SOCK,client=0" --vdev "net_af_xdp0,iface=$(weir_if dut a)" \
+		-- --auto-start --forward-mode=io --total-num-mbufs 16384 --stats-period 60 \
+		>"$TMP/testpmd.log" 2>&1 </dev/null
+	TP_PID=$WEIR_BG_PID
+	for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	[ -S "$SOCK" ] || { tail -5 "$TMP/testpmd.log"; weir_skip "testpmd with net_af_xdp did not start (log above)"; }
+	sleep 1
+	before=$(weir_nsexec a cat /sys/class/net/$IFA/statistics/rx_packets)
+	weir_run_to 20 taskset -c 0 "$GEN" -p "virtio:$SOCK" -m tx -r 20kpps -n 2000 -s 100 \
+		--dst-mac "$(weir_mac a dut)" --quiet >"$TMP/gen.log" 2>&1 ||
+		fail "weir-gen over virtio: $(cat "$TMP/gen.log")"
+	sleep 0.5
+	after=$(weir_nsexec a cat /sys/class/net/$IFA/statistics/rx_packets)
+	got=$((after - before))
+	if [ "$got" -ge 2000 ]; then
+		echo "ok: weir-gen -> virtio -> testpmd -> AF_XDP -> Linux: $got frames arrived (2000 sent)"
+	else
+		fail "Linux saw $got of 2000 frames sent through virtio and testpmd's AF_XDP port"
+		cat "$TMP/gen.log"
+		tail -20 "$TMP/testpmd.log"
+	fi
 	testpmd_stop
 	;;
 hostile)
