@@ -265,6 +265,11 @@ hostile)
 	evil badlen "used length 1048576 for a 1932-byte buffer" hostile 100 64
 	evil dup "TX used id [0-9]* is not a chain in flight" hostile 100 64
 	evil close "backend closed the connection" hostile 100 64
+	# A backend taking its memory by ADD_MEM_REG: it can only find the
+	# rings and TX frames it completes if weir sent the regions that way.
+	evil memslots "backend closed the connection" hostile 100 64
+	grep -q "vhost_evil: closed the connection after" "$TMP/evil.err" ||
+		fail "memslots: the backend did not complete 500 TX frames: $(cat "$TMP/evil.err")"
 	SPEC_EXTRA="?queues=4" evil fewqueues "queues=4 but the backend has 2 queue pairs" hostile 10 64
 	;;
 *)

@@ -19,6 +19,10 @@
  *   close        completes TX chains correctly for a while, then closes
  *                the connection mid-run
  *   fewqueues    offers multiqueue but has only 2 queue pairs
+ *   memslots     a well-behaved backend that takes its memory by
+ *                CONFIGURE_MEM_SLOTS (GET_MAX_MEM_SLOTS, ADD_MEM_REG)
+ *                instead of SET_MEM_TABLE, completes TX chains, and closes
+ *                after 500 like close
  * It exits when the front-end goes away (or after 20 s).
  */
 #include <errno.h>
@@ -95,6 +99,26 @@ static void reply(int fd, const struct vhu_msg *req, uint32_t as, const void *p,
 		exit(0);
 }
 
+/* ADD_MEM_REG: one region, one fd. */
+static void add_mem(const struct vhu_msg *m, const int *fds, int nfds)
+{
+	struct vhu_region r;
+	void *p;
+
+	memcpy(&r, (const uint8_t *)m + VHU_HDR_SIZE + 8, sizeof(r));
+	if (nfds != 1 || nregions == VHU_MAX_REGIONS) {
+		fprintf(stderr, "vhost_evil: ADD_MEM_REG with %d fds\n", nfds);
+		exit(2);
+	}
+	p = mmap(NULL, r.size + r.mmap_offset, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	if (p == MAP_FAILED) {
+		perror("vhost_evil: mmap");
+		exit(2);
+	}
+	regions[nregions++] = (struct region){.gpa = r.guest_addr, .size = r.size,
+					      .base = (uint8_t *)p + r.mmap_offset};
+}
+
 static void set_mem(const struct vhu_msg *m, const int *fds, int nfds)
 {
 	nregions = 0;
@@ -111,7 +135,6 @@ static void set_mem(const struct vhu_msg *m, const int *fds, int nfds)
 		}
 		regions[nregions++] = (struct region){.gpa = r.guest_addr, .size = r.size,
 						      .base = (uint8_t *)p + r.mmap_offset};
-		close(fds[i]);
 	}
 }
 
@@ -135,15 +158,29 @@ static bool handle(int fd)
 		return true;
 	case VHU_GET_PROTOCOL_FEATURES:
 		v = VT_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | VT_BIT(VHOST_USER_PROTOCOL_F_MQ);
+		if (!strcmp(mode, "memslots"))
+			v |= VT_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
 		reply(fd, &m, m.request, &v, 8);
 		return true;
+	case VHU_GET_MAX_MEM_SLOTS:
+		v = 8;
+		reply(fd, &m, m.request, &v, 8);
+		return true;
+	case VHU_ADD_MEM_REG:
+		add_mem(&m, fds, nfds);
+		break;
+	case VHU_SET_MEM_TABLE:
+		if (!strcmp(mode, "memslots")) {
+			fprintf(stderr, "vhost_evil: SET_MEM_TABLE although CONFIGURE_MEM_SLOTS "
+					"was negotiated\n");
+			exit(2);
+		}
+		set_mem(&m, fds, nfds);
+		break;
 	case VHU_GET_QUEUE_NUM:
 		v = !strcmp(mode, "fewqueues") ? 2 : 1;
 		reply(fd, &m, m.request, &v, 8);
 		return true;
-	case VHU_SET_MEM_TABLE:
-		set_mem(&m, fds, nfds);
-		break;
 	case VHU_SET_VRING_NUM:
 		rings[m.p.state.index & 1].num = (uint16_t)m.p.state.num;
 		break;
@@ -162,7 +199,7 @@ static bool handle(int fd)
 		break;
 	}
 	for (int i = 0; i < nfds; i++)
-		close(fds[i]);
+		close(fds[i]); /* mappings outlive their fds */
 	if (m.flags & VHU_FLAG_NEED_REPLY) {
 		v = 0;
 		reply(fd, &m, m.request, &v, 8);
@@ -215,7 +252,7 @@ static bool misbehave(int fd, uint64_t *done)
 		if (!strcmp(mode, "dup"))
 			break; /* one at a time: the front-end reaps between */
 	}
-	if (!strcmp(mode, "close") && *done >= 500) {
+	if ((!strcmp(mode, "close") || !strcmp(mode, "memslots")) && *done >= 500) {
 		close(fd);
 		fprintf(stderr, "vhost_evil: closed the connection after %llu frames\n",
 			(unsigned long long)*done);
