@@ -289,7 +289,6 @@ int vt_session(struct weir_port *port, bool first)
 	struct vt_area areas[2] = {
 		{.fd = weir_pool_memfd(pool), .addr = pool->data, .len = weir_pool_data_len(pool)},
 	};
-
 	uint64_t before = v->features;
 	int err;
 
@@ -361,11 +360,35 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Gives the device up to 500 ms to finish the frames still in the TX
+ * rings (the lcores have stopped: the caller owns the queues). */
+static void tx_flush(struct weir_port *port)
+{
+	struct vt_priv *v = port->priv;
+
+	for (int ms = 0; ms < 500; ms++) {
+		bool busy = false;
+
+		for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
+			struct vt_txq *q = (struct vt_txq *)port->fp.txq[i];
+
+			vt_tx_done(&q->q);
+			busy |= vt_txq_in_flight(q) > 0;
+		}
+		if (!busy || weir_port_is_dead(port) ||
+		    atomic_load_explicit(&v->pause, memory_order_relaxed))
+			return;
+		usleep(1000);
+	}
+}
+
 static void vt_close(struct weir_port *port)
 {
 	struct vt_priv *v = port->priv;
 
 	vt_ctl_stop(port);
+	if (v->conn.fd >= 0 && port->fp.txq)
+		tx_flush(port);
 
 	/* Stop the device's rings before their buffers go back to the pool
 	 * (GET_VRING_BASE: the backend stops using the ring when it answers). */

@@ -459,6 +459,8 @@ void vt_txq_release(struct vt_txq *q);
  * queue (paused). */
 uint32_t vt_rxq_reset(struct vt_rxq *q);
 uint32_t vt_txq_reset(struct vt_txq *q);
+/* Frames the device has not finished (TX descriptors/ids out). */
+uint16_t vt_txq_in_flight(const struct vt_txq *q);
 /* Sets the private state of a queue whose rings are at mem (zeroed,
  * vt_split_bytes(size)): 0 or -ENOMEM. For the port and the fuzz target. */
 int vt_rxq_init(struct vt_rxq *q, void *mem, uint16_t size, struct weir_pool *pool, bool mrg,

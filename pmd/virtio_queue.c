@@ -147,6 +147,11 @@ uint32_t vt_txq_reset(struct vt_txq *q)
 	return lost;
 }
 
+uint16_t vt_txq_in_flight(const struct vt_txq *q)
+{
+	return (uint16_t)(q->packed ? q->size - q->nids : q->size - q->nfree);
+}
+
 void vt_txq_release(struct vt_txq *q)
 {
 	if (!q->slot)
