@@ -186,6 +186,7 @@ static int queue_init(struct weir_port *port, uint16_t i)
 	int err;
 
 	rx->call_fd = rx->kick_fd = tx->call_fd = tx->kick_fd = -1;
+	rx->conn_fd = tx->conn_fd = -1;
 	rx->sock_fd = tx->sock_fd = v->conn.fd;
 	if (vt_rxq_init(rx, base, v->qsize, port->pool, v->features & VT_BIT(VIRTIO_NET_F_MRG_RXBUF),
 			ev, v->packed) ||
@@ -217,6 +218,7 @@ static int queue_start(struct weir_port *port, uint16_t i)
 	struct vt_txq *tx = (struct vt_txq *)port->fp.txq[i];
 	int err;
 
+	rx->conn_fd = tx->conn_fd = v->conn.fd; /* this session's */
 	if (vt_rx_refill(rx) == 0)
 		return weir_port_fail(port, -ENOBUFS, "pool %s has no buffers for the RX ring "
 				      "(%u needed per queue; use a larger pool)", port->pool->name,

@@ -373,6 +373,7 @@ struct vt_rxq {
 	int call_fd;     /* the device's interrupts for this queue (wait_fd) */
 	int kick_fd;
 	int sock_fd;     /* the vhost-user connection, watched for its end */
+	int conn_fd;     /* the connection, hung up when the backend breaks a rule */
 	uint32_t idle_polls;
 	uint32_t buf_room; /* bytes a posted buffer offers, header included */
 	uint64_t bad_len, csum_partial, chained, refill_fail, kicks;
@@ -405,6 +406,7 @@ struct vt_txq {
 	int kick_fd;
 	int call_fd;
 	int sock_fd;
+	int conn_fd;
 	uint32_t full_polls;
 	uint64_t kicks, copied, hdr_desc, csum_completed, too_big, full;
 };
@@ -488,10 +490,19 @@ uint16_t vt_rx_refill_packed(struct vt_rxq *q);
 uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n);
 uint16_t vt_tx_reap_packed(struct vt_txq *q);
 
-/* The device broke the ring's rules: say what, once (the port dies). */
+/* Ends the connection from the data path: shutdown(2), which another
+ * thread polling or using the fd survives (close waits for the port). */
+void vt_hangup(int conn_fd);
+
+/* The device broke the ring's rules: say what, once (the port dies), and
+ * hang up on it, so it stops using weir's memory. */
 #define vt_broken(q, fmt, ...)                                                           \
-	weir_port_died((q)->q.port, "the vhost-user backend broke the virtio ring (queue %u): " fmt \
-		       "; disconnected: restart the backend and reopen the port",            \
-		       (q)->q.id, __VA_ARGS__)
+	do {                                                                             \
+		weir_port_died((q)->q.port,                                              \
+			       "the vhost-user backend broke the virtio ring (queue %u): " fmt \
+			       "; disconnected: restart the backend and reopen the port",    \
+			       (q)->q.id, __VA_ARGS__);                                  \
+		vt_hangup((q)->conn_fd);                                                 \
+	} while (0)
 
 #endif

@@ -42,6 +42,12 @@ void vt_drain(int fd)
 		return; /* EAGAIN: nothing was signalled */
 }
 
+void vt_hangup(int conn_fd)
+{
+	if (conn_fd >= 0)
+		shutdown(conn_fd, SHUT_RDWR);
+}
+
 bool vt_conn_lost(struct weir_port *port, int sock_fd)
 {
 	char c;

@@ -126,7 +126,7 @@ static void fuzz_rx(const uint8_t *d, size_t n, bool packed)
 	memset(&q, 0, sizeof(q));
 	memset(ring_mem, 0, sizeof(ring_mem));
 	q.q.port = &port;
-	q.call_fd = q.kick_fd = q.sock_fd = -1;
+	q.call_fd = q.kick_fd = q.sock_fd = q.conn_fd = -1;
 	if (vt_rxq_init(&q, ring_mem, QSIZE, pool, d[0] & 1, d[0] & 2, packed))
 		abort();
 	q.guest_csum = d[0] & 4;
@@ -179,7 +179,7 @@ static void fuzz_tx(const uint8_t *d, size_t n, bool packed)
 	memset(&q, 0, sizeof(q));
 	memset(ring_mem, 0, sizeof(ring_mem));
 	q.q.port = &port;
-	q.kick_fd = q.call_fd = q.sock_fd = -1;
+	q.kick_fd = q.call_fd = q.sock_fd = q.conn_fd = -1;
 	if (n < 2)
 		return;
 	if (vt_txq_init(&q, ring_mem, hdrs, QSIZE, pool, d[0] & 1, packed))
