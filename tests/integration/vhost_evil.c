@@ -19,6 +19,9 @@
  *   close        completes TX chains correctly for a while, then closes
  *                the connection mid-run
  *   fewqueues    offers multiqueue but has only 2 queue pairs
+ *   echo         a well-behaved backend (split rings) that sends every
+ *                frame back with its virtio-net header as it came: a
+ *                partial checksum comes back partial (GUEST_CSUM)
  *   memslots     a well-behaved backend that takes its memory by
  *                CONFIGURE_MEM_SLOTS (GET_MAX_MEM_SLOTS, ADD_MEM_REG)
  *                instead of SET_MEM_TABLE, completes TX chains, and closes
@@ -154,6 +157,8 @@ static bool handle(int fd)
 		v = !strcmp(mode, "nofeatures") ? 0 :
 			VT_BIT(VIRTIO_F_VERSION_1) | VT_BIT(VIRTIO_NET_F_MRG_RXBUF) |
 			VT_BIT(VIRTIO_RING_F_EVENT_IDX) | VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+		if (!strcmp(mode, "echo"))
+			v |= VT_BIT(VIRTIO_NET_F_CSUM) | VT_BIT(VIRTIO_NET_F_GUEST_CSUM);
 		reply(fd, &m, !strcmp(mode, "badreply") ? VHU_SET_FEATURES : m.request, &v, 8);
 		return true;
 	case VHU_GET_PROTOCOL_FEATURES:
@@ -217,6 +222,44 @@ static void used_publish(struct vring *r, uint16_t idx)
 	__atomic_store_n(&r->used[1], idx, __ATOMIC_RELEASE);
 }
 
+/* echo: the next TX chain (header and frame) into the next RX buffer,
+ * header kept (num_buffers 1); false when either ring has nothing. */
+static bool echo_one(struct vring *tx, struct vring *rx)
+{
+	static uint8_t buf[65536];
+	uint16_t head, id, rx_id;
+	uint32_t len = 0;
+	struct vring_desc *d;
+
+	if (tx->last_avail == __atomic_load_n(&tx->avail[1], __ATOMIC_ACQUIRE) ||
+	    rx->last_avail == __atomic_load_n(&rx->avail[1], __ATOMIC_ACQUIRE))
+		return false;
+	head = id = tx->avail[2 + (tx->last_avail & (tx->num - 1))];
+	for (;;) {
+		d = &tx->desc[id];
+		if (len + d->len > sizeof(buf))
+			exit(2);
+		memcpy(buf + len, gpa_to_ptr(d->addr), d->len);
+		len += d->len;
+		if (!(d->flags & VRING_DESC_F_NEXT))
+			break;
+		id = d->next;
+	}
+	rx_id = rx->avail[2 + (rx->last_avail & (rx->num - 1))];
+	d = &rx->desc[rx_id];
+	if (len > d->len)
+		exit(2); /* the tool's frames fit one buffer */
+	((struct vt_net_hdr *)(void *)buf)->num_buffers = 1;
+	memcpy(gpa_to_ptr(d->addr), buf, len);
+	*used_elem(rx, rx->used[1]) = (struct vring_used_elem){.id = rx_id, .len = len};
+	used_publish(rx, (uint16_t)(rx->used[1] + 1));
+	rx->last_avail++;
+	*used_elem(tx, tx->used[1]) = (struct vring_used_elem){.id = head, .len = 0};
+	used_publish(tx, (uint16_t)(tx->used[1] + 1));
+	tx->last_avail++;
+	return true;
+}
+
 /* One step of the misbehaviour once both rings run; true when done. */
 static bool misbehave(int fd, uint64_t *done)
 {
@@ -224,6 +267,11 @@ static bool misbehave(int fd, uint64_t *done)
 	uint16_t rx_avail = __atomic_load_n(&rx->avail[1], __ATOMIC_ACQUIRE);
 	uint16_t tx_avail = __atomic_load_n(&tx->avail[1], __ATOMIC_ACQUIRE);
 
+	if (!strcmp(mode, "echo")) {
+		while (echo_one(tx, rx))
+			;
+		return false;
+	}
 	if (!strcmp(mode, "garbage") || !strcmp(mode, "bigidx") || !strcmp(mode, "badlen")) {
 		struct vt_net_hdr *h;
 
