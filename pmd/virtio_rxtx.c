@@ -10,8 +10,8 @@
  * The device is not trusted (see virtio_internal.h): each used entry is
  * copied out once and checked (id in range and in flight, length within
  * what was offered, buffer counts for mergeable RX) against private
- * state; the first violation marks the port dead with what was wrong, and
- * the queue touches the rings no more. Every packet stays accounted for:
+ * state; the first violation marks the port dead with what was wrong and
+ * hangs up on the backend, and the queue touches the rings no more. Every packet stays accounted for:
  * in a slot (the device has it), with the caller, or back in the pool.
  */
 #include <endian.h>
@@ -282,15 +282,18 @@ uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 static uint16_t tx_reap(struct weir_txq *txq)
 {
 	struct vt_txq *q = (struct vt_txq *)txq;
-	int avail = vt_split_used_avail(&q->vq);
 	uint64_t bytes = 0;
 	uint16_t done = 0;
+	int avail;
 
+	/* A dead queue's ring is the broken backend's word: not read again. */
+	if (weir_unlikely(weir_port_is_dead(txq->port)))
+		return 0;
+	avail = vt_split_used_avail(&q->vq);
 	if (weir_unlikely(avail < 0)) {
-		if (!weir_port_is_dead(txq->port))
-			vt_broken(q, "used index %u is more than %u entries past %u",
-				  __atomic_load_n(q->vq.used_idx, __ATOMIC_RELAXED), q->vq.size,
-				  q->vq.last_used);
+		vt_broken(q, "used index %u is more than %u entries past %u",
+			  __atomic_load_n(q->vq.used_idx, __ATOMIC_RELAXED), q->vq.size,
+			  q->vq.last_used);
 		return 0;
 	}
 	for (; done < avail; done++) {
