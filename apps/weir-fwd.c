@@ -185,6 +185,8 @@ static int fwd_setup(void *ctx)
 	char why[WEIR_PORT_ERRSIZE + 64];
 	int err;
 
+	for (int i = 0; i < f->nports; i++)
+		f->base.pool_shared |= weir_port_spec_shares_pool(f->ports[i].spec);
 	if ((err = app_pool_create(&f->base, "fwd", 0)) < 0)
 		return err;
 	for (int i = 0; i < f->nports; i++) {

@@ -306,6 +306,8 @@ static int gen_setup(void *ctx)
 		maxlen = WEIR_MAX(maxlen, g->sizes.size[i]);
 	if (maxlen + 128 > 2048)
 		buf_size = (uint32_t)weir_align_pow2(maxlen + 128);
+	g->base.pool_shared = (g->tx_spec && weir_port_spec_shares_pool(g->tx_spec)) ||
+			      (g->rx_spec && weir_port_spec_shares_pool(g->rx_spec));
 	if ((err = app_pool_create(&g->base, "gen", buf_size)) < 0)
 		return err;
 	if (g->mode != MODE_RX && (err = app_port_open(&g->base, g->tx_spec, "", &g->txp)) < 0)

@@ -2,13 +2,21 @@
 /*
  * Packet pools: one mapping for all buffers and metadata, huge pages when
  * the system has them (never required unless asked), a lock-free ring of
- * free packets behind per-lcore caches. See include/weir/pool.h.
+ * free packets behind per-lcore caches. A shared pool puts its data
+ * buffers in a memfd (another process maps them: a vhost-user backend)
+ * and its metadata in a private mapping of its own, so what the other
+ * process can write is packet bytes, never weir's bookkeeping. See
+ * include/weir/pool.h.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "weir/log.h"
 #include "weir/pkt.h"
@@ -51,6 +59,80 @@ static void *map_memory(size_t len, int huge, bool *got_huge, size_t *map_len)
 	*got_huge = false;
 	*map_len = len;
 	return p;
+}
+
+/* The data area in a memfd, MAP_SHARED: huge pages first when huge
+ * allows, as map_memory() does. NULL with *fd -1 on failure. */
+static void *map_shared(const char *name, size_t len, int huge, bool *got_huge, size_t *map_len,
+			int *fd)
+{
+	for (int try_huge = huge == 2 ? 0 : 1; try_huge >= 0; try_huge--) {
+		size_t l = round_up(len, try_huge ? HUGE_2M : 4096);
+		int f = memfd_create(name, MFD_CLOEXEC | (try_huge ? MFD_HUGETLB : 0));
+		void *p;
+
+		if (f < 0)
+			continue;
+		if (ftruncate(f, (off_t)l) == 0) {
+			p = mmap(NULL, l, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f, 0);
+			if (p != MAP_FAILED) {
+				*got_huge = try_huge;
+				*map_len = l;
+				*fd = f;
+				return p;
+			}
+		}
+		close(f);
+		if (try_huge && huge == 1)
+			break;
+	}
+	*fd = -1;
+	return NULL;
+}
+
+/* Maps data and metadata: one private mapping, or (conf->shared) a memfd
+ * for the data and a private mapping for the metadata. 0 or -ENOMEM. */
+static int map_pool(struct weir_pool *pool, const struct weir_pool_conf *conf, size_t data_len,
+		    size_t meta_len)
+{
+	bool meta_huge;
+
+	pool->memfd = -1;
+	if (!conf->shared) {
+		pool->map = map_memory(data_len + meta_len, conf->huge, &pool->huge,
+				       &pool->map_len);
+		if (!pool->map)
+			return -ENOMEM;
+		/* Data first: page-aligned, as a UMEM must be. */
+		pool->data = pool->map;
+		pool->meta = (struct weir_pkt *)(void *)(pool->data + data_len);
+		pool->data_len = data_len;
+		return 0;
+	}
+	pool->map = map_shared(pool->name, data_len, conf->huge, &pool->huge, &pool->map_len,
+			       &pool->memfd);
+	if (!pool->map)
+		return -ENOMEM;
+	pool->meta_map = map_memory(meta_len, 2, &meta_huge, &pool->meta_map_len);
+	if (!pool->meta_map) {
+		munmap(pool->map, pool->map_len);
+		close(pool->memfd);
+		pool->memfd = -1;
+		return -ENOMEM;
+	}
+	pool->data = pool->map;
+	pool->data_len = pool->map_len;
+	pool->meta = pool->meta_map;
+	return 0;
+}
+
+static void unmap_pool(struct weir_pool *pool)
+{
+	munmap(pool->map, pool->map_len);
+	if (pool->meta_map)
+		munmap(pool->meta_map, pool->meta_map_len);
+	if (pool->memfd >= 0)
+		close(pool->memfd);
 }
 
 /* Points every metadata entry at its buffer and puts it in the free ring. */
@@ -101,14 +183,9 @@ int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out)
 
 	data_len = (size_t)conf->n * buf_size;
 	meta_len = (size_t)conf->n * sizeof(struct weir_pkt);
-	pool->map = map_memory(data_len + meta_len, conf->huge, &pool->huge, &pool->map_len);
-	if (!pool->map) {
-		e = -ENOMEM;
+	e = map_pool(pool, conf, data_len, meta_len);
+	if (e < 0)
 		goto fail_pool;
-	}
-	/* Data first: page-aligned, as a UMEM must be. */
-	pool->data = pool->map;
-	pool->meta = (struct weir_pkt *)(void *)(pool->data + data_len);
 
 	if (WEIR_DEBUG_CHECKS) {
 		pool->debug_state = calloc(conf->n, 1); /* all DEBUG_FREE */
@@ -122,14 +199,14 @@ int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out)
 	if (e < 0)
 		goto fail_map;
 	init_packets(pool);
-	WEIR_DEBUG("pool %s: %u x %u B buffers, %s pages", pool->name, conf->n, buf_size,
-		   pool->huge ? "2 MiB huge" : "4 KiB");
+	WEIR_DEBUG("pool %s: %u x %u B buffers, %s pages%s", pool->name, conf->n, buf_size,
+		   pool->huge ? "2 MiB huge" : "4 KiB", conf->shared ? ", shared (memfd)" : "");
 	*out = pool;
 	return 0;
 
 fail_map:
 	free(pool->debug_state);
-	munmap(pool->map, pool->map_len);
+	unmap_pool(pool);
 fail_pool:
 	free(pool);
 	return e;
@@ -141,7 +218,7 @@ void weir_pool_destroy(struct weir_pool *pool)
 		return;
 	weir_ring_destroy(pool->free_ring);
 	free(pool->debug_state);
-	munmap(pool->map, pool->map_len);
+	unmap_pool(pool);
 	free(pool);
 }
 

@@ -36,6 +36,16 @@ const struct weir_port_driver *weir_port_driver_find(const char *name)
 	return NULL;
 }
 
+bool weir_port_spec_shares_pool(const char *spec)
+{
+	size_t n = strcspn(spec, ":?");
+
+	for (struct weir_port_driver *d = drivers; d; d = d->next)
+		if (strlen(d->name) == n && !strncmp(d->name, spec, n))
+			return d->shares_pool;
+	return false;
+}
+
 void weir_port_driver_list(char *buf, size_t len)
 {
 	size_t off = 0;

@@ -300,7 +300,8 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 
 int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size)
 {
-	struct weir_pool_conf pc = {.name = name, .n = b->pool_size, .buf_size = buf_size};
+	struct weir_pool_conf pc = {.name = name, .n = b->pool_size, .buf_size = buf_size,
+				    .shared = b->pool_shared};
 	int err = weir_pool_create(&pc, &b->pool);
 
 	if (err < 0)

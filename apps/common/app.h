@@ -47,6 +47,7 @@ struct app_base {
 	int cpus[APP_MAX_LCORES];
 	int ncpus;
 	uint32_t pool_size;
+	bool pool_shared; /* app_pool_create makes a shared pool (a port needs one) */
 	uint64_t seed;
 	weir_ns_t duration; /* 0: until Ctrl-C (or the app is done) */
 	char *stats_socket;

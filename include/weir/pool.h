@@ -38,6 +38,11 @@ struct weir_pool_conf {
 	uint16_t headroom;   /* bytes reserved in front of data; default 128 */
 	uint32_t cache_size; /* per-lcore cache; 0: default 256, UINT32_MAX: none */
 	int huge;            /* 0 or -1: use if reserved, 1: require, 2: never */
+	/* The data buffers live in a memfd another process can map (a
+	 * vhost-user backend, through weir_pool_memfd()); the metadata stays
+	 * private. Huge pages (MFD_HUGETLB) when huge allows and some are
+	 * reserved, 4 KiB pages otherwise. */
+	bool shared;
 };
 
 struct weir_pool_cache {
@@ -62,6 +67,10 @@ struct weir_pool {
 	bool huge;
 	void *map;
 	size_t map_len;
+	int memfd;          /* conf.shared: the data area's file, else -1 */
+	size_t data_len;    /* bytes of the data area (n x buf_size, page-rounded when shared) */
+	void *meta_map;     /* conf.shared: the metadata's own private mapping */
+	size_t meta_map_len;
 	struct weir_ring *free_ring;
 	_Atomic uint64_t alloc_fails; /* get calls refused because the pool was empty */
 	uint8_t *debug_state; /* debug_checks: per buffer, in the pool or out */
@@ -76,6 +85,20 @@ struct weir_pool {
  * Not thread-safe against other calls on the same pool.
  */
 int weir_pool_create(const struct weir_pool_conf *conf, struct weir_pool **out);
+
+/* The memfd holding the pool's data area (offset 0 is pool->data, length
+ * weir_pool_data_len()), for handing to another process; -1 unless the
+ * pool was created with conf.shared. The pool keeps ownership. */
+WEIR_INLINE int weir_pool_memfd(const struct weir_pool *pool)
+{
+	return pool->memfd;
+}
+
+/* Bytes of the data area (what weir_pool_memfd() covers when shared). */
+WEIR_INLINE size_t weir_pool_data_len(const struct weir_pool *pool)
+{
+	return pool->data_len;
+}
 
 /* Frees the pool's memory. Packets still out are lost with it; tests use
  * weir_pool_in_use() first to catch leaks. */

@@ -127,6 +127,11 @@ uint64_t weir_port_caps_kept(void);
 /* Closes the port and frees it; NULL is a no-op. No burst may run on it
  * any more. Control thread. */
 void weir_port_close(struct weir_port *port);
+/* True when the driver spec names lends the pool's memory to another
+ * process (virtio: a vhost-user backend maps it), so the pool given to
+ * weir_port_open() must be created with weir_pool_conf.shared. False for
+ * unknown drivers (weir_port_open says what is wrong with those). */
+bool weir_port_spec_shares_pool(const char *spec);
 /* Writes "a, b, c" (the registered driver names) into buf. */
 void weir_port_driver_list(char *buf, size_t len);
 

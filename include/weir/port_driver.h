@@ -79,6 +79,7 @@ struct weir_port_driver {
 	/* The name part may hold '=' (DPDK devargs: dpdk:net_tap0,iface=tap0);
 	 * weir's own keys still follow the '?'. */
 	bool name_has_eq;
+	bool shares_pool; /* another process maps the pool: it must be conf.shared */
 	struct weir_port_driver *next;      /* registry link */
 };
 

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "weir/lcore.h"
 #include "weir/pkt.h"
@@ -265,6 +266,35 @@ Test(pool, huge_never_uses_ordinary_pages)
 	cr_assert_not_null(k);
 	memset(k->buf, 0xab, k->buf_len); /* the memory is really there */
 	weir_pkt_free(k);
+	rm(p);
+}
+
+Test(pool, shared_data_is_the_memfd_and_metadata_is_not)
+{
+	struct weir_pool *p = mk(&(struct weir_pool_conf){.n = 300, .shared = true});
+	struct weir_pool *priv = mk(&(struct weir_pool_conf){.n = 8});
+	struct weir_pkt *k = weir_pkt_alloc(p);
+	int fd = weir_pool_memfd(p);
+	uint8_t *other;
+
+	cr_expect_eq(weir_pool_memfd(priv), -1, "a private pool has no memfd");
+	cr_assert_geq(fd, 0);
+	cr_assert_geq(weir_pool_data_len(p), (size_t)300 * 2048);
+	cr_expect_eq(weir_pool_data_len(p) % 4096, 0, "whole pages, as a backend maps them");
+	/* A second mapping of the fd (what a vhost-user backend does) sees
+	 * what the pool's buffers hold, and not the metadata. */
+	other = mmap(NULL, weir_pool_data_len(p), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(other, MAP_FAILED);
+	cr_assert_not_null(k);
+	memset(k->buf, 0x5a, 64);
+	cr_expect_eq(other[(size_t)(k->buf - p->data) + 63], 0x5a);
+	other[(size_t)(k->buf - p->data)] = 0x11;
+	cr_expect_eq(k->buf[0], 0x11);
+	cr_expect((uint8_t *)p->meta < p->data || (uint8_t *)p->meta >= p->data + weir_pool_data_len(p),
+		  "metadata outside the shared area");
+	munmap(other, weir_pool_data_len(p));
+	weir_pkt_free(k);
+	rm(priv);
 	rm(p);
 }
 

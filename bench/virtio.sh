@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# 64-byte transmit rate into DPDK's vhost-user backend: weir's virtio
+# driver (weir-gen --mode tx over virtio:SOCK) against DPDK's own
+# virtio-user (dpdk-testpmd --vdev net_virtio_user0,path=SOCK, txonly),
+# one after the other, alternating, on the same cores. The backend is the
+# same both times: dpdk-testpmd net_vhost0 in rxonly mode, its forwarding
+# lcore on CPU BACKEND_CPU; its own Rx-pps over the timed window is the
+# figure for both (what the device side took, not what a sender claims).
+#
+#   bench/virtio.sh [BUILD_DIR] [SECONDS] [RUNS]
+#   (env: GEN_CPU, default 0; BACKEND_CPU, default 1)
+#
+# No huge pages are needed by either: weir's pool is a memfd, and DPDK
+# 22.11's EAL backs --no-huge memory with a memfd too, which virtio-user
+# passes to the backend. DPDK's sender runs its forwarding lcore on
+# GEN_CPU and its (idle) main lcore on BACKEND_CPU. Prints each run, the
+# medians (weir split, weir packed, DPDK) and the ratios.
+set -euo pipefail
+
+build=${1:-build}
+secs=${2:-5}
+runs=${3:-3}
+gen_cpu=${GEN_CPU:-0}
+be_cpu=${BACKEND_CPU:-1}
+gen="$build/apps/weir-gen"
+[ -x "$gen" ] || { echo "virtio.sh: $gen not built" >&2; exit 1; }
+command -v dpdk-testpmd >/dev/null || { echo "virtio.sh: dpdk-testpmd not found; skipping" >&2; exit 77; }
+tmp=$(mktemp -d /tmp/weir-bench-virtio.XXXXXX)
+sock=$tmp/vhost.sock
+be_pid= tx_pid=
+cleanup() {
+  for p in $tx_pid $be_pid; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$tmp" "/var/run/dpdk/weirvb$$" "/var/run/dpdk/weirvu$$"
+}
+trap cleanup EXIT
+
+# backend_run SENDER...: starts the backend, then SENDER in the
+# background once the socket is there; prints the backend's Rx Mpps over
+# the timed window (after 2 s of warm-up).
+backend_run() {
+  local log=$tmp/backend.log i mpps
+  rm -f "$sock"
+  { echo start; sleep 2; echo "show port stats all"; sleep "$secs"; echo "show port stats all"
+    echo stop; echo quit; } |
+    dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix "weirvb$$" -l "$gen_cpu,$be_cpu" \
+      --main-lcore "$gen_cpu" --vdev "net_vhost0,iface=$sock,client=0" -- -i \
+      --forward-mode=rxonly --nb-cores=1 --burst=32 --total-num-mbufs 16384 >"$log" 2>&1 &
+  be_pid=$!
+  for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+  "$@" >"$tmp/sender.log" 2>&1 &
+  tx_pid=$!
+  wait "$be_pid" || true
+  be_pid=
+  kill "$tx_pid" 2>/dev/null || true
+  wait "$tx_pid" 2>/dev/null || true
+  tx_pid=
+  mpps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '{print $2}' | tail -n 1 |
+    awk '{printf "%.2f", $1 / 1e6}')
+  echo "${mpps:-0}"
+}
+
+# run_weir PACKED: weir-gen over split (0) or packed (1) rings.
+run_weir() {
+  backend_run taskset -c "$gen_cpu" "$gen" -p "virtio:$sock?packed=$1" -m tx -r line -s 64 \
+    -t "$((secs + 4))s" -c "$gen_cpu" --quiet
+}
+
+run_dpdk() {
+  backend_run dpdk-testpmd --no-huge -m 512 -l "$gen_cpu,$be_cpu" --main-lcore "$be_cpu" \
+    --no-pci --file-prefix "weirvu$$" --vdev "net_virtio_user0,path=$sock" -- \
+    --forward-mode=txonly --txpkts=64 --burst=32 --nb-cores=1 --auto-start \
+    --total-num-mbufs 16384 --stats-period 100
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+echo "virtio 64-byte TX into dpdk-testpmd net_vhost (rxonly, CPU $be_cpu), sender on CPU $gen_cpu, ${secs}s x $runs"
+w_all=() p_all=() d_all=()
+for i in $(seq 1 "$runs"); do
+  w=$(run_weir 0)
+  d=$(run_dpdk)
+  p=$(run_weir 1)
+  d_all+=("$d")
+  echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps"
+  w_all+=("$w") p_all+=("$p")
+done
+range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd-; }
+w_med=$(printf '%s\n' "${w_all[@]}" | median)
+p_med=$(printf '%s\n' "${p_all[@]}" | median)
+echo "weir virtio, split:  $w_med Mpps (median, $(range "${w_all[@]}"))"
+echo "weir virtio, packed: $p_med Mpps (median, $(range "${p_all[@]}"))"
+d_med=$(printf '%s\n' "${d_all[@]}" | median)
+echo "DPDK virtio-user:    $d_med Mpps (median, $(range "${d_all[@]}"))"
+awk -v w="$w_med" -v p="$p_med" -v d="$d_med" 'BEGIN {if (d > 0)
+  printf "ratio weir/DPDK:     split %.2fx, packed %.2fx\n", w / d, p / d}'
