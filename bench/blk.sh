@@ -1,52 +1,61 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# The block path, weir (bench/blk on uring:) against fio's io_uring engine:
+# The block path, weir-blk (on uring:) against fio's io_uring engine:
 # 4 KiB random reads, same file, same CPU (taskset), same O_DIRECT,
 # registered-buffer (fixed=1 / --fixedbufs, plus --registerfiles) and
-# SQPOLL settings per row, weir and fio alternating, RUNS times; medians,
-# min-max and the ratio weir/fio of IOPS, p50/p99 latency (submission to
-# completion, fio's lat) and CPU per I/O, twice: the submitting thread's
-# utime+stime over the run (what fio's usr_cpu+sys_cpu measure, with
-# RUSAGE_THREAD; bench/blk reports the same), and the whole process's from
-# /usr/bin/time, start-up included, which also counts the kernel threads
-# working for it (io-wq workers, where a read is punted to them, as
-# buffered reads on tmpfs are; the SQPOLL thread): divided by the I/Os.
+# SQPOLL settings per row, weir-blk and fio alternating, RUNS times;
+# medians, min-max and the ratio weir/fio of IOPS, p50/p99 latency
+# (submission to completion, fio's lat) and CPU per I/O, twice: the
+# submitting thread's utime+stime over the run (what fio's usr_cpu+sys_cpu
+# measure; weir-blk's cpu_ns_per_io is the same), and the whole process's
+# from /usr/bin/time, start-up included, which also counts the kernel
+# threads working for it (io-wq workers, where a read is punted to them,
+# as buffered reads on tmpfs are; the SQPOLL thread): divided by the I/Os.
 #
-#   disk QD1, disk QD32, disk QD1+SQPOLL  a file on BLK_DIR (default /tmp),
-#   (poller on SQCPU, then on CPU too)    O_DIRECT: reads reach the device
-#   tmpfs QD1, tmpfs QD32                 a file on /dev/shm, buffered
-#                                         (direct=0: older tmpfs has no
-#                                         O_DIRECT, and where it has, it is
-#                                         the same page cache): the CPU is
-#                                         the limit, software overhead shows
-#   raid5                                 full-stripe sequential writes on 4
-#                                         member files against writing the
-#                                         members directly, in one thread
+# Both wait for completions in the kernel unless the row says "spin":
+# weir-blk's default (uring wait=1: submit and wait in one io_uring_enter),
+# fio's too (io_uring_enter with GETEVENTS).
 #
-# The first SQPOLL row puts the kernel's polling thread on SQCPU (default
-# 0), the application on CPU (default 1), for both (fio
-# --sqthread_poll_cpu, bench/blk BLK_SQ_CPU); the second (sqp1cpu) puts
-# both on CPU, as a single-core deployment would: the application and
-# the poller then take turns at scheduler time slices (measured here: a
-# few hundred IOPS at QD1 for both, weir worse, as it never sleeps). Files are made once (real data, so reads hit
-# allocated blocks) and removed on exit.
+#   disk-qd1, disk-qd32     a file on BLK_DIR (default /tmp), O_DIRECT:
+#                           reads reach the device
+#   disk-qd1-sqpoll         the kernel's polling thread on SQCPU (default 0;
+#                           sq_cpu= / --sqthread_poll_cpu), the program on
+#                           CPU (default 1)
+#   disk-qd1-sqpoll-spin    the same, weir-blk spinning on its completion
+#                           queue (wait=0, its default with sqpoll=1); fio
+#                           as in the row above (it has no such mode)
+#   disk-qd1-sqp1cpu        program and poller both on CPU, as a single-core
+#                           deployment would have them
+#   tmpfs-qd1, tmpfs-qd32   a file on /dev/shm, buffered (direct=0: older
+#                           tmpfs has no O_DIRECT, and where it has, it is
+#                           the same page cache): the CPU is the limit,
+#                           software overhead shows
+#   raid5                   full-stripe sequential writes on 4 member files
+#                           against raid0 over 4 others (each member written
+#                           64 KiB per I/O: the members' sum), both weir-blk,
+#                           one job on CPU
+#
+# Files are made once (real data, so reads hit allocated blocks) and
+# removed on exit.
 #
 #   bench/blk.sh [BUILD_DIR] [SECONDS] [RUNS]
 #   env: CPU, SQCPU, BLK_DIR, BLK_MB (disk file size, default 1024),
-#        RAID=0 to skip the RAID5 rows
+#        RAID=0 to skip the RAID5 rows, ROWS="disk-qd1 tmpfs-qd1" for some
 set -uo pipefail
 
 build=$(cd "${1:-build}" && pwd)
 secs=${2:-5}
 runs=${3:-3}
+. "$(dirname "$0")/lib/rows.sh"
+mm() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "%s-%s", lo, hi}'; }
 cpu=${CPU:-1}
 sqcpu=${SQCPU:-0}
 dir=${BLK_DIR:-/tmp}
 mb=${BLK_MB:-1024}
-bench="$build/bench/blk"
+wblk="$build/apps/weir-blk"
 
-[ -x "$bench" ] || { echo "blk.sh: $bench not built (ninja -C $build bench/blk)"; exit 1; }
+[ -x "$wblk" ] || { echo "blk.sh: $wblk not built (ninja -C $build apps/weir-blk)"; exit 1; }
 for c in fio taskset python3 /usr/bin/time; do
 	command -v "$c" >/dev/null || { echo "blk.sh: SKIP: $c not installed"; exit 77; }
 done
@@ -77,16 +86,20 @@ else
 fi
 
 # --- one run of each: prints "iops p50_us p99_us cpu_ns_per_io proc_cpu_ns" --
-weir_run() { # FILE QD DIRECT SQPOLL_CPU (-: no SQPOLL)
-	local spec="uring:$1?direct=$3&qd=$2&fixed=1" env=() out
-	[ "$4" != - ] && spec+="&sqpoll=1" && env=(BLK_SQ_CPU="$4")
-	out=$(env "${env[@]}" /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$cpu" \
-		"$bench" randread "$spec" "$secs" 2>"$tmp/weir.err")
-	[ -n "$out" ] || { sed 's/^/  weir: /' "$tmp/weir.err" >&2; echo "0 0 0 0 0"; return; }
-	echo "$out $(cat "$tmp/time")" | awk '{
-		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		printf "%s %s %s %s %.0f\n", v["iops"], v["p50_us"], v["p99_us"], v["cpu_ns_per_io"],
-			(v["ios"] > 0 ? ($(NF - 1) + $NF) * 1e9 / v["ios"] : 0) }'
+weir_run() { # FILE QD DIRECT SQPOLL_CPU (-: no SQPOLL) WAIT
+	local spec="uring:$1?direct=$3&qd=$2&fixed=1&wait=$5"
+	[ "$4" != - ] && spec+="&sqpoll=1&sq_cpu=$4"
+	/usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$cpu" "$wblk" -d "$spec" \
+		--rw randread --bs 4k --iodepth "$2" --runtime "${secs}s" --json --quiet \
+		>"$tmp/weir.json" 2>"$tmp/weir.err"
+	python3 - "$tmp/weir.json" "$tmp/time" <<'EOF' || { sed 's/^/  weir: /' "$tmp/weir.err" >&2; echo "0 0 0 0 0"; }
+import json, sys
+d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+ios = max(d["read"]["ios"], 1)
+proc = sum(float(x) for x in open(sys.argv[2]).read().split()[-2:])
+print("%.0f %.2f %.2f %.0f %.0f" % (d["iops"], d["lat_ns"]["p50"] / 1e3, d["lat_ns"]["p99"] / 1e3,
+                                    d["cpu_ns_per_io"], proc * 1e9 / ios))
+EOF
 }
 fio_run() { # FILE QD DIRECT SQPOLL_CPU (-: no SQPOLL)
 	local sq=()
@@ -116,16 +129,22 @@ stat_col() {
 med_col() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 
+# name file qd direct sqpoll-cpu weir-wait
+all=()
+[ "$disk_ok" = 1 ] && all+=("disk-qd1 $disk 1 1 - 1" "disk-qd32 $disk 32 1 - 1"
+	"disk-qd1-sqpoll $disk 1 1 $sqcpu 1" "disk-qd1-sqpoll-spin $disk 1 1 $sqcpu 0"
+	"disk-qd1-sqp1cpu $disk 1 1 $cpu 1")
+[ -n "$shm" ] && all+=("tmpfs-qd1 $shm 1 0 - 1" "tmpfs-qd32 $shm 32 0 - 1")
 rows=()
-[ "$disk_ok" = 1 ] && rows+=("disk-qd1 $disk 1 1 -" "disk-qd32 $disk 32 1 -"
-	"disk-qd1-sqpoll $disk 1 1 $sqcpu" "disk-qd1-sqp1cpu $disk 1 1 $cpu")
-[ -n "$shm" ] && rows+=("tmpfs-qd1 $shm 1 0 -" "tmpfs-qd32 $shm 32 0 -")
+for row in "${all[@]}"; do
+	[ -z "${ROWS:-}" ] || [[ " $ROWS " == *" ${row%% *} "* ]] && rows+=("$row")
+done
 
 for row in "${rows[@]}"; do
 	set -- $row
 	: >"$tmp/$1.w"; : >"$tmp/$1.f"
 	for i in $(seq "$runs"); do
-		w=$(weir_run "$2" "$3" "$4" "$5")
+		w=$(weir_run "$2" "$3" "$4" "$5" "$6")
 		f=$(fio_run "$2" "$3" "$4" "$5")
 		echo "$1 run $i: iops p50_us p99_us thread_cpu_ns/io process_cpu_ns/io: weir $w, fio $f"
 		echo "$w" >>"$tmp/$1.w"; echo "$f" >>"$tmp/$1.f"
@@ -134,52 +153,63 @@ done
 
 echo
 echo "== results: median (min-max) of $runs runs; ratio = weir/fio of the medians"
-printf "%-16s %-6s %-24s %-22s %-22s %-22s %-22s\n" row "" IOPS "p50 us" "p99 us" \
+printf "%-20s %-6s %-24s %-22s %-22s %-22s %-22s\n" row "" IOPS "p50 us" "p99 us" \
 	"CPU ns/IO thread" "CPU ns/IO process"
 for row in "${rows[@]}"; do
 	set -- $row
 	for t in w f; do
 		name=weir; [ $t = f ] && name=fio
-		printf "%-16s %-6s %-24s %-22s %-22s %-22s %-22s\n" "$([ $t = w ] && echo "$1")" \
+		printf "%-20s %-6s %-24s %-22s %-22s %-22s %-22s\n" "$([ $t = w ] && echo "$1")" \
 			$name "$(stat_col 1 "$tmp/$1.$t")" "$(stat_col 2 "$tmp/$1.$t")" \
 			"$(stat_col 3 "$tmp/$1.$t")" "$(stat_col 4 "$tmp/$1.$t")" \
 			"$(stat_col 5 "$tmp/$1.$t")"
 	done
 	r=()
 	for c in 1 2 3 4 5; do r+=("$(ratio "$(med_col $c "$tmp/$1.w")" "$(med_col $c "$tmp/$1.f")")"); done
-	printf "%-16s %-6s %-24s %-22s %-22s %-22s %-22s\n" "" ratio "${r[@]}"
+	printf "%-20s %-6s %-24s %-22s %-22s %-22s %-22s\n" "" ratio "${r[@]}"
+	bench_row blk "4 KiB random read IOPS, $1" IOPS higher "$(med_col 1 "$tmp/$1.w")" \
+		"$(med_col 1 "$tmp/$1.f")" "fio io_uring" "$(mm 1 "$tmp/$1.w")" "$(mm 1 "$tmp/$1.f")" "$runs"
+	bench_row blk "4 KiB random read p50, $1" us lower "$(med_col 2 "$tmp/$1.w")" \
+		"$(med_col 2 "$tmp/$1.f")" "fio io_uring" "$(mm 2 "$tmp/$1.w")" "$(mm 2 "$tmp/$1.f")" "$runs"
+	bench_row blk "CPU per I/O (thread), $1" ns lower "$(med_col 4 "$tmp/$1.w")" \
+		"$(med_col 4 "$tmp/$1.f")" "fio io_uring" "$(mm 4 "$tmp/$1.w")" "$(mm 4 "$tmp/$1.f")" "$runs"
 done
-echo "(goals, issue 13: IOPS ratio >= 1.0, QD1 p50 ratio <= 1.0, CPU ratio <= 0.8. weir spins on its"
-echo " completion queue, so its thread is busy for the whole run while fio sleeps in io_uring_enter:"
-echo " at QD1 weir's thread CPU per I/O is its latency. The process column adds the kernel threads"
-echo " (io-wq workers, the SQPOLL poller) and start-up, for both.)"
+echo "(goals, issue 13: IOPS ratio >= 1.0, QD1 p50 ratio <= 1.0, CPU ratio <= 0.8. The process"
+echo " column adds the kernel threads (io-wq workers, the SQPOLL poller) and start-up, for both.)"
 
 [ "${RAID:-1}" = 1 ] || exit 0
 
-# --- RAID5 full-stripe writes against the members written directly -------
+# --- RAID5 full-stripe writes against the members' sum ---------------------
 # 4 members, 64 KiB chunks: a full stripe is 3 x 64 KiB of data plus its
 # parity chunk, so the array's data rate can reach 3/4 of what the members
-# take together. The baseline writes the same 4 files directly, 64 KiB per
-# I/O, from one thread on the same CPU, past the superblock area (1 MiB).
+# take together. The baseline is raid0 over 4 other files on the same file
+# system, 256 KiB per I/O: each member written 64 KiB per I/O, QD each,
+# from one thread on the same CPU, as the array's members are.
 rmb=${RAID_MB:-128} rqd=${RAID_QD:-8}
-members=() mspecs=()
+r5=() r0=()
 for m in 0 1 2 3; do
-	dd if=/dev/zero of="$tmp/m$m" bs=1M count="$rmb" status=none
-	members+=("uring:$tmp/m$m")
-	mspecs+=("uring:$tmp/m$m?direct=1&qd=$rqd")
+	truncate -s "${rmb}M" "$tmp/m$m" "$tmp/z$m"
+	r5+=("uring:$tmp/m$m") r0+=("uring:$tmp/z$m")
 done
-arr="raid5:$(IFS=,; echo "${members[*]}")?direct=1"
-# create=1 writes the superblocks and zeroes the members once.
-taskset -c "$cpu" "$bench" write 1 196608 "$rqd" "$arr&create=1&chunk=64k" >/dev/null ||
-	{ echo "blk.sh: cannot create $arr"; exit 1; }
+arr="raid5:$(IFS=,; echo "${r5[*]}")?direct=1&qd=$((rqd + 1))"
+base="raid0:$(IFS=,; echo "${r0[*]}")?direct=1&qd=$((rqd + 1))"
+# raid create writes the superblocks and zeroes the members once.
+"$wblk" raid create "$arr&chunk=64k" >/dev/null && "$wblk" raid create "$base&chunk=64k" >/dev/null ||
+	{ echo "blk.sh: cannot create the arrays"; exit 1; }
+wr_run() { # SPEC BS: "MB/s of data, and the array's kinds of writes"
+	taskset -c "$cpu" "$wblk" -d "$1" --rw write --bs "$2" --iodepth "$rqd" --runtime "${secs}s" \
+		--json --quiet 2>"$tmp/raid.err" | tail -1 >"$tmp/raid.json"
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1])); x = d["xstats"]
+print("%.1f %s" % (d["mbps"], " ".join("%s=%d" % (k, x.get(k, 0)) for k in
+      ("full_stripe_writes", "rmw_writes", "rcw_writes"))))' "$tmp/raid.json" 2>/dev/null ||
+		{ sed 's/^/  weir-blk: /' "$tmp/raid.err" >&2; echo 0; }
+}
 : >"$tmp/raid.w"; : >"$tmp/raid.m"
 for i in $(seq "$runs"); do
-	a=$(BLK_XSTATS=1 taskset -c "$cpu" "$bench" write "$secs" 196608 "$rqd" "$arr" 2>"$tmp/raid.err" |
-		sed -n 's/.*mbps=\([0-9.]*\).*/\1/p')
-	kinds=$(grep -o 'full_stripe_writes=[0-9]* rmw_writes=[0-9]* rcw_writes=[0-9]*' "$tmp/raid.err")
-	b=$(taskset -c "$cpu" "$bench" write "$secs" 65536 "$rqd" "${mspecs[@]}" | sed -n 's/.*mbps=\([0-9.]*\).*/\1/p')
-	echo "raid5 run $i: array ${a:-0} MB/s of data ($kinds), members directly ${b:-0} MB/s"
-	echo "${a:-0}" >>"$tmp/raid.w"; echo "${b:-0}" >>"$tmp/raid.m"
+	a=$(wr_run "$arr" 192k) b=$(wr_run "$base" 256k)
+	echo "raid5 run $i: array ${a%% *} MB/s of data (${a#* }), members' sum (raid0) ${b%% *} MB/s"
+	echo "${a%% *}" >>"$tmp/raid.w"; echo "${b%% *}" >>"$tmp/raid.m"
 done
 ra=$(med_col 1 "$tmp/raid.w") rm_=$(med_col 1 "$tmp/raid.m")
 echo
@@ -187,3 +217,5 @@ echo "== raid5 full-stripe sequential writes (4 x $rmb MiB members, chunk 64k, Q
 echo "array data MB/s:         $(stat_col 1 "$tmp/raid.w")"
 echo "members' sum MB/s:       $(stat_col 1 "$tmp/raid.m")"
 echo "array / members' sum:    $(ratio "$ra" "$rm_") (ideal 0.75: one chunk in four is parity)"
+bench_row blk "RAID5 full-stripe write, data MB/s (ideal 0.75x)" MB/s higher "$ra" "$rm_" \
+	"its members' sum (raid0)" "$(mm 1 "$tmp/raid.w")" "$(mm 1 "$tmp/raid.m")" "$runs"

@@ -4,11 +4,17 @@
 # bench/fwd: 64-byte forwarding rate of weir-fwd against dpdk-testpmd's io
 # forwarding, same drivers, same cores, runs alternating, median of RUNS.
 #
-#   bench/fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [null|afpacket|afxdp|all]
+#   bench/fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [null|afpacket|afxdp|dpdk_null|dpdk_afxdp|all]
 #
 # null:      weir-fwd -p null: -p null: -m io  vs
 #            dpdk-testpmd --vdev net_null0 --vdev net_null1 --forward-mode=io
 #            (framework overhead only: no kernel involved)
+# dpdk_null: weir-fwd -p dpdk:net_null0 -p dpdk:net_null1 -m io (weir on
+#            DPDK's own null PMD, through the dpdk: bridge) vs the same
+#            testpmd: what the bridge costs with no device work at all.
+# dpdk_afxdp: weir-fwd over dpdk:net_af_xdp0,iface=... ports vs testpmd io
+#            over the same net_af_xdp vdevs on the same veths, same cores
+#            (csum=keep: testpmd io does not look at checksums either).
 # afpacket,  a line of namespaces gen -> dut -> sink on veths; weir-gen at
 # afxdp:     line rate (64 B, 8 flows) in gen on CPU 0; the forwarder in dut
 #            on CPU 1: weir-fwd -m io over afpacket:/afxdp: ports vs testpmd
@@ -35,6 +41,7 @@ FWD=$build/apps/weir-fwd
 GEN=$build/apps/weir-gen
 STAT=$build/apps/weir-stat
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/rows.sh"
 ncpu=$(nproc)
 fcpu=$((ncpu - 1))
 mcpu=0
@@ -119,6 +126,8 @@ report() {
 		"$name" "$w" "$(printf '%s\n' "${W[@]}" | minmax)" "$t" \
 		"$(printf '%s\n' "${T[@]}" | minmax)" \
 		"$(awk -v w="$w" -v t="$t" 'BEGIN {if (t > 0) printf "%.2f", w / t; else print "n/a"}')"
+	bench_row fwd "io forwarding 64 B, $name" Mpps higher "$w" "$t" "testpmd io" \
+		"$(printf '%s\n' "${W[@]}" | minmax)" "$(printf '%s\n' "${T[@]}" | minmax)" "$runs"
 }
 
 bench_null() {
@@ -132,6 +141,20 @@ bench_null() {
 	report "null"
 }
 
+bench_dpdk_null() {
+	W=() T=()
+	echo "DPDK net_null ports, io forwarding, 64 B, burst 32, forwarder on CPU $fcpu, ${secs}s x $runs"
+	for i in $(seq 1 "$runs"); do
+		W+=("$(weir_rate "" -p "dpdk:net_null0,size=64" -p "dpdk:net_null1,size=64" -m io)")
+		T+=("$(testpmd_rate "" net_null0,size=64 net_null1,size=64)")
+		echo "  run $i: weir-fwd (dpdk:) ${W[-1]} Mpps, testpmd ${T[-1]} Mpps"
+	done
+	report "dpdk_null"
+}
+
+# bench_veth DRV: DRV is afpacket or afxdp (weir's own drivers against
+# testpmd's vdevs for the same sockets), or dpdk_afxdp (weir-fwd on
+# testpmd's very vdevs, through the dpdk: bridge).
 bench_veth() {
 	local drv=$1 tp0 tp1 gpid
 	(
@@ -155,16 +178,20 @@ bench_veth() {
 		SINK_OUT=$tmp/sink-rate
 		sink_count() { weir_nsexec sink ethtool -S "$SI" | awk '/rx_queue_0_xdp_packets/ {print $2}'; }
 		SINK_COUNT=sink_count
-		if [ "$drv" = afxdp ]; then
-			tp0="net_af_xdp0,iface=$D0"; tp1="net_af_xdp1,iface=$D1"
-		else
+		if [ "$drv" = afpacket ]; then
 			tp0="net_af_packet0,iface=$D0"; tp1="net_af_packet1,iface=$D1"
+		else
+			tp0="net_af_xdp0,iface=$D0"; tp1="net_af_xdp1,iface=$D1"
 		fi
-		weir_bg gen taskset -c "$mcpu" "$GEN" -p "$drv:$GI" -m tx -r line -s 64 -f 8 --quiet
+		local w0="$drv:$D0" w1="$drv:$D1" gdrv=$drv
+		if [ "$drv" = dpdk_afxdp ]; then
+			w0="dpdk:$tp0?csum=keep"; w1="dpdk:$tp1?csum=keep"; gdrv=afxdp
+		fi
+		weir_bg gen taskset -c "$mcpu" "$GEN" -p "$gdrv:$GI" -m tx -r line -s 64 -f 8 --quiet
 		W=() T=()
 		echo "$drv veths, io forwarding, 64 B from weir-gen line rate on CPU $mcpu, forwarder on CPU $fcpu, sink XDP_DROP, Mpps counted at the sink, ${secs}s x $runs"
 		for i in $(seq 1 "$runs"); do
-			W+=("$(weir_rate "ip netns exec $(weir_ns dut)" -p "$drv:$D0" -p "$drv:$D1" -m io)")
+			W+=("$(weir_rate "ip netns exec $(weir_ns dut)" -p "$w0" -p "$w1" -m io)")
 			T+=("$(testpmd_rate "ip netns exec $(weir_ns dut)" "$tp0" "$tp1")")
 			echo "  run $i: weir-fwd ${W[-1]} Mpps, testpmd ${T[-1]} Mpps"
 		done
@@ -174,7 +201,8 @@ bench_veth() {
 
 case "$which" in
 null) bench_null ;;
-afpacket | afxdp) bench_veth "$which" ;;
-all) bench_null; bench_veth afpacket; bench_veth afxdp ;;
-*) echo "fwd.sh: unknown case '$which' (null, afpacket, afxdp, all)" >&2; exit 1 ;;
+dpdk_null) bench_dpdk_null ;;
+afpacket | afxdp | dpdk_afxdp) bench_veth "$which" ;;
+all) bench_null; bench_dpdk_null; bench_veth afpacket; bench_veth afxdp; bench_veth dpdk_afxdp ;;
+*) echo "fwd.sh: unknown case '$which' (null, afpacket, afxdp, dpdk_null, dpdk_afxdp, all)" >&2; exit 1 ;;
 esac

@@ -417,9 +417,12 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 				block_close(q);
 				continue;
 			}
-			if (!now)
-				now = weir_clock_now();
 		}
+		/* Also for a block a previous burst began: its frames were
+		 * stamped 0 (then the caller's later clock), out of order with
+		 * the frames of a block opened after them in the same burst. */
+		if (!now)
+			now = weir_clock_now();
 		h = (struct tpacket3_hdr *)(void *)q->next;
 		if (weir_unlikely(!frame_ok(q, h))) {
 			bad_frame_note(q);

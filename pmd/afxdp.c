@@ -126,7 +126,7 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 {
 	struct afxdp_priv *priv = port->priv;
 	struct xdp_statistics xs, sum = {0};
-	uint64_t copies = 0, tkicks = 0, fkicks = 0, multi = 0, big = 0, kerr = 0, bad = 0;
+	uint64_t copies = 0, tkicks = 0, fkicks = 0, multi = 0, big = 0, kerr = 0, bad = 0, bad_comp = 0;
 	uint64_t rx_csum = 0, tx_csum = 0;
 	uint64_t steer[STEER_STAT_NR];
 	int k = 0;
@@ -150,6 +150,7 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 		multi += weir_port_ctr_read(&r->rx_multibuf) + weir_port_ctr_read(&t->tx_multibuf);
 		fkicks += weir_port_ctr_read(&r->fill_kicks) + weir_port_ctr_read(&r->rx_kicks);
 		bad += weir_port_ctr_read(&r->rx_bad_desc);
+		bad_comp += weir_port_ctr_read(&t->tx_bad_comp);
 		rx_csum += weir_port_ctr_read(&r->rx_csum_completed);
 		tx_csum += weir_port_ctr_read(&t->tx_csum_completed);
 	}
@@ -175,6 +176,7 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	XS("rx_fill_kicks", fkicks);
 	XS("multibuf_frames", multi);
 	XS("rx_bad_desc", bad);
+	XS("tx_bad_completions", bad_comp);
 	XS("rx_csum_completed", rx_csum);
 	XS("tx_csum_completed", tx_csum);
 	XS("steer_redirected", steer[STEER_STAT_REDIRECT]);

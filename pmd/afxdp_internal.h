@@ -26,6 +26,10 @@
 #include "afxdp_steer.h"
 
 #define XDP_HEADROOM 256 /* XDP_PACKET_HEADROOM, in front of every RX frame */
+/* Older uapi headers (Debian's 6.1) lack the multi-buffer names. */
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
 #define FILL_BATCH 64    /* refill granularity */
 #define MAX_QUEUES 64
 /* What weir_port_died says, with the reason. */
@@ -74,9 +78,11 @@ struct afxdp_rxq {
 	bool busy_poll;
 	bool csum_fix; /* csum=fix: complete partial checksums of received frames */
 	bool warned_csum;
+	bool skip_frame; /* dropping the rest of a multi-buffer frame (bad_desc) */
 	uint32_t fill_target; /* buffers kept in the kernel for RX */
 	uint32_t fill_held;
 	uint32_t empty_polls;
+	weir_ns_t dead_checked; /* when check_dead last ran */
 	uint64_t fill_kicks, rx_kicks, rx_multibuf, rx_bad_desc, rx_csum_completed;
 };
 
@@ -92,6 +98,7 @@ struct afxdp_txq {
 	uint32_t in_flight; /* descriptors on the TX or completion ring */
 	bool warned_gso;
 	uint64_t tx_copies, tx_kicks, tx_kick_errors, tx_too_big, tx_multibuf, tx_csum_completed;
+	uint64_t tx_bad_comp; /* completion addresses of no buffer this socket sent */
 };
 
 struct afxdp_priv {

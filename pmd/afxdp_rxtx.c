@@ -19,14 +19,10 @@
 
 #include "afxdp_internal.h"
 
-/* Older uapi headers (Debian's 6.1) lack the multi-buffer names. */
-#ifndef XDP_PKT_CONTD
-#define XDP_PKT_CONTD (1 << 0)
-#endif
-
 #define COMP_BATCH 256        /* completions reaped per call */
 #define KICK_TRIES_MIN 4      /* sendto calls per kick in copy mode, at least */
 #define DEAD_CHECK_POLLS 4096 /* empty polls between checks for a vanished device */
+#define DEAD_CHECK_NS (200 * WEIR_NS_PER_MS) /* or this long, whichever comes first */
 
 /* A pool buffer's address in the UMEM (the pool is the UMEM). */
 static inline uint64_t pkt_umem_base(const struct weir_pool *pool, const struct weir_pkt *p)
@@ -66,6 +62,17 @@ void afxdp_refill(struct afxdp_rxq *rxq)
 	}
 }
 
+/* sendto says ENETDOWN both for a link that is down (it may come back up:
+ * the port lives) and, once the device is unregistered, for one that is
+ * gone: the ifindex tells them apart. */
+static bool iface_gone(const struct weir_port *port)
+{
+	const struct afxdp_priv *priv = port->priv;
+	char name[IF_NAMESIZE];
+
+	return !if_indextoname((unsigned)priv->ifindex, name);
+}
+
 static void check_dead(struct afxdp_rxq *rxq)
 {
 	struct weir_port *port = rxq->q.port;
@@ -80,13 +87,17 @@ static void check_dead(struct afxdp_rxq *rxq)
 	weir_port_died(port, AFXDP_GONE, soerr ? strerror(soerr) : "no such ifindex");
 }
 
-/* Turns one RX descriptor into a packet segment. */
+/* Turns one RX descriptor into a packet segment; NULL for one that names no
+ * buffer this socket gave the kernel, or bytes past its buffer's end (the
+ * kernel never does; a check costs two compares and keeps a bug there from
+ * becoming a double free or a read out of bounds here). */
 static inline struct weir_pkt *desc_to_pkt(struct afxdp_rxq *rxq, const struct xdp_desc *d)
 {
 	struct weir_pool *pool = rxq->pool;
 	struct weir_pkt *p = weir_pool_pkt_from_offset(pool, d->addr);
 
-	if (weir_unlikely(!p))
+	if (weir_unlikely(!p || rxq->owner[p->idx] != rxq->sock_id ||
+			  (d->addr & (pool->buf_size - 1)) + d->len > pool->buf_size))
 		return NULL;
 	rxq->owner[p->idx] = 0;
 	p->data_off = (uint16_t)(d->addr & (pool->buf_size - 1));
@@ -116,6 +127,24 @@ static void csum_completed(struct afxdp_rxq *rxq)
 	}
 }
 
+/* A descriptor that cannot be taken (desc_to_pkt refused it, or its frame
+ * has more segments than a chain may): the whole frame is dropped, the
+ * descriptors still to come of it too; counted. Returns the new head. */
+static struct weir_pkt *bad_desc(struct afxdp_rxq *rxq, struct weir_pkt *p, struct weir_pkt *head,
+				 const struct xdp_desc *d)
+{
+	if (!rxq->skip_frame) {
+		weir_port_ctr_add(&rxq->rx_bad_desc, 1);
+		weir_port_ctr_add(&rxq->q.stats.errors, 1);
+	}
+	if (p)
+		weir_pkt_free(p);
+	if (head)
+		weir_pkt_free(head);
+	rxq->skip_frame = d->options & XDP_PKT_CONTD;
+	return NULL;
+}
+
 uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afxdp_rxq *rxq = (struct afxdp_rxq *)q;
@@ -133,9 +162,18 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 			recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 			weir_port_ctr_add(&rxq->rx_kicks, 1);
 		}
-		if (++rxq->empty_polls >= DEAD_CHECK_POLLS) {
-			rxq->empty_polls = 0;
-			check_dead(rxq);
+		/* Every DEAD_CHECK_POLLS empty polls, or DEAD_CHECK_NS when
+		 * the lcore sleeps between polls (an idle port must notice its
+		 * device going too; the clock is read 1 poll in 64). */
+		if (++rxq->empty_polls % 64 == 0) {
+			weir_ns_t now = weir_clock_now();
+
+			if (rxq->empty_polls >= DEAD_CHECK_POLLS ||
+			    now - rxq->dead_checked >= DEAD_CHECK_NS) {
+				rxq->empty_polls = 0;
+				rxq->dead_checked = now;
+				check_dead(rxq);
+			}
 		}
 		return 0;
 	}
@@ -145,9 +183,9 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 		struct weir_pkt *p = desc_to_pkt(rxq, d);
 
 		used++;
-		if (weir_unlikely(!p)) {
-			weir_port_ctr_add(&rxq->rx_bad_desc, 1);
-			weir_port_ctr_add(&q->stats.errors, 1);
+		if (weir_unlikely(!p || rxq->skip_frame ||
+				  (head && head->nb_segs >= WEIR_PKT_MAX_SEGS))) {
+			head = bad_desc(rxq, p, head, d);
 			continue;
 		}
 		if (!head) {
@@ -203,8 +241,11 @@ static uint32_t reap(struct afxdp_txq *txq)
 		uint64_t addr = *xsk_ring_cons__comp_addr(&txq->comp, idx + i);
 		struct weir_pkt *p = weir_pool_pkt_from_offset(pool, addr);
 
-		if (weir_unlikely(!p))
+		/* Only what this socket put on its TX ring comes back. */
+		if (weir_unlikely(!p || txq->owner[p->idx] != txq->sock_id)) {
+			weir_port_ctr_add(&txq->tx_bad_comp, 1);
 			continue;
+		}
 		txq->owner[p->idx] = 0;
 		bytes += p->data_len;
 		pkts += p->nb_segs != 0; /* 0 marks a non-first segment */
@@ -267,7 +308,7 @@ static void kick_tx(struct afxdp_txq *txq)
 			}
 			if (errno != EBUSY && errno != ENOBUFS) {
 				weir_port_ctr_add(&txq->tx_kick_errors, 1);
-				if (errno == ENETDOWN || errno == ENXIO)
+				if (errno == ENXIO || (errno == ENETDOWN && iface_gone(txq->q.port)))
 					weir_port_died(txq->q.port, AFXDP_GONE, strerror(errno));
 			}
 			return;

@@ -23,7 +23,9 @@
  * marked failed in every other member's superblock before anything relies
  * on it being out; reads of its data are rebuilt from the others, writes
  * go on. weir_blk_raid_replace() puts a new device in its place and the
- * rebuild starts (raid_io.c).
+ * rebuild starts (raid_io.c). The array can wait for completions
+ * (WEIR_BLK_F_WAIT) when every member can: it sleeps on the members'
+ * completion fds (raid_wait).
  *
  * The write hole, as md documents it for arrays without a journal or PPL:
  * a RAID5 row whose data and parity writes were cut by a crash or power
@@ -404,7 +406,7 @@ static void fill_info(struct weir_blk *dev)
 {
 	struct raid_priv *rp = dev->priv;
 	struct weir_blk_info *in = &dev->info;
-	bool direct = true, ro = false;
+	bool direct = true, ro = false, wait = true;
 
 	in->nblocks = raid_array_blocks(&rp->g);
 	in->lbs = rp->lbs;
@@ -421,10 +423,11 @@ static void fill_info(struct weir_blk *dev)
 		in->qd = WEIR_MIN(in->qd, mi.qd);
 		direct &= !!(mi.features & WEIR_BLK_F_DIRECT);
 		ro |= !!(mi.features & WEIR_BLK_F_READONLY);
+		wait &= !!(mi.features & WEIR_BLK_F_WAIT);
 	}
 	in->max_blocks = (1u << 20) / rp->lbs;
 	in->features = WEIR_BLK_F_STACKED | (direct ? WEIR_BLK_F_DIRECT : 0) |
-		       (ro ? WEIR_BLK_F_READONLY : 0);
+		       (ro ? WEIR_BLK_F_READONLY : 0) | (wait ? WEIR_BLK_F_WAIT : 0);
 }
 
 static void raid_close(struct weir_blk *dev);
@@ -561,6 +564,7 @@ static const struct weir_blk_ops raid_ops = {
 	.open = raid_open,
 	.submit = raid_submit,
 	.poll = raid_poll,
+	.wait = raid_wait,
 	.xstats = raid_xstats,
 	.close = raid_close,
 	.raid_status = raid_status,

@@ -150,6 +150,7 @@ int raid_qp_init(struct raid_priv *rp, struct raid_qp *q);
 void raid_qp_fini(struct raid_qp *q);
 uint16_t raid_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 uint16_t raid_poll(struct weir_blk_qp *qp, uint16_t budget);
+uint16_t raid_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);
 int raid_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n);
 
 /* --- raid.c, raid_ctl.c ------------------------------------------------------ */

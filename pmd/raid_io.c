@@ -9,6 +9,7 @@
  * write to that row afterwards goes to the new member too.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,39 @@ uint16_t raid_poll(struct weir_blk_qp *qp, uint16_t budget)
 	}
 	pump(q);
 	return (uint16_t)(qp->done_tail - before);
+}
+
+/*
+ * Sleeps until a member with I/O in flight has a completion (ppoll on the
+ * members' completion fds), then polls. The first poll hands every
+ * member's prepared I/O to the kernel, so nothing waits on a sleeper.
+ */
+uint16_t raid_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns)
+{
+	struct raid_qp *q = (struct raid_qp *)qp;
+	struct raid_priv *rp = rp_of(q);
+	struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000ULL),
+			      .tv_nsec = (long)(timeout_ns % 1000000000ULL)};
+	struct pollfd fds[RAID_MAX_MEMBERS];
+	nfds_t k = 0;
+	uint16_t n = raid_poll(qp, budget);
+
+	if (n)
+		return n;
+	for (uint32_t m = 0; m < rp->g.n; m++) {
+		int fd;
+
+		if (!atomic_load_explicit(&q->m_inflight[m], memory_order_relaxed))
+			continue;
+		fd = weir_blk_qp_fd(rp->m[m].dev, qp->id);
+		if (fd < 0)
+			return 0; /* a member that only polls: the caller spins */
+		fds[k++] = (struct pollfd){.fd = fd, .events = POLLIN};
+	}
+	if (!k)
+		return 0;
+	ppoll(fds, k, timeout_ns == WEIR_BLK_WAIT_FOREVER ? NULL : &ts, NULL);
+	return raid_poll(qp, budget);
 }
 
 int raid_qp_init(struct raid_priv *rp, struct raid_qp *q)

@@ -2,7 +2,8 @@
 /*
  * uring: block devices and files through io_uring, one ring per queue pair.
  *
- *     uring:/path?direct=1&qd=128&sqpoll=0&iopoll=0|1|force&fixed=1&lbs=512|4096&ro=0&merge=1
+ *     uring:/path?direct=1&qd=128&sqpoll=0&sq_cpu=N&iopoll=0|1|force&fixed=1&lbs=512|4096
+ *                 &ro=0&merge=1&wait=0|1
  *
  * The file is opened with O_DIRECT (direct=1, the default) and registered
  * with each ring; the pools given at open are registered as fixed buffers
@@ -24,6 +25,13 @@
  * poll queues: loop devices, virtio, tmpfs) open says so and falls back to
  * interrupts. An IOPOLL ring takes only reads and writes, so flushes and
  * fallocates go through a second, ordinary ring of the same queue pair.
+ * Waiting (wait=1, the default unless sqpoll=1 or iopoll=1 asked for
+ * polling): a burst's SQEs are prepared by submit and handed to the kernel
+ * by the next poll, or by weir_blk_poll_wait's one io_uring_enter that
+ * submits and sleeps for a completion (io_uring_submit_and_wait_timeout),
+ * so a QD1 loop costs one system call per I/O. With wait=0 submit enters
+ * the kernel itself and completions are only ever peeked. sq_cpu=N pins
+ * the SQPOLL thread (IORING_SETUP_SQ_AFF, fio's --sqthread_poll_cpu).
  * On an NVMe generic character device (/dev/ngXnY) I/O is NVMe passthrough
  * (IORING_OP_URING_CMD, uring_nvme.c).
  *
@@ -33,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,24 +194,36 @@ static bool can_iopoll(struct weir_blk *dev, const struct stat *st, char *why, s
 
 /* --- open: rings -------------------------------------------------------- */
 
+static void ring_params(const struct uring_priv *u, struct io_uring_params *p, unsigned flags)
+{
+	memset(p, 0, sizeof(*p));
+	p->flags = flags;
+	p->sq_thread_idle = 100;
+	if ((flags & IORING_SETUP_SQPOLL) && u->sq_cpu >= 0) {
+		p->flags |= IORING_SETUP_SQ_AFF;
+		p->sq_thread_cpu = (uint32_t)u->sq_cpu;
+	}
+}
+
 static int ring_init(struct weir_blk *dev, struct io_uring *ring, unsigned entries,
 		     unsigned flags)
 {
+	struct uring_priv *u = dev->priv;
 	struct io_uring_params p;
 	int err;
 
 	/* COOP_TASKRUN: completions without an IPI; the kernel flags when
 	 * the CQ needs a flush, and liburing enters only then. */
-	memset(&p, 0, sizeof(p));
-	p.flags = flags | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-	p.sq_thread_idle = 100;
+	ring_params(u, &p, flags | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
 	err = io_uring_queue_init_params(entries, ring, &p);
 	if (err == -EINVAL) {
-		memset(&p, 0, sizeof(p));
-		p.flags = flags;
-		p.sq_thread_idle = 100;
+		ring_params(u, &p, flags);
 		err = io_uring_queue_init_params(entries, ring, &p);
 	}
+	if (err == -EINVAL && u->sq_cpu >= 0)
+		return weir_blk_fail(dev, err, "sq_cpu=%d: the kernel refused that CPU for the "
+				     "polling thread (it must be online and allowed: see "
+				     "taskset -p $$)", u->sq_cpu);
 	if (err == -EPERM && (flags & IORING_SETUP_SQPOLL))
 		return weir_blk_fail(dev, err, "sqpoll=1 is not permitted here (%s; before Linux "
 				     "5.11 it needs CAP_SYS_NICE): use sqpoll=0", strerror(-err));
@@ -282,16 +303,19 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 		      bool *ro)
 {
 	struct uring_priv *u = dev->priv;
-	int direct, sqpoll, iopoll, fixed, merge, r;
+	int direct, sqpoll, iopoll, fixed, merge, wait, r;
+	uint64_t cpu;
 
-	if ((r = weir_blk_arg_u64(dev, "qd", 128, 1, 4096, qd)))
+	if ((r = weir_blk_arg_u64(dev, "qd", 128, 1, 4096, qd)) ||
+	    (r = weir_blk_arg_u64(dev, "sq_cpu", 0, 0, CPU_SETSIZE - 1, &cpu)))
 		return r;
 	if ((direct = weir_blk_arg_choice(dev, "direct", 1)) < 0 ||
 	    (sqpoll = weir_blk_arg_choice(dev, "sqpoll", 0)) < 0 ||
 	    (iopoll = weir_blk_arg_choice(dev, "iopoll", 0)) < 0 ||
 	    (fixed = weir_blk_arg_choice(dev, "fixed", 1)) < 0 ||
 	    (merge = weir_blk_arg_choice(dev, "merge", 1)) < 0 ||
-	    (r = weir_blk_arg_choice(dev, "ro", 0)) < 0)
+	    (r = weir_blk_arg_choice(dev, "ro", 0)) < 0 ||
+	    (wait = weir_blk_arg_choice(dev, "wait", !sqpoll && !iopoll)) < 0)
 		return -EINVAL;
 	*ro = r;
 	u->direct = direct;
@@ -299,12 +323,20 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 	u->iopoll = iopoll;
 	u->iopoll_force = iopoll == 2;
 	u->merge = merge;
+	u->wait = wait;
+	u->sq_cpu = weir_blk_arg_given(dev, "sq_cpu") ? (int)cpu : -1;
 	u->fixed = fixed && (conf->pool || conf->pool2);
 	if (fixed && weir_blk_arg_given(dev, "fixed") && !u->fixed)
 		return weir_blk_fail(dev, -EINVAL, "fixed=1 needs a pool to register (conf.pool)");
 	if (iopoll && !direct)
 		return weir_blk_fail(dev, -EINVAL, "iopoll needs direct=1 (page-cache I/O "
 				     "cannot be polled)");
+	if (iopoll && wait)
+		return weir_blk_fail(dev, -EINVAL, "iopoll=1 polls the device, so wait=1 would "
+				     "spin in the kernel: drop one of them");
+	if (u->sq_cpu >= 0 && !sqpoll)
+		return weir_blk_fail(dev, -EINVAL, "sq_cpu=%d pins the SQPOLL thread: add "
+				     "sqpoll=1, or drop sq_cpu", u->sq_cpu);
 	return 0;
 }
 
@@ -363,7 +395,7 @@ static int fill_info(struct weir_blk *dev, const struct stat *st, bool ro, uint6
 	in->features = (u->direct ? WEIR_BLK_F_DIRECT : 0) | (u->fixed ? WEIR_BLK_F_FIXED : 0) |
 		       (u->sqpoll ? WEIR_BLK_F_SQPOLL : 0) | (u->iopoll ? WEIR_BLK_F_IOPOLL : 0) |
 		       (u->nvme ? WEIR_BLK_F_NVME | WEIR_BLK_F_DIRECT : 0) |
-		       (ro ? WEIR_BLK_F_READONLY : 0);
+		       (ro ? WEIR_BLK_F_READONLY : 0) | (u->wait ? WEIR_BLK_F_WAIT : 0);
 	in->ident[0] = u->bdev || u->nvme ? st->st_rdev : st->st_dev;
 	in->ident[1] = u->bdev || u->nvme ? 0 : st->st_ino;
 	return 0;
@@ -408,6 +440,8 @@ static void ring_drain(struct uring_qp *q, struct io_uring *ring)
 {
 	struct io_uring_cqe *cqe;
 
+	/* wait=1 may have SQEs prepared and not yet handed over. */
+	io_uring_submit(ring);
 	while (q->busy && io_uring_wait_cqe(ring, &cqe) == 0) {
 		uint32_t slot = (uint32_t)(cqe->user_data & ~URING_AUX);
 
@@ -455,10 +489,10 @@ static void uring_close(struct weir_blk *dev)
 static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 {
 	struct uring_priv *u = dev->priv;
-	uint64_t v[6] = {0};
+	uint64_t v[7] = {0};
 	static const char *const names[] = {"fixed_ios", "vectored_ios", "short_resubmits",
 					    "eagain_retries", "discards_without_effect",
-					    "iopoll_refused"};
+					    "iopoll_refused", "waits"};
 
 	for (uint16_t i = 0; i < dev->nb_qp; i++) {
 		const struct uring_qp *q = (const struct uring_qp *)dev->qp[i];
@@ -467,14 +501,15 @@ static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 		v[1] += q->n_vec;
 		v[2] += q->n_short;
 		v[3] += q->n_retry;
+		v[6] += q->n_waits;
 	}
 	v[4] = atomic_load(&u->discard_noop);
 	v[5] = atomic_load(&u->iopoll_refused);
-	for (int i = 0; i < 6 && i < n; i++) {
+	for (int i = 0; i < 7 && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
 	}
-	return 6;
+	return 7;
 }
 
 static const struct weir_blk_param uring_params[] = {
@@ -487,6 +522,9 @@ static const struct weir_blk_param uring_params[] = {
 	{"lbs", "logical block size (default: the device's, at least 512)", "512|4096"},
 	{"ro", "open read-only (default 0)", "0|1"},
 	{"merge", "merge adjacent requests of a burst (default 1)", "0|1"},
+	{"sq_cpu", "the CPU of the sqpoll=1 thread (default: the scheduler's choice)", NULL},
+	{"wait", "weir_blk_poll_wait sleeps in the kernel for completions (default 1, 0 "
+		 "with sqpoll=1 or iopoll=1: they poll)", "0|1"},
 	{NULL, NULL, NULL},
 };
 
@@ -494,6 +532,8 @@ static const struct weir_blk_ops uring_ops = {
 	.open = uring_open,
 	.submit = uring_submit,
 	.poll = uring_poll,
+	.wait = uring_wait,
+	.qp_fd = uring_qp_fd,
 	.xstats = uring_xstats,
 	.close = uring_close,
 };

@@ -23,7 +23,8 @@ enum { ZERO_RANGE = 0, ZERO_PUNCH, ZERO_NONE };
 
 struct uring_priv {
 	int fd;
-	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge;
+	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge, wait;
+	int sq_cpu; /* the SQPOLL thread's CPU, -1: the scheduler's choice */
 	uint32_t lbs_shift;
 	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
 	uint32_t merge_max;
@@ -60,7 +61,7 @@ struct uring_qp {
 	uint32_t nfree;
 	uint32_t *redo;       /* I/Os to resubmit that found no SQE */
 	uint32_t nredo;
-	uint64_t n_fixed, n_vec, n_short, n_retry;
+	uint64_t n_fixed, n_vec, n_short, n_retry, n_waits;
 };
 
 static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
@@ -70,5 +71,7 @@ static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
 
 uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget);
+uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);
+int uring_qp_fd(struct weir_blk_qp *qp);
 
 #endif

@@ -214,7 +214,10 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 		qp->stats.ios--;
 		i = io_first;
 	}
-	io_uring_submit(&q->ring);
+	/* wait=1: the next poll or wait hands them over, with its own
+	 * io_uring_enter; SQPOLL's thread picks them up by itself. */
+	if (!u->wait || u->sqpoll)
+		io_uring_submit(&q->ring);
 	if (q->has_aux)
 		io_uring_submit(&q->aux);
 	return i;
@@ -368,4 +371,33 @@ uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget)
 	if (q->has_aux && io_uring_sq_ready(&q->aux))
 		io_uring_submit(&q->aux);
 	return (uint16_t)(qp->done_tail - before);
+}
+
+uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns)
+{
+	struct uring_qp *q = (struct uring_qp *)qp;
+	struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_ns / 1000000000ULL),
+				       .tv_nsec = (long long)(timeout_ns % 1000000000ULL)};
+	struct io_uring_cqe *cqe;
+
+	if (!q->busy)
+		return 0;
+	/* Only the main ring: wait=1 never has an aux one (that is IOPOLL). A
+	 * slot waiting for an SQE goes in first, or nothing might complete. */
+	if (q->nredo || io_uring_cq_ready(&q->ring))
+		return uring_poll(qp, budget);
+	q->n_waits++;
+	if (timeout_ns == WEIR_BLK_WAIT_FOREVER)
+		io_uring_submit_and_wait(&q->ring, 1);
+	else
+		io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &ts, NULL);
+	return uring_poll(qp, budget);
+}
+
+int uring_qp_fd(struct weir_blk_qp *qp)
+{
+	struct uring_qp *q = (struct uring_qp *)qp;
+
+	/* An IOPOLL ring posts nothing until polled: no fd to sleep on. */
+	return priv_of(qp)->iopoll || q->has_aux ? -1 : q->ring.ring_fd;
 }

@@ -35,7 +35,7 @@ static const struct qd_param prio_params[] = {
 	{ "priomap", QD_P_LIST, offsetof(struct prio_conf, priomap), 0, PRIO_MAX_BANDS - 1, NULL,
 	  NULL, "16 bands, default 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1" },
 	{ "classify", QD_P_ENUM, offsetof(struct prio_conf, classify), 0, 0, NULL,
-	  classify_choices, "priority (default), tos or dscp" },
+	  classify_choices, "priority (default), tos or dscp (tos, dscp: the sender picks its band; cap high bands with a tbf child)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "weir/blk_driver.h"
+#include "weir/clock.h"
 
 /* --- request validation ------------------------------------------------- */
 
@@ -181,6 +182,37 @@ uint16_t weir_blk_poll_burst(struct weir_blk *dev, uint16_t q, struct weir_blk_r
 	return k;
 }
 
+uint16_t weir_blk_poll_wait(struct weir_blk *dev, uint16_t q, struct weir_blk_req **done,
+			    uint16_t n, uint64_t timeout_ns)
+{
+	struct weir_blk_qp *qp = dev->qp[q];
+	weir_ns_t end = 0;
+	unsigned spins = 0;
+	uint16_t k;
+
+	/* Nothing ready: straight into the driver's wait, whose one system
+	 * call also submits what is prepared (a poll first would be two). */
+	if (qp->done_head == qp->done_tail && qp->inflight && timeout_ns && dev->ops->wait &&
+	    (dev->info.features & WEIR_BLK_F_WAIT)) {
+		dev->ops->wait(qp, n, timeout_ns);
+		return weir_blk_poll_burst(dev, q, done, n);
+	}
+	while (!(k = weir_blk_poll_burst(dev, q, done, n))) {
+		if (!qp->inflight || !timeout_ns)
+			return 0;
+		if (timeout_ns == WEIR_BLK_WAIT_FOREVER)
+			;
+		else if (!end)
+			end = weir_clock_now() + timeout_ns;
+		else if (!weir_time_after(end, weir_clock_now()))
+			return 0;
+		/* Two cores shared by many: let the device's thread run. */
+		if (++spins % 256 == 0)
+			sched_yield();
+	}
+	return k;
+}
+
 uint32_t weir_blk_inflight(const struct weir_blk *dev, uint16_t q)
 {
 	return dev->qp[q]->inflight;
@@ -199,7 +231,6 @@ const char *weir_blk_qp_error(const struct weir_blk *dev, uint16_t q)
 int weir_blk_sync(struct weir_blk *dev, uint16_t q, struct weir_blk_req *req)
 {
 	struct weir_blk_req *got;
-	unsigned spins = 0;
 
 	if (q >= dev->nb_qp)
 		return -EINVAL;
@@ -207,11 +238,8 @@ int weir_blk_sync(struct weir_blk *dev, uint16_t q, struct weir_blk_req *req)
 		return -EBUSY;
 	if (weir_blk_submit_burst(dev, q, &req, 1) != 1)
 		return -EAGAIN;
-	while (!weir_blk_poll_burst(dev, q, &got, 1)) {
-		/* Two cores shared by many: let the device's thread run. */
-		if (++spins % 256 == 0)
-			sched_yield();
-	}
+	while (!weir_blk_poll_wait(dev, q, &got, 1, WEIR_NS_PER_SEC))
+		;
 	return req->status;
 }
 

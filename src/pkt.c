@@ -20,6 +20,15 @@ void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void 
 
 void weir_extbuf_put(struct weir_extbuf *ext)
 {
+	/* Acquire, pairs with the release half of the decrement by which
+	 * another holder left us the last reference. A sole holder skips the
+	 * locked RMW (as weir_pkt_prefree_seg does): nobody else holds a
+	 * reference, so nobody can take one now. */
+	if (atomic_load_explicit(&ext->refcnt, memory_order_acquire) == 1) {
+		atomic_store_explicit(&ext->refcnt, 0, memory_order_relaxed);
+		ext->free_cb(ext->addr, ext->opaque);
+		return;
+	}
 	/* acq_rel: writes by every holder happen before the callback reuses
 	 * the memory; pairs with the other holders' decrements. */
 	if (atomic_fetch_sub_explicit(&ext->refcnt, 1, memory_order_acq_rel) == 1)

@@ -118,7 +118,7 @@ static int parse_spec(struct weir_port *port, const char *spec)
 	*colon = ':';
 	port->ifname = colon + 1;
 	for (const char *c = port->ifname; *c; c++) {
-		if (!isgraph((unsigned char)*c) || *c == '&' || *c == '=')
+		if (!isgraph((unsigned char)*c) || *c == '&' || (*c == '=' && !port->drv->name_has_eq))
 			return weir_port_fail(port, -EINVAL, "bad character '%c' in the name", *c);
 	}
 	if (q) {

@@ -235,6 +235,11 @@ uint16_t weir_stack_nb_ifaces(const struct weir_stack *st)
 	return st->nb_ifs;
 }
 
+const char *weir_stack_iface_name(const struct weir_stack *st, uint16_t iface)
+{
+	return iface < st->nb_ifs ? st->ifs[iface].name : NULL;
+}
+
 int weir_stack_iface_port(const struct weir_stack *st, uint16_t iface, struct weir_port **port,
 			  uint16_t *queue)
 {

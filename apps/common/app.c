@@ -92,6 +92,21 @@ static bool duration_over(const struct app_base *b, weir_ns_t now)
  * or what the app's wake() asks for (the end of --duration by default), not
  * to poll the stop flag.
  */
+/* A port whose interface went away ends the run: the driver has said why;
+ * this says what the app does about it. */
+static bool port_died(struct app_base *b)
+{
+	for (int i = 0; i < b->nports; i++) {
+		if (weir_port_is_dead(b->ports[i])) {
+			fprintf(stderr, "%s: port %d (%s) stopped; ending the run\n", b->prog, i,
+				weir_port_spec(b->ports[i]));
+			b->port_died = true;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void control_loop(const struct app_def *def, struct app_base *b, void *ctx)
 {
 	char *buf = calloc(2, def->totals_size ? def->totals_size : 1);
@@ -114,6 +129,8 @@ static void control_loop(const struct app_def *def, struct app_base *b, void *ct
 			break;
 		now = weir_clock_now();
 		if (def->done ? def->done(ctx, now) : duration_over(b, now))
+			break;
+		if (port_died(b))
 			break;
 		if (now - last < WEIR_NS_PER_SEC || !buf)
 			continue;
@@ -168,7 +185,11 @@ static int tele_open(const struct app_def *def, struct app_base *b, void *ctx,
 		fprintf(stderr, "%s: --stats-socket %s\n", b->prog, why);
 		return r;
 	}
-	r = def->tele_cmds ? def->tele_cmds(ctx, *tele) : 0;
+	r = app_mirror_register(*tele, b);
+	if (r == -ENOTSUP)
+		r = 0; /* built without libpcap: no capture from this app */
+	if (!r && def->tele_cmds)
+		r = def->tele_cmds(ctx, *tele);
 	if (r < 0)
 		fprintf(stderr, "%s: cannot register telemetry commands: %s\n", b->prog,
 			strerror(-r));
@@ -257,6 +278,8 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 	}
 	weir_signal_install();
 	rc = def->setup(ctx) < 0 ? APP_EXIT_FAIL : run(def, b, ctx, &doc, &len);
+	if (!rc && b->port_died)
+		rc = APP_EXIT_FAIL; /* with the summary: what ran until then */
 	def->teardown(ctx);
 	if (b->pool) {
 		leaked = weir_pool_in_use(b->pool);
@@ -268,7 +291,7 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 		weir_pool_destroy(b->pool);
 	}
 	if (doc) {
-		report_finish(stdout, doc, len, b->json, leaked);
+		report_finish(b->summary_stderr ? stderr : stdout, doc, len, b->json, leaked);
 		free(doc);
 	}
 	free(b->stats_socket);
@@ -296,6 +319,8 @@ int app_port_open(struct app_base *b, const char *spec, const char *what, struct
 		fprintf(stderr, "%s: %s%s\n", b->prog, what, why);
 		return err;
 	}
+	if (b->nports < APP_MAX_PORTS)
+		b->ports[b->nports++] = *out;
 	if (weir_port_nb_rxq(*out) < b->queues || weir_port_nb_txq(*out) < b->queues) {
 		fprintf(stderr, "%s: %s%s opened %u RX / %u TX queues; --queues %u needs that many "
 				"(add ?queues=%u to the spec)\n", b->prog, what, spec,

@@ -29,6 +29,7 @@
 
 #define APP_MAX_LCORES 32
 #define APP_MAX_BURST 256
+#define APP_MAX_PORTS 16
 
 /* Exit codes, the same for every app (and in every --help footer). */
 enum app_exit {
@@ -50,11 +51,19 @@ struct app_base {
 	weir_ns_t duration; /* 0: until Ctrl-C (or the app is done) */
 	char *stats_socket;
 	bool json, live, quiet;
+	bool summary_stderr; /* the summary goes to stderr (stdout carries data) */
 	/* state */
 	const char *prog;       /* for messages: app_main sets it from the cli */
 	struct weir_pool *pool; /* the app's setup creates it; the harness checks and frees it */
 	weir_ns_t start;        /* when the run started (set before the lcores launch) */
 	struct weir_lcore *lcores[APP_MAX_LCORES];
+	/* Every port app_port_open opened, in order: what "capture port=N"
+	 * (common/mirror_tap.c) can mirror, and what the harness watches: a
+	 * run ends when one of them dies (its interface went away), with the
+	 * summary and exit code 2 (port_died). */
+	struct weir_port *ports[APP_MAX_PORTS];
+	int nports;
+	bool port_died;
 };
 
 /* Rows of the option table every app ends with (its own rows first, then
@@ -144,11 +153,21 @@ struct weir_port;
 int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size);
 /*
  * For the app's setup: opens spec with b->queues RX and TX queues on
- * b->pool into *out, and refuses a port that opened fewer. what prefixes
+ * b->pool into *out, and refuses a port that opened fewer. The harness
+ * watches the port: when it dies the run ends (exit 2, with the summary). what prefixes
  * the messages (e.g. "port 0: ", or ""). 0, or a negative errno after
  * printing why; *out may then be set (the caller's teardown closes it).
  */
 int app_port_open(struct app_base *b, const char *spec, const char *what, struct weir_port **out);
+
+struct app_tele;
+/*
+ * Registers the "capture" command (common/mirror_tap.c) on t: weir-cap's
+ * capture from a running app, on the ports b->ports lists. The harness
+ * calls it for every app with a --stats-socket. 0 or app_tele_cmd's error;
+ * -ENOTSUP when built without libpcap.
+ */
+int app_mirror_register(struct app_tele *t, struct app_base *b);
 
 /*
  * Sleeps towards deadline on the idle policy's fds, in sleeps of at most

@@ -137,6 +137,32 @@ int app_cli_config(const struct app_cli *cli, const char *path)
 	return r < 0 ? -EINVAL : 0;
 }
 
+/* The arguments after the options, joined by spaces, as option cli->rest
+ * (tcpdump's filter expression: `weir-cap -i X udp port 53`). */
+static int apply_rest(const struct app_cli *cli, int argc, char **argv)
+{
+	const struct app_opt *o = find_opt(cli, cli->rest);
+	size_t len = 1;
+	char *val;
+	int r;
+
+	if (!o)
+		return -EINVAL;
+	for (int i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	val = calloc(1, len);
+	if (!val)
+		return -ENOMEM;
+	for (int i = optind; i < argc; i++) {
+		if (i > optind)
+			strcat(val, " ");
+		strcat(val, argv[i]);
+	}
+	r = apply(cli, o, val, NULL);
+	free(val);
+	return r;
+}
+
 int app_cli_parse(const struct app_cli *cli, int argc, char **argv)
 {
 	struct option lo[MAX_OPTS + 3];
@@ -198,6 +224,8 @@ int app_cli_parse(const struct app_cli *cli, int argc, char **argv)
 		if (apply(cli, o, o->arg ? optarg : NULL, NULL) < 0)
 			return -EINVAL;
 	}
+	if (optind < argc && cli->rest)
+		return apply_rest(cli, argc, argv);
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s' (options start with --, try --help)\n",
 			cli->prog, argv[optind]);

@@ -38,6 +38,9 @@ struct app_cli {
 	const char *about;    /* paragraph after the usage */
 	const char *footer;   /* examples and notes, printed last */
 	const struct app_opt *opts; /* name == NULL terminated */
+	/* NULL: arguments after the options are refused. Else the long
+	 * option that gets them, joined by spaces (a filter expression). */
+	const char *rest;
 	app_set_fn set;
 	void *ctx;
 };

@@ -40,6 +40,20 @@ void report_port_stats_json(FILE *o, const struct weir_port_stats *st)
 		st->oerrors, st->odropped);
 }
 
+void report_xstats_json(FILE *o, struct weir_port *port)
+{
+	struct weir_xstat xs[128];
+	int n = weir_port_xstats_get(port, xs, (int)WEIR_ARRAY_SIZE(xs));
+
+	fputc('{', o);
+	for (int i = 0; i < n && i < (int)WEIR_ARRAY_SIZE(xs); i++) {
+		fprintf(o, "%s", i ? "," : "");
+		report_json_str(o, xs[i].name);
+		fprintf(o, ":%" PRIu64, xs[i].value);
+	}
+	fputc('}', o);
+}
+
 void report_finish(FILE *o, const char *doc, size_t len, bool json, uint32_t leaked)
 {
 	if (json) {

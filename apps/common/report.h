@@ -21,6 +21,13 @@ struct weir_port_stats;
  * \"tx_dropped\":N" (leading comma, no braces), for a port object. */
 void report_port_stats_json(FILE *o, const struct weir_port_stats *st);
 
+struct weir_port;
+
+/* Writes the driver's own counters (weir_port_xstats_get: checksums
+ * completed, copies, the device's) as a JSON object {"name":N,...}, the
+ * first 128. Drivers keep them as relaxed atomics: any thread may call. */
+void report_xstats_json(FILE *o, struct weir_port *port);
+
 /* Prints a summary rendered earlier (doc, len bytes). A JSON document gets
  * "leaked": N (buffers not back in the pool after the ports closed) as its
  * last member; text gets a line only when N > 0. */

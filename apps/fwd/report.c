@@ -56,22 +56,6 @@ static void write_qstats_json(FILE *o, const struct weir_qdisc_stats *s)
 		s->drops_aqm, s->ecn_marks, s->overlimits, (uint64_t)s->last_sojourn);
 }
 
-/* The driver's own counters (checksums completed, frames too big, ...);
- * drivers keep them as relaxed atomics, so any thread may read them. */
-static void write_xstats_json(FILE *o, struct weir_port *port)
-{
-	struct weir_xstat xs[64];
-	int n = weir_port_xstats_get(port, xs, (int)WEIR_ARRAY_SIZE(xs));
-
-	fputc('{', o);
-	for (int i = 0; i < n && i < (int)WEIR_ARRAY_SIZE(xs); i++) {
-		fprintf(o, "%s", i ? "," : "");
-		report_json_str(o, xs[i].name);
-		fprintf(o, ":%" PRIu64, xs[i].value);
-	}
-	fputc('}', o);
-}
-
 void fwd_json(FILE *o, void *ctx)
 {
 	struct fwd *f = ctx;
@@ -124,7 +108,7 @@ void fwd_json(FILE *o, void *ctx)
 			fputc('}', o);
 		}
 		fputs("],\"xstats\":", o);
-		write_xstats_json(o, p->port);
+		report_xstats_json(o, p->port);
 		fputc('}', o);
 	}
 	fputc(']', o);

@@ -93,7 +93,9 @@ static void port_json(FILE *o, struct weir_port *p)
 				tq.packets, tq.bytes);
 		fputc('}', o);
 	}
-	fputs("]}", o);
+	fputs("],\"xstats\":", o);
+	report_xstats_json(o, p);
+	fputc('}', o);
 }
 
 void gen_json(FILE *o, void *ctx)

@@ -24,6 +24,15 @@
  * is the highest number a completed flush made durable. A write with
  * WEIR_BLK_REQ_FUA is durable on its own completion (WEIR_BLK_DONE_DURABLE).
  *
+ * Completions can be polled (weir_blk_poll_burst never blocks: the
+ * caller's loop spins, as SPDK's does) or waited for
+ * (weir_blk_poll_wait sleeps in the kernel until one arrives, as fio's
+ * io_uring engine does by default). A device that can sleep says so with
+ * WEIR_BLK_F_WAIT; uring: sets it unless sqpoll=1 or iopoll=1 asked for
+ * polling (key wait=0|1). In wait mode a submitted request reaches the
+ * kernel at the latest with the queue pair's next poll or wait call, so
+ * that submitting and waiting take one system call.
+ *
  * Data buffers come from weir pools: a request names a pool buffer or chain
  * (each segment's data bytes, in order) or an array of iovecs. The pools
  * given at open are registered with the kernel once (io_uring fixed
@@ -108,6 +117,7 @@ enum weir_blk_feature {
 	WEIR_BLK_F_NVME = 1 << 4,       /* NVMe passthrough (IORING_OP_URING_CMD) */
 	WEIR_BLK_F_READONLY = 1 << 5,
 	WEIR_BLK_F_STACKED = 1 << 6,    /* a driver over other block devices */
+	WEIR_BLK_F_WAIT = 1 << 7,       /* weir_blk_poll_wait sleeps in the kernel */
 };
 
 struct weir_blk_info {
@@ -192,6 +202,20 @@ uint16_t weir_blk_submit_burst(struct weir_blk *dev, uint16_t qp, struct weir_bl
 uint16_t weir_blk_poll_burst(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **done,
 			     uint16_t n);
 
+#define WEIR_BLK_WAIT_FOREVER UINT64_MAX /* weir_blk_poll_wait: no timeout */
+
+/*
+ * As weir_blk_poll_burst, but when nothing has completed yet, waits up to
+ * timeout_ns (WEIR_BLK_WAIT_FOREVER: as long as it takes; cheaper, as the
+ * kernel then arms no timer) for at least one completion: asleep in the kernel on a
+ * device with WEIR_BLK_F_WAIT (the CPU is free meanwhile), spinning on
+ * one without (SQPOLL, IOPOLL, stacked drivers). Returns how many it moved
+ * into done, 0 when the timeout passed first or nothing is in flight.
+ * Owner lcore only; a signal may end the wait early (then 0).
+ */
+uint16_t weir_blk_poll_wait(struct weir_blk *dev, uint16_t qp, struct weir_blk_req **done,
+			    uint16_t n, uint64_t timeout_ns);
+
 /* Requests taken and not yet polled. */
 uint32_t weir_blk_inflight(const struct weir_blk *dev, uint16_t qp);
 /* Highest write completion number (req->seq) a completed flush on qp made
@@ -201,7 +225,7 @@ uint64_t weir_blk_durable_seq(const struct weir_blk *dev, uint16_t qp);
 const char *weir_blk_qp_error(const struct weir_blk *dev, uint16_t qp);
 
 /*
- * Submits one request and waits (spinning) for it: its status. For control
+ * Submits one request and waits for it (weir_blk_poll_wait): its status. For control
  * paths and tests; -EBUSY when qp has other requests in flight, whose
  * completions this must not take.
  */

@@ -32,6 +32,14 @@ struct weir_blk_ops {
 	uint16_t (*submit)(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 	/* Moves up to budget completions into the done ring; returns them. */
 	uint16_t (*poll)(struct weir_blk_qp *qp, uint16_t budget);
+	/* Optional: as poll, but first submits what is prepared and sleeps
+	 * until at least one completion or timeout_ns (WEIR_BLK_F_WAIT). */
+	uint16_t (*wait)(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);
+	/* Optional: a file descriptor that polls readable (POLLIN) while qp
+	 * has completions to reap, once all it took has reached the kernel
+	 * (a poll hands it over); -1 when there is none (a polling mode).
+	 * How a stacked driver sleeps on its members. */
+	int (*qp_fd)(struct weir_blk_qp *qp);
 	int (*xstats)(struct weir_blk *dev, struct weir_blk_xstat *xs, int n);
 	/* Waits for what is in flight, frees everything open took. */
 	void (*close)(struct weir_blk *dev);
@@ -184,6 +192,13 @@ static inline void weir_blk_qp_complete(struct weir_blk_qp *qp, struct weir_blk_
 		qp->stats.errors++;
 	}
 	qp->done[qp->done_tail++ & qp->done_mask] = req;
+}
+
+/* The member's completion fd for a stacked driver's wait (ops->qp_fd), or
+ * -1. Owner lcore. */
+static inline int weir_blk_qp_fd(struct weir_blk *dev, uint16_t qp)
+{
+	return dev->ops->qp_fd ? dev->ops->qp_fd(dev->qp[qp]) : -1;
 }
 
 /* Total data bytes of a request (READ/WRITE). */

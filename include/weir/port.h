@@ -87,7 +87,7 @@ typedef uint16_t (*weir_port_tx_done_fn)(struct weir_txq *);
 /*
  * The first member of every struct weir_port: what the inline calls below
  * read, copied from the driver's ops when the port opens and fixed until
- * it closes (dead aside). Visible only so that the bursts can be inline;
+ * it closes (dead aside), but for the bursts a tap (below) wraps while set. Visible only so that the bursts can be inline;
  * the fields are the library's, applications use the functions.
  */
 struct weir_port_fp {
@@ -236,6 +236,39 @@ void weir_port_tx_completed(const struct weir_port *port, uint16_t q, uint64_t *
 /* The driver's counters by name into xs[0..n-1]; returns how many it has
  * (may exceed n: call again with more room). */
 int weir_port_xstats_get(struct weir_port *port, struct weir_xstat *xs, int n);
+
+/*
+ * Taps: a mirror of what a port's queues receive and send, for capture from
+ * a running application (weir-cap -i app:...). While no tap is set the
+ * bursts are the driver's own and cost nothing more; weir_port_tap_start()
+ * points the port's rx/tx burst at wrappers that call the driver and then
+ * the tap, on the lcore that made the burst:
+ *   rx(arg, q, pkts, n)      after RX queue q received pkts[0..n-1] (n > 0);
+ *   tx_pre(arg, q, pkts, n)  before TX queue q is given pkts[0..n-1]: the
+ *                            driver may free them as soon as it takes them;
+ *   tx_post(arg, q, taken)   after, with how many of them the driver took
+ *                            (the rest stay the caller's and may come again:
+ *                            a mirror keeps only the first `taken`).
+ * The packets are lent: a tap reads them (copies what it keeps) and must
+ * never block, free or change them. Any callback may be NULL.
+ */
+struct weir_port_tap {
+	void (*rx)(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n);
+	void (*tx_pre)(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n);
+	void (*tx_post)(void *arg, uint16_t q, uint16_t taken);
+	void *arg;
+};
+
+/* Sets tap on port (tap must stay valid until weir_port_tap_stop returns).
+ * 0, or -EBUSY when the port has a tap already. Control thread, while the
+ * lcores run. */
+int weir_port_tap_start(struct weir_port *port, const struct weir_port_tap *tap);
+/* Removes the tap: the bursts are the driver's again, and no callback of
+ * the tap runs any more once this returns (it waits for bursts inside the
+ * wrappers to leave). No-op without a tap. Control thread. */
+void weir_port_tap_stop(struct weir_port *port);
+/* The port's tap, NULL when none (for tests and messages). */
+const struct weir_port_tap *weir_port_tap_get(const struct weir_port *port);
 
 /* Sends pkts on queue q and frees the n - sent packets the burst did not
  * take, counting them as TX drops; returns that count. Queue q's lcore. */

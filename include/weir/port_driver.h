@@ -76,6 +76,9 @@ struct weir_port_driver {
 	 * needs, until it closes; apps drop all others once their ports are
 	 * open (weir_port_caps_kept). 0: none (the socket or file is open). */
 	uint64_t caps_kept;
+	/* The name part may hold '=' (DPDK devargs: dpdk:net_tap0,iface=tap0);
+	 * weir's own keys still follow the '?'. */
+	bool name_has_eq;
 	struct weir_port_driver *next;      /* registry link */
 };
 
@@ -104,6 +107,9 @@ struct weir_port {
 	uint32_t mtu;
 	uint32_t tx_offloads; /* enum weir_port_offload, set by the driver's open */
 	char err[WEIR_PORT_ERRSIZE];
+	/* A mirror (src/port_tap.c): the tap, and bursts inside its wrappers. */
+	_Atomic(const struct weir_port_tap *) tap;
+	_Atomic uint32_t tap_busy;
 };
 
 static_assert(offsetof(struct weir_port, fp) == 0,

@@ -128,6 +128,9 @@ int weir_stack_iface_add(struct weir_stack *stack, const struct weir_stack_iface
 /* Index of the interface called name, or -ENOENT. */
 int weir_stack_iface_find(const struct weir_stack *stack, const char *name);
 uint16_t weir_stack_nb_ifaces(const struct weir_stack *stack);
+/* The name given at iface_add (or "ifN"), or NULL when there is no such
+ * interface. */
+const char *weir_stack_iface_name(const struct weir_stack *stack, uint16_t iface);
 /* The port and queue given at iface_add: 0 or -ENOENT. */
 int weir_stack_iface_port(const struct weir_stack *stack, uint16_t iface, struct weir_port **port,
 			  uint16_t *queue);

@@ -4,7 +4,7 @@
 # weir-fwd between Linux hosts as users have them: the veths keep Linux's
 # default offloads (no ethtool at all: tx-checksumming, TSO and GSO on), so
 # frames reach weir with partial checksums and, on AF_PACKET, as 64 KiB GSO
-# super-frames. Usage: test_fwd_offload.sh afpacket|afxdp CASE, CASE one of
+# super-frames. Usage: test_fwd_offload.sh afpacket|afxdp|dpdk_afxdp CASE, CASE one of
 #   tcp     iperf3 TCP, Cubic then BBR, through an unshaped weir-fwd
 #   shaped  4 Cubic flows through "tbf rate 100mbit burst 32k / fq_codel"
 #           with 20 ms each way: goodput >= 90% of the ceiling, loaded ping
@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 FWD=$BUILD/apps/weir-fwd
-KIND=${1:?usage: $0 afpacket|afxdp tcp|shaped|udp}
+KIND=${1:?usage: $0 afpacket|afxdp|dpdk_afxdp tcp|shaped|udp}
 CASE=${2:?usage: $0 afpacket|afxdp tcp|shaped|udp}
 
 weir_require_veth
@@ -57,7 +57,12 @@ if [ "$CASE" = shaped ] || [ "$CASE" = shaped6 ]; then
 	EGRESS=(-e "tbf rate 100mbit burst 32k / fq_codel")
 	DELAY=(--delay 20ms)
 fi
-weir_bg dut "$FWD" -p "$KIND:$(weir_if dut a)" -p "$KIND:$(weir_if dut b)" --mode l2 \
+P0="$KIND:$(weir_if dut a)" P1="$KIND:$(weir_if dut b)"
+if [ "$KIND" = dpdk_afxdp ]; then
+	# The dpdk: bridge on DPDK's net_af_xdp (csum=auto completes partial checksums).
+	P0="dpdk:net_af_xdp0,iface=$(weir_if dut a)" P1="dpdk:net_af_xdp1,iface=$(weir_if dut b)"
+fi
+weir_bg dut "$FWD" -p "$P0" -p "$P1" --mode l2 \
 	"${EGRESS[@]}" "${DELAY[@]}" --cores 1 --quiet --json >"$OUT" 2>&1
 FWD_PID=$WEIR_BG_PID
 ok=0
@@ -164,7 +169,7 @@ csum = sum(v for p in x for k, v in p.items() if "csum_completed" in k)
 print("weir-fwd: super-frames segmented %d (errors %d), checksums completed %d" % (seg, gso_err, csum))
 assert gso_err == 0, "segmentation failed"
 # What each path must have done for the hosts to see valid frames.
-if kind == "afxdp":
+if kind in ("afxdp", "dpdk_afxdp"):
     assert csum > 0, "AF_XDP frames from a tx-checksumming sender, yet no checksum completed"
 if kind == "afpacket" and case.startswith("shaped"):
     assert seg > 0, "super-frames reached a shaper unsegmented"

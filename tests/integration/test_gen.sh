@@ -50,7 +50,7 @@ expect_fail 1 "not a MAC address" "$GEN" -p null: --dst-mac 02:00:00
 expect_fail 1 "needs a unit" "$FWD" -p null: -p null: --delay 20
 expect_fail 1 "larger than --delay" "$FWD" -p null: -p null: --delay 1ms --jitter 5ms
 expect_fail 1 "even number of ports" "$FWD" -p null:
-expect_fail 1 "l3 needs" "$FWD" -p null: -p null: -m l3
+expect_fail 1 "port 0 has no address: give --addr" "$FWD" -p null: -p null: -m l3
 expect_fail 1 "CPU 999 is not available" "$FWD" -p null: -p null: --cores 999
 expect_fail 1 "CPU 999 is not available" "$GEN" -p null: --cores 999
 expect_fail 2 "unknown driver 'nosuch'" "$GEN" -p nosuch:x

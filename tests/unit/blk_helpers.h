@@ -138,13 +138,19 @@ static inline void blk_run(struct weir_blk *dev, uint16_t qp, struct weir_blk_re
 			   uint16_t n)
 {
 	struct weir_blk_req *done[64];
+	struct weir_blk_info in;
 	uint16_t sent = 0, got = 0;
 	unsigned spins = 0;
 
+	weir_blk_info_get(dev, &in);
 	while (got < n) {
 		if (sent < n)
 			sent += weir_blk_submit_burst(dev, qp, reqs + sent, (uint16_t)(n - sent));
-		got += weir_blk_poll_burst(dev, qp, done, 64);
+		/* A device that can sleep for completions is waited for. */
+		if (in.features & WEIR_BLK_F_WAIT)
+			got += weir_blk_poll_wait(dev, qp, done, 64, WEIR_NS_PER_SEC);
+		else
+			got += weir_blk_poll_burst(dev, qp, done, 64);
 		cr_assert(++spins < 50000000, "requests never completed (%u of %u)", got, n);
 		if (spins % 1024 == 0)
 			usleep(10);

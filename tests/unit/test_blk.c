@@ -9,7 +9,8 @@
  * requests (misaligned buffer, partial device block, wrong length, past the
  * end, too large, read-only, both data forms) that change nothing,
  * durability numbering, write-zeroes and discard, a file that shrank
- * under the device, queue-full, and two lcores each on its own queue pair.
+ * under the device, queue-full, two lcores each on its own queue pair, and
+ * waiting for completions (asleep in wait mode, spinning with SQPOLL).
  * fini fails when a pool buffer leaked.
  */
 #include <pthread.h>
@@ -58,6 +59,12 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	open_fails(spec, -EINVAL, "'ro' is not key=value");
 	snprintf(spec, sizeof(spec), "uring:%s?iopoll=1&direct=0", f);
 	open_fails(spec, -EINVAL, "iopoll needs direct=1");
+	snprintf(spec, sizeof(spec), "uring:%s?iopoll=1&direct=1&wait=1", f);
+	open_fails(spec, -EINVAL, "iopoll=1 polls the device, so wait=1 would spin");
+	snprintf(spec, sizeof(spec), "uring:%s?sq_cpu=0", f);
+	open_fails(spec, -EINVAL, "sq_cpu=0 pins the SQPOLL thread: add sqpoll=1");
+	snprintf(spec, sizeof(spec), "uring:%s?sqpoll=1&sq_cpu=100000", f);
+	open_fails(spec, -EINVAL, "sq_cpu");
 	snprintf(spec, sizeof(spec), "uring:%s?iopoll=always", f);
 	open_fails(spec, -EINVAL, "iopoll=always is not valid (valid: 0|1|force)");
 	snprintf(spec, sizeof(spec), "uring:%s?lbs=1024", f);
@@ -132,6 +139,9 @@ ParameterizedTestParameters(blk, every_mode_reads_back_what_it_wrote)
 		{"/tmp", "direct=1&iopoll=1"},
 		{"/tmp", "direct=1&lbs=4096"},
 		{"/tmp", "direct=1&merge=0&qd=8"},
+		{"/tmp", "direct=1&wait=0"},
+		{"/tmp", "direct=0&wait=1"},
+		{"/tmp", "direct=1&sqpoll=1&wait=1&sq_cpu=0"},
 		{"/dev/shm", "direct=0"},
 		{"/dev/shm", "direct=1&sqpoll=1&lbs=4096"},
 	};
@@ -197,6 +207,10 @@ ParameterizedTest(struct mode *m, blk, every_mode_reads_back_what_it_wrote)
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_SQPOLL), !!strstr(m->keys, "sqpoll=1"));
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_FIXED), !strstr(m->keys, "fixed=0"));
 	cr_assert_eq(in.lbs, strstr(m->keys, "lbs=4096") ? 4096u : 512u);
+	cr_assert_eq(!!(in.features & WEIR_BLK_F_WAIT),
+		     strstr(m->keys, "wait=1") || (!strstr(m->keys, "wait=0") &&
+						    !strstr(m->keys, "sqpoll=1") &&
+						    !strstr(m->keys, "iopoll=1")));
 	write_read_all(dev, 1);
 	write_read_all(dev, 2);
 	cr_assert_eq(!!xstat(dev, "fixed_ios"), !strstr(m->keys, "fixed=0"));
@@ -579,6 +593,72 @@ Test(blk, two_lcores_each_on_its_own_queue_pair)
 		pthread_join(t[i], NULL);
 		cr_assert_eq(a[i].errors, 0);
 	}
+	weir_blk_close(dev);
+	unlink(f);
+}
+
+/* --- waiting for completions ------------------------------------------- */
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(blk, poll_wait_sleeps_in_the_kernel_and_returns_at_the_timeout_or_a_completion)
+{
+	char f[64], spec[160];
+	struct weir_blk_req r = {.op = WEIR_BLK_FLUSH}, *rp = &r, *got;
+	struct weir_blk *dev;
+	weir_ns_t t0, el;
+	double cpu0, cpu;
+
+	scratch_file("/tmp", 1 << 20, f, sizeof(f));
+	snprintf(spec, sizeof(spec), "uring:%s?direct=1", f);
+	dev = blk_open_ok(spec, 1);
+	/* Nothing in flight: nothing to wait for, at once. */
+	t0 = weir_clock_now();
+	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_SEC), 0);
+	cr_assert_lt(weir_clock_now() - t0, 100 * WEIR_NS_PER_MS);
+	/* Many writes then a flush: the wait sleeps until it completes. */
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, (uint64_t)i * 64, 64, 3), 0);
+	cr_assert_eq(weir_blk_submit_burst(dev, 0, &rp, 1), 1);
+	cpu0 = thread_cpu_s();
+	t0 = weir_clock_now();
+	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, 10 * WEIR_NS_PER_SEC), 1);
+	el = weir_clock_now() - t0;
+	cpu = thread_cpu_s() - cpu0;
+	cr_assert_eq(got, &r);
+	cr_assert_eq(r.status, 0, "%s", weir_blk_qp_error(dev, 0));
+	cr_assert_geq(xstat(dev, "waits"), 1, "the completion was not waited for");
+	/* Asleep, not spinning: only a long wait is measurable. */
+	if (el > 5 * WEIR_NS_PER_MS)
+		cr_assert_lt(cpu, (double)el / 1e9 / 2, "%.3f ms CPU in a %.3f ms wait", cpu * 1e3,
+			     (double)el / 1e6);
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 3), 0);
+	weir_blk_close(dev);
+	unlink(f);
+}
+
+Test(blk, poll_wait_on_a_polling_device_spins_until_its_timeout)
+{
+	char f[64], spec[160];
+	struct weir_blk_info in;
+	struct weir_blk *dev;
+	struct weir_blk_req *got;
+
+	scratch_file("/tmp", 1 << 20, f, sizeof(f));
+	snprintf(spec, sizeof(spec), "uring:%s?direct=1&sqpoll=1", f);
+	dev = blk_open_ok(spec, 1);
+	weir_blk_info_get(dev, &in);
+	cr_assert_eq(in.features & WEIR_BLK_F_WAIT, 0);
+	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_MS), 0);
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, 0, 8, 5), 0);
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 8, 5), 0);
+	cr_assert_eq(xstat(dev, "waits"), 0);
 	weir_blk_close(dev);
 	unlink(f);
 }

@@ -652,3 +652,77 @@ Test(port, died_marks_the_port_dead_and_says_so_once)
 	cr_expect_null(strstr(buf, "again"), "said twice: '%s'", buf);
 	weir_port_close(p);
 }
+
+/* --- taps ------------------------------------------------------------------ */
+
+struct tap_seen {
+	uint32_t rx, tx_pre, tx_post, taken;
+	uint16_t q;
+};
+
+static void seen_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n)
+{
+	struct tap_seen *s = arg;
+
+	cr_assert_not_null(pkts[n - 1]);
+	s->rx += n;
+	s->q = q;
+}
+
+static void seen_tx_pre(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n)
+{
+	struct tap_seen *s = arg;
+
+	(void)q;
+	cr_assert_eq(weir_pkt_refcnt(pkts[0]), 1, "the packets are still the caller's");
+	s->tx_pre += n;
+}
+
+static void seen_tx_post(void *arg, uint16_t q, uint16_t taken)
+{
+	struct tap_seen *s = arg;
+
+	(void)q;
+	s->tx_post++;
+	s->taken += taken;
+}
+
+/* A tap sees every burst while set, the same packets the caller gets;
+ * nothing once stopped, and the bursts are the driver's own again. */
+Test(port, tap_sees_bursts_only_while_set)
+{
+	struct tap_seen s = {0};
+	struct weir_port_tap tap = {seen_rx, seen_tx_pre, seen_tx_post, &s};
+	struct weir_pkt *pkts[16];
+	struct weir_port *p;
+	char why[WEIR_PORT_ERRSIZE];
+	weir_port_rx_burst_fn rx0;
+	uint16_t n;
+
+	cr_assert_eq(try_open("null:?size=64&queues=2", why, sizeof(why), &p), 0, "%s", why);
+	rx0 = weir_port_fp_of(p)->rx_burst;
+	n = weir_port_rx_burst(p, 0, pkts, 16);
+	weir_port_tx_burst_or_free(p, 0, pkts, n);
+	cr_assert_eq(s.rx + s.tx_pre, 0, "no tap yet");
+	cr_assert_eq(weir_port_tap_start(p, &tap), 0);
+	cr_assert_eq(weir_port_tap_start(p, &tap), -EBUSY, "one tap per port");
+	cr_assert_eq(weir_port_tap_get(p), &tap);
+	cr_assert_neq(weir_port_fp_of(p)->rx_burst, rx0, "the wrapper is in place");
+	n = weir_port_rx_burst(p, 1, pkts, 16);
+	cr_assert_eq(s.rx, n, "tap saw %u of %u received", s.rx, n);
+	cr_assert_eq(s.q, 1);
+	cr_assert_eq(weir_port_tx_burst_or_free(p, 1, pkts, n), 0);
+	cr_assert_eq(s.tx_pre, n);
+	cr_assert_eq(s.tx_post, 1);
+	cr_assert_eq(s.taken, n, "null takes all it is given");
+	weir_port_tap_stop(p);
+	cr_assert_eq(weir_port_fp_of(p)->rx_burst, rx0, "the driver's burst is back");
+	cr_assert_null(weir_port_tap_get(p));
+	n = weir_port_rx_burst(p, 0, pkts, 16);
+	weir_port_tx_burst_or_free(p, 0, pkts, n);
+	cr_assert_eq(s.rx, 16, "nothing seen after stop");
+	cr_assert_eq(weir_port_tap_start(p, &tap), 0, "a port can be tapped again");
+	weir_port_tap_stop(p);
+	weir_port_tap_stop(p);
+	weir_port_close(p);
+}

@@ -291,6 +291,46 @@ Test(qdisc, prio_dscp_classifier_under_load)
 	weir_qdisc_destroy(q);
 }
 
+/* Senders pick their band with dscp: a flood marked EF starves the rest
+ * under plain strict priority; with the band capped by a tbf child (the
+ * [qdisc diffserv3-capped] example), best effort still gets the link.
+ * One simulated second at 1 Gbit/s; EF offered at 1.2 Gbit/s. */
+static double best_effort_share(const char *spec)
+{
+	struct weir_qdisc *q = mkq(spec);
+	double be = 0, all = 0;
+	weir_ns_t now = 0, link_free = 0;
+
+	for (int step = 0; step < 100000; step++, now += 10 * WEIR_NS_PER_US) {
+		weir_ns_t due = 0;
+		struct weir_pkt *p;
+
+		weir_qdisc_enqueue(q, mk_udp(2, 1500, 46 << 2), now); /* EF: 1.2 Gbit/s */
+		if (step % 4 == 0)
+			weir_qdisc_enqueue(q, mk_udp(1, 1500, 0), now); /* best effort */
+		while (!weir_time_after(link_free, now) && (p = weir_qdisc_dequeue(q, now, &due))) {
+			link_free = (link_free > now ? link_free : now) + p->pkt_len * 8; /* 1 Gbit/s */
+			all += p->pkt_len;
+			be += p->udata64 == 1 ? p->pkt_len : 0;
+			weir_pkt_free(p);
+		}
+	}
+	weir_qdisc_destroy(q);
+	return all > 0 ? be / all : 0;
+}
+
+Test(qdisc, prio_dscp_band_cap_stops_a_flood_marked_ef)
+{
+	double open = best_effort_share("prio bands 3 classify dscp priomap 1 1 2 2 1 1 1 1 1 1 1 0 0 0 0 0 "
+					"{ fifo limit 64 ; fifo limit 1000 ; fifo limit 1000 }");
+	double capped = best_effort_share("prio bands 3 classify dscp priomap 1 1 2 2 1 1 1 1 1 1 1 0 0 0 0 0 "
+					  "{ tbf rate 100mbit burst 16k / fifo limit 64 ; fifo limit 1000 ; "
+					  "fifo limit 1000 }");
+
+	cr_expect_lt(open, 0.01, "uncapped: best effort got %.1f%% of the link", open * 100);
+	cr_expect_gt(capped, 0.5, "capped at 100 Mbit/s: best effort got only %.1f%%", capped * 100);
+}
+
 /* --- drr ----------------------------------------------------------------- */
 
 Test(qdisc, drr_shares_by_quanta)

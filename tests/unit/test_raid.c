@@ -656,3 +656,46 @@ Test(raid, a_member_dying_with_io_in_flight_loses_nothing)
 		}
 	}
 }
+
+/* Plain uring members (no faulty wrapper): the array waits as they do. */
+static struct weir_blk *plain_open(struct arr *a, const char *keys)
+{
+	char spec[600];
+	struct weir_blk *dev;
+	struct weir_blk_info in;
+
+	snprintf(spec, sizeof(spec), "raid5:uring:%s,uring:%s,uring:%s?direct=0&create=1%s",
+		 a->files[0], a->files[1], a->files[2], keys);
+	dev = blk_open_ok(spec, 1);
+	weir_blk_info_get(dev, &in);
+	a->nblocks = in.nblocks;
+	free(a->gen);
+	a->gen = calloc(in.nblocks, sizeof(*a->gen));
+	return dev;
+}
+
+Test(raid, an_array_waits_for_completions_when_its_members_can)
+{
+	struct weir_blk_req *got;
+	struct weir_blk_info in;
+	struct weir_blk *dev;
+	struct arr a;
+
+	reset_faults();
+	make_files(&a, 3);
+	dev = plain_open(&a, "");
+	weir_blk_info_get(dev, &in);
+	cr_assert(in.features & WEIR_BLK_F_WAIT, "uring members wait: so does the array");
+	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_SEC), 0, "nothing in flight");
+	/* blk_run waits (poll_wait) on a device that can: every shape, back. */
+	arr_write(&a, dev, 0, 0, a.nblocks, 3, shapes, WEIR_ARRAY_SIZE(shapes));
+	arr_verify(&a, dev);
+	weir_blk_close(dev);
+	/* A member that polls (sqpoll=1) makes the array poll too. */
+	dev = plain_open(&a, "&sqpoll=1&force=1");
+	weir_blk_info_get(dev, &in);
+	cr_assert_eq(in.features & WEIR_BLK_F_WAIT, 0);
+	arr_write(&a, dev, 0, 0, 2048, 4, shapes, WEIR_ARRAY_SIZE(shapes));
+	weir_blk_close(dev);
+	drop_files(&a);
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * weir-cap's receive lcores: lcore q polls RX queue q of every port,
+ * filters, stamps and hands matching frames to the writer through its own
+ * SPSC ring, never waiting: what does not fit is freed and counted as
+ * dropped by weir. Idle, it sleeps on the ports' wait fds.
+ */
+#include "weir/lcore.h"
+#include "weir/port.h"
+
+#include "cap/cap.h"
+#include "common/fastpath.h"
+
+#define CAP_IDLE_NS (10 * WEIR_NS_PER_MS)
+#define CAP_MIRROR_IDLE_NS (200 * WEIR_NS_PER_US) /* a mirror has no fd to wake us */
+
+/* One burst from port i: filter, stamp, enqueue. Returns frames received. */
+static uint32_t rx_port(struct cap *c, struct cap_rx *rx, int i)
+{
+	struct weir_pkt *pkts[APP_MAX_BURST], *keep[APP_MAX_BURST];
+	uint16_t n = weir_port_rx_burst(c->ports[i], rx->q, pkts, c->base.burst);
+	uint32_t nk = 0, sent;
+	weir_ns_t now;
+
+	if (!n)
+		return 0;
+	now = weir_clock_now();
+	for (uint16_t k = 0; k < n; k++) {
+		struct weir_pkt *p = pkts[k];
+
+		if (!cap_filter_match(&c->filter, p, c->snaplen, rx->scratch)) {
+			weir_pkt_free(p);
+			continue;
+		}
+		/* Drivers stamp frames with the monotonic clock; files want
+		 * the wall clock. */
+		p->timestamp = (p->timestamp ? p->timestamp : now) + c->rt_off;
+		p->udata64 = CAP_META(i, WEIR_PCAPNG_DIR_IN);
+		keep[nk++] = p;
+	}
+	sent = nk ? weir_ring_enqueue_burst(rx->ring, (void *const *)keep, nk) : 0;
+	if (sent < nk)
+		weir_pkt_free_bulk(keep + sent, nk - sent);
+	ctr_add(&rx->cnt[i].recv, n);
+	if (nk)
+		ctr_add(&rx->cnt[i].match, nk);
+	if (sent < nk)
+		ctr_add(&rx->cnt[i].drop, nk - sent);
+	return n;
+}
+
+int cap_rx_main(void *arg)
+{
+	struct cap_rx *rx = arg;
+	struct cap *c = rx->c;
+	struct weir_idle idle;
+	int rc = app_idle_init(&idle);
+
+	if (rc < 0)
+		goto out;
+	for (int i = 0; i < c->nports; i++) {
+		int fd = c->ports[i] ? weir_port_wait_fd(c->ports[i], rx->q) : -1;
+
+		if (fd >= 0)
+			weir_idle_add_fd(&idle, fd);
+	}
+	while (!weir_should_stop() && !atomic_load_explicit(&c->finished, memory_order_relaxed)) {
+		uint32_t work = 0;
+
+		for (int i = 0; i < c->nports; i++) {
+			if (c->ports[i])
+				work += rx_port(c, rx, i);
+			else if (rx->q == 0)
+				work += cap_mirror_poll(c, rx, i);
+		}
+		if (weir_idle_should_sleep(&idle, work))
+			weir_idle_sleep(&idle, c->nmirrors ? CAP_MIRROR_IDLE_NS : CAP_IDLE_NS);
+	}
+	weir_idle_fini(&idle);
+out:
+	/* Pairs with the writer's acquire load: every enqueue above is
+	 * visible before the writer sees done and drains the ring. */
+	atomic_store_explicit(&rx->done, true, memory_order_release);
+	return rc;
+}

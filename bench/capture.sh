@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Capture to a file: the highest offered rate of 64-byte frames at which a
+# capture tool writes to a file with less than 0.1% loss, for weir-cap
+# (afpacket port, pcapng), tcpdump -w and dumpcap (if installed), on the
+# same veth, with the same generator (weir-gen -m tx, afpacket with
+# qdisc_bypass, on GEN_CPU) and the capture on CAP_CPU (weir-cap's receive
+# and writer lcores both there: one CPU for every tool). Each rate is a
+# trial of SECS seconds of frames; loss is 1 - (frames in the file / frames
+# the generator sent). Rates go up by STEP x from START until a trial
+# loses more; then BISECT halvings of the last interval. Each tool is
+# measured REPS times, alternating; medians and the ratio are printed.
+#
+#   bench/capture.sh [BUILD_DIR]       (as root)
+#   env: REPS=3 SECS=2 START=100000 STEP=1.5 BISECT=2 GEN_CPU=0 CAP_CPU=1
+#        DIR=/var/tmp (where the files go) TOOLS="weir tcpdump dumpcap"
+#        KWORK=none|rps
+#
+# On a veth the kernel's receive work (the copy into each tool's packet
+# ring) runs on the sender's CPU, so on two cores the generator tops out
+# before any tool does. KWORK=rps moves that work to CAP_CPU (rps_cpus), as
+# a NIC's interrupt on the capture core would: the tool then shares its
+# CPU with the kernel's delivery to it, and the generator can offer more.
+#
+# A rate the generator cannot reach (its own rate below 90% of the one
+# asked) caps the search: a tool that keeps up with everything offered is
+# reported as a lower bound.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/integration/lib/netns.sh"
+. "$here/lib/rows.sh"
+
+build=${1:-build}
+CAP="$build/apps/weir-cap" GEN="$build/apps/weir-gen"
+REPS=${REPS:-3} SECS=${SECS:-2} START=${START:-100000} STEP=${STEP:-1.5} BISECT=${BISECT:-2}
+GEN_CPU=${GEN_CPU:-0} CAP_CPU=${CAP_CPU:-1} DIR=${DIR:-/var/tmp} KWORK=${KWORK:-none}
+TOOLS=${TOOLS:-weir tcpdump dumpcap}
+[ -x "$CAP" ] && [ -x "$GEN" ] || { echo "no $CAP or $GEN: build first"; exit 1; }
+weir_require_veth
+weir_require_cmd tcpdump capinfos awk
+command -v dumpcap >/dev/null || TOOLS=${TOOLS/dumpcap/}
+weir_timeout 1500
+weir_topo_pair -n gen dut
+G=$(weir_if gen dut)
+D=$(weir_if dut gen)
+case "$KWORK" in
+none) ;;
+rps) weir_nsexec dut sh -c "printf %x $((1 << CAP_CPU)) >/sys/class/net/$D/queues/rx-0/rps_cpus" || exit 1 ;;
+*) echo "KWORK=$KWORK: none or rps"; exit 1 ;;
+esac
+tmp=$(mktemp -d "$DIR/weir-bench-capture.XXXXXX")
+weir_on_cleanup "rm -rf '$tmp'"
+
+# start_tool TOOL FILE: the capture in the background (WEIR_BG_PID).
+start_tool() {
+	case "$1" in
+	weir) weir_bg dut "$CAP" --quiet -i "afpacket:$D" -w "$2" --cores "$CAP_CPU,$CAP_CPU" ;;
+	tcpdump) weir_bg dut taskset -c "$CAP_CPU" tcpdump -i "$D" -n -w "$2" ;;
+	dumpcap) weir_bg dut taskset -c "$CAP_CPU" dumpcap -q -i "$D" -w "$2" ;;
+	esac
+}
+
+# trial TOOL PPS: prints "captured sent behind offered_pps" for one run.
+trial() {
+	local f="$tmp/t.pcapng" pid sent behind got rate n=$(($2 * SECS))
+	rm -f "$f"
+	start_tool "$1" "$f" 2>"$tmp/tool.err"
+	pid=$WEIR_BG_PID
+	sleep 1
+	weir_nsexec gen "$GEN" --quiet -p "afpacket:$G?qdisc_bypass=1" -m tx -r "${2}pps" -n "$n" \
+		--cores "$GEN_CPU" >"$tmp/gen" 2>&1
+	# libpcap hands tcpdump and dumpcap a ring block when it is full or
+	# after their 1 s timeout: the last frames wait that long.
+	sleep 1.5
+	kill -INT "$pid"
+	wait "$pid" 2>/dev/null
+	sent=$(awk '/tx:/ {print $2; exit}' "$tmp/gen")
+	# The generator's own rate (its summary's "N kpps," / "N Mpps,"): what
+	# was offered; below 90% of what was asked, the generator is the limit.
+	rate=$(awk '/tx:/ {for (i = 1; i < NF; i++) if ($(i + 1) ~ /^[kM]pps/) {
+		print int($i * ($(i + 1) ~ /^M/ ? 1e6 : 1e3)); exit}}' "$tmp/gen")
+	behind=$(awk -v r="${rate:-0}" -v want="$2" 'BEGIN {print (r < 0.9 * want) ? 1 : 0}')
+	[ -s "$tmp/tool.err" ] && sed 's/^/      /' "$tmp/tool.err" | tail -3 >&2
+	got=$(capinfos -c -M "$f" 2>/dev/null | awk '/Number of packets/ {print $NF}')
+	echo "${got:-0} ${sent:-0} $behind ${rate:-0}"
+}
+
+ok() { awk -v g="$1" -v s="$2" 'BEGIN {exit !(s > 0 && g >= s * 0.999)}'; }
+
+# search TOOL: the highest rate with < 0.1% loss (and "+" when that is
+# as fast as the generator went).
+search() {
+	local tool=$1 r=$START good=0 bad=0 got sent behind rate top="" offered=0
+	while :; do
+		read -r got sent behind rate < <(trial "$tool" "$r")
+		echo "    $tool asked $r pps, offered $rate: $got of $sent$([ "$behind" = 1 ] && echo ' (the generator fell short)')" >&2
+		if ok "$got" "$sent"; then
+			good=$r
+			[ "$rate" -gt "$offered" ] && offered=$rate
+			[ "$behind" = 1 ] && { top="+"; break; }
+			r=$(awk -v r="$r" -v s="$STEP" 'BEGIN {printf "%d", r * s}')
+		else
+			bad=$r
+			break
+		fi
+	done
+	for _ in $(seq "$BISECT"); do
+		[ "$bad" -gt 0 ] || break
+		r=$(((good + bad) / 2))
+		read -r got sent behind rate < <(trial "$tool" "$r")
+		echo "    $tool asked $r pps, offered $rate: $got of $sent" >&2
+		if ok "$got" "$sent"; then
+			good=$r
+			[ "$rate" -gt "$offered" ] && offered=$rate
+		else
+			bad=$r
+		fi
+	done
+	echo "$offered$top"
+}
+
+echo "capture bench: ${SECS}s of 64-byte frames per trial, generator weir-gen on CPU $GEN_CPU, capture on CPU $CAP_CPU, files in $DIR, kernel receive work: $KWORK"
+echo "  weir:    weir-cap -i afpacket:$D -w F.pcapng --cores $CAP_CPU,$CAP_CPU"
+echo "  tcpdump: taskset -c $CAP_CPU tcpdump -i $D -n -w F ($(tcpdump --version 2>&1 | head -1))"
+command -v dumpcap >/dev/null && echo "  dumpcap: taskset -c $CAP_CPU dumpcap -q -i $D -w F"
+declare -A R
+for rep in $(seq "$REPS"); do
+	for t in $TOOLS; do
+		v=$(search "$t")
+		echo "  round $rep: $t $v pps"
+		R[$t]="${R[$t]:-} ${v%+}"
+		[ "${v%+}" != "$v" ] && R[$t.top]=1
+	done
+done
+med() { printf "%s\n" $1 | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+for t in $TOOLS; do
+	printf "%-8s median %s pps (rounds:%s)%s\n" "$t" "$(med "${R[$t]}")" "${R[$t]}" \
+		"${R[$t.top]:+ (as fast as the generator went: a lower bound)}"
+done
+w=$(med "${R[weir]}")
+for t in $TOOLS; do
+	[ "$t" = weir ] && continue
+	awk -v a="$w" -v b="$(med "${R[$t]}")" -v t="$t" \
+		'BEGIN {if (b > 0) printf "ratio weir-cap/%s: %.2fx (goal >= 3x tcpdump)\n", t, a / b}'
+done
+for t in $TOOLS; do
+	[ "$t" = weir ] && continue
+	rng() { printf "%s\n" $1 | sort -g | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//'; }
+	bench_row capture "64 B to a file, < 0.1% loss, KWORK=$KWORK (weir-cap vs $t)" pps higher "$w" \
+		"$(med "${R[$t]}")" "$t -w" "$(rng "${R[weir]}")" "$(rng "${R[$t]}")" "$REPS" \
+		"${R[weir.top]:+weir-cap kept up with all the generator offered (a lower bound)}"
+done
+
+# The pipelines alone, without the kernel or a generator: N_FILE 64-byte
+# frames from a pcap file to a file, weir-cap (pcap: replay at full speed,
+# the receive lcore and the writer on CAP_CPU) against tcpdump -r -w on the
+# same CPU; frames per second of wall time, medians of REPS.
+N_FILE=${N_FILE:-2000000}
+python3 - "$tmp/in.pcap" "$N_FILE" <<'PY'
+import struct, sys
+f = bytes.fromhex("ffffffffffff020000000001080045000032000100004011000000000a0000010a000002"
+                  "23280009001e0000") + bytes(22)
+rec = struct.pack("<IIII", 0, 0, len(f), len(f)) + f
+with open(sys.argv[1], "wb") as o:
+    o.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+    o.write(rec * int(sys.argv[2]))
+PY
+echo "file to file: $N_FILE frames of 64 bytes, on CPU $CAP_CPU"
+FW=() FT=()
+for rep in $(seq "$REPS"); do
+	t0=$(date +%s.%N)
+	taskset -c "$CAP_CPU" "$CAP" --quiet -i "pcap:$tmp/in.pcap?speed=max" -w "$tmp/o.pcapng" \
+		--cores "$CAP_CPU,$CAP_CPU" 2>/dev/null
+	t1=$(date +%s.%N)
+	taskset -c "$CAP_CPU" tcpdump -r "$tmp/in.pcap" -w "$tmp/o.pcap" 2>/dev/null
+	t2=$(date +%s.%N)
+	gw=$(capinfos -c -M "$tmp/o.pcapng" | awk '/Number of packets/ {print $NF}')
+	gt=$(capinfos -c -M "$tmp/o.pcap" | awk '/Number of packets/ {print $NF}')
+	FW+=("$(awk -v n="$gw" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
+	FT+=("$(awk -v n="$gt" -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
+	echo "  round $rep: weir-cap ${FW[-1]} Mpps ($gw frames), tcpdump -r -w ${FT[-1]} Mpps ($gt frames)"
+done
+fw=$(med "${FW[*]}") ft=$(med "${FT[*]}")
+echo "file to file: weir-cap median $fw Mpps (${FW[*]}), tcpdump $ft Mpps (${FT[*]})"
+awk -v a="$fw" -v b="$ft" 'BEGIN {if (b > 0) printf "ratio weir-cap/tcpdump, file to file: %.2fx\n", a / b}'
+bench_row capture "64 B pcap file to file, one CPU (weir-cap vs tcpdump -r -w)" Mpps higher "$fw" "$ft" \
+	"tcpdump -r -w" "" "" "$REPS" "includes process start-up"

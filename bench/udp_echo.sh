@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bench/udp_echo: request/response UDP echo, 64-byte datagrams, weir-echo
+# against the Linux kernel's UDP stack with a fast echo server
+# (bench/udp_echo_server.c: recvmmsg/sendmmsg batches of 64; blocking, and
+# with --spin polling like weir's lcore), on the same veth path: client
+# namespace (udp_echo_client, CPU 0) -- veth -- server namespace (the
+# server on CPU 1; for weir, afxdp or afpacket on the veth, which then has
+# no address; for Linux, the same veth with the address). Same client, same
+# cores, RUNS rounds with the servers' order alternating, medians.
+#   (a) closed loop, WINDOW requests in flight: replies/s, p50/p99 RTT;
+#   (b) fixed rate RATE/s (below saturation): the server's CPU per request
+#       (its threads' run time from /proc/PID/task/*/schedstat over the
+#       run / replies), and p50/p99 RTT at that rate.
+# The kernel's receive work for a veth runs on the sending CPU unless
+# KWORK=threaded (the default here): GRO and threaded NAPI on both veths,
+# each NAPI thread pinned to its receiver's CPU, so the server's CPU does
+# the server's receive work (for Linux the UDP receive, for weir the
+# AF_XDP/AF_PACKET copy) and the client's CPU the client's; the server
+# veth's NAPI thread then counts in (b). KWORK=none leaves it where the
+# kernel puts it (the client's CPU then does both sides' receive work).
+#
+#   bench/udp_echo.sh [BUILD_DIR] [SECONDS] [RUNS] [WINDOW] [RATE] [SERVERS]
+#   SERVERS: default "weir-afxdp linux linux-spin" (also weir-afpacket)
+set -uo pipefail
+
+build=${1:-build}
+secs=${2:-5}
+runs=${3:-3}
+window=${4:-16}
+rate=${5:-50000}
+servers=${6:-weir-afxdp linux linux-spin}
+kwork=${KWORK:-threaded}
+ECHO=$build/apps/weir-echo
+CLIENT=$build/bench/udp_echo_client
+SERVER=$build/bench/udp_echo_server
+. "$(dirname "$0")/lib/rows.sh"
+tag=$$
+C=uec$tag S=ues$tag CI=uc$tag SI=us$tag
+CA=10.98.0.1 SA=10.98.0.2
+ncpu=$(nproc)
+scpu=$((ncpu - 1))
+ccpu=0
+
+[ "$(id -u)" = 0 ] || { echo "udp_echo.sh: needs root (namespaces)" >&2; exit 77; }
+for b in "$ECHO" "$CLIENT" "$SERVER"; do
+	[ -x "$b" ] || { echo "udp_echo.sh: $b not built (ninja -C $build)" >&2; exit 1; }
+done
+
+SPID=
+stop_server() {
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+	SPID=
+}
+cleanup() {
+	stop_server
+	for n in $C $S; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+TMP=$(mktemp -d /tmp/weir-udp-echo-XXXXXX)
+trap cleanup EXIT INT TERM
+
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
+
+for n in $C $S; do
+	ip netns add $n
+	ip -n $n link set lo up
+done
+ip -n $C link add $CI type veth peer name $SI netns $S
+ip -n $C addr add $CA/24 dev $CI
+ip -n $C link set $CI up
+ip -n $S link set $SI up
+# napi_pin NS IF CPU: the interface's receive work in a kernel thread on CPU.
+napi_pin() {
+	ip netns exec "$1" ethtool -K "$2" gro on >/dev/null || return 1
+	ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" || return 1
+	sleep 0.2
+	for p in $(pgrep -f "napi/$2-"); do taskset -pc "$3" "$p" >/dev/null; done
+	[ -n "$(pgrep -f "napi/$2-")" ] || { echo "udp_echo.sh: no NAPI thread for $2" >&2; return 1; }
+}
+case $kwork in
+none) ;;
+threaded) napi_pin $C $CI $ccpu && napi_pin $S $SI $scpu || exit 1 ;;
+*) echo "udp_echo.sh: KWORK=$kwork: none or threaded" >&2; exit 1 ;;
+esac
+
+# start_server NAME: the server on CPU scpu, ready when the client's ping works.
+start_server() {
+	ip -n $S addr flush dev $SI
+	case $1 in
+	weir-*)
+		ip netns exec $S "$ECHO" -p "${1#weir-}:$SI" -a $SA/24 -u 7 -c $scpu --quiet \
+			>"$TMP/srv.out" 2>&1 &
+		;;
+	linux | linux-spin)
+		ip -n $S addr add $SA/24 dev $SI
+		ip netns exec $S taskset -c $scpu "$SERVER" $SA 7 ${1#linux} \
+			>"$TMP/srv.out" 2>&1 &
+		;;
+	esac
+	SPID=$!
+	for _ in $(seq 50); do
+		if ip netns exec $C ping -c 1 -W 0.2 $SA >/dev/null 2>&1; then
+			# Attaching XDP may have made the NAPI threads anew.
+			[ "$kwork" = threaded ] && for p in $(pgrep -f "napi/$SI-"); do
+				taskset -pc $scpu "$p" >/dev/null
+			done
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "udp_echo.sh: $1 does not answer:" >&2
+	cat "$TMP/srv.out" >&2
+	return 1
+}
+
+# CPU time (ns) of every thread of the server so far, and of its veth's
+# NAPI thread (KWORK=threaded; it may be re-created when XDP attaches).
+server_ns() {
+	local napi=
+	[ "$kwork" = threaded ] && napi=$(for p in $(pgrep -f "napi/$SI-"); do echo /proc/$p/schedstat; done)
+	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+
+client() { ip netns exec $C taskset -c $ccpu "$CLIENT" $SA 7 --size 64 "$@"; }
+field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
+
+declare -A R
+echo "udp_echo: 64 B UDP request/response, client CPU $ccpu, server CPU $scpu, $secs s x $runs runs, KWORK=$kwork,"
+echo "window $window (closed loop), fixed rate $rate/s for CPU per request; medians (min-max)"
+for r in $(seq "$runs"); do
+	order=$servers
+	[ $((r % 2)) = 0 ] && order=$(echo "$servers" | tr ' ' '\n' | tac | tr '\n' ' ')
+	for s in $order; do
+		start_server "$s" || exit 1
+		out=$(client --window "$window" --duration "$secs")
+		c0=$(server_ns)
+		fixed=$(client --rate "$rate" --duration "$secs" --warmup 0)
+		c1=$(server_ns)
+		stop_server
+		replies=$(echo "$fixed" | field replies)
+		R[$s,rate]+="$(echo "$out" | field rate) "
+		R[$s,p50]+="$(echo "$out" | field rtt_p50_ns) "
+		R[$s,p99]+="$(echo "$out" | field rtt_p99_ns) "
+		R[$s,lost]+="$(echo "$out" | field lost) "
+		R[$s,cpu]+="$(( (c1 - c0) / (replies > 0 ? replies : 1) )) "
+		R[$s,fp50]+="$(echo "$fixed" | field rtt_p50_ns) "
+		R[$s,fp99]+="$(echo "$fixed" | field rtt_p99_ns) "
+		echo "  run $r $s: closed: $out | fixed: $fixed | server cpu $(( (c1 - c0) / 1000000 )) ms"
+	done
+done
+
+med() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | median; }
+rng() { echo "${R[$1,$2]}" | tr ' ' '\n' | grep . | awk -v s="${3:-1}" '{printf "%.1f\n", $1 / s}' | minmax; }
+# div A B [SCALE]: A / B (x SCALE) with 2 decimals, by awk.
+div() { awk -v a="$1" -v b="$2" -v s="${3:-1}" 'BEGIN {printf "%.2f", b ? a * s / b : 0}'; }
+printf '%-14s %26s %22s %22s %22s %12s %12s\n' server "replies/s" "p50 RTT us" "p99 RTT us" \
+	"cpu ns/req @rate" "p50 us@rate" "p99 us@rate"
+for s in $servers; do
+	printf '%-14s %9.0f (%14s) %6.1f (%13s) %7.1f (%13s) %6s (%13s) %12.1f %12.1f\n' "$s" \
+		"$(med "$s" rate)" "$(rng "$s" rate 1000)k" \
+		"$(div "$(med "$s" p50)" 1000)" "$(rng "$s" p50 1000)" \
+		"$(div "$(med "$s" p99)" 1000)" "$(rng "$s" p99 1000)" \
+		"$(med "$s" cpu)" "$(rng "$s" cpu)" \
+		"$(div "$(med "$s" fp50)" 1000)" "$(div "$(med "$s" fp99)" 1000)"
+done
+for w in $servers; do
+	case $w in weir-*) ;; *) continue ;; esac
+	for l in $servers; do
+		case $l in linux*) ;; *) continue ;; esac
+		echo "ratio $w / $l: rate $(div "$(med "$w" rate)" "$(med "$l" rate)")x," \
+		     "p99 $(div "$(med "$w" p99)" "$(med "$l" p99)")x," \
+		     "cpu/req $(div "$(med "$w" cpu)" "$(med "$l" cpu)")x," \
+		     "p99 at rate $(div "$(med "$w" fp99)" "$(med "$l" fp99)")x"
+		bench_row udp_echo "64 B echo replies/s, $w vs $l" replies/s higher "$(med "$w" rate)" \
+			"$(med "$l" rate)" "Linux UDP ($l)" "$(rng "$w" rate)" "$(rng "$l" rate)" "$runs"
+		bench_row udp_echo "64 B echo p99 RTT, $w vs $l" us lower "$(div "$(med "$w" p99)" 1000)" \
+			"$(div "$(med "$l" p99)" 1000)" "Linux UDP ($l)" "" "" "$runs"
+		bench_row udp_echo "CPU per request at a fixed rate, $w vs $l" ns lower "$(med "$w" cpu)" \
+			"$(med "$l" cpu)" "Linux UDP ($l)" "$(rng "$w" cpu)" "$(rng "$l" cpu)" "$runs"
+	done
+done

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * The dpdk: bridge's bursts. Receive: each rte_mbuf segment becomes a
+ * weir_pkt segment whose buffer is the mbuf's (an external buffer whose
+ * descriptor sits in the mbuf's private area); the last weir reference
+ * frees the mbuf. Transmit: each weir_pkt segment goes out in an mbuf
+ * header attached to the weir buffer (rte_pktmbuf_attach_extbuf), whose
+ * free callback drops the weir reference once DPDK is done. Chains map to
+ * multi-segment mbufs, offload metadata to mbuf flags. A copy happens only
+ * when zero copy cannot be had (an mbuf from someone else's mempool, a
+ * buffer the device cannot DMA from, more segments than it takes) and is
+ * counted (xstats rx_copied, tx_copied).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "weir/offload.h"
+#include "weir/proto/ether.h"
+#include "dpdk_internal.h"
+
+/* --- receive ------------------------------------------------------------- */
+
+/* extbuf callback: the last weir reference to an mbuf's buffer went. */
+static void rx_mbuf_release(void *addr, void *opaque)
+{
+	(void)addr;
+	rte_pktmbuf_free_seg(opaque);
+}
+
+static inline bool mbuf_is_ours(const struct dpdk_rxq *q, const struct rte_mbuf *m)
+{
+	if (__builtin_expect(m->pool == q->mp, 1))
+		return true;
+	return m->priv_size >= sizeof(struct dpdk_mbuf_priv) &&
+	       !strncmp(m->pool->name, DPDK_POOL_PREFIX, sizeof(DPDK_POOL_PREFIX) - 1);
+}
+
+/* Makes p ride on mbuf segment m (unlinked from its chain first). */
+static inline void rx_attach(struct weir_pkt *p, struct rte_mbuf *m)
+{
+	struct dpdk_mbuf_priv *pv = rte_mbuf_to_priv(m);
+
+	m->next = NULL;
+	m->nb_segs = 1;
+	weir_extbuf_init(&pv->ext, m->buf_addr, rx_mbuf_release, m, 0);
+	/* Cannot fail: p is fresh and the offsets are the mbuf's own. */
+	weir_pkt_attach_extbuf(p, m->buf_addr, m->buf_len, m->data_off, m->data_len, &pv->ext);
+}
+
+/* The segments after the first: one weir_pkt each. -ENOBUFS frees all. */
+static int rx_attach_tail(struct dpdk_rxq *q, struct weir_pkt *head, struct rte_mbuf *m)
+{
+	struct weir_pkt *last = head;
+
+	while (m) {
+		struct rte_mbuf *next = m->next;
+		struct weir_pkt *s = weir_pkt_alloc(q->pool);
+
+		if (!s) {
+			weir_pkt_free(head->next);
+			head->next = NULL;
+			rte_pktmbuf_free(m);
+			return -ENOBUFS;
+		}
+		rx_attach(s, m);
+		last->next = s;
+		last = s;
+		head->nb_segs++;
+		m = next;
+	}
+	return 0;
+}
+
+/* An mbuf from a mempool weir did not make: its bytes are copied into p. */
+static int rx_copy(struct dpdk_rxq *q, struct weir_pkt *p, struct rte_mbuf *m)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const void *src;
+	uint8_t *dst;
+
+	if (len > p->buf_len - p->data_off) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	dst = weir_pkt_put(p, (uint16_t)len);
+	src = rte_pktmbuf_read(m, 0, len, dst);
+	if (src != dst)
+		memcpy(dst, src, len);
+	rte_pktmbuf_free(m);
+	weir_port_ctr_add(&q->rx_copied, 1);
+	return 0;
+}
+
+/* f and rss: the head mbuf's ol_flags and hash.rss, read before a copy
+ * gave the mbuf back. */
+static inline void rx_offloads(struct dpdk_rxq *q, uint64_t f, uint32_t rss, struct weir_pkt *p)
+{
+	uint64_t l4 = f & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (f & RTE_MBUF_F_RX_RSS_HASH)
+		p->hash = rss;
+	if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
+		return;
+	}
+	/* CKSUM_NONE: "data valid, checksum field not" (virtio's NEEDS_CSUM);
+	 * vdevs over Linux interfaces say nothing, and a Linux peer with
+	 * tx-checksumming on sends partial checksums (see afxdp's csum=fix). */
+	if ((q->csum_fix || l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE) &&
+	    weir_pkt_csum_fix_partial(p) > 0)
+		weir_port_ctr_add(&q->rx_csum_completed, 1);
+}
+
+uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
+{
+	struct dpdk_rxq *q = (struct dpdk_rxq *)rxq;
+	struct rte_mbuf *ms[DPDK_BURST];
+	uint16_t got, done = 0;
+	uint64_t bytes = 0;
+
+	dpdk_thread_register();
+	got = rte_eth_rx_burst(q->port_id, rxq->id, ms, n < DPDK_BURST ? n : DPDK_BURST);
+	if (!got)
+		return 0;
+	if (weir_pkt_alloc_bulk(q->pool, pkts, got) < 0) {
+		rte_pktmbuf_free_bulk(ms, got);
+		weir_port_ctr_add(&q->rx_nometa, got);
+		weir_port_ctr_add(&rxq->stats.nombuf, got);
+		return 0;
+	}
+	for (uint16_t i = 0; i < got; i++) {
+		struct rte_mbuf *m = ms[i], *tail = m->next;
+		struct weir_pkt *p = pkts[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m), rss = m->hash.rss;
+		uint64_t ol = m->ol_flags;
+		int err = 0;
+
+		if (!mbuf_is_ours(q, m)) {
+			err = rx_copy(q, p, m);
+		} else {
+			rx_attach(p, m);
+			if (tail)
+				err = rx_attach_tail(q, p, tail);
+			p->pkt_len = len;
+		}
+		if (err) {
+			weir_pkt_free(p);
+			weir_port_ctr_add(err == -ENOBUFS ? &rxq->stats.nombuf : &rxq->stats.errors, 1);
+			continue;
+		}
+		p->port = rxq->port->id;
+		p->queue = rxq->id;
+		rx_offloads(q, ol, rss, p);
+		bytes += p->pkt_len;
+		pkts[done++] = p;
+	}
+	weir_port_ctr_add(&rxq->stats.packets, done);
+	weir_port_ctr_add(&rxq->stats.bytes, bytes);
+	return done;
+}
+
+/* --- transmit ------------------------------------------------------------ */
+
+/* shinfo callback: DPDK is done with an mbuf carrying a weir segment (NULL
+ * when the burst did not take it: the caller still owns the packet). */
+static void tx_seg_release(void *addr, void *opaque)
+{
+	(void)addr;
+	if (opaque)
+		weir_pkt_free_seg(opaque);
+}
+
+/* What tx_offloads() asks of the device, for the mbuf head. */
+struct tx_ol {
+	uint64_t flags;
+	uint16_t l2_len, l3_len, l4_len, tso_segsz;
+};
+
+/* TSO for a super-frame, when the device segments it. 0 or -EMSGSIZE. */
+static int tx_gso(const struct dpdk_txq *q, struct weir_pkt *p, struct tx_ol *ol)
+{
+	uint8_t t = p->gso_type & (uint8_t)~WEIR_PKT_GSO_ECN;
+	bool tcp = t == WEIR_PKT_GSO_TCPV4 || t == WEIR_PKT_GSO_TCPV6;
+
+	if (tcp ? !(q->ol_caps & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+		: t != WEIR_PKT_GSO_UDP_L4 || !(q->ol_caps & RTE_ETH_TX_OFFLOAD_UDP_TSO))
+		return -EMSGSIZE;
+	if (!p->hdr_len && weir_pkt_offload_parse(p) < 0)
+		return -EMSGSIZE;
+	ol->tso_segsz = p->gso_size;
+	ol->l4_len = p->hdr_len - p->l2_len - p->l3_len;
+	ol->flags |= tcp ? RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+			 : RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_UDP_CKSUM;
+	return 0;
+}
+
+/* Offload metadata as mbuf flags for the device, or done here in software
+ * (before any copy is made). 0 or -errno (drop: a super-frame the device
+ * cannot cut, a checksum that cannot be completed). */
+static int tx_offloads(struct dpdk_txq *q, struct weir_pkt *p, struct tx_ol *ol)
+{
+	int err;
+
+	memset(ol, 0, sizeof(*ol));
+	if (weir_pkt_is_gso(p) && (err = tx_gso(q, p, ol)) < 0)
+		return err;
+	if ((p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !ol->flags) {
+		bool tcp = p->csum_offset == 16, udp = p->csum_offset == 6;
+		uint64_t need = tcp ? RTE_ETH_TX_OFFLOAD_TCP_CKSUM : RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+
+		if ((tcp || udp) && (q->ol_caps & need) &&
+		    (p->l2_len || weir_pkt_offload_parse(p) == 0) &&
+		    p->l2_len + p->l3_len == p->csum_start) {
+			ol->flags |= tcp ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM;
+		} else {
+			if ((err = weir_pkt_csum_complete(p)) < 0)
+				return err;
+			weir_port_ctr_add(&q->tx_csum_completed, 1);
+		}
+	}
+	if (ol->flags) {
+		const uint8_t *ip = weir_pkt_data(p) + p->l2_len;
+
+		ol->flags |= (ip[0] >> 4) == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6;
+		ol->l2_len = p->l2_len;
+		ol->l3_len = p->l3_len;
+	}
+	return 0;
+}
+
+static inline bool tx_zero_copy_ok(const struct dpdk_txq *q, const struct weir_pkt *p)
+{
+	if (p->nb_segs > q->max_segs)
+		return false;
+	for (const struct weir_pkt *s = p; s; s = s->next) {
+		uintptr_t a = (uintptr_t)s->buf;
+
+		if (a < q->zc_lo || a + s->buf_len > q->zc_hi)
+			return false;
+	}
+	return true;
+}
+
+/* Mbuf headers taken in one bulk per chunk (one mempool call, not one
+ * per packet); what is left goes back at the end of the chunk. */
+struct tx_spare {
+	struct rte_mbuf *m[DPDK_BURST];
+	uint16_t n, used;
+};
+
+/* One mbuf header per segment, attached to the weir buffers. NULL when
+ * the header pool is empty. The segments' references pass to the mbufs. */
+static struct rte_mbuf *tx_attach(struct dpdk_txq *q, struct weir_pkt *p, struct tx_spare *sp)
+{
+	struct rte_mbuf *hdrs[WEIR_PKT_MAX_SEGS];
+	uint16_t i = 0;
+
+	if (p->nb_segs == 1 && sp->used < sp->n)
+		hdrs[0] = sp->m[sp->used++];
+	else if (rte_pktmbuf_alloc_bulk(q->hdr_mp, hdrs, p->nb_segs) < 0)
+		return NULL;
+	for (struct weir_pkt *s = p; s; s = s->next, i++) {
+		struct rte_mbuf *m = hdrs[i];
+		struct dpdk_mbuf_priv *pv = rte_mbuf_to_priv(m);
+		uint8_t *base = s->buf;
+		uint32_t len = s->buf_len;
+		uint16_t off = s->data_off;
+
+		/* mbuf buffers are at most 64 KiB - 1: an AF_PACKET block
+		 * segment is shown as just its data. */
+		if (len > UINT16_MAX) {
+			base += off;
+			off = 0;
+			len = s->data_len;
+		}
+		pv->shinfo.free_cb = tx_seg_release;
+		pv->shinfo.fcb_opaque = s;
+		rte_mbuf_ext_refcnt_set(&pv->shinfo, 1);
+		rte_pktmbuf_attach_extbuf(m, base, (rte_iova_t)(uintptr_t)base, (uint16_t)len,
+					  &pv->shinfo);
+		m->data_off = off;
+		m->data_len = s->data_len;
+		if (i)
+			hdrs[i - 1]->next = m;
+	}
+	hdrs[0]->nb_segs = p->nb_segs;
+	hdrs[0]->pkt_len = p->pkt_len;
+	return hdrs[0];
+}
+
+/* The copy path: p's bytes in one mbuf with data room. NULL and *err. */
+static struct rte_mbuf *tx_copy(struct dpdk_txq *q, const struct weir_pkt *p, int *err)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(q->copy_mp);
+	char *dst;
+
+	if (!m) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	dst = p->pkt_len <= UINT16_MAX ? rte_pktmbuf_append(m, (uint16_t)p->pkt_len) : NULL;
+	if (!dst) {
+		rte_pktmbuf_free(m);
+		*err = -EMSGSIZE;
+		return NULL;
+	}
+	weir_pkt_copy_out(p, 0, p->pkt_len, dst);
+	weir_port_ctr_add(&q->tx_copied, 1);
+	return m;
+}
+
+/* p as an mbuf chain: 0 (zero copy), 1 (copied: p is still ours to free),
+ * -ENOBUFS (no mbufs: stop the burst here) or another -errno (drop p). */
+static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out,
+		  struct tx_spare *sp)
+{
+	struct rte_mbuf *m;
+	struct tx_ol ol;
+	int err = tx_offloads(q, p, &ol);
+
+	if (err < 0)
+		return err;
+	if (tx_zero_copy_ok(q, p)) {
+		m = tx_attach(q, p, sp);
+		if (!m)
+			return -ENOBUFS;
+	} else {
+		m = tx_copy(q, p, &err);
+		if (!m)
+			return err;
+	}
+	if (ol.flags) {
+		m->ol_flags |= ol.flags;
+		m->l2_len = ol.l2_len;
+		m->l3_len = ol.l3_len;
+		m->l4_len = ol.l4_len;
+		m->tso_segsz = ol.tso_segsz;
+	}
+	*out = m;
+	return m->ol_flags & RTE_MBUF_F_EXTERNAL ? 0 : 1;
+}
+
+/* Gives an unsent mbuf back without touching the weir packet it carries. */
+static void tx_unsend(struct rte_mbuf *m)
+{
+	if (m->ol_flags & RTE_MBUF_F_EXTERNAL)
+		for (struct rte_mbuf *s = m; s; s = s->next)
+			s->shinfo->fcb_opaque = NULL;
+	rte_pktmbuf_free(m);
+}
+
+struct tx_chunk {
+	struct rte_mbuf *ms[DPDK_BURST];
+	uint32_t len[DPDK_BURST];
+	uint8_t idx[DPDK_BURST]; /* ms[b] carries pkts[idx[b]] */
+	uint64_t copied;         /* bit b: ms[b] is a copy */
+	uint64_t dropped;        /* bit i: pkts[i] is dropped */
+	uint16_t nb, seen;
+};
+
+/* Builds up to n mbufs (c->seen: how many packets were looked at). */
+static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, struct tx_chunk *c)
+{
+	struct tx_spare sp = {.n = n, .used = 0};
+
+	if (rte_pktmbuf_alloc_bulk(q->hdr_mp, sp.m, n) < 0)
+		sp.n = 0; /* per packet then, down to the last header */
+	c->nb = 0;
+	c->copied = c->dropped = 0;
+	for (c->seen = 0; c->seen < n; c->seen++) {
+		uint16_t i = c->seen;
+		uint32_t len = pkts[i]->pkt_len;
+		int r = tx_one(q, pkts[i], &c->ms[c->nb], &sp);
+
+		if (r == -ENOBUFS) {
+			weir_port_ctr_add(&q->tx_nombuf, 1);
+			break;
+		}
+		if (r < 0) {
+			c->dropped |= 1ull << i;
+			if (r == -EMSGSIZE)
+				weir_port_ctr_add(&q->tx_too_big, 1);
+			continue;
+		}
+		if (r == 1)
+			c->copied |= 1ull << c->nb;
+		c->len[c->nb] = len;
+		c->idx[c->nb++] = (uint8_t)i;
+	}
+	if (sp.used < sp.n)
+		rte_pktmbuf_free_bulk(sp.m + sp.used, sp.n - sp.used);
+}
+
+static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
+{
+	struct tx_chunk c;
+	uint16_t prep, sent, taken, drops = 0;
+	uint64_t bytes = 0;
+
+	tx_build(q, pkts, n, &c);
+	prep = c.nb ? rte_eth_tx_prepare(q->port_id, q->q.id, c.ms, c.nb) : 0;
+	if (prep < c.nb) {
+		/* The device refuses ms[prep]'s offload request (rte_errno):
+		 * that packet is dropped, the ones after it given back. */
+		c.dropped |= 1ull << c.idx[prep];
+		c.seen = c.idx[prep] + 1;
+		for (uint16_t b = prep; b < c.nb; b++)
+			tx_unsend(c.ms[b]);
+		c.nb = prep;
+	}
+	sent = c.nb ? rte_eth_tx_burst(q->port_id, q->q.id, c.ms, c.nb) : 0;
+	taken = sent < c.nb ? c.idx[sent] : c.seen;
+	for (uint16_t b = 0; b < sent; b++) {
+		bytes += c.len[b];
+		if (c.copied & (1ull << b))
+			weir_pkt_free(pkts[c.idx[b]]);
+	}
+	for (uint16_t b = sent; b < c.nb; b++)
+		tx_unsend(c.ms[b]);
+	for (uint16_t i = 0; i < taken; i++) {
+		if (!(c.dropped & (1ull << i)))
+			continue;
+		weir_pkt_free(pkts[i]);
+		drops++;
+	}
+	weir_port_ctr_add(&q->q.stats.packets, sent);
+	weir_port_ctr_add(&q->q.stats.bytes, bytes);
+	weir_port_ctr_add(&q->q.stats.drops, drops);
+	/* DPDK has no completion events: what the device took is done, and
+	 * so is what was dropped (DQL above must not wait for it). */
+	weir_port_ctr_add(&q->q.done_pkts, sent + drops);
+	weir_port_ctr_add(&q->q.done_bytes, bytes);
+	return taken;
+}
+
+uint16_t dpdk_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n)
+{
+	struct dpdk_txq *q = (struct dpdk_txq *)txq;
+	uint16_t done = 0;
+
+	dpdk_thread_register();
+	while (done < n) {
+		uint16_t chunk = n - done < DPDK_BURST ? n - done : DPDK_BURST;
+		uint16_t taken = tx_chunk(q, pkts + done, chunk);
+
+		done += taken;
+		if (taken < chunk)
+			break;
+	}
+	return done;
+}
