@@ -275,6 +275,21 @@ static const struct app_cli fwd_cli = {
 	.set = fwd_set,
 };
 
+static int fwd_tele_cmds(void *ctx, struct app_tele *t)
+{
+	struct fwd *f = ctx;
+
+	return f->engine->tele_cmds ? f->engine->tele_cmds(f, t) : 0;
+}
+
+static void fwd_stopping(void *ctx)
+{
+	struct fwd *f = ctx;
+
+	if (f->engine->stopping)
+		f->engine->stopping(f);
+}
+
 /* Lcore q's state: its queue and its own stream of loss and jitter draws. */
 static void *fwd_lcore_arg(void *ctx, uint16_t q)
 {
@@ -294,6 +309,8 @@ static const struct app_def fwd_def = {
 	.teardown = fwd_teardown,
 	.lcore_main = fwd_lcore_main,
 	.lcore_arg = fwd_lcore_arg,
+	.tele_cmds = fwd_tele_cmds,
+	.stopping = fwd_stopping,
 	.totals_size = sizeof(struct fwd_totals),
 	.totals = fwd_totals,
 	.live = fwd_live,
