@@ -45,6 +45,7 @@ const struct fwd_engine *const fwd_engines[] = {
 
 static const struct app_opt fwd_opts[] = {
 	{"port", 'p', "SPEC", "a port, given two or more times; pairs 0<->1, 2<->3 ...\n"
+			      "(l3: any number, numbered from 0)\n"
 			      "e.g. afpacket:veth0, afxdp:veth1?queues=2, ring:a, null:"},
 	{"mode", 'm', "MODE", "l2 (default): bump in the wire, both ways, frames as they are\n"
 			      "io: the same path, for benchmarks like testpmd io\n"
@@ -252,7 +253,8 @@ static const struct app_cli fwd_cli = {
 		    "                [--delay TIME] [OPTIONS]\n"
 		    "       weir-fwd --mode l3 --port SPEC --addr 0@A/LEN --port SPEC --addr 1@B/LEN\n"
 		    "                [--route ROUTE] [--mtu BYTES] [--egress QDISC] [OPTIONS]",
-	.about = "Forwards frames between pairs of ports (0<->1, 2<->3, ...), both ways, with\n"
+	.about = "Forwards frames between pairs of ports (0<->1, 2<->3, ...), both ways, or\n"
+		 "with --mode l3 routes IPv4 between all its ports (ARP, ICMP, TTL, MTU), with\n"
 		 "an egress scheduler per port and link emulation (delay, jitter, loss). The\n"
 		 "delay sits before the egress queue, so it never counts as queueing. Prints\n"
 		 "one line of stats per second on a terminal and a summary at the end.",
@@ -275,6 +277,21 @@ static const struct app_cli fwd_cli = {
 	.set = fwd_set,
 };
 
+static int fwd_tele_cmds(void *ctx, struct app_tele *t)
+{
+	struct fwd *f = ctx;
+
+	return f->engine->tele_cmds ? f->engine->tele_cmds(f, t) : 0;
+}
+
+static void fwd_stopping(void *ctx)
+{
+	struct fwd *f = ctx;
+
+	if (f->engine->stopping)
+		f->engine->stopping(f);
+}
+
 /* Lcore q's state: its queue and its own stream of loss and jitter draws. */
 static void *fwd_lcore_arg(void *ctx, uint16_t q)
 {
@@ -294,6 +311,8 @@ static const struct app_def fwd_def = {
 	.teardown = fwd_teardown,
 	.lcore_main = fwd_lcore_main,
 	.lcore_arg = fwd_lcore_arg,
+	.tele_cmds = fwd_tele_cmds,
+	.stopping = fwd_stopping,
 	.totals_size = sizeof(struct fwd_totals),
 	.totals = fwd_totals,
 	.live = fwd_live,

@@ -117,6 +117,12 @@ struct fwd_engine {
 	 * its lines of the text summary. Control/telemetry threads. Optional. */
 	void (*json)(FILE *o, struct fwd *f);
 	void (*summary)(FILE *o, struct fwd *f);
+	/* The mode's telemetry commands (app_def.tele_cmds), what it does
+	 * when the run ends (app_def.stopping), and an fd each lcore also
+	 * sleeps on, so a command wakes it (-1: none). Optional. */
+	int (*tele_cmds)(struct fwd *f, struct app_tele *t);
+	void (*stopping)(struct fwd *f);
+	int (*wait_fd)(struct fwd_lcore *lc);
 };
 
 /* NULL-terminated, in the order --help and messages list them. */
@@ -168,16 +174,6 @@ void fwd_eg_drain(struct fwd_eg *e);
 /* --addr, --route, --mtu: 1 when name is none of them, else 0 or -EINVAL
  * with a message in why. */
 int fwd_l3_set(struct fwd *f, const char *name, const char *val, char *why, size_t len);
-
-struct weir_stack;
-/*
- * The l3 router's stack, and in *lock the mutex its lcore holds while it
- * uses the stack (every burst, timer and drain). A control-thread command
- * (route show/add/del/get, as apps/common/route_cmds.c serves weir-echo)
- * takes *lock around each call into the stack. NULL when the mode is not
- * l3 or setup has not run.
- */
-struct weir_stack *fwd_l3_stack(struct fwd *f, pthread_mutex_t **lock);
 
 /* --- lcore.c ----------------------------------------------------------- */
 

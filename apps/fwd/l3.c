@@ -25,7 +25,8 @@
  * over the original payload (weir_ipfwd_fragment).
  *
  * One lcore (the stack is one thread's); it holds l3->mu while it uses the
- * stack, so control-thread commands can change routes between bursts.
+ * stack, so the telemetry thread can read its counters; route commands
+ * from the telemetry socket run on the lcore between bursts (l3_poll).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -327,8 +328,13 @@ static uint32_t l3_poll(struct fwd_lcore *lc, weir_ns_t now, weir_ns_t *deadline
 	}
 	if (r->stack_busy && weir_time_after(*deadline, r->next_timer))
 		*deadline = r->next_timer;
+	/* A route command waiting (one atomic load when none); the lock
+	 * because the telemetry JSON reads the table. */
+	pthread_mutex_lock(&r->mu);
+	work += (uint32_t)app_route_cmds_poll(r->rc, 0, r->st);
+	pthread_mutex_unlock(&r->mu);
 	if (!r->stack_dirty)
-		return 0;
+		return work;
 	r->stack_dirty = false;
 	pthread_mutex_lock(&r->mu);
 	for (int o = 0; o < r->nports; o++) {
@@ -344,14 +350,12 @@ static uint32_t l3_poll(struct fwd_lcore *lc, weir_ns_t now, weir_ns_t *deadline
 	return work;
 }
 
-struct weir_stack *fwd_l3_stack(struct fwd *f, pthread_mutex_t **lock)
+/* The lcore also wakes for a route command. */
+static int l3_wait_fd(struct fwd_lcore *lc)
 {
-	struct l3 *r = f->engine == &fwd_engine_l3 ? f->engine_state : NULL;
+	struct l3 *r = lc->f->engine_state;
 
-	if (!r || !r->st)
-		return NULL;
-	*lock = &r->mu;
-	return r->st;
+	return app_route_cmds_fd(r->rc, 0);
 }
 
 const struct fwd_engine fwd_engine_l3 = {
@@ -363,4 +367,7 @@ const struct fwd_engine fwd_engine_l3 = {
 	.poll = l3_poll,
 	.json = l3_json,
 	.summary = l3_summary,
+	.tele_cmds = l3_tele_cmds,
+	.stopping = l3_stopping,
+	.wait_fd = l3_wait_fd,
 };

@@ -11,6 +11,7 @@
 #include "weir/route.h"
 #include "weir/stack.h"
 
+#include "common/route_cmds.h"
 #include "fwd/fwd.h"
 
 #define L3_TIMER_NS (100 * WEIR_NS_PER_MS) /* ARP and reassembly timers */
@@ -38,9 +39,12 @@ struct l3_port {
 struct l3 {
 	struct weir_stack *st;
 	struct weir_route_table *rt; /* the stack's */
-	/* Held by the lcore around every use of st; control-thread commands
-	 * and the telemetry JSON take it too. */
+	/* Held by the lcore around every use of st; the telemetry JSON takes
+	 * it to read the stack's counters and routes. */
 	pthread_mutex_t mu;
+	/* `route show/add/del/get` on the telemetry socket, run by the lcore
+	 * between bursts (common/route_cmds.c). */
+	struct app_route_cmds *rc;
 	struct weir_ipfwd_addrs addrs;
 	struct l3_port ports[FWD_MAX_PORTS];
 	int nports;
@@ -61,5 +65,7 @@ void l3_teardown(struct fwd *f);
 int l3_check(struct fwd *f);
 void l3_json(FILE *o, struct fwd *f);
 void l3_summary(FILE *o, struct fwd *f);
+int l3_tele_cmds(struct fwd *f, struct app_tele *t);
+void l3_stopping(struct fwd *f);
 
 #endif

@@ -3,8 +3,10 @@
  * weir-fwd's l3 mode around its fast path (l3.c): the options (--addr,
  * --route, --mtu, also config-file keys), the checks, the stack with one
  * interface per port (named "0", "1", ... so routes say `dev 1`) and the
- * routes, and the router's part of the reports: its own counters, the
- * stack's, and the routing table.
+ * routes, the route commands on the telemetry socket (common/route_cmds.c:
+ * `weir-stat SOCK -x "route add 10.8.0.0/16 via 10.2.0.2"`), and the
+ * router's part of the reports: its own counters, the stack's, and the
+ * routing table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -195,6 +197,10 @@ int l3_setup(struct fwd *f)
 		return err;
 	}
 	r->rt = weir_stack_routes(r->st);
+	if ((err = app_route_cmds_create(1, &r->rc)) < 0) {
+		fprintf(stderr, "weir-fwd: l3: cannot set up route commands: %s\n", strerror(-err));
+		return err;
+	}
 	for (int i = 0; i < f->nports; i++)
 		if ((err = add_iface(f, r, i)) < 0)
 			return err;
@@ -202,7 +208,7 @@ int l3_setup(struct fwd *f)
 		char cmd[256], why[256];
 
 		snprintf(cmd, sizeof(cmd), "add %s", f->routes[k]);
-		err = weir_stack_route_cmd(r->st, cmd, why, sizeof(why));
+		err = app_route_apply(r->st, cmd, why, sizeof(why));
 		if (err < 0) {
 			fprintf(stderr, "weir-fwd: --route %s: %s (ports are interfaces \"0\", "
 					"\"1\", ...: dev 1)\n", f->routes[k], why);
@@ -223,10 +229,27 @@ void l3_teardown(struct fwd *f)
 	f->nroutes = 0;
 	if (!r)
 		return;
+	app_route_cmds_destroy(r->rc);
 	weir_stack_destroy(r->st);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 	f->engine_state = NULL;
+}
+
+int l3_tele_cmds(struct fwd *f, struct app_tele *t)
+{
+	struct l3 *r = f->engine_state;
+
+	return app_route_cmds_register(r->rc, t);
+}
+
+/* Commands sent from now on are refused at once: the lcore is stopping. */
+void l3_stopping(struct fwd *f)
+{
+	struct l3 *r = f->engine_state;
+
+	if (r)
+		app_route_cmds_close(r->rc);
 }
 
 /* --- reports ---------------------------------------------------------------- */

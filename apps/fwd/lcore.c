@@ -117,6 +117,12 @@ int fwd_lcore_main(void *arg)
 		if (fd >= 0)
 			weir_idle_add_fd(&idle, fd);
 	}
+	if (eng->wait_fd) {
+		int fd = eng->wait_fd(lc); /* a command for the engine wakes it too */
+
+		if (fd >= 0)
+			weir_idle_add_fd(&idle, fd);
+	}
 	while (!weir_should_stop()) {
 		weir_ns_t now = weir_clock_now(), forever = now + FWD_IDLE_NS, deadline = forever;
 		uint32_t work = 0;

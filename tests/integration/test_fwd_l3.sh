@@ -18,7 +18,8 @@
 # fq_codel, so afpacket's super-frames, routed whole with the TTL and
 # checksum changed once, are segmented in software before the qdisc); `ping -t 1` gets
 # Time exceeded from weir's address; an address without a route gets Net
-# Unreachable; raw frames with martian addresses, a directed broadcast and
+# Unreachable, until `route add` on the stats socket routes it (and
+# after `route del` it is again); raw frames with martian addresses, a directed broadcast and
 # a bad header checksum are dropped and counted; no checksum errors on the
 # hosts; weir-fwd's counters agree
 # and it exits cleanly (no leaked buffer).
@@ -146,6 +147,26 @@ OUT=$(weir_nsexec a ping -c1 -W1 10.200.0.1 2>&1)
 echo "$OUT" | grep -q "From $RA.*Destination Net Unreachable" ||
 	{ echo "$OUT"; fail "ping to an address without a route: no Net Unreachable from $RA"; }
 echo "ping 10.200.0.1 (no route): $(echo "$OUT" | grep -m1 -o 'From .*')"
+
+# --- routes changed at run time, on the telemetry socket ---------------
+STAT=$BUILD/apps/weir-stat
+rcmd() { # CMD -> the reply; fails on an error reply
+	local out
+	out=$("$STAT" -s "$TMP/fwd.sock" -x "route $1" 2>&1)
+	echo "$out" | grep -q '"error"' && fail "route $1: $out"
+	echo "$out"
+}
+rcmd "add 10.200.0.0/16 via $B" >/dev/null
+rcmd "get 10.200.0.1" | grep -q "\"$B\"" || fail "route get 10.200.0.1 does not name $B: $(rcmd "get 10.200.0.1")"
+rcmd show | grep -q "10.200.0.0/16" || fail "route show lacks the added route"
+# Now routed towards b, which drops it: no reply, and no unreachable.
+OUT=$(weir_nsexec a ping -c1 -W1 10.200.0.1 2>&1)
+echo "$OUT" | grep -q "Unreachable" && { echo "$OUT"; fail "10.200.0.1 still unreachable after route add"; }
+rcmd "del 10.200.0.0/16" >/dev/null
+OUT=$(weir_nsexec a ping -c1 -W1 10.200.0.1 2>&1)
+echo "$OUT" | grep -q "Destination Net Unreachable" ||
+	{ echo "$OUT"; fail "10.200.0.1 routed after route del"; }
+echo "route add/get/show/del on the stats socket: ok"
 
 # --- martians and broken headers, sent raw from a to weir's MAC -------
 cat >"$TMP/raw.py" <<'PY'
