@@ -37,6 +37,8 @@
 #define CAP_MAX_RX 16             /* receive lcores (queues) */
 #define CAP_BATCH 256             /* frames per writev */
 #define CAP_IOV 1024              /* iovecs per writev (IOV_MAX) */
+#define CAP_COPY_MAX 512          /* blocks up to this long are copied, not gathered */
+#define CAP_STAGE (CAP_BATCH * CAP_COPY_MAX)
 
 /* ->udata64 of a captured frame: interface id and direction. */
 #define CAP_META(ifid, dir) ((uint64_t)(ifid) | (uint64_t)(dir) << 16)
@@ -103,6 +105,7 @@ struct cap_out {
 	struct iovec iov[CAP_IOV];
 	int niov;
 	uint32_t nblk;
+	uint32_t nframes;      /* frames in the batch (gathered and staged) */
 	uint64_t blk_end[CAP_BATCH + 2 * CAP_MAX_PORTS + 2]; /* file offset after each block */
 	bool blk_frame[CAP_BATCH + 2 * CAP_MAX_PORTS + 2];
 	struct weir_pkt *pkts[CAP_BATCH];
@@ -110,6 +113,8 @@ struct cap_out {
 	struct cap_frame_hdr hdr[CAP_BATCH];
 	uint8_t meta[4096];    /* SHB, IDBs, ISBs of this batch */
 	size_t meta_len;
+	uint8_t stage[CAP_STAGE]; /* small frames' whole blocks, back to back */
+	size_t stage_len;
 	/* results */
 	uint64_t frames;       /* frames in complete blocks, all files */
 	uint64_t files;        /* files created */

@@ -2,10 +2,14 @@
 /*
  * weir-cap's output: frames into the current file as pcapng (SHB, one IDB
  * per port, EPBs with direction flags, ISBs) or classic pcap (nanosecond
- * magic), without copying packet bytes. Each frame becomes iovecs: a block
- * header built here, the packet's own segments (up to snaplen) and a block
- * trailer; up to CAP_BATCH frames go to the kernel in one writev(), after
- * which their packets are freed.
+ * magic), without copying the bytes of any but small packets. Each frame
+ * becomes iovecs: a block header built here, the packet's own segments (up
+ * to snaplen) and a block trailer; up to CAP_BATCH frames go to the kernel
+ * in one writev(), after which their packets are freed. Small frames are
+ * the exception: the kernel's cost per iovec exceeds a copy of a few
+ * hundred bytes, so a block of at most CAP_COPY_MAX bytes is built whole in
+ * the stage buffer (consecutive ones make one iovec) and its packet freed
+ * at once, which also gives a zero-copy driver its buffers back sooner.
  *
  * A file is always valid up to its last complete block (the rule of
  * weir/pcapng.h): the file offset after each block of a batch is kept, so
@@ -44,6 +48,7 @@ static void end_block(struct cap_out *o, uint64_t len, bool frame)
 {
 	o->blk_end[o->nblk] = o->off + pending(o) + len;
 	o->blk_frame[o->nblk++] = frame;
+	o->nframes += frame;
 }
 
 /* Appends a block made of len bytes at meta[meta_len] (already written). */
@@ -151,6 +156,29 @@ static uint32_t frame_hdr(const struct cap_out *o, struct cap_frame_hdr *h,
 	return blen;
 }
 
+/* A small frame's whole block into the stage: one iovec with the blocks
+ * before it when they are adjacent. The packet is freed here. */
+static void stage_frame(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
+{
+	struct cap_frame_hdr h;
+	uint8_t *at = o->stage + o->stage_len;
+	uint32_t hlen = o->format == CAP_FMT_PCAP ? 16 : 28, tail;
+	uint32_t blen = frame_hdr(o, &h, p, caplen, &tail);
+	struct iovec *last = o->niov ? &o->iov[o->niov - 1] : NULL;
+
+	memcpy(at, h.head, hlen);
+	weir_pkt_copy_out(p, 0, caplen, at + hlen);
+	memcpy(at + hlen + caplen, h.tail, tail);
+	if (last && (uint8_t *)last->iov_base + last->iov_len == at)
+		last->iov_len += blen;
+	else
+		o->iov[o->niov++] = (struct iovec){at, blen};
+	o->stage_len += blen;
+	end_block(o, blen, true);
+	o->file_frames++;
+	weir_pkt_free(p);
+}
+
 int cap_out_frame(struct cap_out *o, struct weir_pkt *p)
 {
 	uint32_t caplen = p->pkt_len < o->snaplen ? p->pkt_len : o->snaplen, left = caplen;
@@ -164,9 +192,15 @@ int cap_out_frame(struct cap_out *o, struct weir_pkt *p)
 	}
 	for (const struct weir_pkt *s = p; s && left; s = s->next, segs++)
 		left -= s->data_len < left ? s->data_len : left;
-	if ((o->npkts == CAP_BATCH || !fits(o, segs + 2, 0)) && cap_out_flush(o) < 0) {
+	if ((o->npkts == CAP_BATCH || o->nblk >= CAP_BATCH || !fits(o, segs + 2, 0) ||
+	     o->stage_len + CAP_COPY_MAX > sizeof(o->stage)) && cap_out_flush(o) < 0) {
 		weir_pkt_free(p);
 		return o->err;
+	}
+	if ((o->format == CAP_FMT_PCAP ? 16 + caplen : weir_pcapng_epb_size(caplen)) <=
+	    CAP_COPY_MAX) {
+		stage_frame(o, p, caplen);
+		return 0;
 	}
 	h = &o->hdr[o->npkts];
 	blen = frame_hdr(o, h, p, caplen, &tail);
@@ -244,7 +278,9 @@ int cap_out_flush(struct cap_out *o)
 	o->npkts = 0;
 	o->niov = 0;
 	o->nblk = 0;
+	o->nframes = 0;
 	o->meta_len = 0;
+	o->stage_len = 0;
 	return o->err;
 }
 

@@ -3,8 +3,11 @@
  * weir-cap's receive lcores: lcore q polls RX queue q of every port,
  * filters, stamps and hands matching frames to the writer through its own
  * SPSC ring, never waiting: what does not fit is freed and counted as
- * dropped by weir. Idle, it sleeps on the ports' wait fds.
+ * dropped by weir. Idle, it sleeps on the ports' wait fds; busy while the
+ * writer falls behind, it yields its CPU (which the writer may share).
  */
+#include <sched.h>
+
 #include "weir/lcore.h"
 #include "weir/port.h"
 
@@ -46,6 +49,11 @@ static uint32_t rx_port(struct cap *c, struct cap_rx *rx, int i)
 		ctr_add(&rx->cnt[i].match, nk);
 	if (sent < nk)
 		ctr_add(&rx->cnt[i].drop, nk - sent);
+	/* A writer behind by an eighth of the ring may be waiting for this
+	 * CPU (--cores with both on one): let it run. Alone on its CPU the
+	 * yield returns at once. */
+	if (weir_ring_count(rx->ring) > c->ring_size / 8)
+		sched_yield();
 	return n;
 }
 

@@ -79,7 +79,7 @@ static void write_one(struct cap *c, struct weir_pkt *p)
 	uint32_t len = o->format == CAP_FMT_PCAP ? 16 + caplen
 						  : (uint32_t)weir_pcapng_epb_size(caplen);
 
-	if (c->count && o->frames + o->npkts >= c->count) {
+	if (c->count && o->frames + o->nframes >= c->count) {
 		/* -c reached: what the receivers had already taken is freed. */
 		atomic_store_explicit(&c->finished, true, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->over, 1, memory_order_relaxed);

@@ -25,13 +25,16 @@
 #   test_cap.sh mirror   capture from a running weir-fwd (-i app:SOCKET):
 #                        the frames it forwarded, both ports, with their
 #                        direction, none dropped (root)
+#   test_cap.sh mirror_gen  the same from a weir-gen on a null: port: weir-cap
+#                        ends when the app exits, the file holds what it
+#                        reported
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 CAP=$BUILD/apps/weir-cap
 GEN=$BUILD/apps/weir-gen
-CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|full|live|mirror}
+CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|full|live|mirror|mirror_gen}
 [ -x "$CAP" ] || weir_skip "weir-cap not built under $BUILD (needs libpcap)"
 weir_require_cmd tshark capinfos tcpdump python3
 FAILS=0
@@ -354,6 +357,27 @@ case_mirror() {
 	echo "ok: mirror: weir-fwd forwarded $fwd_tx; the file holds $n received on port 0 and $n sent on port 1, none dropped"
 }
 
+# No root: a weir-gen sending to a null: port for 2 s, captured through
+# its stats socket; weir-cap ends by itself when the app exits, and the
+# file holds what it reported, all outbound, at the generator's rate.
+case_mirror_gen() {
+	[ -x "$GEN" ] || weir_skip "weir-gen not built"
+	local f=$TMP/gen.pcapng sock=$TMP/gen.sock gpid n said
+	"$GEN" --quiet -p null: -m tx -r 10kpps -t 2s --stats-socket "$sock" >/dev/null 2>&1 &
+	gpid=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	weir_run_to 15 "$CAP" --quiet -i "app:$sock?dir=tx" -w "$f" 2>"$TMP/err" ||
+		fail "weir-cap exit $? (it must end when the app does): $(cat "$TMP/err")"
+	wait $gpid
+	n=$(nframes "$f")
+	said=$(sed -n 's/^\([0-9]*\) captured.*/\1/p' "$TMP/err")
+	[ "$n" = "$said" ] || fail "mirror_gen: reported $said captured, the file holds $n"
+	[ "${n:-0}" -gt 5000 ] && [ "$n" -le 20000 ] || fail "mirror_gen: $n frames in ~1.5 s at 10 kpps"
+	[ "$(tshark -r "$f" -Y 'frame.p2p_dir == 0 && udp' 2>/dev/null | wc -l)" = "$n" ] ||
+		fail "mirror_gen: not all outbound UDP"
+	echo "ok: mirror_gen: $n frames from a running weir-gen; weir-cap ended with it"
+}
+
 case "$CASE" in
 read) case_read ;;
 filter) case_filter ;;
@@ -362,6 +386,7 @@ signal) case_signal ;;
 full) case_full ;;
 live) case_live ;;
 mirror) case_mirror ;;
+mirror_gen) case_mirror_gen ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 [ "$FAILS" = 0 ] || { echo "FAIL: $FAILS check(s)"; exit 1; }
