@@ -56,7 +56,7 @@ struct blk_job {
 	uint64_t issued_bytes;   /* --size: stop issuing at the app's size */
 	weir_ns_t next_issue;    /* --rate: the intended time of the next I/O */
 	struct blk_vstate v;
-	struct hist lat, win;    /* whole run; the current second (live p99) */
+	struct hist lat, win;    /* whole run; the current half second (live p99) */
 	weir_ns_t win_start;
 	/* Published for the control thread. */
 	_Atomic uint64_t reads, writes, read_bytes, write_bytes, flushes;

@@ -215,9 +215,11 @@ static uint64_t wait_budget(const struct blk_job *j, weir_ns_t now, weir_ns_t en
 	return weir_time_after(t, now) ? t - now : 0;
 }
 
+/* The live line's p99: of the latest complete half second, so a line
+ * printed each second always finds a fresh one. */
 static void publish_window(struct blk_job *j, weir_ns_t now)
 {
-	if (now - j->win_start < WEIR_NS_PER_SEC)
+	if (now - j->win_start < WEIR_NS_PER_SEC / 2)
 		return;
 	atomic_store_explicit(&j->p99_ns, hist_percentile(&j->win, 99), memory_order_relaxed);
 	hist_init(&j->win);

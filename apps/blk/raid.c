@@ -31,9 +31,9 @@
 
 static const char *const state_names[] = {"active", "failed", "rebuilding", "missing"};
 
-static int usage(void)
+static int usage(FILE *o)
 {
-	fprintf(stderr,
+	fprintf(o,
 		"usage: weir-blk raid create   SPEC [--force]\n"
 		"       weir-blk raid assemble SPEC\n"
 		"       weir-blk raid status   SPEC [--json]\n"
@@ -41,7 +41,7 @@ static int usage(void)
 		"       weir-blk raid rebuild  SPEC [SLOT NEWSPEC] [--rate BYTES/s]\n"
 		"SPEC is raid0:, raid1: or raid5: with its members, e.g.\n"
 		"  raid5:uring:/dev/loop1,uring:/dev/loop2,uring:/dev/loop3?chunk=64k\n");
-	return APP_EXIT_USAGE;
+	return o == stdout ? APP_EXIT_OK : APP_EXIT_USAGE;
 }
 
 static int open_array(const char *spec, const char *extra, struct weir_blk **dev)
@@ -220,8 +220,11 @@ int blk_raid_main(int argc, char **argv)
 	struct weir_blk *dev = NULL;
 	int n, rc = APP_EXIT_OK;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(stdout);
 	if (argc > 8 || (n = split_args(argc, argv, pos, &force, &json, &rate)) < 1)
-		return usage();
+		return usage(stderr);
 	if (!strcmp(cmd, "create") && n == 1) {
 		if (open_array(pos[0], force ? "create=1&force=1" : "create=1", &dev) < 0)
 			return APP_EXIT_FAIL;
@@ -239,7 +242,7 @@ int blk_raid_main(int argc, char **argv)
 		weir_blk_close(dev);
 		return rc;
 	} else {
-		return usage();
+		return usage(stderr);
 	}
 	if (status_of(dev, &st) < 0)
 		rc = APP_EXIT_USAGE;

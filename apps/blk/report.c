@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * weir-blk's reports: the live line (from the jobs' published counters and
- * each job's p99 over its last second), the text summary and the JSON
+ * each job's p99 over its last half second), the text summary and the JSON
  * document. Latency percentiles come from the jobs' histograms, merged,
  * and only once every job has finished (they are single-threaded); the
  * telemetry document of a running job has counters only.
