@@ -297,6 +297,25 @@ Test(dpdk, bad_specs_say_why)
 	weir_port_close(open_ok("dpdk:net_ring0"));
 }
 
+/* Each test is its own process, so each starts EAL anew. */
+Test(dpdk, eal_args_from_the_environment)
+{
+	/* A vdev EAL makes at start: weir opens it without probing. */
+	setenv("WEIR_EAL_ARGS", "--vdev net_ring7 -m 256", 1);
+	struct weir_port *port = open_ok("dpdk:net_ring7");
+
+	cr_assert_eq(weir_port_nb_rxq(port), 1);
+	weir_port_close(port);
+}
+
+Test(dpdk, eal_failure_names_its_arguments)
+{
+	setenv("WEIR_EAL_ARGS", "--no-such-eal-option", 1);
+	open_fails("dpdk:net_ring0", -EINVAL, "--no-such-eal-option; set WEIR_EAL_ARGS");
+	/* EAL is not tried twice: the next port gets the same answer. */
+	open_fails("dpdk:net_null0", -EINVAL, "EAL did not start");
+}
+
 Test(dpdk, pci_preflight_names_the_fix)
 {
 	open_fails("dpdk:0000:ff:1f.7", -ENOENT, "lspci -D");
