@@ -131,6 +131,37 @@ Test(dpdk, ring_loopback_zero_copy_byte_exact)
 	weir_port_close(port);
 }
 
+/* Forwarding: a received frame sent on goes out in its own mbuf. */
+Test(dpdk, ring_received_frames_go_out_in_their_own_mbuf)
+{
+	struct weir_port *port = open_ok("dpdk:net_ring0");
+	struct weir_pkt *tx[64], *rx[64], *back[64];
+	uint8_t *at[64];
+
+	cr_assert_eq(weir_pkt_alloc_bulk(pool, tx, 64), 0);
+	for (int i = 0; i < 64; i++)
+		memset(weir_pkt_put(tx[i], (uint16_t)(64 + i)), i, (size_t)(64 + i));
+	cr_assert_eq(weir_port_tx_burst(port, 0, tx, 64), 64);
+	cr_assert_eq(rx_all(port, rx, 64), 64);
+	for (int i = 0; i < 64; i++)
+		at[i] = weir_pkt_data(rx[i]);
+	/* The RX metadata goes back to the pool as each mbuf leaves. */
+	cr_assert_eq(weir_port_tx_burst(port, 0, rx, 64), 64);
+	cr_assert_eq(xstat(port, "tx_reused"), 64);
+	cr_assert_eq(weir_pool_in_use(pool), 64, "only the buffers first sent are out");
+	cr_assert_eq(rx_all(port, back, 64), 64);
+	for (int i = 0; i < 64; i++) {
+		cr_assert_eq(weir_pkt_data(back[i]), at[i], "frame %d moved", i);
+		cr_assert_eq(back[i]->pkt_len, 64u + (unsigned)i);
+		for (int k = 0; k < 64 + i; k++)
+			cr_assert_eq(weir_pkt_data(back[i])[k], (uint8_t)i);
+	}
+	weir_pkt_free_bulk(back, 64);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
+	cr_assert_eq(xstat(port, "tx_copied") + xstat(port, "rx_copied"), 0);
+	weir_port_close(port);
+}
+
 Test(dpdk, ring_chain_is_multi_segment_both_ways)
 {
 	struct weir_port *port = open_ok("dpdk:net_ring0");
