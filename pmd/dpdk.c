@@ -448,6 +448,7 @@ static const struct own_xstat own_xstats[] = {
 	{"rx_csum_completed", offsetof(struct dpdk_rxq, rx_csum_completed), true},
 	{"rx_nometa", offsetof(struct dpdk_rxq, rx_nometa), true},
 	{"tx_copied", offsetof(struct dpdk_txq, tx_copied), false},
+	{"tx_reused", offsetof(struct dpdk_txq, tx_reused), false},
 	{"tx_csum_completed", offsetof(struct dpdk_txq, tx_csum_completed), false},
 	{"tx_too_big", offsetof(struct dpdk_txq, tx_too_big), false},
 	{"tx_nombuf", offsetof(struct dpdk_txq, tx_nombuf), false},

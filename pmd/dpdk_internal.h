@@ -52,6 +52,7 @@ struct dpdk_txq {
 	uint64_t ol_caps;            /* RTE_ETH_TX_OFFLOAD_* the device took */
 	uint16_t max_segs;           /* per frame (1: chains are copied flat) */
 	uint64_t tx_copied;          /* frames copied: buffer not DMA-able, or too many segments */
+	uint64_t tx_reused;          /* frames received here that went out in their own mbuf */
 	uint64_t tx_csum_completed;  /* partial checksums completed in software */
 	uint64_t tx_too_big;         /* super-frames the device cannot segment, dropped */
 	uint64_t tx_nombuf;          /* bursts cut short for want of mbuf headers */

@@ -309,22 +309,65 @@ static struct rte_mbuf *tx_copy(struct dpdk_txq *q, const struct weir_pkt *p, in
 	return m;
 }
 
+/*
+ * A frame received on a dpdk: port and sent on: its own mbuf goes out, so
+ * forwarding costs no header mbuf and no second free chain. Only when the
+ * mbuf has no other user: one segment, one weir reference, one extbuf
+ * reference, mbuf refcnt 1. p then lets go of the buffer (the extra
+ * extbuf reference keeps the release callback from running) and is a
+ * plain packet, freed once the burst took the mbuf (tx_reattach undoes
+ * this for one it did not take). NULL when it cannot be done.
+ */
+static struct rte_mbuf *tx_reuse(struct weir_pkt *p)
+{
+	struct rte_mbuf *m;
+
+	if (p->nb_segs != 1 || p->flags != WEIR_PKT_F_EXT || p->ext->free_cb != rx_mbuf_release ||
+	    weir_pkt_refcnt(p) != 1 ||
+	    atomic_load_explicit(&p->ext->refcnt, memory_order_acquire) != 1)
+		return NULL;
+	m = p->ext->opaque;
+	if (rte_mbuf_refcnt_read(m) != 1)
+		return NULL;
+	m->data_off = p->data_off; /* p->buf is m->buf_addr (rx_attach) */
+	m->data_len = p->data_len;
+	m->pkt_len = p->data_len;
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT; /* RX flags go */
+	atomic_store_explicit(&p->ext->refcnt, 2, memory_order_relaxed);
+	weir_pkt_detach(p);
+	return m;
+}
+
+/* Gives p its mbuf back after a burst did not take it (tx_reuse). */
+static void tx_reattach(struct weir_pkt *p, struct rte_mbuf *m)
+{
+	struct dpdk_mbuf_priv *pv = rte_mbuf_to_priv(m);
+
+	weir_extbuf_init(&pv->ext, m->buf_addr, rx_mbuf_release, m, 0);
+	weir_pkt_attach_extbuf(p, m->buf_addr, m->buf_len, m->data_off, m->data_len, &pv->ext);
+}
+
 /* p as an mbuf chain: 0 (zero copy), 1 (copied: p is still ours to free),
- * -ENOBUFS (no mbufs: stop the burst here) or another -errno (drop p). */
+ * 2 (p's own mbuf, tx_reuse: p is ours to free once sent), -ENOBUFS (no
+ * mbufs: stop the burst here) or another -errno (drop p). */
 static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out,
 		  struct tx_spare *sp)
 {
 	struct rte_mbuf *m;
 	struct tx_ol ol;
-	int err = tx_offloads(q, p, &ol);
+	int err = tx_offloads(q, p, &ol), ret = 0;
+
 
 	if (err < 0)
 		return err;
-	if (tx_zero_copy_ok(q, p)) {
+	if ((m = tx_reuse(p)) != NULL) {
+		ret = 2;
+	} else if (tx_zero_copy_ok(q, p)) {
 		m = tx_attach(q, p, sp);
 		if (!m)
 			return -ENOBUFS;
 	} else {
+		ret = 1;
 		m = tx_copy(q, p, &err);
 		if (!m)
 			return err;
@@ -337,13 +380,13 @@ static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out,
 		m->tso_segsz = ol.tso_segsz;
 	}
 	*out = m;
-	return m->ol_flags & RTE_MBUF_F_EXTERNAL ? 0 : 1;
+	return ret;
 }
 
 /* Gives an unsent mbuf back without touching the weir packet it carries. */
 static void tx_unsend(struct rte_mbuf *m)
 {
-	if (m->ol_flags & RTE_MBUF_F_EXTERNAL)
+	if ((m->ol_flags & RTE_MBUF_F_EXTERNAL) && m->shinfo->free_cb == tx_seg_release)
 		for (struct rte_mbuf *s = m; s; s = s->next)
 			s->shinfo->fcb_opaque = NULL;
 	rte_pktmbuf_free(m);
@@ -353,7 +396,8 @@ struct tx_chunk {
 	struct rte_mbuf *ms[DPDK_BURST];
 	uint32_t len[DPDK_BURST];
 	uint8_t idx[DPDK_BURST]; /* ms[b] carries pkts[idx[b]] */
-	uint64_t copied;         /* bit b: ms[b] is a copy */
+	uint64_t copied;         /* bit b: ms[b] is a copy or reused: free pkts[idx[b]] once sent */
+	uint64_t reused;         /* bit b: ms[b] is pkts[idx[b]]'s own mbuf (tx_reuse) */
 	uint64_t dropped;        /* bit i: pkts[i] is dropped */
 	uint16_t nb, seen;
 };
@@ -366,7 +410,7 @@ static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, str
 	if (rte_pktmbuf_alloc_bulk(q->hdr_mp, sp.m, n) < 0)
 		sp.n = 0; /* per packet then, down to the last header */
 	c->nb = 0;
-	c->copied = c->dropped = 0;
+	c->copied = c->reused = c->dropped = 0;
 	for (c->seen = 0; c->seen < n; c->seen++) {
 		uint16_t i = c->seen;
 		uint32_t len = pkts[i]->pkt_len;
@@ -382,13 +426,26 @@ static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, str
 				weir_port_ctr_add(&q->tx_too_big, 1);
 			continue;
 		}
-		if (r == 1)
+		if (r >= 1)
 			c->copied |= 1ull << c->nb;
+		if (r == 2) {
+			c->reused |= 1ull << c->nb;
+			weir_port_ctr_add(&q->tx_reused, 1);
+		}
 		c->len[c->nb] = len;
 		c->idx[c->nb++] = (uint8_t)i;
 	}
 	if (sp.used < sp.n)
 		rte_pktmbuf_free_bulk(sp.m + sp.used, sp.n - sp.used);
+}
+
+/* ms[b] was not sent: the caller keeps pkts[idx[b]] as it gave it. */
+static void tx_giveback(const struct tx_chunk *c, struct weir_pkt **pkts, uint16_t b)
+{
+	if (c->reused & (1ull << b))
+		tx_reattach(pkts[c->idx[b]], c->ms[b]);
+	else
+		tx_unsend(c->ms[b]);
 }
 
 static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
@@ -405,7 +462,7 @@ static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
 		c.dropped |= 1ull << c.idx[prep];
 		c.seen = c.idx[prep] + 1;
 		for (uint16_t b = prep; b < c.nb; b++)
-			tx_unsend(c.ms[b]);
+			tx_giveback(&c, pkts, b);
 		c.nb = prep;
 	}
 	sent = c.nb ? rte_eth_tx_burst(q->port_id, q->q.id, c.ms, c.nb) : 0;
@@ -416,7 +473,7 @@ static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
 			weir_pkt_free(pkts[c.idx[b]]);
 	}
 	for (uint16_t b = sent; b < c.nb; b++)
-		tx_unsend(c.ms[b]);
+		tx_giveback(&c, pkts, b);
 	for (uint16_t i = 0; i < taken; i++) {
 		if (!(c.dropped & (1ull << i)))
 			continue;

@@ -59,7 +59,9 @@ if [ "$CASE" = shaped ] || [ "$CASE" = shaped6 ]; then
 fi
 P0="$KIND:$(weir_if dut a)" P1="$KIND:$(weir_if dut b)"
 if [ "$KIND" = dpdk_afxdp ]; then
-	# The dpdk: bridge on DPDK's net_af_xdp (csum=auto completes partial checksums).
+	# The dpdk: bridge on DPDK's net_af_xdp (csum=auto completes partial
+	# checksums); net_af_xdp leaks its xsk_umem (see dpdk-lsan.supp).
+	export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HERE/dpdk-lsan.supp:print_suppressions=0"
 	P0="dpdk:net_af_xdp0,iface=$(weir_if dut a)" P1="dpdk:net_af_xdp1,iface=$(weir_if dut b)"
 fi
 weir_bg dut "$FWD" -p "$P0" -p "$P1" --mode l2 \

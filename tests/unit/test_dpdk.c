@@ -131,6 +131,37 @@ Test(dpdk, ring_loopback_zero_copy_byte_exact)
 	weir_port_close(port);
 }
 
+/* Forwarding: a received frame sent on goes out in its own mbuf. */
+Test(dpdk, ring_received_frames_go_out_in_their_own_mbuf)
+{
+	struct weir_port *port = open_ok("dpdk:net_ring0");
+	struct weir_pkt *tx[64], *rx[64], *back[64];
+	uint8_t *at[64];
+
+	cr_assert_eq(weir_pkt_alloc_bulk(pool, tx, 64), 0);
+	for (int i = 0; i < 64; i++)
+		memset(weir_pkt_put(tx[i], (uint16_t)(64 + i)), i, (size_t)(64 + i));
+	cr_assert_eq(weir_port_tx_burst(port, 0, tx, 64), 64);
+	cr_assert_eq(rx_all(port, rx, 64), 64);
+	for (int i = 0; i < 64; i++)
+		at[i] = weir_pkt_data(rx[i]);
+	/* The RX metadata goes back to the pool as each mbuf leaves. */
+	cr_assert_eq(weir_port_tx_burst(port, 0, rx, 64), 64);
+	cr_assert_eq(xstat(port, "tx_reused"), 64);
+	cr_assert_eq(weir_pool_in_use(pool), 64, "only the buffers first sent are out");
+	cr_assert_eq(rx_all(port, back, 64), 64);
+	for (int i = 0; i < 64; i++) {
+		cr_assert_eq(weir_pkt_data(back[i]), at[i], "frame %d moved", i);
+		cr_assert_eq(back[i]->pkt_len, 64u + (unsigned)i);
+		for (int k = 0; k < 64 + i; k++)
+			cr_assert_eq(weir_pkt_data(back[i])[k], (uint8_t)i);
+	}
+	weir_pkt_free_bulk(back, 64);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
+	cr_assert_eq(xstat(port, "tx_copied") + xstat(port, "rx_copied"), 0);
+	weir_port_close(port);
+}
+
 Test(dpdk, ring_chain_is_multi_segment_both_ways)
 {
 	struct weir_port *port = open_ok("dpdk:net_ring0");
@@ -295,6 +326,25 @@ Test(dpdk, bad_specs_say_why)
 	weir_port_close(port);
 	/* And it opens again once closed. */
 	weir_port_close(open_ok("dpdk:net_ring0"));
+}
+
+/* Each test is its own process, so each starts EAL anew. */
+Test(dpdk, eal_args_from_the_environment)
+{
+	/* A vdev EAL makes at start: weir opens it without probing. */
+	setenv("WEIR_EAL_ARGS", "--vdev net_ring7 -m 256", 1);
+	struct weir_port *port = open_ok("dpdk:net_ring7");
+
+	cr_assert_eq(weir_port_nb_rxq(port), 1);
+	weir_port_close(port);
+}
+
+Test(dpdk, eal_failure_names_its_arguments)
+{
+	setenv("WEIR_EAL_ARGS", "--no-such-eal-option", 1);
+	open_fails("dpdk:net_ring0", -EINVAL, "--no-such-eal-option; set WEIR_EAL_ARGS");
+	/* EAL is not tried twice: the next port gets the same answer. */
+	open_fails("dpdk:net_null0", -EINVAL, "EAL did not start");
 }
 
 Test(dpdk, pci_preflight_names_the_fix)
