@@ -12,7 +12,9 @@
 #          dpdk:net_af_xdp0,iface=... ports in the middle namespace.
 #   tap_2q two queue pairs on multiqueue taps (weir-fwd -q 2): flows spread
 #          over both queues, none lost.
-# In each, the bridge's copy counters (xstats rx_copied, tx_copied) of
+#   cap    weir-cap on a dpdk:net_tap0 port: what Linux sends on the tap is
+#          in the file, as tshark reads it.
+# In each but cap (weir-cap reports no xstats), the bridge's copy counters (xstats rx_copied, tx_copied) of
 # every dpdk: port must be 0: the fast path moved no payload. Skips with
 # the reason when weir was built without DPDK or cannot run here.
 set -u
@@ -31,7 +33,8 @@ weir_timeout 55
 # DPDK 22.11's net_af_xdp never frees the xsk_umem it makes (libxdp).
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$HERE/dpdk-lsan.supp:print_suppressions=0"
 TMP=$(mktemp -d /tmp/weir-dpdk.XXXXXX)
-weir_on_cleanup "rm -rf $TMP"
+[ -n "${KEEP:-}" ] && echo "keeping $TMP"
+[ -n "${KEEP:-}" ] || weir_on_cleanup "rm -rf $TMP"
 
 # check_copies FILE: every dpdk: port of a weir JSON summary copied nothing.
 check_copies() {
@@ -185,6 +188,36 @@ case_afxdp() {
 	return $rc
 }
 
+# weir-cap on a dpdk: port: the tap DPDK makes goes to namespace gen,
+# whose Linux stack asks for a neighbour nobody is (ARP requests on the
+# tap); weir-cap writes 3 of them, and tshark reads 3 ARP frames back.
+case_cap() {
+	local ta=wtc$$ cpid n
+	weir_require_root
+	command -v tshark >/dev/null || weir_skip "tshark not installed"
+	weir_node_add gen
+	weir_node_add dut
+	weir_bg dut "$BUILD/apps/weir-cap" -i "dpdk:net_tap0,iface=$ta" -c 3 -t 30s \
+		--stats-socket "$TMP/cap.sock" -w "$TMP/cap.pcapng" --quiet --json arp \
+		>"$TMP/cap.json" 2>"$TMP/cap.err"
+	cpid=$WEIR_BG_PID
+	# Its stats socket is up once the port is open and before it receives.
+	for _ in $(seq 150); do [ -S "$TMP/cap.sock" ] && break; sleep 0.1; done
+	[ -S "$TMP/cap.sock" ] || { echo "weir-cap did not start: $(tail -3 "$TMP/cap.err")"; return 1; }
+	ip -n "$(weir_ns dut)" link set "$ta" netns "$(weir_ns gen)" || { cat "$TMP/cap.err"; return 1; }
+	ip -n "$(weir_ns gen)" addr add 10.88.2.1/24 dev "$ta"
+	ip -n "$(weir_ns gen)" link set "$ta" up
+	# Linux asks 3 times per resolution; ask again until weir-cap has 3.
+	for _ in $(seq 10); do
+		kill -0 "$cpid" 2>/dev/null || break
+		weir_nsexec gen ping -c 1 -W 1 10.88.2.9 >/dev/null 2>&1
+	done
+	wait "$cpid" || { echo "weir-cap exited $?: $(tail -3 "$TMP/cap.err")"; return 1; }
+	n=$(tshark -r "$TMP/cap.pcapng" -Y arp 2>/dev/null | wc -l)
+	[ "$n" = 3 ] || { echo "tshark read $n ARP frames from weir-cap's file, want 3"; return 1; }
+	echo "weir-cap on dpdk:net_tap0: 3 ARP requests from Linux, read back by tshark"
+}
+
 # Two queue pairs, one lcore each, over multiqueue taps: Linux spreads
 # flows over a tap's queues (tun's flow hash); 8 UDP flows of weir-gen
 # must use both of weir's queues on the way in, none lost.
@@ -231,7 +264,8 @@ ring) case_ring ;;
 tap_2q) case_tap_2q ;;
 tap) case_tap ;;
 afxdp) case_afxdp ;;
-*) echo "unknown case $CASE (ring, tap, tap_2q, afxdp)"; exit 1 ;;
+cap) case_cap ;;
+*) echo "unknown case $CASE (ring, tap, tap_2q, afxdp, cap)"; exit 1 ;;
 esac
 rc=$?
 [ "$rc" = 0 ] && echo "PASS: dpdk $CASE" || echo "FAIL: dpdk $CASE"
