@@ -22,6 +22,7 @@ set -euo pipefail
 build=${1:-build}
 secs=${2:-5}
 runs=${3:-3}
+. "$(dirname "$0")/lib/rows.sh"
 gen_cpu=${GEN_CPU:-0}
 be_cpu=${BACKEND_CPU:-1}
 gen="$build/apps/weir-gen"
@@ -95,3 +96,7 @@ d_med=$(printf '%s\n' "${d_all[@]}" | median)
 echo "DPDK virtio-user:    $d_med Mpps (median, $(range "${d_all[@]}"))"
 awk -v w="$w_med" -v p="$p_med" -v d="$d_med" 'BEGIN {if (d > 0)
   printf "ratio weir/DPDK:     split %.2fx, packed %.2fx\n", w / d, p / d}'
+bench_row virtio "64 B TX into testpmd net_vhost, split ring" Mpps higher "$w_med" "$d_med" \
+	"DPDK virtio-user" "$(range "${w_all[@]}")" "$(range "${d_all[@]}")" "$runs"
+bench_row virtio "64 B TX into testpmd net_vhost, packed ring" Mpps higher "$p_med" "$d_med" \
+	"DPDK virtio-user" "$(range "${p_all[@]}")" "$(range "${d_all[@]}")" "$runs"
