@@ -200,10 +200,12 @@ static int fwd_setup(void *ctx)
 		snprintf(what, sizeof(what), "port %d: ", i);
 		if ((err = app_port_open(&f->base, p->spec, what, &p->port)) < 0)
 			return err;
+		p->rx_gso = weir_port_rx_offloads(p->port) & FWD_GSO;
 		for (uint16_t q = 0; q < f->base.queues; q++) {
 			struct fwd_eg *e = &p->eg[q];
 
 			pthread_mutex_init(&e->mu, NULL);
+			fwd_eg_config(f, p, e); /* again below once a qdisc exists */
 			if (f->delay || f->jitter) {
 				e->dl.slot = calloc(f->dline_size, sizeof(*e->dl.slot));
 				if (!e->dl.slot)
@@ -217,6 +219,7 @@ static int fwd_setup(void *ctx)
 				fprintf(stderr, "weir-fwd: --egress for port %d: %s\n", i, why);
 				return err;
 			}
+			fwd_eg_config(f, p, e);
 			weir_dql_init(&e->dql, WEIR_NS_PER_SEC);
 			weir_port_tx_completed(p->port, q, NULL, &e->done_seen);
 		}

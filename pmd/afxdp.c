@@ -628,6 +628,9 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		afxdp_close(port);
 	}
 	afxdp_lib_print_give_back(prev_print);
+	/* AF_XDP carries no GSO metadata: frames arrive as the wire has them
+	 * (multi-buffer chains are one wire frame), partial checksums maybe. */
+	port->rx_offloads = WEIR_PORT_OFFLOAD_CSUM;
 	if (!e)
 		open_say(port, notes);
 	return e;

@@ -191,6 +191,10 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 		if (!head) {
 			head = tail = p;
 			head_at = used - 1;
+			/* The kernel wrote it on another CPU: start the miss now,
+			 * the checksum pass below reads it a burst later. */
+			if (rxq->csum_fix)
+				__builtin_prefetch(weir_pkt_data(p));
 		} else {
 			tail->next = p;
 			tail = p;
@@ -201,8 +205,6 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 			continue;
 		if (head->nb_segs > 1)
 			weir_port_ctr_add(&rxq->rx_multibuf, 1);
-		if (rxq->csum_fix && weir_pkt_csum_fix_partial(head) > 0)
-			csum_completed(rxq);
 		head->port = q->port->id;
 		head->queue = q->id;
 		bytes += head->pkt_len;
@@ -221,6 +223,12 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 	}
 	xsk_ring_cons__release(&rxq->rx, used);
 	rxq->fill_held -= used;
+	/* After the descriptors, so that every frame's first line is on its
+	 * way before the first is read (one miss's wait per burst, not one
+	 * per frame). */
+	for (uint32_t i = 0; rxq->csum_fix && i < done; i++)
+		if (weir_pkt_csum_fix_partial(pkts[i]) > 0)
+			csum_completed(rxq);
 	weir_port_ctr_add(&q->stats.packets, done);
 	weir_port_ctr_add(&q->stats.bytes, bytes);
 	return (uint16_t)done;

@@ -74,6 +74,7 @@ static int null_open(struct weir_port *port, const struct weir_port_conf *conf)
 	/* It drops what it is given: anything goes. */
 	port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
 			    WEIR_PORT_OFFLOAD_GSO_UDP;
+	port->rx_offloads = 0; /* whole frames of size= bytes, checksums as built */
 	return 0;
 }
 

@@ -188,6 +188,8 @@ int weir_port_open(const char *spec, const struct weir_port_conf *conf, struct w
 	port->fp.tx_done = port->ops->tx_done;
 	port->pool = conf->pool;
 	port->mtu = 1500;
+	port->rx_offloads = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
+			    WEIR_PORT_OFFLOAD_GSO_UDP;
 	if (port->drv->priv_size) {
 		port->priv = calloc(1, port->drv->priv_size);
 		if (!port->priv) {
@@ -418,6 +420,11 @@ uint32_t weir_port_mtu(const struct weir_port *port)
 uint32_t weir_port_tx_offloads(const struct weir_port *port)
 {
 	return port->tx_offloads;
+}
+
+uint32_t weir_port_rx_offloads(const struct weir_port *port)
+{
+	return port->rx_offloads;
 }
 
 bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p)

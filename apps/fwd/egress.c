@@ -96,8 +96,8 @@ static inline bool eg_must_segment(const struct fwd *f, const struct fwd_port *o
  * scheduler, as Linux's tbf does with GSO packets larger than its burst.
  * Order is kept: the frames before a super-frame go first.
  */
-void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, struct fwd_eg *e,
-		  struct weir_pkt **pkts, uint16_t n, weir_ns_t now)
+void fwd_eg_admit_all(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out,
+		      struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n, weir_ns_t now)
 {
 	unsigned flags = weir_port_tx_offloads(out->port) & WEIR_PORT_OFFLOAD_CSUM
 				 ? WEIR_GSO_CSUM_PARTIAL : 0;
@@ -238,8 +238,16 @@ static uint32_t qd_run(struct fwd *f, struct weir_port *port, struct fwd_eg *e, 
 	return work;
 }
 
-uint32_t fwd_eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint16_t q,
-		    weir_ns_t now, weir_ns_t *deadline)
+void fwd_eg_config(const struct fwd *f, const struct fwd_port *out, struct fwd_eg *e)
+{
+	bool shaped = e->qd || f->loss > 0;
+
+	e->direct = !shaped && !f->delay && !f->jitter;
+	e->cut = shaped ? FWD_GSO : FWD_GSO & ~weir_port_tx_offloads(out->port);
+}
+
+uint32_t fwd_eg_run_all(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint16_t q,
+			weir_ns_t now, weir_ns_t *deadline)
 {
 	bool full = false;
 	uint32_t work = dl_release(f, out->port, e, q, now, deadline, &full);

@@ -18,9 +18,11 @@
 #include "weir/clock.h"
 #include "weir/dql.h"
 #include "weir/pkt.h"
+#include "weir/port.h"
 #include "weir/qdisc.h"
 
 #include "common/app.h"
+#include "common/fastpath.h"
 
 #define FWD_MAX_PORTS 16
 #define FWD_MAX_QUEUES 32
@@ -46,6 +48,8 @@ struct qsnap {
 /* Egress state of one TX queue of one port: owned by lcore `queue`. */
 struct fwd_eg {
 	struct weir_qdisc *qd; /* NULL: frames go straight to the driver */
+	bool direct;           /* no loss, delay line or qdisc: nothing to run */
+	uint32_t cut;          /* FWD_GSO kinds of super-frame cut before egress */
 	struct weir_dql dql;
 	uint64_t done_seen;    /* txq->done_bytes already fed to DQL */
 	struct dline dl;
@@ -67,6 +71,7 @@ struct fwd_port {
 	uint32_t mtu;
 	struct weir_port *port;
 	int peer;
+	uint32_t rx_gso; /* FWD_GSO kinds of super-frame its RX may deliver */
 	struct fwd_eg eg[FWD_MAX_QUEUES];
 };
 
@@ -153,16 +158,48 @@ static inline uint32_t dline_count(const struct dline *d)
 
 /* --- egress.c: every call from the lcore that owns the egress ---------- */
 
-/* Takes n frames received now, bound for egress e of port out: GSO
+/* The kinds of super-frame (enum weir_port_offload's GSO bits). */
+#define FWD_GSO (WEIR_PORT_OFFLOAD_GSO_TCP | WEIR_PORT_OFFLOAD_GSO_UDP)
+
+/* Sets e->direct and e->cut from its qdisc, the run's loss and delay and
+ * what port out's transmit side takes. */
+void fwd_eg_config(const struct fwd *f, const struct fwd_port *out, struct fwd_eg *e);
+/* fwd_eg_admit's whole path: super-frames looked for and cut, loss, delay. */
+void fwd_eg_admit_all(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out,
+		      struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n, weir_ns_t now);
+uint32_t fwd_eg_run_all(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint16_t q,
+			weir_ns_t now, weir_ns_t *deadline);
+
+/*
+ * Takes n frames received now, bound for egress e of port out: GSO
  * super-frames cut where needed, then loss, the delay line or the qdisc, or
- * straight to the driver. Takes ownership of all of them. */
-void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, struct fwd_eg *e,
-		  struct weir_pkt **pkts, uint16_t n, weir_ns_t now);
+ * straight to the driver. Takes ownership of all of them. in_gso: the FWD_GSO
+ * kinds the frames may include (their RX port's rx_gso; FWD_GSO when
+ * unknown). A plain egress that none of them needs cutting for costs one
+ * test before the driver's burst.
+ */
+static inline void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out,
+				struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n,
+				weir_ns_t now, uint32_t in_gso)
+{
+	if (weir_likely(e->direct && !(e->cut & in_gso))) {
+		uint16_t freed = weir_port_tx_burst_or_free(out->port, lc->q, pkts, n);
+
+		if (freed)
+			ctr_add(&e->tx_drop, freed);
+		return;
+	}
+	fwd_eg_admit_all(f, lc, out, e, pkts, n, now);
+}
+
 /* Moves frames along egress e (queue q of port out): due frames from the
  * delay line, the qdisc's output to the driver while DQL allows. Lowers
  * *deadline to when something becomes due; returns frames moved. */
-uint32_t fwd_eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint16_t q,
-		    weir_ns_t now, weir_ns_t *deadline);
+static inline uint32_t fwd_eg_run(struct fwd *f, struct fwd_port *out, struct fwd_eg *e,
+				  uint16_t q, weir_ns_t now, weir_ns_t *deadline)
+{
+	return e->direct ? 0 : fwd_eg_run_all(f, out, e, q, now, deadline);
+}
 /* Snapshots e's counters for the control thread (under e->mu), with `dump`
  * the qdisc tree as JSON too. */
 void fwd_eg_publish(struct fwd_eg *e, bool dump);

@@ -69,7 +69,7 @@ static void flush_port(struct l3_run *x, int o)
 	struct l3 *r = x->r;
 	struct fwd_port *out = &x->f->ports[o];
 
-	fwd_eg_admit(x->f, x->lc, out, &out->eg[x->lc->q], r->out[o], r->nout[o], x->now);
+	fwd_eg_admit(x->f, x->lc, out, &out->eg[x->lc->q], r->out[o], r->nout[o], x->now, FWD_GSO);
 	r->nout[o] = 0;
 }
 

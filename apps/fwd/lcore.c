@@ -137,7 +137,7 @@ int fwd_lcore_main(void *arg)
 			if (burst && !(n = burst(lc, i, pkts, n, now)))
 				continue;
 			out = &f->ports[in->peer];
-			fwd_eg_admit(f, lc, out, &out->eg[q], pkts, n, now);
+			fwd_eg_admit(f, lc, out, &out->eg[q], pkts, n, now, in->rx_gso);
 		}
 		if (eng->poll)
 			work += eng->poll(lc, now, &deadline);

@@ -151,6 +151,11 @@ void weir_port_mac(const struct weir_port *port, uint8_t mac[6]);
 uint32_t weir_port_mtu(const struct weir_port *port);
 /* enum weir_port_offload bits of what the port's transmit side takes. */
 uint32_t weir_port_tx_offloads(const struct weir_port *port);
+/* enum weir_port_offload bits of what the port's receive side may deliver:
+ * GSO_TCP / GSO_UDP when super-frames of that kind can arrive. A port
+ * without them never gives a packet with gso_type set, so a forwarder can
+ * skip looking for one. */
+uint32_t weir_port_rx_offloads(const struct weir_port *port);
 /* True when the port's transmit side takes super-frame p as it is. */
 bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p);
 

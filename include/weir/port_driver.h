@@ -89,8 +89,8 @@ struct weir_port_driver {
 /*
  * A port. fp is the framework's (filled by weir_port_open and
  * weir_port_alloc_queues; drivers read fp.rxq/fp.txq/fp.nb_* and mark
- * fp.dead through weir_port_died); the driver's open sets mac, mtu and
- * tx_offloads and owns priv.
+ * fp.dead through weir_port_died); the driver's open sets mac, mtu,
+ * tx_offloads and rx_offloads and owns priv.
  */
 struct weir_port {
 	struct weir_port_fp fp; /* first: the inline bursts of port.h read it */
@@ -107,6 +107,10 @@ struct weir_port {
 	uint8_t mac[6];
 	uint32_t mtu;
 	uint32_t tx_offloads; /* enum weir_port_offload, set by the driver's open */
+	/* enum weir_port_offload bits of what RX may deliver (GSO_*: super-
+	 * frames). All of them until the driver's open narrows it: a driver
+	 * that says nothing is taken to deliver anything. */
+	uint32_t rx_offloads;
 	char err[WEIR_PORT_ERRSIZE];
 	/* A mirror (src/port_tap.c): the tap, and bursts inside its wrappers. */
 	_Atomic(const struct weir_port_tap *) tap;

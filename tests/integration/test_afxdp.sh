@@ -118,7 +118,11 @@ multibuf)
 	weir_topo_pair -n -m 9000
 	A=$(weir_if a b) B=$(weir_if b a)
 	for spec in "prog=weir&mode=native" "mode=skb"; do
-		weir_side rx a rx "afxdp:$A?$spec&multibuf=on" 500 20 1000 8000
+		# fill=2048: every buffer the 500 frames take (up to 5 each,
+		# ~1350 in all) is in the fill ring before the first arrives, so a
+		# receiver the scheduler holds off on a loaded machine still
+		# gets them all (this case tests chains, not refill under load).
+		weir_side rx a rx "afxdp:$A?$spec&multibuf=on&fill=2048" 500 20 1000 8000
 		weir_nsexec b "$bin" rawtx "$B" 500 1000 8000
 		# rx checks lengths against its own frame_len: same range.
 		weir_wait rx
