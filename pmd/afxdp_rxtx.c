@@ -145,6 +145,29 @@ static struct weir_pkt *bad_desc(struct afxdp_rxq *rxq, struct weir_pkt *p, stru
 	return NULL;
 }
 
+/* A poll that found nothing: busy-poll kick, and now and then a look at
+ * whether the device is still there. */
+static void rx_empty(struct afxdp_rxq *rxq)
+{
+	if (rxq->busy_poll) {
+		/* Drives the device's NAPI from this thread. */
+		recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		weir_port_ctr_add(&rxq->rx_kicks, 1);
+	}
+	/* Every DEAD_CHECK_POLLS empty polls, or DEAD_CHECK_NS when the lcore
+	 * sleeps between polls (an idle port must notice its device going
+	 * too; the clock is read 1 poll in 64). */
+	if (++rxq->empty_polls % 64 == 0) {
+		weir_ns_t now = weir_clock_now();
+
+		if (rxq->empty_polls >= DEAD_CHECK_POLLS || now - rxq->dead_checked >= DEAD_CHECK_NS) {
+			rxq->empty_polls = 0;
+			rxq->dead_checked = now;
+			check_dead(rxq);
+		}
+	}
+}
+
 uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afxdp_rxq *rxq = (struct afxdp_rxq *)q;
@@ -157,24 +180,7 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 	/* Multi-buffer frames take several descriptors: look at more than n. */
 	avail = xsk_ring_cons__peek(&rxq->rx, rxq->rx.size, &idx);
 	if (!avail) {
-		if (rxq->busy_poll) {
-			/* Drives the device's NAPI from this thread. */
-			recvfrom(rxq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			weir_port_ctr_add(&rxq->rx_kicks, 1);
-		}
-		/* Every DEAD_CHECK_POLLS empty polls, or DEAD_CHECK_NS when
-		 * the lcore sleeps between polls (an idle port must notice its
-		 * device going too; the clock is read 1 poll in 64). */
-		if (++rxq->empty_polls % 64 == 0) {
-			weir_ns_t now = weir_clock_now();
-
-			if (rxq->empty_polls >= DEAD_CHECK_POLLS ||
-			    now - rxq->dead_checked >= DEAD_CHECK_NS) {
-				rxq->empty_polls = 0;
-				rxq->dead_checked = now;
-				check_dead(rxq);
-			}
-		}
+		rx_empty(rxq);
 		return 0;
 	}
 	rxq->empty_polls = 0;

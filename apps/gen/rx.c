@@ -23,11 +23,74 @@ static bool from_peer(const struct gen *g, const uint8_t *f)
 	return sip >= g->sip_lo && sip <= g->sip_hi && dip >= g->dip_lo && dip <= g->dip_hi;
 }
 
+/* What one burst saw, added to the lcore's counters once. */
+struct rx_tally {
+	uint64_t bytes, probes, other, reord, skew, refused;
+};
+
+/* Reflect mode: true when probe p (its probe at off) may be turned around
+ * in place and was; else it is counted in t and freed. */
+static bool reflect_one(const struct gen *g, struct weir_pkt *p, size_t off, struct rx_tally *t)
+{
+	/* Only the configured peer's probes, or weir-gen would bounce
+	 * traffic at any address a sender spoofs; and the frame must be ours
+	 * alone to turn around in place. */
+	if (!from_peer(g, weir_pkt_data(p))) {
+		t->refused++;
+		weir_pkt_free(p);
+		return false;
+	}
+	if (weir_pkt_refcnt(p) != 1 || (p->flags & WEIR_PKT_F_INDIRECT)) {
+		t->other++;
+		weir_pkt_free(p);
+		return false;
+	}
+	probe_reflect(weir_pkt_data(p), off);
+	return true;
+}
+
+/* Counts probe pr, received now: its flow's sequence, its latency. */
+static void count_probe(struct gen_lcore *lc, const struct probe *pr, weir_ns_t now,
+			struct rx_tally *t)
+{
+	struct flow_rx *f = &lc->frx[pr->flow];
+
+	if (f->rcvd == 0) {
+		f->first = pr->seq;
+		f->max = pr->seq;
+	} else if (pr->seq > f->max) {
+		f->max = pr->seq;
+	} else {
+		t->reord++;
+	}
+	f->rcvd++;
+	if (weir_time_after(pr->sched_ns, now))
+		t->skew++;
+	else
+		hist_record(pr->flags & PROBE_F_REFLECTED ? lc->rtt : lc->owd, now - pr->sched_ns);
+}
+
+static void tally_add(struct gen_lcore *lc, uint16_t n, const struct rx_tally *t)
+{
+	ctr_add(&lc->c.rx_pkts, n);
+	ctr_add(&lc->c.rx_bytes, t->bytes);
+	if (t->probes)
+		ctr_add(&lc->c.rx_probes, t->probes);
+	if (t->other)
+		ctr_add(&lc->c.rx_other, t->other);
+	if (t->reord)
+		ctr_add(&lc->c.reordered, t->reord);
+	if (t->skew)
+		ctr_add(&lc->c.clock_skew, t->skew);
+	if (t->refused)
+		ctr_add(&lc->c.refused, t->refused);
+}
+
 uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 {
 	struct weir_pkt *pkts[GEN_MAX_BURST], *back[GEN_MAX_BURST];
 	uint16_t n = weir_port_rx_burst(g->rxp, lc->q, pkts, g->base.burst), nb = 0;
-	uint64_t bytes = 0, probes = 0, other = 0, reord = 0, skew = 0, refused = 0;
+	struct rx_tally t = {0};
 
 	if (!n)
 		return 0;
@@ -39,53 +102,22 @@ uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 		struct probe pr;
 		size_t off;
 
-		bytes += p->pkt_len;
+		t.bytes += p->pkt_len;
 		/* Probes are parsed where they lie; the rare chained frame
 		 * is made contiguous first. */
 		if ((p->nb_segs != 1 && weir_pkt_linearize(p) < 0) ||
 		    probe_parse(weir_pkt_data(p), p->data_len, &pr, &off) < 0) {
-			other++;
+			t.other++;
 			weir_pkt_free(p);
 			continue;
 		}
-		probes++;
+		t.probes++;
 		if (g->mode == MODE_REFLECT) {
-			/* Only the configured peer's probes, or weir-gen
-			 * would bounce traffic at any address a sender
-			 * spoofs; and the frame must be ours alone to turn
-			 * around in place. */
-			if (!from_peer(g, weir_pkt_data(p))) {
-				refused++;
-				weir_pkt_free(p);
-				continue;
-			}
-			if (weir_pkt_refcnt(p) != 1 || (p->flags & WEIR_PKT_F_INDIRECT)) {
-				other++;
-				weir_pkt_free(p);
-				continue;
-			}
-			probe_reflect(weir_pkt_data(p), off);
-			back[nb++] = p;
+			if (reflect_one(g, p, off, &t))
+				back[nb++] = p;
 			continue;
 		}
-		{
-			struct flow_rx *f = &lc->frx[pr.flow];
-
-			if (f->rcvd == 0) {
-				f->first = pr.seq;
-				f->max = pr.seq;
-			} else if (pr.seq > f->max) {
-				f->max = pr.seq;
-			} else {
-				reord++;
-			}
-			f->rcvd++;
-		}
-		if (weir_time_after(pr.sched_ns, now))
-			skew++;
-		else
-			hist_record(pr.flags & PROBE_F_REFLECTED ? lc->rtt : lc->owd,
-				    now - pr.sched_ns);
+		count_probe(lc, &pr, now, &t);
 		weir_pkt_free(p);
 	}
 	if (nb) {
@@ -96,18 +128,7 @@ uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now)
 		ctr_add(&lc->c.reflected, sent);
 		weir_port_tx_done(g->rxp, lc->q);
 	}
-	ctr_add(&lc->c.rx_pkts, n);
-	ctr_add(&lc->c.rx_bytes, bytes);
-	if (probes)
-		ctr_add(&lc->c.rx_probes, probes);
-	if (other)
-		ctr_add(&lc->c.rx_other, other);
-	if (reord)
-		ctr_add(&lc->c.reordered, reord);
-	if (skew)
-		ctr_add(&lc->c.clock_skew, skew);
-	if (refused)
-		ctr_add(&lc->c.refused, refused);
+	tally_add(lc, n, &t);
 	return n;
 }
 

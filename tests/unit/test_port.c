@@ -599,6 +599,9 @@ Test(port, accessors_report_what_the_driver_keeps)
 	weir_port_mac(p, mac);
 	cr_expect_eq(mac[0], 0x02, "locally administered");
 	cr_expect_not(weir_port_has_tx_done(p), "a ring completes in tx_burst");
+	cr_expect_eq(weir_port_rx_offloads(p) & (WEIR_PORT_OFFLOAD_GSO_TCP | WEIR_PORT_OFFLOAD_GSO_UDP),
+		     WEIR_PORT_OFFLOAD_GSO_TCP | WEIR_PORT_OFFLOAD_GSO_UDP,
+		     "a ring passes on whatever another app sent, super-frames too");
 	cr_expect_not(weir_port_is_dead(p));
 	cr_expect_eq(weir_port_wait_fd(p, 0), -1);
 	cr_expect_eq(weir_port_wait_fd(p, 7), -1, "no queue 7: no fd, no crash");
@@ -621,6 +624,25 @@ Test(port, accessors_report_what_the_driver_keeps)
 	rq.packets = tq.packets = 1;
 	weir_port_queue_stats(p, 9, &rq, &tq);
 	cr_expect_eq(rq.packets + tq.packets, 0, "a queue the port lacks is zeroed");
+	weir_port_close(p);
+}
+
+/* A forwarder skips looking for super-frames on a port whose RX says it
+ * delivers none; null builds whole frames, so it must say so. */
+Test(port, null_rx_delivers_no_super_frames)
+{
+	char why[WEIR_PORT_ERRSIZE];
+	struct weir_pkt *pkts[32];
+	struct weir_port *p;
+	uint16_t n;
+
+	cr_assert_eq(try_open("null:?size=1500", why, sizeof(why), &p), 0, "%s", why);
+	cr_expect_eq(weir_port_rx_offloads(p), 0);
+	n = weir_port_rx_burst(p, 0, pkts, 32);
+	cr_assert_gt(n, 0);
+	for (uint16_t i = 0; i < n; i++)
+		cr_expect_not(weir_pkt_is_gso(pkts[i]));
+	weir_pkt_free_bulk(pkts, n);
 	weir_port_close(p);
 }
 
