@@ -16,10 +16,14 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# The sanitizer build also has the fast path's debug checks (double frees,
+# frees into the wrong pool, refcounts, queue ids), so the whole suite runs
+# under them too and their death tests run.
 $(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug $(MESON_ARGS)
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+	  -Ddebug_checks=true $(MESON_ARGS)
 
-# The whole suite, then again under ASan and UBSan.
+# The whole suite, then again under ASan and UBSan (with debug_checks).
 test: build $(ASAN_BUILD)/build.ninja
 	meson test -C $(BUILD) --print-errorlogs --no-rebuild --suite unit --suite integration || { echo "weir: tests failed (build: $(BUILD))"; exit 1; }
 	ninja -C $(ASAN_BUILD)

@@ -185,6 +185,31 @@ static void fragment(struct l3_run *x, int o, struct weir_pkt *p)
 		send_ip(x, o, frags[i], false);
 }
 
+/* A super-frame without DF whose segments are too big for port o (UDP
+ * GSO from a sender on a larger MTU; TCP always sets DF): cut into its
+ * datagrams as the sender's GSO would have, then each fragmented, as
+ * Linux does when it forwards such a packet (ip_finish_output_gso). */
+static void segment_and_fragment(struct l3_run *x, int o, struct weir_pkt *p)
+{
+	struct weir_pkt *segs[L3_FRAGS_MAX];
+	struct l3 *r = x->r;
+	int k = weir_gso_segment(p, x->f->base.pool, segs, L3_FRAGS_MAX, 0);
+
+	if (k < 0) {
+		count(r, L3_gso_too_big); /* more datagrams than we cut, or no buffers */
+		weir_pkt_free(p);
+		return;
+	}
+	for (int i = 0; i < k; i++) {
+		const uint8_t *ip = weir_pkt_data(segs[i]) + segs[i]->l2_len;
+
+		if ((uint32_t)(ip[2] << 8 | ip[3]) <= r->ports[o].mtu)
+			send_ip(x, o, segs[i], true);
+		else
+			fragment(x, o, segs[i]);
+	}
+}
+
 /* The IP bytes of each segment a super-frame stands for. */
 static uint32_t gso_seg_len(struct weir_pkt *p)
 {
@@ -209,8 +234,9 @@ static bool too_big(struct l3_run *x, int o, struct weir_pkt *p, const struct we
 		count(x->r, L3_frag_needed);
 		icmp_error(x, p, WEIR_ICMP_DEST_UNREACH, WEIR_ICMP_FRAG_NEEDED, (uint16_t)mtu);
 	} else if (weir_pkt_is_gso(p)) {
-		count(x->r, L3_gso_too_big); /* UDP super-frames without DF, to a smaller MTU */
-		weir_pkt_free(p);
+		weir_ipfwd_ttl_dec(weir_pkt_data(p) + ETH_HLEN);
+		count(x->r, L3_forwarded);
+		segment_and_fragment(x, o, p);
 	} else {
 		weir_ipfwd_ttl_dec(weir_pkt_data(p) + ETH_HLEN);
 		count(x->r, L3_forwarded);

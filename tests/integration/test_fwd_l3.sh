@@ -12,7 +12,8 @@
 # neither answers ARP nor forwards): weir answers ARP and ping for its
 # addresses, resolves the hosts, and routes. Checks: ping both ways; UDP
 # echoed byte-exact (sizes up to 20000: fragmented by the sender, and
-# 1400-byte datagrams without DF fragmented by weir to c's 1000-byte MTU);
+# 1400-byte datagrams without DF fragmented by weir to c's 1000-byte MTU,
+# also sent as one UDP GSO super-frame, which weir cuts, then fragments);
 # `ping -M do` above that MTU gets "Frag needed" with mtu 1000; iperf3 TCP
 # (Cubic, 3 s) at a sane rate with no stalled second (towards b through
 # fq_codel, so afpacket's super-frames, routed whole with the TTL and
@@ -115,6 +116,34 @@ weir_bg c python3 "$TMP/udp.py" server "$C"
 sleep 0.3
 weir_nsexec a python3 "$TMP/udp.py" client "$B" 1,64,1472,1473,4000,20000 || fail "UDP a <-> b"
 weir_nsexec a python3 "$TMP/udp.py" client "$C" 64,972,973,1400,1472 || fail "UDP a <-> c (weir fragments)"
+
+# UDP GSO (UDP_SEGMENT) without DF towards c: on afpacket one super-frame
+# of three 1400-byte datagrams reaches weir, each too big for c's 1000-byte
+# MTU: weir cuts it into its datagrams and fragments each (c reassembles).
+cat >"$TMP/ugso.py" <<'PY'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_PMTUDISC_DONT: DF clear
+s.setsockopt(17, 103, 1400)             # SOL_UDP, UDP_SEGMENT: 1400-byte datagrams
+s.settimeout(1.0)
+bad = 0
+for i in range(3):
+    d = os.urandom(3 * 1400)
+    want = {d[k:k + 1400] for k in range(0, len(d), 1400)}
+    s.sendto(d, (sys.argv[1], 7777))
+    got = set()
+    try:
+        while len(got) < 3:
+            got.add(s.recvfrom(65535)[0])
+    except socket.timeout:
+        pass
+    if got != want:
+        print("round %d: %d of 3 datagrams echoed intact" % (i, len(got & want)))
+        bad += 1
+print("udp gso 3 x 1400 B to %s: %s" % (sys.argv[1], "ok" if not bad else "%d bad" % bad))
+sys.exit(1 if bad else 0)
+PY
+weir_nsexec a python3 "$TMP/ugso.py" "$C" || fail "UDP GSO a -> c (weir segments, then fragments)"
 
 # --- DF set above c's MTU: fragmentation needed, with the MTU ----------
 weir_nsexec a ip route flush cache >/dev/null 2>&1
@@ -221,6 +250,7 @@ s = d["l3"]["stack"]
 print("weir-fwd l3: " + ", ".join("%s %d" % kv for kv in c.items() if kv[1]))
 for k in ["forwarded", "ttl_exceeded", "no_route", "fragmented", "frag_needed", "icmp_sent"]:
     assert c[k] > 0, k + " is 0"
+assert c["gso_too_big"] == 0, "a super-frame too big for c's MTU was dropped, not cut"
 # Exactly what raw.py sent: two martian sources, one martian destination,
 # one directed broadcast, one bad header checksum.
 want = {"martian_source": 2, "martian_destination": 1, "directed_broadcast": 1, "bad_header": 1,
