@@ -410,16 +410,17 @@ static int parse_kind(struct parser *ps, const struct weir_qdisc *parent, uint32
 		      const struct weir_qdisc_ops **out)
 {
 	const struct tok *kt = peek_tok(ps);
-	const struct weir_qdisc_ops *ops;
+	bool is_word = kt && !tok_punct(kt, '/') && !tok_punct(kt, '{') && !tok_punct(kt, '}') &&
+		       !tok_punct(kt, ';');
+	const struct weir_qdisc_ops *ops = is_word ? qd_find_kind_n(kt->s, kt->len) : NULL;
 	char names[256];
 
-	weir_qdisc_list(names, sizeof(names));
-	if (!kt || tok_punct(kt, '/') || tok_punct(kt, '{') || tok_punct(kt, '}') ||
-	    tok_punct(kt, ';'))
-		return fail(ps, kt, "expected a qdisc kind (one of: %s)", names);
-	ops = qd_find_kind_n(kt->s, kt->len);
-	if (!ops)
-		return fail(ps, kt, "unknown qdisc kind (expected one of: %s)", names);
+	if (!ops) {
+		/* Listed only here: a tree of 64k nodes must not print it 64k times. */
+		weir_qdisc_list(names, sizeof(names));
+		return is_word ? fail(ps, kt, "unknown qdisc kind (expected one of: %s)", names)
+			       : fail(ps, kt, "expected a qdisc kind (one of: %s)", names);
+	}
 	if (depth >= QD_MAX_DEPTH)
 		return fail(ps, kt, "tree deeper than %d levels", QD_MAX_DEPTH);
 	if (ops->root_only && parent)
@@ -470,6 +471,7 @@ static int parse_children_replicated(struct parser *ps, struct weir_qdisc *q, vo
 		return -ENOMEM;
 	start = ps->i;
 	for (int k = 0; k < need; k++) {
+		uint32_t before = ps->nodes;
 		int r;
 
 		ps->i = start;
@@ -477,6 +479,12 @@ static int parse_children_replicated(struct parser *ps, struct weir_qdisc *q, vo
 		if (r < 0)
 			return r;
 		q->nb_children++;
+		/* Every class gets the same subtree: when the first one tells
+		 * that all of them will not fit, say so now rather than build
+		 * up to the limit (nested replication grows as a power). */
+		if (k == 0 && (uint64_t)before + (uint64_t)need * (ps->nodes - before) > QD_MAX_NODES)
+			return fail(ps, kt, "more than %d qdiscs in one tree (%d classes of %u qdiscs each)",
+				    QD_MAX_NODES, need, ps->nodes - before);
 	}
 	return 0;
 }

@@ -121,6 +121,10 @@ Test(qdisc, bad_specs_refused_precisely)
 		  "tbf rate 1mbit / tbf rate 1mbit / tbf rate 1mbit / fifo",
 		  "deeper than 8" },
 		{ "drr classes 65536 / drr classes 65536", "more than" },
+		/* Refused after the first class's subtree, not after building
+		 * 65536 qdiscs (found by fuzz_qdisc_config as a slow unit). */
+		{ "drr flows 64 / drr flows 64 / drr flows 64",
+		  "more than 65536 qdiscs in one tree (64 classes of 4161 qdiscs each)" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
