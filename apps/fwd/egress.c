@@ -2,7 +2,7 @@
 /*
  * weir-fwd's egress: per port and TX queue, the path after RX and the
  * engine,
- *     [GSO cut] -> [loss, delay line] -> [egress qdisc -> DQL] -> tx burst
+ *     [GRO | GSO cut] -> [loss, delay line] -> [egress qdisc -> DQL] -> tx burst
  * all run by the one lcore that owns the queue, so nothing here is shared
  * but the counters (relaxed atomics, one writer) and the snapshots the
  * control thread reads under the egress' mutex.
@@ -91,6 +91,40 @@ static inline bool eg_must_segment(const struct fwd *f, const struct fwd_port *o
 }
 
 /*
+ * True when e may be handed GRO's super-frames: --gro, a port that sends
+ * TCP super-frames with partial checksums whole (the kernel segments them,
+ * or a local receiver takes them as they are), and nothing in between that
+ * counts or drops wire frames (a qdisc, emulated loss), which would have
+ * them cut again at once.
+ */
+static inline bool eg_takes_gro(const struct fwd *f, const struct fwd_port *out,
+				const struct fwd_eg *e)
+{
+	const uint32_t need = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP;
+
+	return f->gro && !e->qd && f->loss == 0 &&
+	       (weir_port_tx_offloads(out->port) & need) == need;
+}
+
+/* Software GRO over the burst (a burst only: no frame waits for more). */
+static uint16_t eg_gro(struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n)
+{
+	struct weir_gro_stats st = {0};
+
+	n = weir_gro_burst(pkts, n, &st);
+	if (st.frames) {
+		ctr_add(&e->gro_frames, st.frames);
+		ctr_add(&e->gro_segs, st.segs);
+	}
+	if (st.csum_verified) {
+		ctr_add(&e->gro_csum_verified, st.csum_verified);
+		if (st.csum_bad)
+			ctr_add(&e->gro_csum_bad, st.csum_bad);
+	}
+	return n;
+}
+
+/*
  * Takes frames bound for egress e. Super-frames pass whole where nothing
  * needs them cut; otherwise they are segmented here, in front of the
  * scheduler, as Linux's tbf does with GSO packets larger than its burst.
@@ -103,6 +137,8 @@ void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, str
 				 ? WEIR_GSO_CSUM_PARTIAL : 0;
 	uint16_t run = 0;
 
+	if (n > 1 && eg_takes_gro(f, out, e))
+		n = eg_gro(e, pkts, n);
 	for (uint16_t i = 0; i < n; i++) {
 		struct weir_pkt *segs[FWD_MAX_BURST];
 		int k;

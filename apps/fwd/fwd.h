@@ -53,6 +53,8 @@ struct fwd_eg {
 	uint16_t npend, pend_off;
 	_Atomic uint64_t emu_loss, emu_overflow, tx_drop;
 	_Atomic uint64_t gso_frames, gso_segs, gso_errors; /* super-frames segmented */
+	/* --gro: super-frames made, segments in them, checksums verified, bad */
+	_Atomic uint64_t gro_frames, gro_segs, gro_csum_verified, gro_csum_bad;
 	pthread_mutex_t mu;
 	struct qsnap snap;
 };
@@ -137,6 +139,7 @@ struct fwd {
 	char *egress_all;
 	weir_ns_t delay, jitter;
 	double loss;
+	bool gro; /* --gro: coalesce TCP segments where the egress takes super-frames */
 	uint32_t dline_size;
 	char **routes; /* l3: --route values, "PREFIX via GW [dev N]" */
 	int nroutes;
@@ -153,8 +156,9 @@ static inline uint32_t dline_count(const struct dline *d)
 
 /* --- egress.c: every call from the lcore that owns the egress ---------- */
 
-/* Takes n frames received now, bound for egress e of port out: GSO
- * super-frames cut where needed, then loss, the delay line or the qdisc, or
+/* Takes n frames received now, bound for egress e of port out: TCP
+ * segments coalesced (--gro) where the egress takes super-frames as they
+ * are, GSO super-frames cut where needed, then loss, the delay line or the qdisc, or
  * straight to the driver. Takes ownership of all of them. */
 void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out, struct fwd_eg *e,
 		  struct weir_pkt **pkts, uint16_t n, weir_ns_t now);
