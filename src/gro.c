@@ -95,13 +95,14 @@ static uint16_t gro_l2(const uint8_t *d, uint32_t len, uint16_t *l2_len)
 }
 
 /* IPv4: no options, not a fragment, a valid header checksum, the length
- * exactly the frame's. */
-static enum gro_kind gro_ipv4(const uint8_t *ip, uint32_t len, struct gro_hdr *h)
+ * exactly the frame's (len; 0 for a chain or a super-frame, whose length is
+ * not checked: they are only told apart by flow). avail: bytes readable. */
+static enum gro_kind gro_ipv4(const uint8_t *ip, uint32_t avail, uint32_t len, struct gro_hdr *h)
 {
-	if (len < WEIR_IPV4_HDR_LEN || ip[0] >> 4 != 4)
+	if (avail < WEIR_IPV4_HDR_LEN || ip[0] >> 4 != 4)
 		return GRO_OTHER;
 	if (ip[0] != 0x45 || (rd16(ip + 6) & (WEIR_IPV4_MF | WEIR_IPV4_OFFMASK)) ||
-	    rd16(ip + 2) != len)
+	    (len && rd16(ip + 2) != len))
 		return GRO_OPAQUE;
 	if (ip[9] != WEIR_IPPROTO_TCP)
 		return GRO_OTHER;
@@ -112,11 +113,11 @@ static enum gro_kind gro_ipv4(const uint8_t *ip, uint32_t len, struct gro_hdr *h
 	return GRO_CAND;
 }
 
-static enum gro_kind gro_ipv6(const uint8_t *ip, uint32_t len, struct gro_hdr *h)
+static enum gro_kind gro_ipv6(const uint8_t *ip, uint32_t avail, uint32_t len, struct gro_hdr *h)
 {
-	if (len < WEIR_IPV6_HDR_LEN || ip[0] >> 4 != 6)
+	if (avail < WEIR_IPV6_HDR_LEN || ip[0] >> 4 != 6)
 		return GRO_OTHER;
-	if (rd16(ip + 4) != len - WEIR_IPV6_HDR_LEN)
+	if (len && rd16(ip + 4) != len - WEIR_IPV6_HDR_LEN)
 		return GRO_OPAQUE;
 	switch (ip[6]) {
 	case WEIR_IPPROTO_TCP:
@@ -140,6 +141,9 @@ static enum gro_kind gro_ipv6(const uint8_t *ip, uint32_t len, struct gro_hdr *h
 static enum gro_kind gro_parse(struct weir_pkt *p, struct gro_hdr *h)
 {
 	uint32_t len = p->data_len, l4, ip_len;
+	/* Only single frames in one buffer merge; chains and super-frames
+	 * (a TSO sender's) are parsed for their flow only. */
+	bool whole = p->nb_segs == 1 && !weir_pkt_is_gso(p);
 	uint16_t type;
 	enum gro_kind k;
 	uint8_t *th;
@@ -148,11 +152,9 @@ static enum gro_kind gro_parse(struct weir_pkt *p, struct gro_hdr *h)
 	type = gro_l2(h->d, len, &h->l2_len);
 	if (type != WEIR_ETHER_TYPE_IPV4 && type != WEIR_ETHER_TYPE_IPV6)
 		return GRO_OTHER;
-	if (p->nb_segs != 1 || weir_pkt_is_gso(p))
-		return GRO_OPAQUE;
-	ip_len = len - h->l2_len;
-	k = type == WEIR_ETHER_TYPE_IPV4 ? gro_ipv4(h->d + h->l2_len, ip_len, h)
-					 : gro_ipv6(h->d + h->l2_len, ip_len, h);
+	ip_len = whole ? len - h->l2_len : 0;
+	k = type == WEIR_ETHER_TYPE_IPV4 ? gro_ipv4(h->d + h->l2_len, len - h->l2_len, ip_len, h)
+					 : gro_ipv6(h->d + h->l2_len, len - h->l2_len, ip_len, h);
 	if (k != GRO_CAND)
 		return k;
 	l4 = (uint32_t)h->l2_len + h->l3_len;
@@ -165,7 +167,7 @@ static enum gro_kind gro_parse(struct weir_pkt *p, struct gro_hdr *h)
 	h->plen = (uint16_t)(len - l4 - h->thlen);
 	h->flags = th[13];
 	h->seq = ol_get32(th + 4);
-	if (h->plen == 0 || (h->flags & (WEIR_TCP_SYN | WEIR_TCP_RST | WEIR_TCP_URG)))
+	if (!whole || h->plen == 0 || (h->flags & (WEIR_TCP_SYN | WEIR_TCP_RST | WEIR_TCP_URG)))
 		return GRO_SOLO;
 	/* The headers are rewritten (head) or dropped (the rest): both need
 	 * the packet to be the caller's alone. */

@@ -458,3 +458,40 @@ Test(gro, interleaved_flows_each_coalesce)
 		}
 	}
 }
+
+Test(gro, super_frames_pass_and_end_only_their_own_flow)
+{
+	struct fspec a = TCP4, b = TCP4;
+	struct weir_pkt *p[4], *sa, *sb;
+	struct weir_gro_stats st;
+
+	b.saddr_lo = 9;
+	train(4, &a);
+	mkframe(3, &b, 0); /* frame 3 is flow b's */
+	mkpkts(p, 4, WEIR_PKT_OL_CSUM_VALID);
+	/* 0, 1 of a; then b's super-frame; then 2 of a: merges on */
+	sb = p[3];
+	sb->gso_type = WEIR_PKT_GSO_TCPV4;
+	sb->gso_size = MSS / 2;
+	p[3] = p[2];
+	p[2] = sb;
+	cr_assert_eq(gro(p, 4, &st), 2);
+	cr_assert_eq(st.segs, 3);
+	cr_assert_eq(p[1], sb, "b's super-frame passes as it is");
+	cr_assert_eq(sb->gso_size, MSS / 2);
+	weir_pkt_free(sb);
+	expect_frames(p[0], 0, 3);
+	/* a's own super-frame between its segments ends the run */
+	train(4, &a);
+	mkpkts(p, 4, WEIR_PKT_OL_CSUM_VALID);
+	sa = p[2];
+	sa->gso_type = WEIR_PKT_GSO_TCPV4;
+	sa->gso_size = MSS / 2;
+	cr_assert_eq(gro(p, 4, &st), 3);
+	cr_assert_eq(p[1], sa);
+	cr_assert_eq(p[2]->nb_segs, 1, "frame 3 starts afresh, alone");
+	sa->gso_type = WEIR_PKT_GSO_NONE;
+	expect_frames(p[0], 0, 2);
+	expect_frames(p[1], 2, 3);
+	expect_frames(p[2], 3, 4);
+}
