@@ -13,7 +13,8 @@
 # Prints Gbit/s, retransmits and the ratio weir/bridge per setting.
 #
 #   bench/tcp_fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [FLOWS]
-# FWD_ARGS adds options to weir-fwd (e.g. FWD_ARGS="--gro off"); PATHS
+# FWD_ARGS adds options to weir-fwd (e.g. FWD_ARGS="--gro off"), PORT_ARGS
+# to both port specs (e.g. PORT_ARGS="?blocks=256"); PATHS
 # chooses the paths (default "bridge afpacket afxdp"), HOSTS the settings
 # (default "on off").
 set -uo pipefail
@@ -76,7 +77,7 @@ mid() {
 		# veth's xmit runs: it cannot be pinned, only its peers can.
 		;;
 	*)
-		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0" -p "$1:m1" --mode l2 \
+		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0${PORT_ARGS:-}" -p "$1:m1${PORT_ARGS:-}" --mode l2 \
 			--cores "$fcpu" --quiet ${FWD_ARGS:-} >/dev/null 2>&1 &
 		FPID=$!
 		;;
