@@ -226,17 +226,21 @@ static bool gro_can_append(const struct gro_flow *f, const struct gro_hdr *s)
 	uint32_t l3 = (h->ipv == 4 ? WEIR_IPV4_HDR_LEN : 0) + h->thlen + f->payload + s->plen;
 
 	if (h->ipv == 4) {
-		/* TOS, TTL, DF; the id one up from the last one. */
-		if (ih[1] != is[1] || ih[8] != is[8] || ((ih[6] ^ is[6]) & 0x40) ||
+		/* TOS, TTL, DF (and the reserved flag: segmenting copies the
+		 * first's); the id one up from the last one. */
+		if (ih[1] != is[1] || ih[8] != is[8] || ih[6] != is[6] ||
 		    rd16(is + 4) != f->next_id)
 			return false;
 	} else if (memcmp(ih, is, 4) || ih[7] != is[7]) {
 		return false; /* traffic class, flow label, hop limit */
 	}
 	/* ACK number, then data offset and window with the flags apart from
-	 * PSH, FIN and CWR (tcp_flag_word), no CWR on a follower, then the
-	 * options byte for byte. */
+	 * PSH, FIN and CWR (tcp_flag_word), no CWR on a follower, the urgent
+	 * pointer (meaningless without URG, which never merges, but Linux's
+	 * segmenting would copy the first's over it), then the options byte
+	 * for byte. */
 	if (memcmp(th + 8, ts + 8, 4) || th[12] != ts[12] || memcmp(th + 14, ts + 14, 2) ||
+	    memcmp(th + 18, ts + 18, 2) ||
 	    ((h->flags ^ s->flags) & (uint8_t)~(WEIR_TCP_PSH | WEIR_TCP_FIN | WEIR_TCP_CWR)) ||
 	    (s->flags & WEIR_TCP_CWR) ||
 	    memcmp(th + WEIR_TCP_HDR_LEN, ts + WEIR_TCP_HDR_LEN, h->thlen - WEIR_TCP_HDR_LEN))

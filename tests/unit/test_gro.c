@@ -495,3 +495,14 @@ Test(gro, super_frames_pass_and_end_only_their_own_flow)
 	expect_frames(p[1], 2, 3);
 	expect_frames(p[2], 3, 4);
 }
+
+static void urg_ptr(int i) { frames[i][tcp_off(i) + 19] = 4; }
+static void evil_bit(int i) { frames[i][ip_off(i) + 6] |= 0x80; }
+
+/* Found by fuzz_gro: fields Linux's GRO ignores but segmenting overwrites
+ * with the first segment's, so the frames would not come back as sent. */
+Test(gro, regression_urgent_pointer_and_reserved_ip_flag_split)
+{
+	differs(urg_ptr, 1);
+	differs(evil_bit, 1);
+}
