@@ -66,6 +66,10 @@ static const struct app_opt fwd_opts[] = {
 			       "from the egress queue: never counted as queueing)"},
 	{"jitter", 0, "TIME", "uniform jitter +-TIME around --delay (no reordering)"},
 	{"loss", 0, "PROB", "random loss per direction, e.g. 0.1% or 0.001"},
+	{"gro", 0, "on|off", "coalesce a burst's TCP segments into 64 KiB super-frames\n"
+			     "for egress ports that send them whole (afpacket): the\n"
+			     "receiving host pays once per 64 KiB (default on; off with\n"
+			     "an egress qdisc or --loss, which count wire frames)"},
 	{"seed", 0, "N", "seed for loss and jitter (default 1): runs repeat exactly"},
 	{"queues", 'q', "N", "queue pairs per port, one lcore per queue (default 1)"},
 	APP_OPT_CORES,
@@ -137,6 +141,12 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 		return app_parse_duration(val, &f->jitter, why, len);
 	} else if (!strcmp(name, "loss")) {
 		return app_parse_prob(val, &f->loss, why, len);
+	} else if (!strcmp(name, "gro")) {
+		if (strcmp(val, "on") && strcmp(val, "off")) {
+			snprintf(why, len, "'%s': on or off", val);
+			return -EINVAL;
+		}
+		f->gro = !strcmp(val, "on");
 	} else if (!strcmp(name, "delay-limit")) {
 		if ((r = app_parse_u64(val, 16, 1u << 24, &v, why, len)) < 0)
 			return r;
@@ -338,6 +348,7 @@ int main(int argc, char **argv)
 	f->base.seed = 1;
 	f->base.pool_size = 32768;
 	f->dline_size = 65536;
+	f->gro = true; /* bench/tcp_fwd: see README, "Offloads" */
 	rc = app_main(&fwd_def, &f->base, f, argc, argv);
 	free(f);
 	return rc;

@@ -13,6 +13,10 @@
 # Prints Gbit/s, retransmits and the ratio weir/bridge per setting.
 #
 #   bench/tcp_fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [FLOWS]
+# FWD_ARGS adds options to weir-fwd (e.g. FWD_ARGS="--gro off"), PORT_ARGS
+# to both port specs (e.g. PORT_ARGS="?blocks=256"); PATHS
+# chooses the paths (default "bridge afpacket afxdp"), HOSTS the settings
+# (default "on off").
 set -uo pipefail
 
 build=${1:-build}
@@ -73,8 +77,8 @@ mid() {
 		# veth's xmit runs: it cannot be pinned, only its peers can.
 		;;
 	*)
-		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0" -p "$1:m1" --mode l2 \
-			--cores "$fcpu" --quiet >/dev/null 2>&1 &
+		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0${PORT_ARGS:-}" -p "$1:m1${PORT_ARGS:-}" --mode l2 \
+			--cores "$fcpu" --quiet ${FWD_ARGS:-} >/dev/null 2>&1 &
 		FPID=$!
 		;;
 	esac
@@ -95,9 +99,9 @@ print("%.3f %d" % (d["sum_received"]["bits_per_second"] / 1e9, d["sum_sent"].get
 
 echo "tcp_fwd: $flows Cubic flows x ${secs}s, median of $runs; forwarder on CPU $fcpu, iperf3 on CPU 0"
 printf "%-9s %-9s %10s %14s %8s %9s\n" hosts path Gbit/s min-max retr ratio
-for off in on off; do
+for off in ${HOSTS:-on off}; do
 	declare -A med=()
-	for kind in bridge afpacket afxdp; do
+	for kind in ${PATHS:-bridge afpacket afxdp}; do
 		topo "$off"
 		mid $kind || continue
 		vals=() retr=()

@@ -397,10 +397,11 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	 * segments super-frames where the device cannot. */
 	if (c.offload)
 		port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
-				    WEIR_PORT_OFFLOAD_GSO_UDP;
+				    WEIR_PORT_OFFLOAD_GSO_UDP | WEIR_PORT_OFFLOAD_GSO_GAIN;
 	/* Only the vnet header says a frame is a super-frame; partial
 	 * checksums are seen either way (TP_STATUS_CSUMNOTREADY). */
-	port->rx_offloads = c.offload ? port->tx_offloads : WEIR_PORT_OFFLOAD_CSUM;
+	port->rx_offloads = c.offload ? port->tx_offloads & ~WEIR_PORT_OFFLOAD_GSO_GAIN
+				      : WEIR_PORT_OFFLOAD_CSUM;
 	WEIR_DEBUG("%s: %u queue(s), rx %llu x %llu B blocks, tx %u frames, fanout=%s, "
 		   "qdisc_bypass=%llu, offload=%llu", port->label, priv->nq,
 		   (unsigned long long)c.blocks, (unsigned long long)c.block_size,

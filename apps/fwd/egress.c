@@ -2,7 +2,7 @@
 /*
  * weir-fwd's egress: per port and TX queue, the path after RX and the
  * engine,
- *     [GSO cut] -> [loss, delay line] -> [egress qdisc -> DQL] -> tx burst
+ *     [GRO | GSO cut] -> [loss, delay line] -> [egress qdisc -> DQL] -> tx burst
  * all run by the one lcore that owns the queue, so nothing here is shared
  * but the counters (relaxed atomics, one writer) and the snapshots the
  * control thread reads under the egress' mutex.
@@ -90,6 +90,24 @@ static inline bool eg_must_segment(const struct fwd *f, const struct fwd_port *o
 	       (e->qd || f->loss > 0 || !weir_port_tx_takes_gso(out->port, p));
 }
 
+/* Software GRO over the burst (a burst only: no frame waits for more). */
+static uint16_t eg_gro(struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n)
+{
+	struct weir_gro_stats st = {0};
+
+	n = weir_gro_burst(pkts, n, &st);
+	if (st.frames) {
+		ctr_add(&e->gro_frames, st.frames);
+		ctr_add(&e->gro_segs, st.segs);
+	}
+	if (st.csum_verified) {
+		ctr_add(&e->gro_csum_verified, st.csum_verified);
+		if (st.csum_bad)
+			ctr_add(&e->gro_csum_bad, st.csum_bad);
+	}
+	return n;
+}
+
 /*
  * Takes frames bound for egress e. Super-frames pass whole where nothing
  * needs them cut; otherwise they are segmented here, in front of the
@@ -103,6 +121,8 @@ void fwd_eg_admit_all(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out,
 				 ? WEIR_GSO_CSUM_PARTIAL : 0;
 	uint16_t run = 0;
 
+	if (n > 1 && e->gro)
+		n = eg_gro(e, pkts, n);
 	for (uint16_t i = 0; i < n; i++) {
 		struct weir_pkt *segs[FWD_MAX_BURST];
 		int k;
@@ -242,8 +262,16 @@ void fwd_eg_config(const struct fwd *f, const struct fwd_port *out, struct fwd_e
 {
 	bool shaped = e->qd || f->loss > 0;
 
+	const uint32_t need = WEIR_PORT_OFFLOAD_CSUM | WEIR_PORT_OFFLOAD_GSO_TCP |
+			      WEIR_PORT_OFFLOAD_GSO_GAIN;
+
 	e->direct = !shaped && !f->delay && !f->jitter;
 	e->cut = shaped ? FWD_GSO : FWD_GSO & ~weir_port_tx_offloads(out->port);
+	/* GRO's super-frames go where they are sent whole with partial
+	 * checksums and are worth it (a kernel or guest past the port takes
+	 * one 64 KiB frame for many), and where nothing counts or drops wire
+	 * frames (a qdisc, emulated loss), which would have them cut again. */
+	e->gro = f->gro && !shaped && (weir_port_tx_offloads(out->port) & need) == need;
 }
 
 uint32_t fwd_eg_run_all(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, uint16_t q,

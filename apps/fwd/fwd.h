@@ -49,6 +49,7 @@ struct qsnap {
 struct fwd_eg {
 	struct weir_qdisc *qd; /* NULL: frames go straight to the driver */
 	bool direct;           /* no loss, delay line or qdisc: nothing to run */
+	bool gro;              /* --gro applies here (see fwd_eg_config) */
 	uint32_t cut;          /* FWD_GSO kinds of super-frame cut before egress */
 	struct weir_dql dql;
 	uint64_t done_seen;    /* txq->done_bytes already fed to DQL */
@@ -57,6 +58,8 @@ struct fwd_eg {
 	uint16_t npend, pend_off;
 	_Atomic uint64_t emu_loss, emu_overflow, tx_drop;
 	_Atomic uint64_t gso_frames, gso_segs, gso_errors; /* super-frames segmented */
+	/* --gro: super-frames made, segments in them, checksums verified, bad */
+	_Atomic uint64_t gro_frames, gro_segs, gro_csum_verified, gro_csum_bad;
 	pthread_mutex_t mu;
 	struct qsnap snap;
 };
@@ -142,6 +145,7 @@ struct fwd {
 	char *egress_all;
 	weir_ns_t delay, jitter;
 	double loss;
+	bool gro; /* --gro: coalesce TCP segments where the egress takes super-frames */
 	uint32_t dline_size;
 	char **routes; /* l3: --route values, "PREFIX via GW [dev N]" */
 	int nroutes;
@@ -161,8 +165,8 @@ static inline uint32_t dline_count(const struct dline *d)
 /* The kinds of super-frame (enum weir_port_offload's GSO bits). */
 #define FWD_GSO (WEIR_PORT_OFFLOAD_GSO_TCP | WEIR_PORT_OFFLOAD_GSO_UDP)
 
-/* Sets e->direct and e->cut from its qdisc, the run's loss and delay and
- * what port out's transmit side takes. */
+/* Sets e->direct, e->cut and e->gro from its qdisc, the run's loss, delay
+ * and --gro, and what port out's transmit side takes. */
 void fwd_eg_config(const struct fwd *f, const struct fwd_port *out, struct fwd_eg *e);
 /* fwd_eg_admit's whole path: super-frames looked for and cut, loss, delay. */
 void fwd_eg_admit_all(struct fwd *f, struct fwd_lcore *lc, struct fwd_port *out,
@@ -171,7 +175,8 @@ uint32_t fwd_eg_run_all(struct fwd *f, struct fwd_port *out, struct fwd_eg *e, u
 			weir_ns_t now, weir_ns_t *deadline);
 
 /*
- * Takes n frames received now, bound for egress e of port out: GSO
+ * Takes n frames received now, bound for egress e of port out: TCP segments
+ * coalesced (--gro) where the egress gains from super-frames, GSO
  * super-frames cut where needed, then loss, the delay line or the qdisc, or
  * straight to the driver. Takes ownership of all of them. in_gso: the FWD_GSO
  * kinds the frames may include (their RX port's rx_gso; FWD_GSO when
@@ -182,7 +187,7 @@ static inline void fwd_eg_admit(struct fwd *f, struct fwd_lcore *lc, struct fwd_
 				struct fwd_eg *e, struct weir_pkt **pkts, uint16_t n,
 				weir_ns_t now, uint32_t in_gso)
 {
-	if (weir_likely(e->direct && !(e->cut & in_gso))) {
+	if (weir_likely(e->direct && !e->gro && !(e->cut & in_gso))) {
 		uint16_t freed = weir_port_tx_burst_or_free(out->port, lc->q, pkts, n);
 
 		if (freed)

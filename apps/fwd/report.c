@@ -91,11 +91,14 @@ void fwd_json(FILE *o, void *ctx)
 				",\"tx_bytes\":%" PRIu64 ",\"tx_drops\":%" PRIu64
 				",\"fwd_tx_drops\":%" PRIu64 ",\"emu_loss\":%" PRIu64
 				",\"emu_overflow\":%" PRIu64 ",\"gso_frames\":%" PRIu64
-				",\"gso_segments\":%" PRIu64 ",\"gso_errors\":%" PRIu64,
+				",\"gso_segments\":%" PRIu64 ",\"gso_errors\":%" PRIu64
+				",\"gro_frames\":%" PRIu64 ",\"gro_segments\":%" PRIu64
+				",\"gro_csum_verified\":%" PRIu64 ",\"gro_csum_bad\":%" PRIu64,
 				q ? "," : "", q, rq.packets, rq.bytes, rq.drops, tq.packets, tq.bytes,
 				tq.drops, ctr(&e->tx_drop), ctr(&e->emu_loss),
 				ctr(&e->emu_overflow), ctr(&e->gso_frames), ctr(&e->gso_segs),
-				ctr(&e->gso_errors));
+				ctr(&e->gso_errors), ctr(&e->gro_frames), ctr(&e->gro_segs),
+				ctr(&e->gro_csum_verified), ctr(&e->gro_csum_bad));
 			pthread_mutex_lock(&e->mu);
 			fprintf(o, ",\"delay_line_pkts\":%u", e->snap.dline_pkts);
 			if (e->qd) {

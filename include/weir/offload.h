@@ -2,7 +2,8 @@
 /*
  * Software offloads: Internet checksums (RFC 1071), completing partial
  * checksums (Linux's CHECKSUM_PARTIAL, virtio's NEEDS_CSUM), locating
- * headers, and segmenting GSO super-frames into wire frames (software GSO).
+ * headers, segmenting GSO super-frames into wire frames (software GSO), and
+ * coalescing a burst's TCP segments into super-frames (software GRO).
  * The offload metadata itself lives in struct weir_pkt (pkt.h), in
  * virtio_net_hdr's terms.
  *
@@ -198,5 +199,39 @@ uint16_t weir_gso_nb_segs(const struct weir_pkt *p);
  * (pkt_len when p is not a GSO packet or cannot be segmented); at most
  * UINT32_MAX. For schedulers that count wire bytes without segmenting. */
 uint32_t weir_gso_wire_len(const struct weir_pkt *p);
+
+/* --- software GRO ----------------------------------------------------- */
+
+/* What weir_gro_burst() did, added to by each call. */
+struct weir_gro_stats {
+	uint64_t frames;        /* super-frames made */
+	uint64_t segs;          /* segments that went into them */
+	uint64_t csum_verified; /* segments whose TCP checksum weir verified */
+	uint64_t csum_bad;      /* of those, wrong: left unmerged */
+};
+
+/* Flows one burst coalesces at once (Linux's GRO keeps 8 per NAPI list). */
+#define WEIR_GRO_FLOWS 8
+/* Largest IP length of a super-frame: IPv4 total length, IPv6 payload
+ * length (16 bits: no jumbograms). */
+#define WEIR_GRO_MAX_LEN 65535
+
+/*
+ * Software GRO over one burst: coalesces the consecutive in-order segments
+ * of each TCP flow (IPv4/IPv6, Linux's tcp_gro_receive() rules, see gro.c)
+ * among pkts[0..n-1] into TCPV4/TCPV6 super-frames: the first segment,
+ * its IP length, flags and checksum rewritten, with the others' payloads
+ * chained behind it; CSUM_PARTIAL (csum_start/csum_offset at the TCP
+ * checksum), gso_size the first segment's payload, hdr_len, l2_len,
+ * l3_len and l4_proto set. weir_gso_segment() gives back the segments that
+ * went in, byte for byte. A segment whose checksum is neither CSUM_VALID
+ * nor CSUM_PARTIAL is verified first (the payload is summed) and merged
+ * only when good. Everything else passes unchanged. The packets left
+ * (super-frames and the rest) are moved to the front of pkts, the order of
+ * each flow kept; returns how many. Nothing is kept across calls. st is
+ * added to (not reset). The packets must be the caller's, whole frames
+ * from the Ethernet header; thread safety: none needed (no state).
+ */
+uint16_t weir_gro_burst(struct weir_pkt **pkts, uint16_t n, struct weir_gro_stats *st);
 
 #endif

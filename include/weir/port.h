@@ -55,6 +55,9 @@ enum weir_port_offload {
 	WEIR_PORT_OFFLOAD_CSUM = 1 << 0,    /* partial L4 checksums are completed below weir */
 	WEIR_PORT_OFFLOAD_GSO_TCP = 1 << 1, /* TCPv4/TCPv6 super-frames go out whole */
 	WEIR_PORT_OFFLOAD_GSO_UDP = 1 << 2, /* UDP_L4 super-frames go out whole */
+	/* TX: a super-frame costs what is past the port less than its segments
+	 * (a kernel or a guest takes it whole), so coalescing for it pays. */
+	WEIR_PORT_OFFLOAD_GSO_GAIN = 1 << 3,
 };
 
 struct weir_port_stats {
