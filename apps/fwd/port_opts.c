@@ -14,7 +14,9 @@
 #include "common/opts.h"
 #include "fwd/fwd.h"
 
-/* "PORT@" in front of a value: the port index into *pi, the rest in *rest. */
+/* "PORT@" in front of a value: the port index into *pi (-1 for none), the
+ * rest in *rest. The whole number is read: one too long for the buffer is
+ * refused, not cut (0000000000000005@ once named port 0). */
 static int port_prefix(const char *val, bool required, int *pi, const char **rest, char *why,
 		       size_t len)
 {
@@ -30,6 +32,9 @@ static int port_prefix(const char *val, bool required, int *pi, const char **res
 				       "0@10.1.0.1/24", val), -EINVAL;
 		return 0;
 	}
+	if ((size_t)(at - val) >= sizeof(idx))
+		return snprintf(why, len, "'%.*s...' is not a port number (ports are 0..%d)", 8, val,
+				FWD_MAX_PORTS - 1), -EINVAL;
 	snprintf(idx, sizeof(idx), "%.*s", (int)(at - val), val);
 	if (app_parse_u64(idx, 0, FWD_MAX_PORTS - 1, &v, why, len) < 0)
 		return -EINVAL;
@@ -82,16 +87,12 @@ static int set_mtu(struct fwd *f, const char *val, char *why, size_t len)
 /* --egress [PORT@]QDISC: one port's scheduler, or every port's. */
 static int set_egress(struct fwd *f, const char *val, char *why, size_t len)
 {
-	const char *at = strchr(val, '@');
-	char idx[16];
-	uint64_t pi;
+	const char *rest;
+	int pi;
 
-	if (!at)
-		return app_set_str(&f->egress_all, val, why, len);
-	snprintf(idx, sizeof(idx), "%.*s", (int)(at - val), val);
-	if (app_parse_u64(idx, 0, FWD_MAX_PORTS - 1, &pi, why, len) < 0)
+	if (port_prefix(val, false, &pi, &rest, why, len))
 		return -EINVAL;
-	return app_set_str(&f->ports[pi].egress, at + 1, why, len);
+	return app_set_str(pi < 0 ? &f->egress_all : &f->ports[pi].egress, rest, why, len);
 }
 
 int fwd_port_opt_set(struct fwd *f, const char *name, const char *val, char *why, size_t len)

@@ -19,11 +19,21 @@ int gen_parse_sizes(const char *val, struct size_mix *m, char *why, size_t len)
 	memset(m, 0, sizeof(*m));
 	if (!strcmp(val, "imix"))
 		val = "64:7,576:4,1500:1";
+	/* Refused, not cut: a list cut short would be another mix. */
+	if (strlen(val) >= sizeof(buf)) {
+		snprintf(why, len, "longer than %zu bytes (at most %d sizes)", sizeof(buf) - 1,
+			 GEN_MAX_SIZES);
+		return -EINVAL;
+	}
 	if (strchr(val, '-') && !strchr(val, ':')) {
 		uint64_t lo, hi;
 		char a[32];
 		const char *dash = strchr(val, '-');
 
+		if ((size_t)(dash - val) >= sizeof(a)) {
+			snprintf(why, len, "'%.*s...' is not a frame size", 8, val);
+			return -EINVAL;
+		}
 		snprintf(a, sizeof(a), "%.*s", (int)(dash - val), val);
 		if (app_parse_u64(a, PROBE_MIN_FRAME, PROBE_MAX_FRAME, &lo, why, len) < 0 ||
 		    app_parse_u64(dash + 1, PROBE_MIN_FRAME, PROBE_MAX_FRAME, &hi, why, len) < 0)
