@@ -17,7 +17,8 @@
  * would deliver it); with flag 2 the client half-closes at the end.
  *
  * Properties beyond "no crash, no leak": a request line weir-cap builds
- * is one line; the server answers exactly one line per non-blank request
+ * is one line, and when the app takes it, the port it mirrors is the one
+ * the spec named (its last port=, else 0); the server answers exactly one line per non-blank request
  * line (counted here from the bytes, the same cap applied), each line one
  * well-formed JSON object; a line over the cap ends the client; after the
  * client goes no capture session, tap or fd is left behind.
@@ -149,6 +150,8 @@ static void model_byte(struct model *m, uint8_t b)
 	}
 }
 
+static char first[256]; /* the first reply line, for the capture check */
+
 /* Reads the client's queue as its socket would, checking every line. */
 static void drain(struct app_tele_client *c, unsigned *lines)
 {
@@ -162,14 +165,35 @@ static void drain(struct app_tele_client *c, unsigned *lines)
 
 		CHECK(nl); /* every reply ends with its newline */
 		fuzz_check_json(s, (size_t)(nl - s));
+		if (!*lines)
+			snprintf(first, sizeof(first), "%.*s", (int)(nl - s), s);
 		(*lines)++;
 		c->outoff += (size_t)(nl - s) + 1;
 	}
 }
 
+/* The port a spec names: its last port= (the app takes the last), else 0;
+ * -1 when that is no plain number. */
+static long spec_port(const char *spec)
+{
+	const char *q = strchr(spec, '?'), *p = q, *last = NULL;
+	char *end;
+	long v;
+
+	while (p && (p = strstr(p + 1, "port=")))
+		if (p[-1] == '?' || p[-1] == '&')
+			last = p + 5;
+	if (!last)
+		return 0;
+	v = strtol(last, &end, 10);
+	return end > last && (*end == '&' || !*end) && *last != '-' && *last != '+' ? v : -1;
+}
+
 /* weir-cap's request for the spec and filter at the front of the input;
- * the bytes used go into *used. */
-static void cap_request(const uint8_t *d, size_t n, char *req, size_t rlen, size_t *used)
+ * the bytes used go into *used; *port is the port the spec names (-1:
+ * none the app can take, -2: refused). */
+static void cap_request(const uint8_t *d, size_t n, char *req, size_t rlen, size_t *used,
+			long *port)
 {
 	const uint8_t *z1 = memchr(d, 0, n), *z2;
 	char *spec, *filter, path[108], why[512] = "";
@@ -187,6 +211,7 @@ static void cap_request(const uint8_t *d, size_t n, char *req, size_t rlen, size
 	r = cap_mirror_request(spec, filter, 65535, path, sizeof(path), req, rlen, why,
 			       sizeof(why));
 	CHECK(r == 0 || r == -EINVAL);
+	*port = r < 0 ? -2 : spec_port(spec);
 	if (r < 0) {
 		CHECK(why[0]);
 		req[0] = '\0';
@@ -229,14 +254,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t rng;
 	char req[4800];
 	size_t used = 0;
+	long port = -2;
 	int fds = open_fds();
 
 	if (size < 2)
 		return 0;
 	rng = data[1];
+	first[0] = '\0';
 	tele_client_init(c, -1);
 	if (data[0] & 1) {
-		cap_request(data + 2, size - 2, req, sizeof(req), &used);
+		cap_request(data + 2, size - 2, req, sizeof(req), &used, &port);
 		feed(c, &m, (const uint8_t *)req, strlen(req), data[1], &rng, &lines);
 	}
 	feed(c, &m, data + 2 + used, size - 2 - used, data[1], &rng, &lines);
@@ -246,6 +273,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(c, &lines);
 	}
 	CHECK(lines == m.replies);
+	/* What the app mirrors is what weir-cap asked for. */
+	if (port != -2 && !strncmp(first, "{\"capture\":true,\"port\":", 23))
+		CHECK(port >= 0 && strtol(first + 23, NULL, 10) == port);
 	CHECK(c->closing == (m.closed || (data[0] & 2)));
 	tele_client_release(c);
 	for (int i = 0; i < base.nports; i++)
