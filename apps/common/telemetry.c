@@ -3,9 +3,10 @@
  * The telemetry socket server: a thread that polls the listening socket and
  * up to TELE_MAX_CLIENTS connected clients, hands what they send to the
  * request side (telemetry_req.c: lines, commands, one JSON line each) and
- * serves the app's document to clients that only read. Every reply is built in memory (open_memstream)
- * and queued; the socket is written only as far as the client reads, so a
- * slow or stuck client never stalls the others or the callbacks' locks.
+ * serves the app's document to clients that only read. Every reply is
+ * built in memory (open_memstream) and queued; the socket is written only
+ * as far as the client reads, so a slow or stuck client never stalls the
+ * others or the callbacks' locks.
  */
 #include <errno.h>
 #include <poll.h>

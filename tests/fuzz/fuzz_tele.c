@@ -18,9 +18,9 @@
  *
  * Properties beyond "no crash, no leak": a request line weir-cap builds
  * is one line, and when the app takes it, the port it mirrors is the one
- * the spec named (its last port=, else 0); the server answers exactly one line per non-blank request
- * line (counted here from the bytes, the same cap applied), each line one
- * well-formed JSON object; a line over the cap ends the client; after the
+ * the spec named (its last port=, else 0); the server answers exactly one
+ * line per non-blank request line (counted here from the bytes, the same
+ * cap applied), each line one well-formed JSON object; a line over the cap ends the client; after the
  * client goes no capture session, tap or fd is left behind.
  */
 #include <dirent.h>
@@ -203,8 +203,10 @@ static void cap_request(const uint8_t *d, size_t n, char *req, size_t rlen, size
 	req[0] = '\0';
 	spec = strndup((const char *)d, z1 ? (size_t)(z1 - d) : n);
 	z2 = z1 ? memchr(z1 + 1, 0, n - (size_t)(z1 + 1 - d)) : NULL;
-	filter = z1 ? strndup((const char *)z1 + 1, z2 ? (size_t)(z2 - z1 - 1) : n - (size_t)(z1 + 1 - d))
-		    : NULL;
+	filter = NULL;
+	if (z1)
+		filter = strndup((const char *)z1 + 1,
+				 z2 ? (size_t)(z2 - z1 - 1) : n - (size_t)(z1 + 1 - d));
 	if (z2)
 		*used = (size_t)(z2 + 1 - d);
 	CHECK(spec);
