@@ -20,8 +20,9 @@
  * is one line, and when the app takes it, the port it mirrors is the one
  * the spec named (its last port=, else 0); the server answers exactly one
  * line per non-blank request line (counted here from the bytes, the same
- * cap applied), each line one well-formed JSON object; a line over the cap ends the client; after the
- * client goes no capture session, tap or fd is left behind.
+ * cap applied), each line one well-formed JSON object; a line over the
+ * cap ends the client; after the client goes no capture session, tap or
+ * fd is left behind.
  */
 #include <dirent.h>
 #include <errno.h>
