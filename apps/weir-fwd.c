@@ -102,28 +102,14 @@ static int set_engine(struct fwd *f, const char *val, char *why, size_t len)
 	return -EINVAL;
 }
 
-/* --egress [PORT@]QDISC: one port's scheduler, or every port's. */
-static int set_egress(struct fwd *f, const char *val, char *why, size_t len)
-{
-	const char *at = strchr(val, '@');
-	char idx[16];
-	uint64_t pi;
-
-	if (!at)
-		return app_set_str(&f->egress_all, val, why, len);
-	snprintf(idx, sizeof(idx), "%.*s", (int)(at - val), val);
-	if (app_parse_u64(idx, 0, FWD_MAX_PORTS - 1, &pi, why, len) < 0)
-		return -EINVAL;
-	return app_set_str(&f->ports[pi].egress, at + 1, why, len);
-}
-
 static int fwd_set(void *ctx, const char *name, const char *val, char *why, size_t len)
 {
 	struct fwd *f = ctx;
 	uint64_t v;
 	int r;
 
-	if ((r = fwd_l3_set(f, name, val, why, len)) <= 0)
+	if ((r = fwd_port_opt_set(f, name, val, why, len)) <= 0 ||
+	    (r = fwd_l3_set(f, name, val, why, len)) <= 0)
 		return r;
 	if (!strcmp(name, "port")) {
 		if (f->nports == FWD_MAX_PORTS) {
@@ -133,8 +119,6 @@ static int fwd_set(void *ctx, const char *name, const char *val, char *why, size
 		return app_set_str(&f->ports[f->nports++].spec, val, why, len);
 	} else if (!strcmp(name, "mode")) {
 		return set_engine(f, val, why, len);
-	} else if (!strcmp(name, "egress")) {
-		return set_egress(f, val, why, len);
 	} else if (!strcmp(name, "delay")) {
 		return app_parse_duration(val, &f->delay, why, len);
 	} else if (!strcmp(name, "jitter")) {

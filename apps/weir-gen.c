@@ -23,7 +23,7 @@
  *
  * Files: gen/tx.c (pacing, probes), gen/rx.c (counting, timing,
  * reflecting), gen/lcore.c (the loop), gen/report.c (live line, summary,
- * JSON); this file holds the options and setup, and hands the rest to the
+ * JSON), gen/sizes.c (the --size parser); this file holds the options and setup, and hands the rest to the
  * app harness (common/app.c).
  */
 #include <errno.h>
@@ -72,72 +72,6 @@ static const struct app_opt gen_opts[] = {
 	APP_OPTS_OUTPUT,
 };
 
-static int parse_sizes(const char *val, struct size_mix *m, char *why, size_t len)
-{
-	char buf[256], *save = NULL;
-	uint64_t v;
-
-	memset(m, 0, sizeof(*m));
-	if (!strcmp(val, "imix"))
-		val = "64:7,576:4,1500:1";
-	if (strchr(val, '-') && !strchr(val, ':')) {
-		uint64_t lo, hi;
-		char a[32];
-		const char *dash = strchr(val, '-');
-
-		snprintf(a, sizeof(a), "%.*s", (int)(dash - val), val);
-		if (app_parse_u64(a, PROBE_MIN_FRAME, PROBE_MAX_FRAME, &lo, why, len) < 0 ||
-		    app_parse_u64(dash + 1, PROBE_MIN_FRAME, PROBE_MAX_FRAME, &hi, why, len) < 0)
-			return -EINVAL;
-		if (hi < lo) {
-			snprintf(why, len, "range ends before it starts");
-			return -EINVAL;
-		}
-		m->range = true;
-		m->lo = (uint16_t)lo;
-		m->hi = (uint16_t)hi;
-		m->n = 1;
-		m->mean = (double)(lo + hi) / 2;
-		return 0;
-	}
-	snprintf(buf, sizeof(buf), "%s", val);
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':');
-		uint64_t w = 1;
-
-		if (m->n == GEN_MAX_SIZES) {
-			snprintf(why, len, "at most %d sizes", GEN_MAX_SIZES);
-			return -EINVAL;
-		}
-		if (colon) {
-			*colon = '\0';
-			if (app_parse_u64(colon + 1, 1, 1000000, &w, why, len) < 0)
-				return -EINVAL;
-		}
-		if (app_parse_u64(tok, PROBE_MIN_FRAME, PROBE_MAX_FRAME, &v, why, len) < 0) {
-			/* A failed parse leaves v unset: ask again whether the
-			 * size was a number below the minimum. */
-			char scratch[128];
-
-			if (!app_parse_u64(tok, 0, PROBE_MIN_FRAME - 1, &v, scratch, sizeof(scratch)))
-				snprintf(why + strlen(why), len - strlen(why),
-					 "; frames hold 42 header and 22 probe bytes");
-			return -EINVAL;
-		}
-		m->size[m->n] = (uint16_t)v;
-		m->weight[m->n] = (uint32_t)w;
-		m->total += (uint32_t)w;
-		m->mean += (double)(v * w);
-		m->n++;
-	}
-	if (!m->n) {
-		snprintf(why, len, "no size given (e.g. 64, 64-1500, imix)");
-		return -EINVAL;
-	}
-	m->mean /= m->total;
-	return 0;
-}
-
 /* --mode: one of gen_mode_names. */
 static int set_mode(struct gen *g, const char *val, char *why, size_t len)
 {
@@ -184,7 +118,7 @@ static int gen_set(void *ctx, const char *name, const char *val, char *why, size
 	if (!strcmp(name, "rate"))
 		return set_rate(g, val, why, len);
 	if (!strcmp(name, "size"))
-		return parse_sizes(val, &g->sizes, why, len);
+		return gen_parse_sizes(val, &g->sizes, why, len);
 	if (!strcmp(name, "flows")) {
 		if ((r = app_parse_u64(val, 1, GEN_MAX_FLOWS, &v, why, len)) < 0)
 			return r;

@@ -116,7 +116,7 @@ static int run_rebuild(struct weir_blk *dev)
 	struct weir_blk_req *done[8];
 	weir_ns_t t0 = weir_clock_now(), last = t0;
 
-	weir_signal_install();
+	app_signals_install("weir-blk raid");
 	while (!status_of(dev, &st) && st.rebuild_slot >= 0 && !st.failed) {
 		weir_ns_t now = weir_clock_now();
 

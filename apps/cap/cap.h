@@ -178,6 +178,16 @@ int cap_files_open(struct cap_out *o, weir_ns_t now);
 void cap_files_close(struct cap_out *o);
 void cap_files_free(struct cap_out *o);
 
+/*
+ * cap/mirror_req.c: spec is "app:SOCKET?port=N&dir=rx|tx|both&ring=BYTES"
+ * (port 0 when not given), filter a capture filter or NULL: the socket's
+ * path into path (plen bytes), the capture request line for the app
+ * (common/mirror.h) into req (rlen bytes). 0, or -EINVAL with what is
+ * wrong in why.
+ */
+int cap_mirror_request(const char *spec, const char *filter, uint32_t snaplen, char *path,
+		       size_t plen, char *req, size_t rlen, char *why, size_t wlen);
+
 /* cap/mirror.c: capture from a running app (see there). */
 struct cap_mirror;
 int cap_mirror_open(const char *spec, const char *filter, uint32_t snaplen,

@@ -33,35 +33,6 @@ struct cap_mirror {
 	char name[256];
 };
 
-/* "app:PATH?port=N&dir=D&ring=B" into the socket path and the request's
- * arguments. */
-static int parse_spec(const char *spec, char *path, size_t plen, char *args, size_t alen,
-		      char *why, size_t wlen)
-{
-	const char *q = strchr(spec + 4, '?');
-	char opts[512], *save = NULL, *tok;
-	size_t n;
-
-	n = q ? (size_t)(q - spec - 4) : strlen(spec + 4);
-	if (!n || n >= plen) {
-		snprintf(why, wlen, "give the app's --stats-socket path: app:/run/fwd.sock?port=0");
-		return -EINVAL;
-	}
-	snprintf(path, plen, "%.*s", (int)n, spec + 4);
-	snprintf(opts, sizeof(opts), "%s", q ? q + 1 : "");
-	args[0] = '\0';
-	for (tok = strtok_r(opts, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
-		if (strncmp(tok, "port=", 5) && strncmp(tok, "dir=", 4) && strncmp(tok, "ring=", 5)) {
-			snprintf(why, wlen, "unknown key '%s' (valid keys: port, dir, ring)", tok);
-			return -EINVAL;
-		}
-		snprintf(args + strlen(args), alen - strlen(args), "%s ", tok);
-	}
-	if (!strstr(args, "port="))
-		snprintf(args + strlen(args), alen - strlen(args), "port=0 ");
-	return 0;
-}
-
 /* Reads the reply line, with the fd that may come on its first byte. */
 static int read_reply(int sock, char *line, size_t len, int *fd)
 {
@@ -139,7 +110,7 @@ static int map_area(struct cap_mirror *m, int fd, char *why, size_t wlen)
 int cap_mirror_open(const char *spec, const char *filter, uint32_t snaplen,
 		    struct cap_mirror **out, char *why, size_t wlen)
 {
-	char path[108], args[512], req[4800], line[4096];
+	char path[108], req[4800], line[4096];
 	struct cap_mirror *m = calloc(1, sizeof(*m));
 	int fd = -1, err;
 
@@ -147,12 +118,11 @@ int cap_mirror_open(const char *spec, const char *filter, uint32_t snaplen,
 		return -ENOMEM;
 	m->sock = -1;
 	*out = m;
-	if ((err = parse_spec(spec, path, sizeof(path), args, sizeof(args), why, wlen)) < 0)
+	if ((err = cap_mirror_request(spec, filter, snaplen, path, sizeof(path), req, sizeof(req),
+				      why, wlen)) < 0)
 		return err;
 	if ((m->sock = connect_app(path, why, wlen)) < 0)
 		return m->sock;
-	snprintf(req, sizeof(req), "capture %ssnaplen=%u filter=%s\n", args,
-		 snaplen > MIRROR_SNAPLEN_MAX ? MIRROR_SNAPLEN_MAX : snaplen, filter ? filter : "");
 	if (send(m->sock, req, strlen(req), MSG_NOSIGNAL) < 0 ||
 	    (err = read_reply(m->sock, line, sizeof(line), &fd)) < 0) {
 		snprintf(why, wlen, "%s: no reply to the capture request (%s)", path,

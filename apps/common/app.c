@@ -206,6 +206,7 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 		rc = APP_EXIT_FAIL;
 	if (!rc && b->stats_socket && tele_open(def, b, ctx, &tele) < 0)
 		rc = APP_EXIT_FAIL;
+	app_signals_socket(tele ? b->stats_socket : NULL);
 	b->start = weir_clock_now() + def->start_delay;
 	if (!rc && launch(def, b, ctx, &launched) < 0)
 		rc = APP_EXIT_FAIL;
@@ -224,6 +225,7 @@ static int run(const struct app_def *def, struct app_base *b, void *ctx, char **
 			rc = APP_EXIT_FAIL;
 		}
 	}
+	app_signals_socket(NULL); /* before the file goes: never another's */
 	app_tele_stop(tele);
 	/* Rendered now, printed after the ports are closed, so the JSON can
 	 * say whether every buffer came home. */
@@ -276,7 +278,7 @@ int app_main(const struct app_def *def, struct app_base *b, void *ctx, int argc,
 		free(b->stats_socket);
 		return r > 0 ? APP_EXIT_OK : APP_EXIT_USAGE;
 	}
-	weir_signal_install();
+	app_signals_install(prog);
 	rc = def->setup(ctx) < 0 ? APP_EXIT_FAIL : run(def, b, ctx, &doc, &len);
 	if (!rc && b->port_died)
 		rc = APP_EXIT_FAIL; /* with the summary: what ran until then */

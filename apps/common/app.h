@@ -161,6 +161,19 @@ int app_pool_create(struct app_base *b, const char *name, uint32_t buf_size);
  */
 int app_port_open(struct app_base *b, const char *spec, const char *what, struct weir_port **out);
 
+/*
+ * SIGINT/SIGTERM (common/signals.c): the first raises the stop flag
+ * (weir_stop_request); a second one, while the clean stop is still under
+ * way, prints one line naming prog and the signal, removes the socket
+ * file app_signals_socket named, and exits at once with 128 + the signal.
+ * app_main installs them; a tool outside app_main (weir-blk raid) may
+ * too. Control thread, before other threads start.
+ */
+void app_signals_install(const char *prog);
+/* The telemetry socket file a second signal removes (NULL: none). Control
+ * thread. */
+void app_signals_socket(const char *path);
+
 struct app_tele;
 /*
  * Registers the "capture" command (common/mirror_tap.c) on t: weir-cap's

@@ -24,6 +24,10 @@
 struct app_tele;
 struct app_tele_client; /* one connected client */
 
+/* The longest request line the server reads (bytes, without its newline);
+ * a longer one gets an error and the connection is closed. */
+#define APP_TELE_REQ_MAX 4094
+
 /* Writes one JSON document (no trailing newline needed). Runs on the
  * telemetry thread. */
 typedef void (*app_tele_fn)(FILE *out, void *arg);

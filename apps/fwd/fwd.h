@@ -211,10 +211,23 @@ void fwd_eg_publish(struct fwd_eg *e, bool dump);
 /* Frees every frame e still holds (delay line, pending, qdisc). */
 void fwd_eg_drain(struct fwd_eg *e);
 
+/* --- port_opts.c -------------------------------------------------------- */
+
+/*
+ * The per-port options: "egress" ([PORT@]QDISC: one port's scheduler, or
+ * every port's), "addr" (PORT@ADDR/LEN) and "mtu" ([PORT@]BYTES, 68..65535).
+ * PORT is 0..FWD_MAX_PORTS-1; whether that port was given is checked later
+ * (fwd_check, l3_check). 1 when name is none of them; else 0, with the
+ * value in f->ports[] (egress strings are copies, f->egress_all when no
+ * PORT@), or -EINVAL with what is wrong in why and f unchanged. Control
+ * thread only.
+ */
+int fwd_port_opt_set(struct fwd *f, const char *name, const char *val, char *why, size_t len);
+
 /* --- l3_setup.c --------------------------------------------------------- */
 
-/* --addr, --route, --mtu: 1 when name is none of them, else 0 or -EINVAL
- * with a message in why. */
+/* --route: 1 when name is something else, else 0 or -EINVAL with a
+ * message in why. */
 int fwd_l3_set(struct fwd *f, const char *name, const char *val, char *why, size_t len);
 
 /* --- lcore.c ----------------------------------------------------------- */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * weir-fwd's l3 mode around its fast path (l3.c): the options (--addr,
- * --route, --mtu, also config-file keys), the checks, the stack with one
+ * weir-fwd's l3 mode around its fast path (l3.c): the --route option
+ * (--addr and --mtu are parsed in port_opts.c), the checks, the stack with one
  * interface per port (named "0", "1", ... so routes say `dev 1`) and the
  * routes, the route commands on the telemetry socket (common/route_cmds.c:
  * `weir-stat SOCK -x "route add 10.8.0.0/16 via 10.2.0.2"`), and the
@@ -28,78 +28,8 @@ const char *const l3_ctr_names[L3_NB_CTRS] = {
 
 /* --- options ------------------------------------------------------------ */
 
-/* "PORT@" in front of a value: the port index into *pi, the rest in *rest. */
-static int port_prefix(struct fwd *f, const char *val, bool required, int *pi, const char **rest,
-		       char *why, size_t len)
-{
-	const char *at = strchr(val, '@');
-	char idx[16];
-	uint64_t v;
-
-	(void)f;
-	*pi = -1;
-	*rest = val;
-	if (!at) {
-		if (required)
-			return snprintf(why, len, "'%s' names no port: give PORT@VALUE, e.g. "
-				       "0@10.1.0.1/24", val), -EINVAL;
-		return 0;
-	}
-	snprintf(idx, sizeof(idx), "%.*s", (int)(at - val), val);
-	if (app_parse_u64(idx, 0, FWD_MAX_PORTS - 1, &v, why, len) < 0)
-		return -EINVAL;
-	*pi = (int)v;
-	*rest = at + 1;
-	return 0;
-}
-
-/* --addr PORT@ADDR/LEN */
-static int set_addr(struct fwd *f, const char *val, char *why, size_t len)
-{
-	const char *rest, *slash;
-	char ip[INET_ADDRSTRLEN];
-	struct in_addr a;
-	uint64_t plen;
-	int pi;
-
-	if (port_prefix(f, val, true, &pi, &rest, why, len))
-		return -EINVAL;
-	slash = strchr(rest, '/');
-	if (!slash || (size_t)(slash - rest) >= sizeof(ip))
-		return snprintf(why, len, "'%s' is not ADDRESS/PREFIXLEN (e.g. 0@10.1.0.1/24)", val),
-		       -EINVAL;
-	snprintf(ip, sizeof(ip), "%.*s", (int)(slash - rest), rest);
-	if (inet_pton(AF_INET, ip, &a) != 1 || !a.s_addr)
-		return snprintf(why, len, "'%s' is not an IPv4 address (e.g. 10.1.0.1)", ip), -EINVAL;
-	if (app_parse_u64(slash + 1, 1, 32, &plen, why, len) < 0)
-		return -EINVAL;
-	f->ports[pi].addr = ntohl(a.s_addr);
-	f->ports[pi].plen = (uint8_t)plen;
-	return 0;
-}
-
-/* --mtu [PORT@]BYTES */
-static int set_mtu(struct fwd *f, const char *val, char *why, size_t len)
-{
-	const char *rest;
-	uint64_t v;
-	int pi;
-
-	if (port_prefix(f, val, false, &pi, &rest, why, len) ||
-	    app_parse_bytes(rest, 68, 65535, &v, why, len) < 0)
-		return -EINVAL;
-	for (int i = 0; i < FWD_MAX_PORTS; i++)
-		if (pi < 0 || i == pi)
-			f->ports[i].mtu = (uint32_t)v;
-	return 0;
-}
-
 int fwd_l3_set(struct fwd *f, const char *name, const char *val, char *why, size_t len)
 {
-	if (!strcmp(name, "addr"))
-		return set_addr(f, val, why, len);
-	if (!strcmp(name, "mtu"))
-		return set_mtu(f, val, why, len);
 	if (strcmp(name, "route"))
 		return 1;
 	{

@@ -131,6 +131,16 @@ uint32_t gen_rx_run(struct gen *g, struct gen_lcore *lc, weir_ns_t now);
 /* Publishes loss and the histograms for the main thread. */
 void gen_publish(struct gen_lcore *lc);
 
+/* --- sizes.c ----------------------------------------------------------- */
+
+/*
+ * --size: "N" (one size), "LO-HI" (uniform), "imix" or "N:W,N:W,..." (at
+ * most GEN_MAX_SIZES sizes, weights 1..1000000) into *m, every size within
+ * PROBE_MIN_FRAME..PROBE_MAX_FRAME. 0, or -EINVAL with what is wrong in
+ * why (*m is then undefined). Reads only val; thread-safe.
+ */
+int gen_parse_sizes(const char *val, struct size_mix *m, char *why, size_t len);
+
 /* --- lcore.c ------------------------------------------------------------ */
 
 /* The lcore loop; arg is a struct gen_lcore. */

@@ -24,6 +24,7 @@
 #include "weir/stack.h"
 
 #include "common/route_cmds.h"
+#include "json_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -82,47 +83,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* One JSON object: strings closed, escapes valid, no raw control bytes,
- * brackets balanced, nothing after the closing brace. */
-static void check_json(const char *s, size_t len)
-{
-	char stack[64];
-	int depth = 0;
-	bool in_str = false;
-
-	if (len < 2 || s[0] != '{')
-		abort();
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if ((unsigned char)c < 0x20)
-				abort();
-			if (c == '\\') {
-				if (++i >= len || !strchr("\"\\/bfnrtu", s[i]))
-					abort();
-			} else if (c == '"') {
-				in_str = false;
-			}
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			if (depth == (int)sizeof(stack))
-				abort();
-			stack[depth++] = c == '{' ? '}' : ']';
-		} else if (c == '}' || c == ']') {
-			if (!depth || stack[--depth] != c)
-				abort();
-			if (!depth && i != len - 1)
-				abort();
-		}
-	}
-	if (in_str || depth)
-		abort();
-}
-
 static void run_line(const char *line, uint32_t *adds)
 {
 	char *out = NULL;
@@ -133,7 +93,7 @@ static void run_line(const char *line, uint32_t *adds)
 		abort();
 	app_route_cmds_run(rc, line, f);
 	fclose(f);
-	check_json(out, len);
+	fuzz_check_json(out, len);
 	if (strstr(out, "did not answer"))
 		abort();
 	if (!strncmp(out, "{\"ok\":true,\"cmd\":\"add", 21))

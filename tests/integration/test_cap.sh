@@ -18,6 +18,13 @@
 #                        N kept), SIGHUP (a new file, nothing lost)
 #   test_cap.sh signal   SIGINT and SIGTERM mid-capture: exit 0, a complete
 #                        file holding exactly the frames reported captured
+#   test_cap.sh signal_twice  a clean stop that cannot finish: the capture
+#                        goes to a FIFO whose reader stopped reading, so
+#                        the writer blocks; a first SIGINT (SIGTERM) leaves
+#                        weir-cap waiting, a second one ends it at once:
+#                        exit 130 (143), one line saying so, the telemetry
+#                        socket removed. And through a FIFO whose reader
+#                        reads, one SIGINT still leaves a complete capture
 #   test_cap.sh full     a 256 KiB tmpfs fills up: said once, naming the
 #                        file; capture stops; file valid to its last block
 #   test_cap.sh live     afpacket on a veth in a namespace, weir-gen on the
@@ -34,7 +41,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 CAP=$BUILD/apps/weir-cap
 GEN=$BUILD/apps/weir-gen
-CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|full|live|mirror|mirror_gen}
+CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|signal_twice|full|live|mirror|mirror_gen}
 [ -x "$CAP" ] || weir_skip "weir-cap not built under $BUILD (needs libpcap)"
 weir_require_cmd tshark capinfos tcpdump python3
 FAILS=0
@@ -271,6 +278,64 @@ case_signal() {
 	done
 }
 
+# One stuck stop: a reader that holds the FIFO open and never reads.
+stuck_twice() {
+	local sig=$1 want=$2 rd pid rc t0 t1 lines sock=$TMP/cap.sock
+	sleep 60 <"$TMP/fifo" &
+	rd=$!
+	weir_on_cleanup "kill $rd 2>/dev/null"
+	"$CAP" --quiet -i null: -w - --stats-socket "$sock" >"$TMP/fifo" 2>"$TMP/err" &
+	pid=$!
+	weir_on_cleanup "kill -KILL $pid 2>/dev/null"
+	sleep 1.5 # 64 KiB of pipe are full well before
+	kill -$sig $pid
+	sleep 1.5
+	kill -0 $pid 2>/dev/null || fail "SIG$sig: weir-cap finished although its output blocks (test is void)"
+	[ -S "$sock" ] || fail "SIG$sig: no telemetry socket while stuck"
+	t0=$(date +%s%N)
+	kill -$sig $pid
+	for _ in $(seq 30); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	t1=$(date +%s%N)
+	kill -0 $pid 2>/dev/null && fail "SIG$sig twice: weir-cap still waits 3 s later"
+	kill $rd 2>/dev/null # lets a weir-cap that still waits finish
+	wait $pid
+	rc=$?
+	wait $rd 2>/dev/null
+	[ "$rc" = "$want" ] || fail "SIG$sig twice: exit $rc, not $want: $(cat "$TMP/err")"
+	[ $(((t1 - t0) / 1000000)) -lt 1000 ] || fail "SIG$sig twice: took $(((t1 - t0) / 1000000)) ms to exit"
+	lines=$(grep -c . "$TMP/err")
+	[ "$lines" = 1 ] && grep -q "^weir-cap: SIG$sig again: exiting now" "$TMP/err" ||
+		fail "SIG$sig twice: want one line saying so, got: $(cat "$TMP/err")"
+	[ -e "$sock" ] && fail "SIG$sig twice: the telemetry socket was left behind"
+	echo "ok: SIG$sig, stuck, SIG$sig: exit $rc after $(((t1 - t0) / 1000000)) ms: $(cat "$TMP/err")"
+}
+
+case_signal_twice() {
+	local f=$TMP/fifo.pcapng pid rd n said
+	mkfifo "$TMP/fifo"
+	stuck_twice INT 130
+	stuck_twice TERM 143
+	# The same FIFO, read: one SIGINT and the capture is complete.
+	cat "$TMP/fifo" >"$f" &
+	rd=$!
+	"$CAP" --quiet -i "pcap:$IN?pps=5000&loop=100" -w - >"$TMP/fifo" 2>"$TMP/err" &
+	pid=$!
+	sleep 1
+	kill -INT $pid
+	wait $pid || fail "SIGINT into a read FIFO: exit $?: $(cat "$TMP/err")"
+	wait $rd
+	said=$(sed -n 's/^\([0-9]*\) captured.*/\1/p' "$TMP/err")
+	n=$(nframes "$f")
+	tshark -r "$f" >/dev/null 2>"$TMP/ts" || fail "SIGINT into a FIFO: tshark: $(cat "$TMP/ts")"
+	isbs "$f" >/dev/null || fail "SIGINT into a FIFO: the stream ends in a torn block"
+	[ -n "$said" ] && [ "$said" = "$n" ] && [ "$n" -gt 1000 ] ||
+		fail "SIGINT into a FIFO: reported $said captured, the stream holds $n"
+	echo "ok: SIGINT into a read FIFO: exit 0, $n frames reported and in the stream"
+}
+
 case_full() {
 	[ "$(id -u)" = 0 ] || weir_skip "full disk: mounting a tmpfs needs root"
 	weir_require_cmd unshare
@@ -383,6 +448,7 @@ read) case_read ;;
 filter) case_filter ;;
 rotate) case_rotate ;;
 signal) case_signal ;;
+signal_twice) case_signal_twice ;;
 full) case_full ;;
 live) case_live ;;
 mirror) case_mirror ;;

@@ -5,16 +5,23 @@
  * and no ports: --help exits 0, bad usage 1, a failed setup or lcore 2
  * (no summary), a buffer still out of the pool 3 (with "leaked" in the
  * --json summary), and a clean run 0 with the app's summary on stdout, its
- * lcores run once each.
+ * lcores run once each; and its signals (common/signals.c): the first
+ * raises the stop flag, a second exits at once with 128 + the signal.
  * Criterion runs each test in its own process: app_main's stop flag and
  * signal handlers do not leak between tests.
  */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "weir/lcore.h"
 #include "weir/pkt.h"
 #include "weir/pool.h"
 
@@ -259,4 +266,37 @@ Test(app, failed_lcore_exits_2_without_summary, .init = cr_redirect_stdout)
 	fflush(stderr);
 	cr_expect_stdout_eq_str("");
 	cr_expect_stderr_eq_str("fake: lcore 1 failed: Cannot allocate memory\n");
+}
+
+/* In a child (the second signal ends the process): the first signal only
+ * raises the stop flag, the second exits with 128 + the signal and removes
+ * the telemetry socket file it was told of. */
+Test(app, a_second_signal_exits_at_once_with_128_plus_its_number)
+{
+	const int sigs[] = {SIGINT, SIGTERM};
+
+	for (int i = 0; i < 2; i++) {
+		char path[] = "/tmp/weir-test-sig-XXXXXX";
+		int fd = mkstemp(path), st;
+		pid_t pid;
+
+		cr_assert_geq(fd, 0);
+		close(fd);
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (!pid) {
+			app_signals_install("test");
+			app_signals_socket(path);
+			raise(sigs[i]);
+			if (!weir_should_stop() || access(path, F_OK))
+				_exit(1); /* the first one must only ask for the stop */
+			raise(sigs[i]);
+			_exit(2);
+		}
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		cr_assert(WIFEXITED(st), "killed by %d", WTERMSIG(st));
+		cr_assert_eq(WEXITSTATUS(st), 128 + sigs[i]);
+		cr_assert_neq(access(path, F_OK), 0, "%s was left behind", path);
+		unlink(path);
+	}
 }

@@ -5,7 +5,8 @@
  * half-closed), commands and their replies on a kept-open connection, help
  * and unknown commands, on-close callbacks, passing a descriptor with a
  * reply, the socket file's mode, overlong lines, and that a client that
- * never reads does not hold up the others.
+ * never reads does not hold up the others; and the request side alone
+ * (telemetry_req.c), fed bytes by a client without a socket.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/telemetry.h"
+#include "common/telemetry_internal.h"
 
 static char path[108];
 static struct app_tele *tele;
@@ -252,7 +254,7 @@ Test(telemetry, overlong_line_is_refused_and_closed)
 	memset(big, 'a', sizeof(big));
 	cr_assert_eq(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
 	read_line(fd, buf, sizeof(buf));
-	cr_assert(strstr(buf, "longer than 4095"), "%s", buf);
+	cr_assert(strstr(buf, "longer than 4094"), "%s", buf);
 	/* closed: EOF, or a reset since the rest of the line was never read */
 	cr_assert_leq(read(fd, buf, sizeof(buf)), 0);
 	close(fd);
@@ -284,4 +286,35 @@ Test(telemetry, command_names_are_checked)
 	cr_assert_eq(app_tele_cmd(tele, "Bad Name", "", cmd_echo, NULL), -EINVAL);
 	cr_assert_eq(app_tele_cmd(tele, "", "", cmd_echo, NULL), -EINVAL);
 	cr_assert_eq(app_tele_cmd(tele, "route.get", "", cmd_echo, NULL), 0);
+}
+
+/* The request side without a socket: lines split anywhere across chunks
+ * are answered once each, blank ones not at all, a line of 4095 bytes ends
+ * the client with one error, and its queue holds one JSON line per
+ * answer. */
+Test(telemetry, lines_split_across_chunks_are_answered_once_each)
+{
+	static struct app_tele t;
+	struct app_tele_client *c = &t.clients[0];
+	const char *chunks[] = {"ec", "ho a\n \t\r\n\nst", "ats\nhe", "lp\r\n"};
+	char big[TELE_LINE_MAX];
+	int n = 7, lines = 0;
+
+	tele_init(&t, doc, &n);
+	cr_assert_eq(app_tele_cmd(&t, "echo", "", cmd_echo, NULL), 0);
+	tele_client_init(c, -1);
+	for (int i = 0; i < 4; i++)
+		cr_assert(tele_client_input(&t, c, chunks[i], strlen(chunks[i])));
+	for (size_t i = c->outoff; i < c->outlen; i++)
+		lines += c->out[i] == '\n';
+	cr_assert_eq(lines, 3, "%.*s", (int)c->outlen, c->out);
+	cr_assert(!strncmp(c->out, "{\"echo\":\"a\"}\n{\"app\":\"test\",\"n\":7}\n{\"commands\"",
+			   42), "%.*s", (int)c->outlen, c->out);
+	c->outoff = c->outlen;
+	memset(big, 'x', sizeof(big));
+	cr_assert(tele_client_input(&t, c, big, sizeof(big)));
+	cr_assert(c->closing);
+	cr_assert(strstr(c->out + c->outoff, "longer than 4094 bytes"));
+	tele_client_release(c);
+	tele_fini(&t);
 }
