@@ -196,6 +196,7 @@ static int setup_queues(struct weir_port *port, struct dpdk_priv *priv, const st
 		rq->port_id = tq->port_id = priv->port_id;
 		rq->pool = port->pool;
 		rq->mp = priv->rx_mp;
+		dpdk_rxq_init_template(rq);
 		rq->csum_fix = a->csum == CSUM_FIX ||
 			       (a->csum == CSUM_AUTO && (strstr(info->driver_name, "af_xdp") ||
 							 strstr(info->driver_name, "af_packet") ||
