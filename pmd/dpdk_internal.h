@@ -68,6 +68,11 @@ struct dpdk_rxq {
 	struct weir_pool *pool;     /* packets for the copy path (foreign mbufs) */
 	struct rte_mempool *mp;     /* this port's RX mbufs */
 	bool csum_fix;              /* complete partial checksums Linux peers send */
+	/* RX interrupts (dpdk_rx_intr_setup): the fd the lcore sleeps on,
+	 * -1 when the device has none; armed after an empty burst. */
+	int intr_fd;
+	bool intr_eventfd;          /* the fd counts interrupts: drain it on wake-up */
+	bool intr_armed;
 	uint64_t rx_copied;         /* frames copied: mbufs not from a weir mempool */
 	uint64_t rx_csum_completed; /* partial checksums completed in software */
 	uint64_t rx_nometa;         /* foreign frames dropped: the weir pool was empty */
@@ -134,6 +139,10 @@ static inline void dpdk_thread_register(void)
 
 /* Fills q->tmpl for packets received on q (before the first burst). */
 void dpdk_rxq_init_template(struct dpdk_rxq *q);
+/* Arms queue q's RX interrupt once a burst came back empty, disarms it
+ * (draining an eventfd) when frames flow again. */
+void dpdk_rx_intr_arm(struct dpdk_rxq *q);
+void dpdk_rx_intr_disarm(struct dpdk_rxq *q);
 uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n);
 uint16_t dpdk_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n);
 

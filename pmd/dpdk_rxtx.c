@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weir/offload.h"
 #include "weir/proto/ether.h"
@@ -146,6 +147,12 @@ uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 
 	dpdk_thread_register();
 	got = rte_eth_rx_burst(q->port_id, rxq->id, ms, n < DPDK_BURST ? n : DPDK_BURST);
+	if (__builtin_expect(q->intr_fd >= 0, 0) && (got == 0) != q->intr_armed) {
+		if (got)
+			dpdk_rx_intr_disarm(q);
+		else
+			dpdk_rx_intr_arm(q);
+	}
 	for (uint16_t i = 0; i < got; i++) {
 		struct rte_mbuf *m = ms[i];
 		uint32_t rss = m->hash.rss;
@@ -166,6 +173,26 @@ uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 	weir_port_ctr_add(&rxq->stats.packets, done);
 	weir_port_ctr_add(&rxq->stats.bytes, bytes);
 	return done;
+}
+
+void dpdk_rx_intr_arm(struct dpdk_rxq *q)
+{
+	uint64_t v;
+
+	/* What woke the last sleep is spent; the next interrupt is new. */
+	if (q->intr_eventfd)
+		while (read(q->intr_fd, &v, sizeof(v)) == sizeof(v))
+			;
+	/* -ENOTSUP: the fd is the queue's own (net_tap), readable while
+	 * frames wait, with nothing to arm. */
+	(void)rte_eth_dev_rx_intr_enable(q->port_id, q->q.id);
+	q->intr_armed = true;
+}
+
+void dpdk_rx_intr_disarm(struct dpdk_rxq *q)
+{
+	(void)rte_eth_dev_rx_intr_disable(q->port_id, q->q.id);
+	q->intr_armed = false;
 }
 
 /* --- transmit ------------------------------------------------------------ */
