@@ -34,7 +34,7 @@ static unsigned pool_seq;
 enum { CSUM_AUTO, CSUM_FIX, CSUM_KEEP };
 
 struct dpdk_args {
-	uint64_t queues, rxd, txd, mbufs, mtu, promisc;
+	uint64_t queues, rxd, txd, mbufs, mtu, promisc, rxintr;
 	int csum;
 };
 
@@ -53,7 +53,8 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf,
 				     32768, &a->txd)) ||
 	    (err = weir_port_arg_u64(port, "mbufs", 0, 0, 1 << 24, &a->mbufs)) ||
 	    (err = weir_port_arg_u64(port, "mtu", 0, 0, 65535, &a->mtu)) ||
-	    (err = weir_port_arg_u64(port, "promisc", 1, 0, 1, &a->promisc)))
+	    (err = weir_port_arg_u64(port, "promisc", 1, 0, 1, &a->promisc)) ||
+	    (err = weir_port_arg_u64(port, "rxintr", 1, 0, 1, &a->rxintr)))
 		return err;
 	a->csum = weir_port_arg_choice(port, "csum", CSUM_AUTO);
 	if (a->csum < 0)
@@ -105,8 +106,10 @@ static struct rte_mempool *pool_create(const char *kind, unsigned n, uint16_t ro
 				       socket);
 }
 
-static void eth_conf(const struct rte_eth_dev_info *info, uint16_t nq, struct rte_eth_conf *ec)
+static void eth_conf(const struct rte_eth_dev_info *info, const struct dpdk_args *a,
+		     struct rte_eth_conf *ec)
 {
+	uint16_t nq = (uint16_t)a->queues;
 	const uint64_t tx_want = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
 				 RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
 				 RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_UDP_TSO;
@@ -120,6 +123,9 @@ static void eth_conf(const struct rte_eth_dev_info *info, uint16_t nq, struct rt
 	}
 	ec->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
 	ec->txmode.offloads = info->tx_offload_capa & tx_want;
+	/* Asked of every device; those without RX interrupts ignore it
+	 * (rx_intr_setup finds no fd and says so). */
+	ec->intr_conf.rxq = a->rxintr ? 1 : 0;
 }
 
 /* Pool memory the device may DMA from without a copy: everything for a
@@ -195,7 +201,9 @@ static int setup_queues(struct weir_port *port, struct dpdk_priv *priv, const st
 					      rte_strerror(-ret));
 		rq->port_id = tq->port_id = priv->port_id;
 		rq->pool = port->pool;
+		rq->intr_fd = -1; /* rx_intr_setup, once started */
 		rq->mp = priv->rx_mp;
+		dpdk_rxq_init_template(rq);
 		rq->csum_fix = a->csum == CSUM_FIX ||
 			       (a->csum == CSUM_AUTO && (strstr(info->driver_name, "af_xdp") ||
 							 strstr(info->driver_name, "af_packet") ||
@@ -265,6 +273,46 @@ static void read_xstat_names(struct dpdk_priv *priv)
 		priv->nb_x = 0;
 }
 
+/* True when fd is an eventfd (it counts interrupts and must be read),
+ * false for a queue's own fd (net_tap's, readable while frames wait). */
+static bool fd_is_eventfd(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = 0;
+	return strstr(link, "eventfd") != NULL;
+}
+
+/* Each RX queue's interrupt fd, when the device has RX interrupts, for
+ * the lcore to sleep on (dpdk_wait_fd); else the queue polls. */
+static void rx_intr_setup(struct weir_port *port, struct dpdk_priv *priv,
+			  const struct dpdk_args *a)
+{
+	uint16_t nq = weir_port_nb_rxq(port), with = 0;
+
+	for (uint16_t q = 0; q < nq; q++) {
+		struct dpdk_rxq *rq = (struct dpdk_rxq *)port->fp.rxq[q];
+
+		rq->intr_fd = a->rxintr ? rte_eth_dev_rx_intr_ctl_q_get_fd(priv->port_id, q) : -1;
+		if (rq->intr_fd < 0)
+			continue;
+		rq->intr_eventfd = fd_is_eventfd(rq->intr_fd);
+		rq->intr_armed = false;
+		with++;
+	}
+	if (with)
+		WEIR_INFO("%s: RX interrupts on %u of %u queue(s): an idle lcore sleeps until "
+			  "frames arrive", port->label, with, nq);
+	else if (a->rxintr)
+		WEIR_INFO("%s: %s has no RX interrupts: its queues are polled (an idle lcore "
+			  "wakes every 1 ms)", port->label, priv->devname);
+}
+
 static int configure(struct weir_port *port, struct dpdk_priv *priv, const struct dpdk_args *a)
 {
 	struct rte_eth_dev_info info;
@@ -282,7 +330,7 @@ static int configure(struct weir_port *port, struct dpdk_priv *priv, const struc
 				      strstr(info.driver_name, "af_xdp")
 					      ? " (net_af_xdp: add queue_count=N to its devargs)"
 					      : "");
-	eth_conf(&info, nq, &ec);
+	eth_conf(&info, a, &ec);
 	if ((ret = rte_eth_dev_configure(priv->port_id, nq, nq, &ec)) < 0)
 		return weir_port_fail(port, ret, "cannot configure %u queue(s): %s", nq,
 				      rte_strerror(-ret));
@@ -293,6 +341,7 @@ static int configure(struct weir_port *port, struct dpdk_priv *priv, const struc
 	if ((ret = start_port(port, priv, a)) < 0)
 		return ret;
 	read_xstat_names(priv);
+	rx_intr_setup(port, priv, a);
 	if ((ec.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
 	    (ec.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM))
 		port->tx_offloads |= WEIR_PORT_OFFLOAD_CSUM;
@@ -409,17 +458,21 @@ static void dpdk_close(struct weir_port *port)
 }
 
 /*
- * DPDK's PMDs are polled: most (net_af_xdp, net_ring, net_null) have no
- * RX wake-up at all. So a dpdk: queue hands out an fd that is always
- * readable: an idle loop's first sleep on it ends at once, a spin without
- * work then leaves the fd out (weir_idle's rule for fds readable with
- * nothing to read), and later sleeps last at most WEIR_IDLE_MASKED_NS
- * (1 ms): an idle lcore polls a thousand times a second, and a frame
- * after a quiet spell waits at most about that long.
+ * A queue whose device has RX interrupts (net_tap; NICs through vfio)
+ * hands out its interrupt fd: an empty burst arms it, frames disarm it,
+ * so an idle lcore sleeps until one comes. Most vdevs (net_af_xdp,
+ * net_ring, net_null) have none, and their queues hand out an fd that is
+ * always readable: an idle loop's first sleep on it ends at once, a spin
+ * without work then leaves the fd out (weir_idle's rule for fds readable
+ * with nothing to read), and later sleeps last at most
+ * WEIR_IDLE_MASKED_NS (1 ms): an idle lcore polls a thousand times a
+ * second, and a frame after a quiet spell waits at most about that long.
  */
 static int dpdk_wait_fd(struct weir_rxq *rxq)
 {
-	return ((struct dpdk_priv *)rxq->port->priv)->poll_fd;
+	int fd = ((struct dpdk_rxq *)rxq)->intr_fd;
+
+	return fd >= 0 ? fd : ((struct dpdk_priv *)rxq->port->priv)->poll_fd;
 }
 
 static void dpdk_stats(struct weir_port *port, struct weir_port_stats *st)
@@ -509,6 +562,8 @@ static const struct weir_port_param dpdk_params[] = {
 	{"mbufs", "RX mbufs in the port's pool (default queues x (rxd + 2048) + 4096)", NULL},
 	{"mtu", "set the device's MTU (default: leave it)", NULL},
 	{"promisc", "promiscuous mode (default 1)", "0|1"},
+	{"rxintr", "sleep on RX interrupts where the device has them (net_tap, NICs "
+		   "through vfio), else poll (default 1)", "0|1"},
 	{"csum", "complete partial checksums from Linux peers: auto (af_xdp, af_packet, tap), "
 		 "fix, keep", "auto|fix|keep"},
 	{NULL, NULL, NULL},

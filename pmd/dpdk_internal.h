@@ -3,11 +3,12 @@
  * The dpdk: bridge driver's internals, shared by dpdk.c (open, close,
  * counters), dpdk_eal.c (starting EAL once, the preflight) and
  * dpdk_rxtx.c (the bursts). Packets cross the bridge without a copy both
- * ways: a received rte_mbuf segment becomes a weir_pkt segment attached to
- * the mbuf's buffer as an external buffer, and a weir_pkt segment goes out
- * as an mbuf header attached to the weir buffer (rte_pktmbuf_attach_extbuf).
- * Both descriptors live in the private area of weir's own mbufs, so an
- * mbuf weir sent and gets back (net_ring loopback) carries both at once.
+ * ways: a received rte_mbuf segment becomes the weir_pkt that lives in its
+ * own private area (no weir pool, no reference counting of its own), and
+ * a weir_pkt segment goes out as an mbuf header attached to the weir
+ * buffer (rte_pktmbuf_attach_extbuf), whose shared info is in the
+ * header's private area too. An mbuf weir sent and gets back (net_ring
+ * loopback) carries both at once.
  */
 #ifndef WEIR_PMD_DPDK_INTERNAL_H
 #define WEIR_PMD_DPDK_INTERNAL_H
@@ -23,24 +24,58 @@
 #define DPDK_POOL_PREFIX "weir_"
 
 struct dpdk_mbuf_priv {
+	/* RX: the mbuf segment as a weir packet (WEIR_PKT_F_EMBEDDED, ext
+	 * &dpdk_mbuf_owner), so receiving takes nothing from a weir pool and
+	 * the last free gives the mbuf back. First, so that it is cache-line
+	 * aligned like the mbuf in front of it. */
+	struct weir_pkt pkt;
 	struct rte_mbuf_ext_shared_info shinfo; /* TX: the weir segment it carries */
-	struct weir_extbuf ext;                 /* RX: the weir segment riding on it */
 };
 
+static_assert(sizeof(struct rte_mbuf) % WEIR_CACHE_LINE == 0, "mbuf private area aligned");
+
 #define DPDK_MBUF_PRIV_SIZE RTE_ALIGN(sizeof(struct dpdk_mbuf_priv), RTE_MBUF_PRIV_ALIGN)
+
+/* The owner of every weir packet embedded in an mbuf (dpdk_rxtx.c). */
+extern struct weir_extbuf dpdk_mbuf_owner;
+
+/* The weir packet in a weir mbuf's private area, and the way back. */
+static inline struct weir_pkt *dpdk_mbuf_pkt(struct rte_mbuf *m)
+{
+	return &((struct dpdk_mbuf_priv *)rte_mbuf_to_priv(m))->pkt;
+}
+
+static inline struct rte_mbuf *dpdk_pkt_mbuf(const struct weir_pkt *p)
+{
+	return (struct rte_mbuf *)((uintptr_t)p - sizeof(struct rte_mbuf));
+}
+
+/* True when segment p is a weir packet embedded in an mbuf by this driver. */
+static inline bool dpdk_pkt_embedded(const struct weir_pkt *p)
+{
+	return p->flags == WEIR_PKT_F_EMBEDDED && p->ext == &dpdk_mbuf_owner;
+}
 
 /* Largest burst handed to rte_eth_rx_burst / rte_eth_tx_burst at once. */
 #define DPDK_BURST 64
 
 struct dpdk_rxq {
 	struct weir_rxq q;
+	/* What every received segment's embedded weir_pkt starts as
+	 * (dpdk_rxq_init_template()): one copy, then the mbuf's offsets. */
+	struct weir_pkt tmpl;
 	uint16_t port_id;
-	struct weir_pool *pool;     /* metadata for received segments */
+	struct weir_pool *pool;     /* packets for the copy path (foreign mbufs) */
 	struct rte_mempool *mp;     /* this port's RX mbufs */
 	bool csum_fix;              /* complete partial checksums Linux peers send */
+	/* RX interrupts (dpdk_rx_intr_setup): the fd the lcore sleeps on,
+	 * -1 when the device has none; armed after an empty burst. */
+	int intr_fd;
+	bool intr_eventfd;          /* the fd counts interrupts: drain it on wake-up */
+	bool intr_armed;
 	uint64_t rx_copied;         /* frames copied: mbufs not from a weir mempool */
 	uint64_t rx_csum_completed; /* partial checksums completed in software */
-	uint64_t rx_nometa;         /* frames dropped: the weir pool was empty */
+	uint64_t rx_nometa;         /* foreign frames dropped: the weir pool was empty */
 };
 
 struct dpdk_txq {
@@ -102,6 +137,12 @@ static inline void dpdk_thread_register(void)
 
 /* --- dpdk_rxtx.c --------------------------------------------------------- */
 
+/* Fills q->tmpl for packets received on q (before the first burst). */
+void dpdk_rxq_init_template(struct dpdk_rxq *q);
+/* Arms queue q's RX interrupt once a burst came back empty, disarms it
+ * (draining an eventfd) when frames flow again. */
+void dpdk_rx_intr_arm(struct dpdk_rxq *q);
+void dpdk_rx_intr_disarm(struct dpdk_rxq *q);
 uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n);
 uint16_t dpdk_tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t n);
 

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * The dpdk: bridge's bursts. Receive: each rte_mbuf segment becomes a
- * weir_pkt segment whose buffer is the mbuf's (an external buffer whose
- * descriptor sits in the mbuf's private area); the last weir reference
- * frees the mbuf. Transmit: each weir_pkt segment goes out in an mbuf
- * header attached to the weir buffer (rte_pktmbuf_attach_extbuf), whose
- * free callback drops the weir reference once DPDK is done. Chains map to
- * multi-segment mbufs, offload metadata to mbuf flags. A copy happens only
- * when zero copy cannot be had (an mbuf from someone else's mempool, a
- * buffer the device cannot DMA from, more segments than it takes) and is
- * counted (xstats rx_copied, tx_copied).
+ * The dpdk: bridge's bursts. Receive: each rte_mbuf segment becomes the
+ * weir_pkt in its own private area (WEIR_PKT_F_EMBEDDED: one template
+ * copy and its offsets, nothing from a weir pool); the last weir free
+ * gives the mbuf back. Transmit: a packet that is still its own mbufs
+ * goes out in them (the common forwarding case: no header, no free);
+ * any other weir_pkt segment goes out in an mbuf header attached to its
+ * buffer (rte_pktmbuf_attach_extbuf), whose free callback drops the weir
+ * reference once DPDK is done. Chains map to multi-segment mbufs, offload
+ * metadata to mbuf flags. A copy happens only when zero copy cannot be
+ * had (an mbuf from someone else's mempool, a buffer the device cannot
+ * DMA from, more segments than it takes) and is counted (xstats
+ * rx_copied, tx_copied).
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weir/offload.h"
 #include "weir/proto/ether.h"
@@ -20,11 +23,29 @@
 
 /* --- receive ------------------------------------------------------------- */
 
-/* extbuf callback: the last weir reference to an mbuf's buffer went. */
-static void rx_mbuf_release(void *addr, void *opaque)
+/* The last weir reference to a packet embedded in an mbuf went: the mbuf
+ * segment goes back to its mempool (detaching whatever it carries). */
+static void rx_mbuf_release(void *pkt, void *opaque)
 {
-	(void)addr;
-	rte_pktmbuf_free_seg(opaque);
+	(void)opaque;
+	rte_pktmbuf_free_seg(dpdk_pkt_mbuf(pkt));
+}
+
+struct weir_extbuf dpdk_mbuf_owner = {.free_cb = rx_mbuf_release};
+
+void dpdk_rxq_init_template(struct dpdk_rxq *q)
+{
+	struct weir_pkt *t = &q->tmpl;
+
+	memset(t, 0, sizeof(*t));
+	t->pool = q->pool;
+	weir_pkt_reset(t);
+	t->port = q->q.port->id;
+	t->queue = q->q.id;
+	atomic_init(&t->refcnt, 1);
+	t->flags = WEIR_PKT_F_EMBEDDED;
+	t->ext = &dpdk_mbuf_owner;
+	t->idx = UINT32_MAX; /* no buffer of t->pool */
 }
 
 static inline bool mbuf_is_ours(const struct dpdk_rxq *q, const struct rte_mbuf *m)
@@ -35,60 +56,66 @@ static inline bool mbuf_is_ours(const struct dpdk_rxq *q, const struct rte_mbuf 
 	       !strncmp(m->pool->name, DPDK_POOL_PREFIX, sizeof(DPDK_POOL_PREFIX) - 1);
 }
 
-/* Makes p ride on mbuf segment m (unlinked from its chain first). */
-static inline void rx_attach(struct weir_pkt *p, struct rte_mbuf *m)
+/* The weir packet in mbuf segment m's private area, made fresh. */
+static inline struct weir_pkt *rx_embed(const struct dpdk_rxq *q, struct rte_mbuf *m)
 {
-	struct dpdk_mbuf_priv *pv = rte_mbuf_to_priv(m);
+	struct weir_pkt *p = dpdk_mbuf_pkt(m);
 
-	m->next = NULL;
-	m->nb_segs = 1;
-	weir_extbuf_init(&pv->ext, m->buf_addr, rx_mbuf_release, m, 0);
-	/* Cannot fail: p is fresh and the offsets are the mbuf's own. */
-	weir_pkt_attach_extbuf(p, m->buf_addr, m->buf_len, m->data_off, m->data_len, &pv->ext);
+	memcpy(p, &q->tmpl, sizeof(*p));
+	p->buf = m->buf_addr;
+	p->buf_len = m->buf_len;
+	p->data_off = m->data_off;
+	p->data_len = m->data_len;
+	p->pkt_len = m->data_len;
+	return p;
 }
 
-/* The segments after the first: one weir_pkt each. -ENOBUFS frees all. */
-static int rx_attach_tail(struct dpdk_rxq *q, struct weir_pkt *head, struct rte_mbuf *m)
+/* A multi-segment mbuf as a chain of embedded packets, the mbufs unlinked
+ * (each goes back alone when its segment is freed). */
+static void rx_embed_tail(const struct dpdk_rxq *q, struct weir_pkt *head, struct rte_mbuf *m)
 {
 	struct weir_pkt *last = head;
 
-	while (m) {
-		struct rte_mbuf *next = m->next;
-		struct weir_pkt *s = weir_pkt_alloc(q->pool);
-
-		if (!s) {
-			weir_pkt_free(head->next);
-			head->next = NULL;
-			rte_pktmbuf_free(m);
-			return -ENOBUFS;
-		}
-		rx_attach(s, m);
-		last->next = s;
-		last = s;
-		head->nb_segs++;
-		m = next;
+	head->pkt_len = m->pkt_len;
+	head->nb_segs = m->nb_segs;
+	for (struct rte_mbuf *t = m->next, *next; t; t = next) {
+		next = t->next;
+		t->next = NULL;
+		t->nb_segs = 1;
+		last->next = rx_embed(q, t);
+		last = last->next;
 	}
-	return 0;
+	m->next = NULL;
+	m->nb_segs = 1;
 }
 
-/* An mbuf from a mempool weir did not make: its bytes are copied into p. */
-static int rx_copy(struct dpdk_rxq *q, struct weir_pkt *p, struct rte_mbuf *m)
+/* An mbuf from a mempool weir did not make: its bytes are copied into a
+ * packet of the weir pool. NULL (counted) when that cannot be done. */
+static struct weir_pkt *rx_copy(struct dpdk_rxq *q, struct rte_mbuf *m)
 {
 	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct weir_pkt *p = weir_pkt_alloc(q->pool);
 	const void *src;
 	uint8_t *dst;
 
-	if (len > p->buf_len - p->data_off) {
-		rte_pktmbuf_free(m);
-		return -EMSGSIZE;
+	if (!p) {
+		weir_port_ctr_add(&q->rx_nometa, 1);
+		weir_port_ctr_add(&q->q.stats.nombuf, 1);
+	} else if (len > p->buf_len - p->data_off) {
+		weir_pkt_free(p);
+		p = NULL;
+		weir_port_ctr_add(&q->q.stats.errors, 1);
+	} else {
+		dst = weir_pkt_put(p, (uint16_t)len);
+		src = rte_pktmbuf_read(m, 0, len, dst);
+		if (src != dst)
+			memcpy(dst, src, len);
+		p->port = q->q.port->id;
+		p->queue = q->q.id;
+		weir_port_ctr_add(&q->rx_copied, 1);
 	}
-	dst = weir_pkt_put(p, (uint16_t)len);
-	src = rte_pktmbuf_read(m, 0, len, dst);
-	if (src != dst)
-		memcpy(dst, src, len);
 	rte_pktmbuf_free(m);
-	weir_port_ctr_add(&q->rx_copied, 1);
-	return 0;
+	return p;
 }
 
 /* f and rss: the head mbuf's ol_flags and hash.rss, read before a copy
@@ -120,36 +147,25 @@ uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 
 	dpdk_thread_register();
 	got = rte_eth_rx_burst(q->port_id, rxq->id, ms, n < DPDK_BURST ? n : DPDK_BURST);
-	if (!got)
-		return 0;
-	if (weir_pkt_alloc_bulk(q->pool, pkts, got) < 0) {
-		rte_pktmbuf_free_bulk(ms, got);
-		weir_port_ctr_add(&q->rx_nometa, got);
-		weir_port_ctr_add(&rxq->stats.nombuf, got);
-		return 0;
+	if (__builtin_expect(q->intr_fd >= 0, 0) && (got == 0) != q->intr_armed) {
+		if (got)
+			dpdk_rx_intr_disarm(q);
+		else
+			dpdk_rx_intr_arm(q);
 	}
 	for (uint16_t i = 0; i < got; i++) {
-		struct rte_mbuf *m = ms[i], *tail = m->next;
-		struct weir_pkt *p = pkts[i];
-		uint32_t len = rte_pktmbuf_pkt_len(m), rss = m->hash.rss;
+		struct rte_mbuf *m = ms[i];
+		uint32_t rss = m->hash.rss;
 		uint64_t ol = m->ol_flags;
-		int err = 0;
+		struct weir_pkt *p;
 
-		if (!mbuf_is_ours(q, m)) {
-			err = rx_copy(q, p, m);
-		} else {
-			rx_attach(p, m);
-			if (tail)
-				err = rx_attach_tail(q, p, tail);
-			p->pkt_len = len;
-		}
-		if (err) {
-			weir_pkt_free(p);
-			weir_port_ctr_add(err == -ENOBUFS ? &rxq->stats.nombuf : &rxq->stats.errors, 1);
+		if (__builtin_expect(mbuf_is_ours(q, m), 1)) {
+			p = rx_embed(q, m);
+			if (__builtin_expect(m->nb_segs > 1, 0))
+				rx_embed_tail(q, p, m);
+		} else if (!(p = rx_copy(q, m))) {
 			continue;
 		}
-		p->port = rxq->port->id;
-		p->queue = rxq->id;
 		rx_offloads(q, ol, rss, p);
 		bytes += p->pkt_len;
 		pkts[done++] = p;
@@ -157,6 +173,26 @@ uint16_t dpdk_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 	weir_port_ctr_add(&rxq->stats.packets, done);
 	weir_port_ctr_add(&rxq->stats.bytes, bytes);
 	return done;
+}
+
+void dpdk_rx_intr_arm(struct dpdk_rxq *q)
+{
+	uint64_t v;
+
+	/* What woke the last sleep is spent; the next interrupt is new. */
+	if (q->intr_eventfd)
+		while (read(q->intr_fd, &v, sizeof(v)) == sizeof(v))
+			;
+	/* -ENOTSUP: the fd is the queue's own (net_tap), readable while
+	 * frames wait, with nothing to arm. */
+	(void)rte_eth_dev_rx_intr_enable(q->port_id, q->q.id);
+	q->intr_armed = true;
+}
+
+void dpdk_rx_intr_disarm(struct dpdk_rxq *q)
+{
+	(void)rte_eth_dev_rx_intr_disable(q->port_id, q->q.id);
+	q->intr_armed = false;
 }
 
 /* --- transmit ------------------------------------------------------------ */
@@ -228,6 +264,18 @@ static int tx_offloads(struct dpdk_txq *q, struct weir_pkt *p, struct tx_ol *ol)
 	return 0;
 }
 
+/* The weir packet that owns segment s's buffer when that is an mbuf's
+ * (s itself, or the original s is a clone of), else NULL. */
+static inline const struct weir_pkt *seg_mbuf_owner(const struct weir_pkt *s)
+{
+	const struct weir_pkt *o = (s->flags & WEIR_PKT_F_INDIRECT) ? s->direct : s;
+
+	return dpdk_pkt_embedded(o) ? o : NULL;
+}
+
+/* Every segment either rides on an mbuf (which the device can reach) or
+ * lies in the window of memory it may DMA from, and there are no more of
+ * them than it takes. */
 static inline bool tx_zero_copy_ok(const struct dpdk_txq *q, const struct weir_pkt *p)
 {
 	if (p->nb_segs > q->max_segs)
@@ -235,18 +283,43 @@ static inline bool tx_zero_copy_ok(const struct dpdk_txq *q, const struct weir_p
 	for (const struct weir_pkt *s = p; s; s = s->next) {
 		uintptr_t a = (uintptr_t)s->buf;
 
-		if (a < q->zc_lo || a + s->buf_len > q->zc_hi)
+		if ((a < q->zc_lo || a + s->buf_len > q->zc_hi) && !seg_mbuf_owner(s))
 			return false;
 	}
 	return true;
 }
 
+/* Where the device finds base, a byte of segment s's buffer: through the
+ * mbuf that owns it, or weir memory at its own address (IOVA as VA). */
+static inline rte_iova_t seg_iova(const struct weir_pkt *s, const uint8_t *base)
+{
+	const struct weir_pkt *o = seg_mbuf_owner(s);
+	const struct rte_mbuf *m;
+
+	if (!o)
+		return (rte_iova_t)(uintptr_t)base;
+	m = dpdk_pkt_mbuf(o);
+	return rte_mbuf_iova_get(m) + (rte_iova_t)(base - (const uint8_t *)m->buf_addr);
+}
+
 /* Mbuf headers taken in one bulk per chunk (one mempool call, not one
- * per packet); what is left goes back at the end of the chunk. */
+ * per packet), at the first packet that needs one; what is left goes
+ * back at the end of the chunk. */
 struct tx_spare {
 	struct rte_mbuf *m[DPDK_BURST];
-	uint16_t n, used;
+	uint16_t n, used, want;
+	bool tried;
 };
+
+static inline struct rte_mbuf *tx_spare_get(struct dpdk_txq *q, struct tx_spare *sp)
+{
+	if (__builtin_expect(!sp->tried, 0)) {
+		sp->tried = true;
+		if (rte_pktmbuf_alloc_bulk(q->hdr_mp, sp->m, sp->want) == 0)
+			sp->n = sp->want;
+	}
+	return sp->used < sp->n ? sp->m[sp->used++] : rte_pktmbuf_alloc(q->hdr_mp);
+}
 
 /* One mbuf header per segment, attached to the weir buffers. NULL when
  * the header pool is empty. The segments' references pass to the mbufs. */
@@ -255,10 +328,12 @@ static struct rte_mbuf *tx_attach(struct dpdk_txq *q, struct weir_pkt *p, struct
 	struct rte_mbuf *hdrs[WEIR_PKT_MAX_SEGS];
 	uint16_t i = 0;
 
-	if (p->nb_segs == 1 && sp->used < sp->n)
-		hdrs[0] = sp->m[sp->used++];
-	else if (rte_pktmbuf_alloc_bulk(q->hdr_mp, hdrs, p->nb_segs) < 0)
+	if (p->nb_segs == 1) {
+		if (!(hdrs[0] = tx_spare_get(q, sp)))
+			return NULL;
+	} else if (rte_pktmbuf_alloc_bulk(q->hdr_mp, hdrs, p->nb_segs) < 0) {
 		return NULL;
+	}
 	for (struct weir_pkt *s = p; s; s = s->next, i++) {
 		struct rte_mbuf *m = hdrs[i];
 		struct dpdk_mbuf_priv *pv = rte_mbuf_to_priv(m);
@@ -276,8 +351,7 @@ static struct rte_mbuf *tx_attach(struct dpdk_txq *q, struct weir_pkt *p, struct
 		pv->shinfo.free_cb = tx_seg_release;
 		pv->shinfo.fcb_opaque = s;
 		rte_mbuf_ext_refcnt_set(&pv->shinfo, 1);
-		rte_pktmbuf_attach_extbuf(m, base, (rte_iova_t)(uintptr_t)base, (uint16_t)len,
-					  &pv->shinfo);
+		rte_pktmbuf_attach_extbuf(m, base, seg_iova(s, base), (uint16_t)len, &pv->shinfo);
 		m->data_off = off;
 		m->data_len = s->data_len;
 		if (i)
@@ -309,58 +383,85 @@ static struct rte_mbuf *tx_copy(struct dpdk_txq *q, const struct weir_pkt *p, in
 	return m;
 }
 
-/*
- * A frame received on a dpdk: port and sent on: its own mbuf goes out, so
- * forwarding costs no header mbuf and no second free chain. Only when the
- * mbuf has no other user: one segment, one weir reference, one extbuf
- * reference, mbuf refcnt 1. p then lets go of the buffer (the extra
- * extbuf reference keeps the release callback from running) and is a
- * plain packet, freed once the burst took the mbuf (tx_reattach undoes
- * this for one it did not take). NULL when it cannot be done.
- */
-static struct rte_mbuf *tx_reuse(struct weir_pkt *p)
+/* Segment s's own mbuf when weir may send it as it is: s is embedded in
+ * it and neither has another user (a clone, a header still in flight). */
+static inline struct rte_mbuf *own_mbuf(const struct weir_pkt *s)
 {
 	struct rte_mbuf *m;
 
-	if (p->nb_segs != 1 || p->flags != WEIR_PKT_F_EXT || p->ext->free_cb != rx_mbuf_release ||
-	    weir_pkt_refcnt(p) != 1 ||
-	    atomic_load_explicit(&p->ext->refcnt, memory_order_acquire) != 1)
+	if (!dpdk_pkt_embedded(s) || weir_pkt_refcnt(s) != 1)
 		return NULL;
-	m = p->ext->opaque;
-	if (rte_mbuf_refcnt_read(m) != 1)
+	m = dpdk_pkt_mbuf(s);
+	return rte_mbuf_refcnt_read(m) == 1 ? m : NULL;
+}
+
+static bool tx_reuse_chain_ok(const struct dpdk_txq *q, const struct weir_pkt *p)
+{
+	if (p->nb_segs > q->max_segs)
+		return false;
+	for (const struct weir_pkt *s = p->next; s; s = s->next)
+		if (!own_mbuf(s))
+			return false;
+	return true;
+}
+
+/*
+ * A frame received on a dpdk: port and sent on: its own mbufs go out with
+ * the packet's current edges, so forwarding costs no header mbuf and no
+ * free on either side; the weir packet ends with its mbuf (the caller must
+ * not touch it once the burst took it, and keeps it unchanged if not: see
+ * tx_unlink). NULL when some segment's mbuf is not weir's alone.
+ */
+static inline struct rte_mbuf *tx_reuse(const struct dpdk_txq *q, struct weir_pkt *p)
+{
+	struct rte_mbuf *m = own_mbuf(p), *prev;
+
+	if (!m || (__builtin_expect(p->next != NULL, 0) && !tx_reuse_chain_ok(q, p)))
 		return NULL;
-	m->data_off = p->data_off; /* p->buf is m->buf_addr (rx_attach) */
+	m->data_off = p->data_off; /* p->buf is m->buf_addr (rx_embed) */
 	m->data_len = p->data_len;
-	m->pkt_len = p->data_len;
+	m->pkt_len = p->pkt_len;
+	m->nb_segs = p->nb_segs;
 	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT; /* RX flags go */
-	atomic_store_explicit(&p->ext->refcnt, 2, memory_order_relaxed);
-	weir_pkt_detach(p);
+	prev = m;
+	for (const struct weir_pkt *s = p->next; s; s = s->next) {
+		struct rte_mbuf *t = dpdk_pkt_mbuf(s);
+
+		t->data_off = s->data_off;
+		t->data_len = s->data_len;
+		prev->next = t;
+		prev = t;
+	}
+	prev->next = NULL;
 	return m;
 }
 
-/* Gives p its mbuf back after a burst did not take it (tx_reuse). */
-static void tx_reattach(struct weir_pkt *p, struct rte_mbuf *m)
+/* An mbuf chain tx_reuse linked and the burst did not take, unlinked
+ * again (each mbuf belongs to its own weir segment). */
+static void tx_unlink(struct rte_mbuf *m)
 {
-	struct dpdk_mbuf_priv *pv = rte_mbuf_to_priv(m);
+	while (m) {
+		struct rte_mbuf *next = m->next;
 
-	weir_extbuf_init(&pv->ext, m->buf_addr, rx_mbuf_release, m, 0);
-	weir_pkt_attach_extbuf(p, m->buf_addr, m->buf_len, m->data_off, m->data_len, &pv->ext);
+		m->next = NULL;
+		m->nb_segs = 1;
+		m = next;
+	}
 }
 
 /* p as an mbuf chain: 0 (zero copy), 1 (copied: p is still ours to free),
- * 2 (p's own mbuf, tx_reuse: p is ours to free once sent), -ENOBUFS (no
+ * 2 (p's own mbuf, tx_reuse: nothing to free once sent), -ENOBUFS (no
  * mbufs: stop the burst here) or another -errno (drop p). */
-static int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out,
-		  struct tx_spare *sp)
+static inline int tx_one(struct dpdk_txq *q, struct weir_pkt *p, struct rte_mbuf **out,
+			 struct tx_spare *sp)
 {
 	struct rte_mbuf *m;
 	struct tx_ol ol;
 	int err = tx_offloads(q, p, &ol), ret = 0;
 
-
 	if (err < 0)
 		return err;
-	if ((m = tx_reuse(p)) != NULL) {
+	if ((m = tx_reuse(q, p)) != NULL) {
 		ret = 2;
 	} else if (tx_zero_copy_ok(q, p)) {
 		m = tx_attach(q, p, sp);
@@ -396,7 +497,7 @@ struct tx_chunk {
 	struct rte_mbuf *ms[DPDK_BURST];
 	uint32_t len[DPDK_BURST];
 	uint8_t idx[DPDK_BURST]; /* ms[b] carries pkts[idx[b]] */
-	uint64_t copied;         /* bit b: ms[b] is a copy or reused: free pkts[idx[b]] once sent */
+	uint64_t copied;         /* bit b: ms[b] is a copy: free pkts[idx[b]] once sent */
 	uint64_t reused;         /* bit b: ms[b] is pkts[idx[b]]'s own mbuf (tx_reuse) */
 	uint64_t dropped;        /* bit i: pkts[i] is dropped */
 	uint16_t nb, seen;
@@ -405,16 +506,18 @@ struct tx_chunk {
 /* Builds up to n mbufs (c->seen: how many packets were looked at). */
 static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, struct tx_chunk *c)
 {
-	struct tx_spare sp = {.n = n, .used = 0};
+	struct tx_spare sp = {.n = 0};
+	uint16_t reused = 0;
 
-	if (rte_pktmbuf_alloc_bulk(q->hdr_mp, sp.m, n) < 0)
-		sp.n = 0; /* per packet then, down to the last header */
 	c->nb = 0;
 	c->copied = c->reused = c->dropped = 0;
 	for (c->seen = 0; c->seen < n; c->seen++) {
 		uint16_t i = c->seen;
 		uint32_t len = pkts[i]->pkt_len;
-		int r = tx_one(q, pkts[i], &c->ms[c->nb], &sp);
+		int r;
+
+		sp.want = n - i; /* headers for at most the rest of the chunk */
+		r = tx_one(q, pkts[i], &c->ms[c->nb], &sp);
 
 		if (r == -ENOBUFS) {
 			weir_port_ctr_add(&q->tx_nombuf, 1);
@@ -426,26 +529,75 @@ static void tx_build(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n, str
 				weir_port_ctr_add(&q->tx_too_big, 1);
 			continue;
 		}
-		if (r >= 1)
+		if (r == 1)
 			c->copied |= 1ull << c->nb;
 		if (r == 2) {
 			c->reused |= 1ull << c->nb;
-			weir_port_ctr_add(&q->tx_reused, 1);
+			reused++;
 		}
 		c->len[c->nb] = len;
 		c->idx[c->nb++] = (uint8_t)i;
 	}
+	weir_port_ctr_add(&q->tx_reused, reused);
 	if (sp.used < sp.n)
 		rte_pktmbuf_free_bulk(sp.m + sp.used, sp.n - sp.used);
 }
 
 /* ms[b] was not sent: the caller keeps pkts[idx[b]] as it gave it. */
-static void tx_giveback(const struct tx_chunk *c, struct weir_pkt **pkts, uint16_t b)
+static void tx_giveback(const struct tx_chunk *c, uint16_t b)
 {
 	if (c->reused & (1ull << b))
-		tx_reattach(pkts[c->idx[b]], c->ms[b]);
+		tx_unlink(c->ms[b]);
 	else
 		tx_unsend(c->ms[b]);
+}
+
+/*
+ * The forwarding case, taken first: frames that are one mbuf each, still
+ * weir's alone, with no offload asked, go out in their own mbufs with no
+ * bookkeeping per packet. Returns how many of the leading packets are
+ * such frames (their mbufs in ms, their bytes in *bytes).
+ */
+static inline uint16_t tx_fast_build(struct weir_pkt **pkts, uint16_t n, struct rte_mbuf **ms,
+				     uint64_t *bytes)
+{
+	uint64_t sum = 0;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		struct weir_pkt *p = pkts[i];
+		struct rte_mbuf *m;
+
+		if (p->nb_segs != 1 || (p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) ||
+		    weir_pkt_is_gso(p) || !(m = own_mbuf(p)))
+			break;
+		m->data_off = p->data_off;
+		m->data_len = p->data_len;
+		m->pkt_len = p->data_len;
+		m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
+		ms[i] = m;
+		sum += p->data_len;
+	}
+	*bytes = sum;
+	return i;
+}
+
+/* A whole chunk of tx_fast_build frames: those the device did not take
+ * stay the caller's as they were (their mbufs are still theirs). */
+static uint16_t tx_fast_send(struct dpdk_txq *q, struct rte_mbuf **ms, uint16_t n,
+			     uint64_t bytes)
+{
+	uint16_t prep = rte_eth_tx_prepare(q->port_id, q->q.id, ms, n), sent;
+
+	sent = prep ? rte_eth_tx_burst(q->port_id, q->q.id, ms, prep) : 0;
+	for (uint16_t b = sent; b < n; b++)
+		bytes -= ms[b]->data_len;
+	weir_port_ctr_add(&q->tx_reused, sent);
+	weir_port_ctr_add(&q->q.stats.packets, sent);
+	weir_port_ctr_add(&q->q.stats.bytes, bytes);
+	weir_port_ctr_add(&q->q.done_pkts, sent);
+	weir_port_ctr_add(&q->q.done_bytes, bytes);
+	return sent;
 }
 
 static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
@@ -454,6 +606,9 @@ static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
 	uint16_t prep, sent, taken, drops = 0;
 	uint64_t bytes = 0;
 
+	if (tx_fast_build(pkts, n, c.ms, &bytes) == n)
+		return tx_fast_send(q, c.ms, n, bytes);
+	bytes = 0;
 	tx_build(q, pkts, n, &c);
 	prep = c.nb ? rte_eth_tx_prepare(q->port_id, q->q.id, c.ms, c.nb) : 0;
 	if (prep < c.nb) {
@@ -462,7 +617,7 @@ static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
 		c.dropped |= 1ull << c.idx[prep];
 		c.seen = c.idx[prep] + 1;
 		for (uint16_t b = prep; b < c.nb; b++)
-			tx_giveback(&c, pkts, b);
+			tx_giveback(&c, b);
 		c.nb = prep;
 	}
 	sent = c.nb ? rte_eth_tx_burst(q->port_id, q->q.id, c.ms, c.nb) : 0;
@@ -473,7 +628,7 @@ static uint16_t tx_chunk(struct dpdk_txq *q, struct weir_pkt **pkts, uint16_t n)
 			weir_pkt_free(pkts[c.idx[b]]);
 	}
 	for (uint16_t b = sent; b < c.nb; b++)
-		tx_giveback(&c, pkts, b);
+		tx_giveback(&c, b);
 	for (uint16_t i = 0; i < taken; i++) {
 		if (!(c.dropped & (1ull << i)))
 			continue;

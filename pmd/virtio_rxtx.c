@@ -320,12 +320,12 @@ static uint16_t tx_reap(struct weir_txq *txq)
 }
 
 /* True when p cannot go as it is: a segment outside this queue's pool
- * or not weir's alone to lend (external, a clone's), or an offload the
- * device did not agree to. */
+ * or not weir's alone to lend (external, a clone's, embedded in a DPDK
+ * mbuf), or an offload the device did not agree to. */
 bool vt_tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p)
 {
 	for (const struct weir_pkt *s = p; s; s = s->next)
-		if (s->pool != q->pool || (s->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)))
+		if (s->pool != q->pool || s->flags)
 			return true;
 	return (weir_pkt_is_gso(p) && !q->gso) ||
 	       ((p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !q->csum);
@@ -350,7 +350,7 @@ struct weir_pkt *vt_tx_prepare(struct vt_txq *q, struct weir_pkt *p)
 	struct weir_pkt *c;
 
 	for (struct weir_pkt *s = p; s; s = s->next) {
-		if (s->pool == q->pool && !(s->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)))
+		if (s->pool == q->pool && !s->flags)
 			continue;
 		if (weir_pkt_copy(p, q->pool, &c) < 0)
 			return tx_drop(q, p);

@@ -44,6 +44,12 @@ struct weir_extbuf {
 enum weir_pkt_flags {
 	WEIR_PKT_F_EXT = 1 << 0,      /* buf belongs to pkt->ext */
 	WEIR_PKT_F_INDIRECT = 1 << 1, /* buf belongs to pkt->direct (a clone) */
+	/* The metadata itself lives in memory that pkt->ext's owner holds
+	 * (a DPDK mbuf's private area, see pmd/dpdk), and so does buf: the
+	 * last free calls ext->free_cb(p, ext->opaque) instead of returning
+	 * p to p->pool (which is only where its clones and copies come
+	 * from). ext->refcnt is not used. Never together with the others. */
+	WEIR_PKT_F_EMBEDDED = 1 << 2,
 };
 
 /* Offload / metadata flags visible to applications. */
@@ -271,12 +277,14 @@ WEIR_INLINE struct weir_pkt *weir_pkt_alloc(struct weir_pool *pool)
 	return weir_pkt_alloc_bulk(pool, &p, 1) == 0 ? p : NULL;
 }
 
-/* Slow path of freeing: external and indirect buffers. In pkt.c. */
+/* Slow path of freeing: external and indirect buffers (not embedded
+ * packets, whose owner takes them back whole). In pkt.c. */
 void weir_pkt_detach(struct weir_pkt *p);
 
 /* Drops one reference to one segment; returns it to the pool (or undoes
- * its attachment) when it was the last. Returns the segment if the caller
- * must put it into the pool, NULL otherwise. */
+ * its attachment, or hands an embedded one to its owner) when it was the
+ * last. Returns the segment if the caller must put it into the pool, NULL
+ * otherwise. */
 WEIR_INLINE struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 {
 	/* Acquire, pairs with the release half of the decrement by which
@@ -300,8 +308,13 @@ WEIR_INLINE struct weir_pkt *weir_pkt_prefree_seg(struct weir_pkt *p)
 	} else {
 		atomic_store_explicit(&p->refcnt, 1, memory_order_relaxed);
 	}
-	if (weir_unlikely(p->flags))
+	if (weir_unlikely(p->flags)) {
+		if (p->flags & WEIR_PKT_F_EMBEDDED) {
+			p->ext->free_cb(p, p->ext->opaque);
+			return NULL;
+		}
 		weir_pkt_detach(p);
+	}
 	p->next = NULL;
 	return p;
 }

@@ -14,6 +14,8 @@
 #          over both queues, none lost.
 #   cap    weir-cap on a dpdk:net_tap0 port: what Linux sends on the tap is
 #          in the file, as tshark reads it.
+#   intr   RX interrupts on net_tap: an idle weir-fwd sleeps (wake-ups
+#          counted against rxintr=0 polling) and wakes for frames.
 # In each but cap (weir-cap reports no xstats), the bridge's copy counters (xstats rx_copied, tx_copied) of
 # every dpdk: port must be 0: the fast path moved no payload. Skips with
 # the reason when weir was built without DPDK or cannot run here.
@@ -218,6 +220,47 @@ case_cap() {
 	echo "weir-cap on dpdk:net_tap0: 3 ARP requests from Linux, read back by tshark"
 }
 
+# wakeups PID: times the process's threads went to sleep so far.
+wakeups() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
+}
+
+# RX interrupts on net_tap: idle, weir-fwd sleeps until a frame comes
+# (a few wake-ups in 2 s, against ~1000 a second polling with rxintr=0),
+# and the first frames after the quiet spell still get through.
+case_intr() {
+	local ta=wta$$ tb=wtb$$ rc=0 a poll intr
+	weir_require_root
+	weir_node_add gen
+	weir_node_add dut
+	weir_node_add sink
+	weir_nsexec dut sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	start_fwd dut "dpdk:net_tap0,iface=$ta?rxintr=0" "dpdk:net_tap1,iface=$tb?rxintr=0" ||
+		return 1
+	sleep 1; a=$(wakeups "$FPID"); sleep 2; poll=$(($(wakeups "$FPID") - a))
+	stop_fwd || return 1
+	rm -f "$TMP/fwd.sock"
+	start_fwd dut "dpdk:net_tap0,iface=$ta" "dpdk:net_tap1,iface=$tb" || return 1
+	sleep 1; a=$(wakeups "$FPID"); sleep 2; intr=$(($(wakeups "$FPID") - a))
+	echo "idle 2 s: weir-fwd woke $poll times polling, $intr times on RX interrupts"
+	if [ "$intr" -ge 100 ] || [ "$poll" -le $((intr * 5)) ]; then
+		echo "RX interrupts did not let weir-fwd sleep"
+		rc=1
+	fi
+	ip -n "$(weir_ns dut)" link set "$ta" netns "$(weir_ns gen)" || return 1
+	ip -n "$(weir_ns dut)" link set "$tb" netns "$(weir_ns sink)" || return 1
+	ip -n "$(weir_ns gen)" addr add 10.88.3.1/24 dev "$ta"
+	ip -n "$(weir_ns gen)" link set "$ta" up
+	ip -n "$(weir_ns sink)" addr add 10.88.3.2/24 dev "$tb"
+	ip -n "$(weir_ns sink)" link set "$tb" up
+	weir_nsexec gen ping -c 3 -i 0.5 -W 2 10.88.3.2 >"$TMP/ping.out" 2>&1 ||
+		{ echo "ping after the idle spell failed:"; cat "$TMP/ping.out"; rc=1; }
+	[ "$rc" = 0 ] && echo "ping: through weir-fwd woken by RX interrupts"
+	stop_fwd || rc=1
+	return $rc
+}
+
 # Two queue pairs, one lcore each, over multiqueue taps: Linux spreads
 # flows over a tap's queues (tun's flow hash); 8 UDP flows of weir-gen
 # must use both of weir's queues on the way in, none lost.
@@ -265,7 +308,8 @@ tap_2q) case_tap_2q ;;
 tap) case_tap ;;
 afxdp) case_afxdp ;;
 cap) case_cap ;;
-*) echo "unknown case $CASE (ring, tap, tap_2q, afxdp, cap)"; exit 1 ;;
+intr) case_intr ;;
+*) echo "unknown case $CASE (ring, tap, tap_2q, afxdp, cap, intr)"; exit 1 ;;
 esac
 rc=$?
 [ "$rc" = 0 ] && echo "PASS: dpdk $CASE" || echo "FAIL: dpdk $CASE"

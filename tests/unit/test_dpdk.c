@@ -116,8 +116,11 @@ Test(dpdk, ring_loopback_zero_copy_byte_exact)
 			cr_assert_eq(d[k], (uint8_t)(i * 31 + k), "packet %d byte %u", i, k);
 		cr_assert_eq(rx[i]->port, weir_port_id(port));
 	}
-	/* Sent packets stay alive under the received ones: 200 buffers. */
-	cr_assert_eq(weir_pool_in_use(pool), 200);
+	/* Sent packets stay alive under the received ones, which take no
+	 * weir metadata (it sits in the mbufs): 100 buffers. */
+	cr_assert_eq(weir_pool_in_use(pool), 100);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(rx[i]->flags, WEIR_PKT_F_EMBEDDED, "packet %d not embedded", i);
 	weir_pkt_free_bulk(rx, 100);
 	cr_assert_eq(weir_pool_in_use(pool), 0, "the last reference did not free both");
 	cr_assert_eq(xstat(port, "rx_copied"), 0);
@@ -145,7 +148,7 @@ Test(dpdk, ring_received_frames_go_out_in_their_own_mbuf)
 	cr_assert_eq(rx_all(port, rx, 64), 64);
 	for (int i = 0; i < 64; i++)
 		at[i] = weir_pkt_data(rx[i]);
-	/* The RX metadata goes back to the pool as each mbuf leaves. */
+	/* The RX metadata leaves with each mbuf. */
 	cr_assert_eq(weir_port_tx_burst(port, 0, rx, 64), 64);
 	cr_assert_eq(xstat(port, "tx_reused"), 64);
 	cr_assert_eq(weir_pool_in_use(pool), 64, "only the buffers first sent are out");
@@ -229,6 +232,88 @@ Test(dpdk, ring_super_frame_dropped_and_counted)
 	cr_assert_eq(rx_all(port, &rx, 1), 1);
 	cr_assert_eq(rx->pkt_len, 64);
 	weir_pkt_free(rx);
+	weir_port_close(port);
+}
+
+/* A clone of a received frame cannot take its mbuf (the original still
+ * holds it): it goes out in a header mbuf over the same buffer, no copy. */
+Test(dpdk, ring_clone_of_a_received_frame_goes_out_zero_copy)
+{
+	struct weir_port *port = open_ok("dpdk:net_ring0");
+	struct weir_pkt *p = weir_pkt_alloc(pool), *rx = NULL, *c = NULL, *back = NULL;
+
+	memset(weir_pkt_put(p, 100), 0x3c, 100);
+	cr_assert_eq(weir_port_tx_burst(port, 0, &p, 1), 1);
+	cr_assert_eq(rx_all(port, &rx, 1), 1);
+	cr_assert_eq(weir_pkt_clone(rx, pool, &c), 0);
+	cr_assert_eq(weir_pkt_refcnt(rx), 2);
+	cr_assert_eq(weir_port_tx_burst(port, 0, &c, 1), 1);
+	cr_assert_eq(xstat(port, "tx_reused"), 0, "a shared mbuf was sent as its own");
+	cr_assert_eq(rx_all(port, &back, 1), 1);
+	cr_assert_eq(weir_pkt_data(back), weir_pkt_data(rx), "the clone was copied");
+	cr_assert_eq(back->pkt_len, 100);
+	cr_assert_eq(xstat(port, "tx_copied") + xstat(port, "rx_copied"), 0);
+	weir_pkt_free(rx);
+	/* The first frame's buffer and the clone, which the mbuf received
+	 * back still holds. */
+	cr_assert_eq(weir_pool_in_use(pool), 2, "the frame went while a clone still held it");
+	weir_pkt_free(back);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
+	weir_port_close(port);
+}
+
+/* Received frames the ring cannot take stay the caller's, intact, and
+ * still go out later in their own mbufs. */
+Test(dpdk, ring_full_leaves_received_frames_with_the_caller)
+{
+	struct weir_port *port = open_ok("dpdk:net_ring0");
+	struct weir_pkt *fill[64], *rx[64], *more[64];
+	uint16_t taken = 0, n;
+
+	for (int k = 0; k < 64; k++) { /* fill the ring */
+		cr_assert_eq(weir_pkt_alloc_bulk(pool, fill, 64), 0);
+		for (int i = 0; i < 64; i++)
+			memset(weir_pkt_put(fill[i], 64), i, 64);
+		n = weir_port_tx_burst(port, 0, fill, 64);
+		weir_pkt_free_bulk(fill + n, 64u - n);
+		taken += n;
+		if (n < 64)
+			break;
+	}
+	cr_assert_lt(taken, 64 * 64, "the ring never filled");
+	cr_assert_eq(rx_all(port, rx, 64), 64);
+	cr_assert_eq(weir_pkt_alloc_bulk(pool, more, 64), 0);
+	for (int i = 0; i < 64; i++)
+		weir_pkt_put(more[i], 64);
+	cr_assert_eq(weir_port_tx_burst(port, 0, more, 64), 64, "the ring had room for 64");
+	cr_assert_eq(weir_port_tx_burst(port, 0, rx, 64), 0, "a full ring took frames");
+	for (int i = 0; i < 64; i++) {
+		cr_assert_eq(rx[i]->flags, WEIR_PKT_F_EMBEDDED);
+		cr_assert_eq(rx[i]->pkt_len, 64);
+		cr_assert_eq(weir_pkt_data(rx[i])[63], (uint8_t)i, "frame %d changed", i);
+	}
+	weir_pkt_free_bulk(rx, 64);
+	weir_port_close(port);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
+}
+
+/* Received frames the application frees go back to their mempool: far
+ * more bursts than the pool has mbufs keep coming. */
+Test(dpdk, null_freed_frames_return_their_mbufs)
+{
+	struct weir_port *port = open_ok("dpdk:net_null0,size=64?mbufs=512");
+	struct weir_pkt *pkts[32];
+
+	for (int k = 0; k < 200; k++) {
+		cr_assert_eq(weir_port_rx_burst(port, 0, pkts, 32), 32, "burst %d: mbufs leak", k);
+		cr_assert_eq(pkts[0]->flags, WEIR_PKT_F_EMBEDDED);
+		if (k % 2)
+			weir_pkt_free_bulk(pkts, 32);
+		else
+			for (int i = 0; i < 32; i++)
+				weir_pkt_free(pkts[i]);
+	}
+	cr_assert_eq(weir_pool_in_use(pool), 0, "received frames took weir metadata");
 	weir_port_close(port);
 }
 
