@@ -28,6 +28,7 @@ done
 for c in dpdk-testpmd perf; do
 	command -v "$c" >/dev/null || { echo "fwd_cpu.sh: $c not found; skipping" >&2; exit 77; }
 done
+. "$(dirname "$0")/lib/rows.sh"
 TMP=$(mktemp -d /tmp/weir-fwd-cpu.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -104,3 +105,7 @@ d=$(printf '%s\n' "${D[@]}" | median)
 t=$(printf '%s\n' "${T[@]}" | median)
 n=$(printf '%s\n' "${N[@]}" | median)
 awk -v d="$d" -v t="$t" -v n="$n" 'BEGIN {printf "medians: weir-fwd dpdk:net_null %.1f ns/pkt, testpmd io %.1f, weir-fwd null: %.1f; ratio testpmd/weir (dpdk:) %.2f\n", d, t, n, (d > 0 ? t / d : 0)}'
+bench_row fwd_cpu "CPU per forwarded 64 B packet, weir-fwd dpdk:net_null vs testpmd io" ns lower \
+	"$d" "$t" "testpmd io" "" "" "$runs" "perf stat task-clock of the forwarder"
+bench_row fwd_cpu "CPU per forwarded 64 B packet, weir-fwd null: vs testpmd io net_null" ns lower \
+	"$n" "$t" "testpmd io" "" "" "$runs" "weir's own null ports against DPDK's"
