@@ -194,6 +194,9 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	if (c->queues > 1)
 		return fanout_join(port, fd, c, fanout_id);
+	/* Slots that hold the largest frame the block ring takes. */
+	afp_wake_setup(q, ifindex, c->offload,
+		       c->offload ? AFP_GSO_BLOCK : (uint32_t)((c->frame_size + 4095) & ~4095ULL));
 	return 0;
 }
 
@@ -438,7 +441,7 @@ static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 
 static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 {
-	uint64_t v[23] = {0};
+	uint64_t v[25] = {0};
 	static const char *const names[] = {
 		"rx_zerocopy_packets", "rx_copy_packets",  "rx_copy_blocks",
 		"rx_blocks_held",      "rx_truncated",     "rx_csum_partial",
@@ -448,7 +451,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"tx_too_big",          "tx_kicks",         "tx_kick_errors",
 		"tx_wrong_format",     "rx_csum_completed", "rx_gso_packets",
 		"tx_csum_completed",   "tx_big_sent",      "tx_big_again",
-		"rx_bad_frames",
+		"rx_bad_frames",       "rx_wake_packets",  "rx_wake_arms",
 	};
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
@@ -472,6 +475,10 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[17] += weir_port_ctr_read(&q->csum_completed);
 		v[18] += weir_port_ctr_read(&q->gso_pkts);
 		v[22] += weir_port_ctr_read(&q->bad_frames);
+		if (q->wake) {
+			v[23] += weir_port_ctr_read(&q->wake->pkts);
+			v[24] += weir_port_ctr_read(&q->wake->arms);
+		}
 	}
 	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
 		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];
