@@ -67,17 +67,23 @@ struct afp_kstats {
 
 /* The wake ring (afpacket_wake.c): a TPACKET_V2 socket fanned out with the
  * block ring by an eBPF program that reads *sel. */
-#define AFP_WAKE_ARM_EMPTY 32 /* empty polls before frames go to the wake ring */
+#define AFP_WAKE_ARM_EMPTY 256 /* empty polls before frames go to the wake ring */
 #define AFP_WAKE_BUSY 16      /* frames waiting in it that send them back */
+/* The program's map value, shared with the kernel. */
+struct afp_wake_ctl {
+	uint32_t sel;  /* fanout member for new frames: 0 blocks, 1 wake ring */
+	uint32_t sent; /* frames the program sent to the wake ring */
+	uint32_t done; /* of those, read by the driver */
+	uint32_t pad;
+};
 struct afp_wake {
 	int fd, epfd, map_fd, prog_fd;
-	uint32_t *sel;  /* the program's map value: fanout member, 0 blocks, 1 wake */
-	void *sel_map;  /* its mapping */
+	struct afp_wake_ctl *ctl; /* in ctl_map */
+	void *ctl_map;
 	uint8_t *map;   /* the ring */
 	size_t map_len;
-	uint32_t frame_size, head;
-	bool armed;
-	uint64_t pkts, arms; /* xstats */
+	uint32_t frame_size, slots, head;
+	uint64_t pkts, arms, slips; /* xstats */
 };
 
 struct afp_rxq {
