@@ -50,11 +50,12 @@
 # the burst, so its own wake-up included); for reflect, the round trip the
 # sender measured (-m txrx). Absolute figures: there is no kernel reference.
 #
-# afpacket's first frame waits for the TPACKET_V3 block retire timer
-# (timeout_us=1000) whether weir sleeps or spins: the RX fd becomes readable
-# when the kernel retires the block, not when the frame lands in it. On the
-# 6.18 kernel this was written on the timer fires every 1 ms (the frames
-# wait 0-1 ms, about 0.5 ms median); kernels that round it to jiffies make
+# afpacket's first frame used to wait for the TPACKET_V3 block retire timer
+# (the RX fd becomes readable when the kernel retires the block, not when
+# the frame lands in it: 0-1 ms, median 244-796 us here). A one-queue port
+# now takes light traffic through its per-frame wake ring (afpacket_wake.c),
+# so the first frame wakes weir at once; with queues > 1 or no eBPF it still
+# waits for the timer (timeout_us=1000; kernels that round it to jiffies make
 # that up to 4 ms at HZ=250. The machine may be shared: figures are noisy, medians
 # are quoted; the first-frame times are the ones to trust.
 set -uo pipefail

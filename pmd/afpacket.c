@@ -441,7 +441,7 @@ static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 
 static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 {
-	uint64_t v[25] = {0};
+	uint64_t v[26] = {0};
 	static const char *const names[] = {
 		"rx_zerocopy_packets", "rx_copy_packets",  "rx_copy_blocks",
 		"rx_blocks_held",      "rx_truncated",     "rx_csum_partial",
@@ -452,6 +452,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"tx_wrong_format",     "rx_csum_completed", "rx_gso_packets",
 		"tx_csum_completed",   "tx_big_sent",      "tx_big_again",
 		"rx_bad_frames",       "rx_wake_packets",  "rx_wake_arms",
+		"rx_wake_slips",
 	};
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
@@ -478,6 +479,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		if (q->wake) {
 			v[23] += weir_port_ctr_read(&q->wake->pkts);
 			v[24] += weir_port_ctr_read(&q->wake->arms);
+			v[25] += weir_port_ctr_read(&q->wake->slips);
 		}
 	}
 	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
