@@ -56,7 +56,7 @@
 # now takes light traffic through its per-frame wake ring (afpacket_wake.c),
 # so the first frame wakes weir at once; with queues > 1 or no eBPF it still
 # waits for the timer (timeout_us=1000; kernels that round it to jiffies make
-# that up to 4 ms at HZ=250. The machine may be shared: figures are noisy, medians
+# that up to 4 ms at HZ=250). The machine may be shared: figures are noisy, medians
 # are quoted; the first-frame times are the ones to trust.
 set -uo pipefail
 
