@@ -83,6 +83,7 @@ struct afp_wake {
 	uint8_t *map;   /* the ring */
 	size_t map_len;
 	uint32_t frame_size, slots, head;
+	bool holding; /* the wake ring waits for a slipped frame (afpacket_wake.c) */
 	uint64_t pkts, arms, slips; /* xstats */
 };
 

@@ -256,20 +256,32 @@ static uint32_t open_block_pkts(const struct afp_rxq *q)
 
 void afp_wake_idle(struct afp_rxq *q)
 {
-	if (!q->wake || q->empty < AFP_WAKE_ARM_EMPTY || q->left ||
+	/* Frames in the kernel's open block would come out behind newer
+	 * ones from the wake ring: let the timer retire it first. */
+	if (!q->wake || q->empty < AFP_WAKE_ARM_EMPTY || q->left || open_block_pkts(q) ||
 	    __atomic_load_n(&q->wake->ctl->sel, __ATOMIC_RELAXED))
 		return;
-	/* Frames in the kernel's open block would come out behind newer
-	 * ones from the wake ring: let the timer retire it first. A frame
-	 * that reached the block while the switch was made is the same
-	 * case: switched back, and tried again after the retire. */
-	if (open_block_pkts(q))
-		return;
 	select_ring(q->wake, 1);
-	if (open_block_pkts(q)) {
-		select_ring(q->wake, 0);
-		weir_port_ctr_add(&q->wake->slips, 1);
+}
+
+/*
+ * A frame the kernel had already sent to the block ring when the switch was
+ * made lands in the open block after it; the wake ring's frames are newer.
+ * Until that block is retired and read (the timer: at most one period),
+ * the wake ring waits; nothing else reaches the blocks while it is armed.
+ */
+static bool slipped(struct afp_rxq *q)
+{
+	struct afp_wake *w = q->wake;
+
+	if (!__atomic_load_n(&w->ctl->sel, __ATOMIC_RELAXED) || (!q->left && !open_block_pkts(q))) {
+		w->holding = false;
+		return false;
 	}
+	if (!w->holding)
+		weir_port_ctr_add(&w->slips, 1);
+	w->holding = true;
+	return true;
 }
 
 /* One wake-ring frame into a packet (copied); NULL when dropped. The
@@ -323,6 +335,8 @@ uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint
 	weir_ns_t now = 0;
 	uint16_t got = 0, seen = 0;
 
+	if (weir_unlikely(slipped(q)))
+		return 0;
 	while (got < n) {
 		struct tpacket2_hdr *h =
 			(struct tpacket2_hdr *)(void *)(w->map + (size_t)w->head * w->frame_size);
