@@ -335,8 +335,6 @@ uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint
 	weir_ns_t now = 0;
 	uint16_t got = 0, seen = 0;
 
-	if (weir_unlikely(slipped(q)))
-		return 0;
 	while (got < n) {
 		struct tpacket2_hdr *h =
 			(struct tpacket2_hdr *)(void *)(w->map + (size_t)w->head * w->frame_size);
@@ -345,6 +343,10 @@ uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint
 		/* Acquire pairs with the kernel's barrier before it sets
 		 * TP_STATUS_USER: the frame is complete once we see it. */
 		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+			break;
+		/* After the acquire: a frame the kernel put in the open block
+		 * before this one is counted there by now. */
+		if (!seen && weir_unlikely(slipped(q)))
 			break;
 		if (!now)
 			now = weir_clock_now();
