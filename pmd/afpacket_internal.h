@@ -69,6 +69,7 @@ struct afp_kstats {
  * block ring by an eBPF program that reads *sel. */
 #define AFP_WAKE_ARM_EMPTY 256 /* empty polls before frames go to the wake ring */
 #define AFP_WAKE_BUSY 16      /* frames waiting in it that send them back */
+#define AFP_WAKE_GRACE_NS 50000 /* after the switch, for frames still on the way */
 /* The program's map value, shared with the kernel. */
 struct afp_wake_ctl {
 	uint32_t sel;  /* fanout member for new frames: 0 blocks, 1 wake ring */
@@ -84,6 +85,7 @@ struct afp_wake {
 	size_t map_len;
 	uint32_t frame_size, slots, head;
 	bool holding; /* the wake ring waits for a slipped frame (afpacket_wake.c) */
+	weir_ns_t armed_at;
 	uint64_t pkts, arms, slips; /* xstats */
 };
 

@@ -6,7 +6,7 @@
  * the kernel counts tp_retire_blk_tov in milliseconds, and a sleeper on the
  * socket is woken only when a block retires).
  *
- * Each queue of a one-queue port has a second socket, a small TPACKET_V2
+ * With wake=1, the queue of a one-queue port has a second socket, a TPACKET_V2
  * ring whose every frame is handed over (and wakes a sleeper) at once. The
  * two sockets form a PACKET_FANOUT group whose eBPF program sends every
  * frame to exactly one of them: to the slot the driver wrote into the
@@ -24,6 +24,15 @@
  * hundreds of reordered frames in 20000 through weir-fwd). The wake ring
  * is sized instead to ride out a sleeper's wake-up at line rate: 256 slots
  * of 4 KiB, or 64 of 128 KiB when the vnet header brings GSO super-frames.
+ *
+ * Off by default: switching sockets leaves a window in which a frame the
+ * kernel sent to the block ring before the switch is still on its way (on
+ * another CPU) while newer ones arrive in the wake ring. Frames within
+ * AFP_WAKE_GRACE_NS of the switch wait, and a frame seen in the open block
+ * holds the wake ring back until that block is read, yet on a heavily
+ * overloaded 2-vCPU host (a vCPU stalled mid-delivery for longer than the
+ * grace) fwd_gen still saw a frame in 20000 reordered in about one run of
+ * three. Closing it needs the program to count what it sends to the blocks.
  *
  * The queue's wait_fd is an epoll set of both sockets. Ports with more
  * than one queue (their fanout spreads by flow) or kernels without eBPF
@@ -242,8 +251,10 @@ static void select_ring(struct afp_wake *w, uint32_t member)
 	/* Relaxed is enough: the kernel reads it per frame, and which
 	 * socket a frame racing the store lands in does not matter. */
 	__atomic_store_n(&w->ctl->sel, member, __ATOMIC_RELAXED);
-	if (member == 1)
+	if (member == 1) {
+		w->armed_at = weir_clock_now();
 		weir_port_ctr_add(&w->arms, 1);
+	}
 }
 
 static uint32_t open_block_pkts(const struct afp_rxq *q)
@@ -269,12 +280,19 @@ void afp_wake_idle(struct afp_rxq *q)
  * made lands in the open block after it; the wake ring's frames are newer.
  * Until that block is retired and read (the timer: at most one period),
  * the wake ring waits; nothing else reaches the blocks while it is armed.
+ * Such a frame may still be on its way on another CPU: wake-ring frames
+ * that come within AFP_WAKE_GRACE_NS of the switch wait out that time
+ * first (the first frame after idle comes long after it).
  */
 static bool slipped(struct afp_rxq *q)
 {
 	struct afp_wake *w = q->wake;
 
-	if (!__atomic_load_n(&w->ctl->sel, __ATOMIC_RELAXED) || (!q->left && !open_block_pkts(q))) {
+	if (!__atomic_load_n(&w->ctl->sel, __ATOMIC_RELAXED))
+		return w->holding = false;
+	if (weir_clock_now() - w->armed_at < AFP_WAKE_GRACE_NS)
+		return true;
+	if (!q->left && !open_block_pkts(q)) {
 		w->holding = false;
 		return false;
 	}

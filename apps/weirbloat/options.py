@@ -43,8 +43,8 @@ def build_args(argv):
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
     p.add_argument("--port-kind", default="afxdp", choices=["afxdp", "afpacket"],
                    help="weir-fwd driver for its two ports (default %(default)s; afxdp mounts "
-                        "bpffs itself if it is missing. afpacket takes light traffic through its per-frame "
-                        "wake ring and bulk in TPACKET_V3 blocks, which a block that does not fill "
+                        "bpffs itself if it is missing. afpacket (without --port-args wake=1, its per-frame "
+                        "wake ring) receives in TPACKET_V3 blocks, which a block that does not fill "
                         "hands over only on its retire timer: up to 1 ms on a 6.18 kernel, a jiffy "
                         "on older ones)")
     p.add_argument("--port-args", default=None,
