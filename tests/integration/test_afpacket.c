@@ -14,7 +14,6 @@
  * idle and wake (an idle queue sleeps, and wakes for a frame; with wake=1
  * the frame comes through the wake ring),
  * errors (missing interface, down interface, no CAP_NET_RAW),
- * idle (wait_fd sleeps while idle, wakes for a frame),
  * vanish (the interface is deleted while the port runs).
  * Exit 0 pass, 1 fail, 77 skip. Every case checks that no buffer leaked.
  */
