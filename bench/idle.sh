@@ -7,6 +7,7 @@
 #
 #   bench/idle.sh [BUILD_DIR] [IDLE_SECONDS] [PINGS] [BEFORE_BUILD_DIR]
 #   env: KINDS="afxdp afpacket"  SHAPES="plain shaped"  BUSY=1  GEN=0
+#        AFP_ARGS="wake=1" (added to afpacket port specs)
 #
 # Namespaces a -- dut -- b (tests/integration/lib/netns.sh): a and b share
 # one subnet and dut does not forward, so only weir-fwd joins them. weir-fwd
@@ -50,12 +51,13 @@
 # the burst, so its own wake-up included); for reflect, the round trip the
 # sender measured (-m txrx). Absolute figures: there is no kernel reference.
 #
-# afpacket's first frame waits for the TPACKET_V3 block retire timer
-# (timeout_us=1000) whether weir sleeps or spins: the RX fd becomes readable
-# when the kernel retires the block, not when the frame lands in it. On the
-# 6.18 kernel this was written on the timer fires every 1 ms (the frames
-# wait 0-1 ms, about 0.5 ms median); kernels that round it to jiffies make
-# that up to 4 ms at HZ=250. The machine may be shared: figures are noisy, medians
+# afpacket's first frame used to wait for the TPACKET_V3 block retire timer
+# (the RX fd becomes readable when the kernel retires the block, not when
+# the frame lands in it: 0-1 ms, median 244-796 us here). A one-queue port
+# with AFP_ARGS=wake=1 takes light traffic through its per-frame wake ring
+# (afpacket_wake.c), so the first frame wakes weir at once; otherwise it
+# waits for the timer (timeout_us=1000; kernels that round it to jiffies make
+# that up to 4 ms at HZ=250). The machine may be shared: figures are noisy, medians
 # are quoted; the first-frame times are the ones to trust.
 set -uo pipefail
 
@@ -148,7 +150,9 @@ probe() {
 # reply_p50 rtt_p50 n stop_ms stats rc"
 run() {
 	local b=$1 kind=$2 shape=$3 mode=$4 pid s0 s1 dt r t0 t1 rc base=0 stat
-	local -a args=(-p "$kind:$D0" -p "$kind:$D1" -c "$fcpu" --quiet)
+	local q=
+	[ "$kind" = afpacket ] && [ -n "${AFP_ARGS:-}" ] && q="?$AFP_ARGS"
+	local -a args=(-p "$kind:$D0$q" -p "$kind:$D1$q" -c "$fcpu" --quiet)
 	local sock=$TMP/fwd.sock
 	if [ "$shape" = shaped ]; then
 		args+=(--delay 20ms --delay-limit 4096)

@@ -52,7 +52,7 @@
 /* --- control path --------------------------------------------------------- */
 
 struct afp_conf {
-	uint64_t queues, fanout, bypass, block_size, frame_size, blocks, timeout_us, offload;
+	uint64_t queues, fanout, bypass, block_size, frame_size, blocks, timeout_us, offload, wake;
 	uint32_t tx_frames;
 };
 
@@ -194,6 +194,10 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	if (c->queues > 1)
 		return fanout_join(port, fd, c, fanout_id);
+	/* Slots that hold the largest frame the block ring takes. */
+	if (c->wake)
+		afp_wake_setup(q, ifindex, c->offload,
+			       c->offload ? AFP_GSO_BLOCK : (uint32_t)((c->frame_size + 4095) & ~4095ULL));
 	return 0;
 }
 
@@ -283,8 +287,12 @@ static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
 				     &c->block_size)) ||
 	    (err = weir_port_arg_u64(port, "frame_size", 2048, 128, 1 << 20, &c->frame_size)) ||
 	    (err = weir_port_arg_u64(port, "blocks", 64, 2, 1 << 16, &c->blocks)) ||
-	    (err = weir_port_arg_u64(port, "timeout_us", 1000, 1, 10000000, &c->timeout_us)))
+	    (err = weir_port_arg_u64(port, "timeout_us", 1000, 1, 10000000, &c->timeout_us)) ||
+	    (err = weir_port_arg_u64(port, "wake", 0, 0, 1, &c->wake)))
 		return err;
+	if (c->wake && c->queues > 1)
+		return weir_port_fail(port, -EINVAL, "wake=1 needs queues=1 (the wake ring shares "
+				      "the fanout group with the one block ring)");
 	fo = weir_port_arg_choice(port, "fanout", 0);
 	if (fo < 0)
 		return fo;
@@ -442,7 +450,7 @@ static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 
 static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 {
-	uint64_t v[23] = {0};
+	uint64_t v[26] = {0};
 	static const char *const names[] = {
 		"rx_zerocopy_packets", "rx_copy_packets",  "rx_copy_blocks",
 		"rx_blocks_held",      "rx_truncated",     "rx_csum_partial",
@@ -452,7 +460,8 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"tx_too_big",          "tx_kicks",         "tx_kick_errors",
 		"tx_wrong_format",     "rx_csum_completed", "rx_gso_packets",
 		"tx_csum_completed",   "tx_big_sent",      "tx_big_again",
-		"rx_bad_frames",
+		"rx_bad_frames",       "rx_wake_packets",  "rx_wake_arms",
+		"rx_wake_slips",
 	};
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
@@ -476,6 +485,11 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		v[17] += weir_port_ctr_read(&q->csum_completed);
 		v[18] += weir_port_ctr_read(&q->gso_pkts);
 		v[22] += weir_port_ctr_read(&q->bad_frames);
+		if (q->wake) {
+			v[23] += weir_port_ctr_read(&q->wake->pkts);
+			v[24] += weir_port_ctr_read(&q->wake->arms);
+			v[25] += weir_port_ctr_read(&q->wake->slips);
+		}
 	}
 	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
 		struct afp_txq *q = (struct afp_txq *)port->fp.txq[i];
@@ -502,6 +516,8 @@ static const struct weir_port_param afp_params[] = {
 	{"fanout", "how the kernel spreads frames over queues (default hash)", "hash|lb|cpu"},
 	{"qdisc_bypass", "1: transmit straight to the driver, skipping the kernel qdisc",
 	 "0|1"},
+	{"wake", "1: a per-frame wake ring for light traffic and the first frame after idle "
+	 "(queues=1; default 0: rare reordering on an overloaded host, see afpacket_wake.c)", "0|1"},
 	{"offload", "1: exchange virtio_net_hdr with the kernel: partial checksums and GSO "
 		    "super-frames in and out; 0: complete wire frames only (default 1)", "0|1"},
 	{"block_size", "rx/tx ring block bytes, power of two; 128k or more holds a 64 KiB GSO "

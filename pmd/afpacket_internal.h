@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/virtio_net.h>
+
+#include "weir/clock.h"
 #include "weir/pkt.h"
 #include "weir/port_driver.h"
 
@@ -62,9 +65,34 @@ struct afp_kstats {
 	uint64_t packets, drops, freeze;
 };
 
+/* The wake ring (afpacket_wake.c): a TPACKET_V2 socket fanned out with the
+ * block ring by an eBPF program that reads *sel. */
+#define AFP_WAKE_ARM_EMPTY 256 /* empty polls before frames go to the wake ring */
+#define AFP_WAKE_BUSY 16      /* frames waiting in it that send them back */
+#define AFP_WAKE_GRACE_NS 50000 /* after the switch, for frames still on the way */
+/* The program's map value, shared with the kernel. */
+struct afp_wake_ctl {
+	uint32_t sel;  /* fanout member for new frames: 0 blocks, 1 wake ring */
+	uint32_t sent; /* frames the program sent to the wake ring */
+	uint32_t done; /* of those, read by the driver */
+	uint32_t pad;
+};
+struct afp_wake {
+	int fd, epfd, map_fd, prog_fd;
+	struct afp_wake_ctl *ctl; /* in ctl_map */
+	void *ctl_map;
+	uint8_t *map;   /* the ring */
+	size_t map_len;
+	uint32_t frame_size, slots, head;
+	bool holding; /* the wake ring waits for a slipped frame (afpacket_wake.c) */
+	weir_ns_t armed_at;
+	uint64_t pkts, arms, slips; /* xstats */
+};
+
 struct afp_rxq {
 	struct weir_rxq q;
 	struct afp_ring *ring;
+	struct afp_wake *wake; /* NULL: none (more than one queue, or refused) */
 	struct weir_pool *pool;
 	uint32_t cur;        /* block to read */
 	uint32_t left;       /* packets left in the open block, 0: none open */
@@ -119,9 +147,35 @@ struct afp_priv {
 
 uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n);
 int afp_wait_fd(struct weir_rxq *rxq);
+/* Copies len bytes into pool buffers from head on, chained: 0, -ENOBUFS,
+ * -E2BIG. */
+int afp_rx_copy(struct weir_pool *pool, struct weir_pkt *head, const uint8_t *src, uint32_t len);
+/* Writes a VLAN tag (tpid, tci) in front of the MAC header at at + 4,
+ * moving the addresses down to at. */
+void afp_vlan_put(uint8_t *at, uint16_t tpid, uint16_t tci);
+/* A received packet's port, queue, hash, timestamp and offload flags from
+ * the kernel's status and vnet header (NULL without one); tag is the VLAN
+ * tag length weir put back. */
+void afp_rx_meta(struct afp_rxq *q, struct weir_pkt *p, uint32_t status,
+		 const struct virtio_net_hdr *vh, uint16_t tag, uint32_t hash, weir_ns_t now);
 /* Gives the queue's ring back: unread frames to the kernel, the mapping
  * to the last packet that still points into it. Idempotent. */
 void afp_rxq_release(struct afp_rxq *q);
+
+/* --- afpacket_wake.c ---------------------------------------------------- */
+
+/* Gives queue q (bound to ifindex, its block ring made) a wake ring of
+ * frame_size slots; without one (said at debug level) it works as before. */
+void afp_wake_setup(struct afp_rxq *q, int ifindex, bool vnet, uint32_t frame_size);
+void afp_wake_release(struct afp_rxq *q);
+/* The epoll set of both sockets, or -1 without a wake ring. */
+int afp_wake_fd(const struct afp_rxq *q);
+/* Frames waiting in the wake ring, copied into packets (at most n, bytes
+ * added to *bytes); many waiting send new frames back to the blocks. */
+uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint64_t *bytes);
+/* After an empty poll: sends new frames to the wake ring once the queue
+ * has idled AFP_WAKE_ARM_EMPTY polls and the open block is empty. */
+void afp_wake_idle(struct afp_rxq *q);
 
 /* --- afpacket_tx.c ------------------------------------------------------ */
 

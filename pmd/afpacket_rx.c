@@ -152,16 +152,22 @@ static void block_close(struct afp_rxq *q)
 	q->cur = q->cur + 1 == r->nblocks ? 0 : q->cur + 1;
 }
 
+void afp_vlan_put(uint8_t *at, uint16_t tpid, uint16_t tci)
+{
+	uint16_t be[2] = {htons(tpid), htons(tci)};
+
+	memmove(at, at + AFP_VLAN_HLEN, 2 * ETH_ALEN);
+	memcpy(at + 2 * ETH_ALEN, be, sizeof(be));
+}
+
 /* The kernel moved a VLAN tag into tp_vlan_tci; put it back so the bytes
  * are what was on the wire. */
 static void vlan_reinsert(uint8_t *data, const struct tpacket3_hdr *h)
 {
 	uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid
 								   : ETH_P_8021Q;
-	uint16_t be[2] = {htons(tpid), htons((uint16_t)h->hv1.tp_vlan_tci)};
 
-	memmove(data, data + AFP_VLAN_HLEN, 2 * ETH_ALEN);
-	memcpy(data + 2 * ETH_ALEN, be, sizeof(be));
+	afp_vlan_put(data, tpid, (uint16_t)h->hv1.tp_vlan_tci);
 }
 
 /* Slow path after many empty polls: has the socket reported an error? */
@@ -230,8 +236,28 @@ static void vnet_apply(struct afp_rxq *q, struct weir_pkt *p, const struct virti
 	}
 }
 
-/* Copies a frame into pool buffers, chained when it does not fit one. */
-static int rx_copy(struct weir_pool *pool, struct weir_pkt *head, const uint8_t *src, uint32_t len)
+void afp_rx_meta(struct afp_rxq *q, struct weir_pkt *p, uint32_t status,
+		 const struct virtio_net_hdr *vh, uint16_t tag, uint32_t hash, weir_ns_t now)
+{
+	p->port = q->q.port->id;
+	p->queue = q->q.id;
+	p->hash = hash;
+	p->timestamp = now;
+	p->ol_flags = WEIR_PKT_OL_RX_TSTAMP;
+	if (vh) {
+		vnet_apply(q, p, vh, tag);
+	} else if (weir_unlikely(status & TP_STATUS_CSUMNOTREADY)) {
+		/* No offsets without the vnet header: find the L4 checksum and
+		 * complete it here, so what leaves weir is valid. */
+		weir_port_ctr_add(&q->csum_partial, 1);
+		if (weir_pkt_csum_fix_partial(p) > 0)
+			weir_port_ctr_add(&q->csum_completed, 1);
+	} else if (status & TP_STATUS_CSUM_VALID) {
+		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
+	}
+}
+
+int afp_rx_copy(struct weir_pool *pool, struct weir_pkt *head, const uint8_t *src, uint32_t len)
 {
 	struct weir_pkt *seg = head;
 
@@ -363,7 +389,7 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 		weir_port_ctr_add(&q->vlan_reinserted, 1);
 	}
 	if (q->copy) {
-		err = rx_copy(q->pool, p, (uint8_t *)h + mac, len);
+		err = afp_rx_copy(q->pool, p, (uint8_t *)h + mac, len);
 		weir_port_ctr_add(&q->copy_pkts, 1);
 	} else {
 		err = rx_attach(q, p, (uint8_t *)h, mac, len);
@@ -377,22 +403,8 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 			weir_port_ctr_add(&rxq->stats.errors, 1);
 		return NULL;
 	}
-	p->port = rxq->port->id;
-	p->queue = rxq->id;
-	p->hash = h->hv1.tp_rxhash;
-	p->timestamp = now;
-	p->ol_flags = WEIR_PKT_OL_RX_TSTAMP;
-	if (q->vnet) {
-		vnet_apply(q, p, &vh, vlan ? AFP_VLAN_HLEN : 0);
-	} else if (weir_unlikely(h->tp_status & TP_STATUS_CSUMNOTREADY)) {
-		/* No offsets without the vnet header: find the L4 checksum and
-		 * complete it here, so what leaves weir is valid. */
-		weir_port_ctr_add(&q->csum_partial, 1);
-		if (weir_pkt_csum_fix_partial(p) > 0)
-			weir_port_ctr_add(&q->csum_completed, 1);
-	} else if (h->tp_status & TP_STATUS_CSUM_VALID) {
-		p->ol_flags |= WEIR_PKT_OL_CSUM_VALID;
-	}
+	afp_rx_meta(q, p, h->tp_status, q->vnet ? &vh : NULL, vlan ? AFP_VLAN_HLEN : 0,
+		    h->hv1.tp_rxhash, now);
 	return p;
 }
 
@@ -405,6 +417,9 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 
 	if (weir_unlikely(weir_port_is_dead(rxq->port)))
 		return 0;
+	/* Older than anything in an open block (see afpacket_wake.c). */
+	if (q->wake)
+		got = afp_wake_rx(q, pkts, n, &bytes);
 	while (got < n) {
 		struct tpacket3_hdr *h;
 		struct weir_pkt *p;
@@ -443,19 +458,24 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 	weir_port_ctr_add(&rxq->stats.bytes, bytes);
 	if (got) {
 		q->empty = 0;
-	} else if (weir_unlikely(++q->empty % AFP_CHECK_EVERY == 0)) {
-		rx_check(q);
+	} else {
+		if (weir_unlikely(++q->empty % AFP_CHECK_EVERY == 0))
+			rx_check(q);
+		afp_wake_idle(q);
 	}
 	return got;
 }
 
 int afp_wait_fd(struct weir_rxq *rxq)
 {
-	return ((struct afp_rxq *)rxq)->ring->fd;
+	struct afp_rxq *q = (struct afp_rxq *)rxq;
+
+	return q->wake ? afp_wake_fd(q) : q->ring->fd;
 }
 
 void afp_rxq_release(struct afp_rxq *q)
 {
+	afp_wake_release(q);
 	if (!q->ring)
 		return;
 	if (q->left)

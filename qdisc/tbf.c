@@ -17,7 +17,7 @@
 #include "qdisc_internal.h"
 
 struct tbf_conf {
-	uint64_t rate, burst, peakrate, mtu;
+	uint64_t rate, burst, peakrate, mtu, catchup;
 	uint32_t overhead;
 };
 
@@ -26,10 +26,16 @@ struct tbf {
 	uint64_t mult, pmult;
 	uint64_t burst, mtu;     /* bytes */
 	int64_t buffer, mtu_ns;  /* bucket depths, ns */
+	int64_t catchup;         /* extra depth while packets wait, ns */
 	int64_t tokens, ptokens; /* ns */
 	weir_ns_t t_c;
 	bool started;
+	bool backlogged; /* packets waited from t_c on */
 	uint32_t overhead;
+	/* Bucket time thrown away at the cap while packets waited: the
+	 * shaper's slots the dequeuer missed (it ran late by more than the
+	 * burst), link time lost to the caller, not to the traffic. */
+	uint64_t capped_ns;
 };
 
 static const struct qd_param tbf_params[] = {
@@ -43,12 +49,15 @@ static const struct qd_param tbf_params[] = {
 	  NULL, "optional, must be above rate" },
 	{ "mtu", QD_P_SIZE, offsetof(struct tbf_conf, mtu), 64, 1 << 20, NULL, NULL,
 	  "peak bucket depth, default 1514" },
+	{ "catchup", QD_P_TIME, offsetof(struct tbf_conf, catchup), 0, 10 * WEIR_NS_PER_SEC, NULL,
+	  NULL, "bucket time also kept while packets wait (a late dequeuer's missed slots), "
+	  "default 0" },
 	{ "overhead", QD_P_U32, offsetof(struct tbf_conf, overhead), 0, 256, NULL, NULL,
 	  "bytes added per packet (e.g. 24: preamble, SFD, gap, FCS), default 0" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
-static const struct tbf_conf tbf_default = { 0, 0, 0, 0, 0 };
+static const struct tbf_conf tbf_default = { 0, 0, 0, 0, 0, 0 };
 
 static uint64_t rate_mult(uint64_t bytes_per_s)
 {
@@ -92,6 +101,7 @@ static int tbf_init(struct weir_qdisc *q, const void *c, char *why, size_t len)
 	t->overhead = conf->overhead;
 	t->mult = rate_mult(t->rate);
 	t->buffer = len_to_ns(t->mult, t->burst);
+	t->catchup = (int64_t)conf->catchup;
 	if (t->peakrate) {
 		t->pmult = rate_mult(t->peakrate);
 		t->mtu_ns = len_to_ns(t->pmult, t->mtu);
@@ -120,11 +130,13 @@ static struct weir_pkt *tbf_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns
 	struct weir_qdisc *child = q->children[0];
 	weir_ns_t cdue = 0;
 	struct weir_pkt *p;
-	int64_t toks, ptoks = 0;
+	int64_t toks, ptoks = 0, cap;
 	uint64_t len;
 
-	if (!child->st.backlog_pkts)
+	if (!child->st.backlog_pkts) {
+		t->backlogged = false;
 		return NULL;
+	}
 	p = qd_peek_due(child, now, &cdue);
 	if (!p) {
 		*due = cdue;
@@ -135,24 +147,31 @@ static struct weir_pkt *tbf_dequeue(struct weir_qdisc *q, weir_ns_t now, weir_ns
 		t->t_c = now;
 	}
 	len = qd_len(p) + t->overhead;
-	toks = (int64_t)WEIR_MIN(now - t->t_c, (weir_ns_t)t->buffer);
+	/* While packets waited, the link was busy in the model: keep the
+	 * time a late dequeuer missed, up to catchup beyond the burst. */
+	cap = t->buffer + (t->backlogged ? t->catchup : 0);
+	toks = (int64_t)WEIR_MIN(now - t->t_c, (weir_ns_t)cap);
 	if (t->peakrate) {
 		ptoks = toks + t->ptokens;
 		if (ptoks > t->mtu_ns)
 			ptoks = t->mtu_ns;
 		ptoks -= len_to_ns(t->pmult, len);
 	}
+	if (t->backlogged && (int64_t)(now - t->t_c) + t->tokens > cap)
+		t->capped_ns += (uint64_t)((int64_t)(now - t->t_c) + t->tokens - cap);
 	toks += t->tokens;
-	if (toks > t->buffer)
-		toks = t->buffer;
+	if (toks > cap)
+		toks = cap;
 	toks -= len_to_ns(t->mult, len);
 	if ((toks | ptoks) >= 0) {
 		p = qd_dequeue(child, now, &cdue);
 		t->t_c = now;
 		t->tokens = toks;
 		t->ptokens = ptoks;
+		t->backlogged = child->st.backlog_pkts != 0;
 		return p;
 	}
+	t->backlogged = true;
 	q->st.overlimits++;
 	*due = now + (weir_ns_t)WEIR_MAX(-toks, -ptoks);
 	return NULL;
@@ -165,6 +184,7 @@ static void tbf_reset(struct weir_qdisc *q)
 	t->tokens = t->buffer;
 	t->ptokens = t->mtu_ns;
 	t->started = false;
+	t->backlogged = false;
 }
 
 static void tbf_dump(const struct weir_qdisc *q, struct qd_dump *d)
@@ -173,6 +193,8 @@ static void tbf_dump(const struct weir_qdisc *q, struct qd_dump *d)
 
 	qd_dump_rate(d, "rate", t->rate);
 	qd_dump_size(d, "burst", t->burst);
+	if (t->catchup)
+		qd_dump_time(d, "catchup", (weir_ns_t)t->catchup);
 	if (t->peakrate) {
 		qd_dump_rate(d, "peakrate", t->peakrate);
 		qd_dump_size(d, "mtu", t->mtu);
@@ -186,11 +208,12 @@ static void tbf_dump_stats(const struct weir_qdisc *q, struct qd_dump *d)
 	const struct tbf *t = qd_priv(q);
 
 	qd_dump_time(d, "tokens", t->tokens > 0 ? (weir_ns_t)t->tokens : 0);
+	qd_dump_time(d, "capped", t->capped_ns);
 }
 
 static const struct weir_qdisc_ops tbf_ops = {
 	.kind = "tbf",
-	.usage = "tbf rate RATE [burst SIZE] [peakrate RATE [mtu SIZE]] [overhead BYTES] / CHILD",
+	.usage = "tbf rate RATE [burst SIZE] [catchup TIME] [peakrate RATE [mtu SIZE]] [overhead BYTES] / CHILD",
 	.priv_size = sizeof(struct tbf),
 	.conf_size = sizeof(struct tbf_conf),
 	.conf_default = &tbf_default,

@@ -336,8 +336,13 @@ int app_port_open(struct app_base *b, const char *spec, const char *what, struct
 void app_wait_until(struct weir_idle *idle, weir_ns_t now, weir_ns_t deadline, weir_ns_t min_ns,
 		    weir_ns_t spin_ns)
 {
-	weir_ns_t left = deadline - now;
+	weir_ns_t left = deadline - now, late = idle->late_ns + idle->late_ns / 2;
 
+	/* Wake early by what sleeps have run late here, and spin the rest. */
+	if (late > spin_ns) {
+		min_ns += late - spin_ns;
+		spin_ns = late;
+	}
 	if (!weir_time_after(deadline, now) || left < min_ns)
 		return;
 	left -= spin_ns;

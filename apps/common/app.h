@@ -185,8 +185,9 @@ int app_mirror_register(struct app_tele *t, struct app_base *b);
 
 /*
  * Sleeps towards deadline on the idle policy's fds, in sleeps of at most
- * 1 ms, leaving `spin_ns` to be spun by the caller's loop; returns at once
- * when less than min_ns is left. Short sleeps are the precise ones: the
+ * 1 ms, leaving `spin_ns` to be spun by the caller's loop (more when the
+ * policy's sleeps have woken later than that: 1.5 x idle->late_ns, and
+ * min_ns grows alike); returns at once when less than min_ns is left. Short sleeps are the precise ones: the
  * kernel lets a ppoll timeout run late by 0.1% of its length (0.5% when
  * niced), and a VM wakes later from longer sleeps (measured: 30 us late
  * after 0.5 ms, 60-80 us after 20 ms). Lcore threads only.

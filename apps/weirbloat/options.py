@@ -43,9 +43,10 @@ def build_args(argv):
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
     p.add_argument("--port-kind", default="afxdp", choices=["afxdp", "afpacket"],
                    help="weir-fwd driver for its two ports (default %(default)s; afxdp mounts "
-                        "bpffs itself if it is missing. afpacket adds up to one block retire period per weir "
-                        "receive to the RTT: TPACKET_V3 may hand a block over only on its retire "
-                        "timer: 1 ms on a 6.18 kernel, a jiffy on older ones)")
+                        "bpffs itself if it is missing. afpacket (without --port-args wake=1, its per-frame "
+                        "wake ring) receives in TPACKET_V3 blocks, which a block that does not fill "
+                        "hands over only on its retire timer: up to 1 ms on a 6.18 kernel, a jiffy "
+                        "on older ones)")
     p.add_argument("--port-args", default=None,
                    help="driver arguments added to both of weir-fwd's port specs (default for "
                         "afpacket: 'blocks=128', a 32 MB RX ring of 256 KiB blocks: zero-copy RX pins ring blocks "

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/netns.sh"
 bin="$1"
 case_="$2"
-[ -x "$bin" ] || { echo "usage: $0 path/to/test_afpacket rx|tx|fanout|hold|idle|errors|vanish"; exit 1; }
+[ -x "$bin" ] || { echo "usage: $0 path/to/test_afpacket rx|tx|fanout|hold|idle|wake|errors|vanish"; exit 1; }
 weir_require_veth
 weir_timeout 100
 weir_topo_pair -n -q 2

@@ -288,6 +288,27 @@ Test(lcore, idle_sleep_times_out_or_reports_the_fd)
 	close(efd);
 }
 
+/* late_ns learns how late short timed-out sleeps wake (never 0: a sleep
+ * cannot end early), ignores long ones and fd wake-ups, and is capped. */
+Test(lcore, idle_sleep_learns_its_lateness)
+{
+	struct weir_idle idle;
+	uint64_t late;
+
+	cr_assert_eq(weir_idle_init(&idle, 1, 0), 0);
+	cr_expect_eq(idle.late_ns, 0);
+	for (int i = 0; i < 40; i++)
+		weir_idle_sleep(&idle, 100 * WEIR_NS_PER_US);
+	late = idle.late_ns;
+	cr_expect_gt(late, 0, "40 sleeps of 100 us learned no lateness");
+	cr_expect_leq(late, WEIR_IDLE_LATE_CAP_NS);
+	/* A 3 ms sleep is not a sample: the average moves only by decay. */
+	weir_idle_sleep(&idle, 3 * WEIR_NS_PER_MS);
+	cr_expect_eq(idle.late_ns, late, "a long sleep changed late_ns %llu -> %llu",
+		     (unsigned long long)late, (unsigned long long)idle.late_ns);
+	weir_idle_fini(&idle);
+}
+
 /* The bug: AF_PACKET's ring polls readable while weir-fwd holds a block in
  * its delay line, so every sleep returned at once and the lcore spun. */
 Test(lcore, regression_fd_readable_without_work_turned_sleeps_into_spins)

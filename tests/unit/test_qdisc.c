@@ -460,6 +460,60 @@ Test(qdisc, tbf_rate_within_1pct_over_10s)
 	}
 }
 
+/* Bytes a backlogged tbf sends in 100 ms when its dequeuer stalls 10 ms at
+ * 50 ms (4x the 32k burst's 2.6 ms), and the capped_ns its dump reports. */
+static double tbf_stalled(const char *spec, double *capped_ms)
+{
+	struct weir_qdisc *q = mkq(spec);
+	weir_ns_t now = 0, end = 100 * WEIR_NS_PER_MS;
+	double sent = 0;
+	struct weir_qdisc_stats st;
+	char *dump = NULL, *at;
+	size_t len;
+	FILE *m;
+
+	while (now < end) {
+		weir_ns_t due = 0;
+		struct weir_pkt *p;
+
+		while (weir_qdisc_stats_get(q, &st), st.backlog_pkts < 200)
+			weir_qdisc_enqueue(q, mk_udp(1, 1000, 0), now);
+		p = weir_qdisc_dequeue(q, now, &due);
+		if (p) {
+			sent += p->pkt_len;
+			weir_pkt_free(p);
+			continue;
+		}
+		now = due;
+		if (now >= 50 * WEIR_NS_PER_MS && now < 60 * WEIR_NS_PER_MS)
+			now = 60 * WEIR_NS_PER_MS; /* descheduled */
+	}
+	m = open_memstream(&dump, &len);
+	weir_qdisc_dump(q, m, 1);
+	fclose(m);
+	at = strstr(dump, "\"capped_ns\":");
+	cr_assert_not_null(at, "no capped_ns in %s", dump);
+	*capped_ms = strtod(at + strlen("\"capped_ns\":"), NULL) / 1e6;
+	free(dump);
+	weir_qdisc_destroy(q);
+	return sent;
+}
+
+Test(qdisc, tbf_late_dequeuer_capped_and_catchup)
+{
+	/* 100 ms at 12.5 MB/s plus the 32 KiB burst. Without catchup the
+	 * stall costs 10 ms - 2.6 ms of link, counted. */
+	const double full = 0.1 * 12.5e6 + 32768;
+	double capped, capped_cu, plain, cu;
+
+	plain = tbf_stalled("tbf rate 100mbit burst 32k / fifo limit 2000", &capped);
+	cu = tbf_stalled("tbf rate 100mbit burst 32k catchup 20ms / fifo limit 2000", &capped_cu);
+	cr_expect(capped > 7.0 && capped < 7.8, "capped %.2f ms, want ~7.4", capped);
+	cr_expect(plain < full - 0.0070 * 12.5e6, "plain tbf sent %.0f B of %.0f", plain, full);
+	cr_expect(capped_cu < 0.01, "catchup still capped %.3f ms", capped_cu);
+	cr_expect(cu > full - 2000 && cu <= full, "catchup sent %.0f B, want ~%.0f", cu, full);
+}
+
 Test(qdisc, tbf_burst_then_pacing_and_oversize_drop)
 {
 	struct weir_qdisc *q = mkq("tbf rate 8mbit burst 10k mtu 1514 / fifo");
