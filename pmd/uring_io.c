@@ -404,6 +404,8 @@ int uring_qp_fd(struct weir_blk_qp *qp)
 {
 	struct uring_qp *q = (struct uring_qp *)qp;
 
-	/* An IOPOLL ring posts nothing until polled: no fd to sleep on. */
-	return priv_of(qp)->iopoll || q->has_aux ? -1 : q->ring.ring_fd;
+	/* An IOPOLL ring posts nothing until polled, a DEFER_TASKRUN one
+	 * nothing until its owner enters to wait (ppoll on it would not wake;
+	 * stacked drivers open with conf.fd_wait): no fd to sleep on. */
+	return priv_of(qp)->iopoll || priv_of(qp)->defer || q->has_aux ? -1 : q->ring.ring_fd;
 }
