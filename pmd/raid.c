@@ -328,7 +328,8 @@ static int assemble_layout(struct weir_blk *dev, struct open_args *a)
 static int open_members(struct weir_blk *dev, struct open_args *a)
 {
 	struct raid_priv *rp = dev->priv;
-	struct weir_blk_conf mc = {.pool = a->conf->pool, .pool2 = rp->tmp, .nb_qp = rp->nb_qp + 1};
+	struct weir_blk_conf mc = {.pool = a->conf->pool, .pool2 = rp->tmp, .nb_qp = rp->nb_qp + 1,
+				   .fd_wait = true};
 	char why[WEIR_BLK_ERRSIZE];
 	int err;
 

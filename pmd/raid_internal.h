@@ -102,6 +102,15 @@ void raid_xor(uint8_t *dst, const uint8_t *src, size_t len);
 /* dst ^= src / dst = src / dst = 0 over iovec lists holding len bytes each. */
 void raid_iov_xor(const struct iovec *dst, int nd, const struct iovec *src, int ns, size_t len);
 void raid_iov_copy(const struct iovec *dst, int nd, const struct iovec *src, int ns, size_t len);
+#define RAID_XOR_SLAB 2048
+struct raid_iov_list {
+	const struct iovec *v;
+	int n;
+};
+/* dst = XOR of the k (1..RAID_MAX_MEMBERS) lists over len bytes, in one
+ * pass over dst; where a list is shorter than len, up to where all reach. */
+void raid_iov_xor_n(const struct iovec *dst, int nd, const struct raid_iov_list *src, int k,
+		    size_t len);
 void raid_iov_zero(const struct iovec *v, int n, size_t len);
 /*
  * The part [off, off + len) of an iovec list as a new list in out (room

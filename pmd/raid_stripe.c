@@ -473,21 +473,18 @@ static void xor_columns(struct raid_qp *q, struct raid_sctx *s, const struct iov
 			uint32_t mask)
 {
 	size_t bytes = (size_t)s->s.len * rp_of(q)->lbs;
-	struct iovec v[WEIR_BLK_MAX_IOV];
-	bool first = true;
+	struct iovec v[RAID_MAX_MEMBERS][WEIR_BLK_MAX_IOV];
+	struct raid_iov_list l[RAID_MAX_MEMBERS];
+	int k = 0;
 
 	for (uint32_t m = 0; m < rp_of(q)->g.n; m++) {
-		int nv;
-
 		if (!(mask & (1u << m)))
 			continue;
-		nv = column(q, s, m, v);
-		if (first)
-			raid_iov_copy(dst, nd, v, nv, bytes);
-		else
-			raid_iov_xor(dst, nd, v, nv, bytes);
-		first = false;
+		l[k].v = v[k];
+		l[k].n = column(q, s, m, v[k]);
+		k++;
 	}
+	raid_iov_xor_n(dst, nd, l, k, bytes);
 }
 
 static void write_phase5(struct raid_qp *q, struct raid_sctx *s)

@@ -3,7 +3,7 @@
  * uring: block devices and files through io_uring, one ring per queue pair.
  *
  *     uring:/path?direct=1&qd=128&sqpoll=0&sq_cpu=N&iopoll=0|1|force&fixed=1&lbs=512|4096
- *                 &ro=0&merge=1&wait=0|1
+ *                 &ro=0&merge=1&wait=0|1&defer=0|1
  *
  * The file is opened with O_DIRECT (direct=1, the default) and registered
  * with each ring; the pools given at open are registered as fixed buffers
@@ -32,6 +32,16 @@
  * so a QD1 loop costs one system call per I/O. With wait=0 submit enters
  * the kernel itself and completions are only ever peeked. sq_cpu=N pins
  * the SQPOLL thread (IORING_SETUP_SQ_AFF, fio's --sqthread_poll_cpu).
+ * A waiting ring (wait=1, no sqpoll, no iopoll) on a file is made
+ * SINGLE_ISSUER|DEFER_TASKRUN (defer=1, the default; as fio's io_uring
+ * engine does): completions are run in the submitting thread when it
+ * waits, in one batch, with no task-work interruption in between. Such a
+ * ring belongs to one thread, so it is made disabled and enabled by the
+ * first thread that submits on it; a queue pair handed to another thread
+ * while idle gets a new ring (registered again) for that thread. Not on a
+ * block device (only its owner could unregister the file at close, which
+ * an O_EXCL reopen needs) and not for a stacked driver's members, which
+ * sleep in ppoll on the ring's fd (conf.fd_wait).
  * On an NVMe generic character device (/dev/ngXnY) I/O is NVMe passthrough
  * (IORING_OP_URING_CMD, uring_nvme.c).
  *
@@ -47,6 +57,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -213,9 +224,24 @@ static int ring_init(struct weir_blk *dev, struct io_uring *ring, unsigned entri
 	int err;
 
 	/* COOP_TASKRUN: completions without an IPI; the kernel flags when
-	 * the CQ needs a flush, and liburing enters only then. */
-	ring_params(u, &p, flags | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
-	err = io_uring_queue_init_params(entries, ring, &p);
+	 * the CQ needs a flush, and liburing enters only then. DEFER_TASKRUN
+	 * (Linux 6.1): they run only when the owner enters to wait. */
+	err = -EINVAL;
+	if (u->defer) {
+		ring_params(u, &p, flags | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+					   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+					   IORING_SETUP_R_DISABLED);
+		err = io_uring_queue_init_params(entries, ring, &p);
+		if (err == -EINVAL) {
+			u->defer = false;
+			weir_blk_notef(dev, "defer=1: the kernel has no DEFER_TASKRUN (Linux "
+				       "6.1): completions run as task work");
+		}
+	}
+	if (err == -EINVAL) {
+		ring_params(u, &p, flags | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+		err = io_uring_queue_init_params(entries, ring, &p);
+	}
 	if (err == -EINVAL) {
 		ring_params(u, &p, flags);
 		err = io_uring_queue_init_params(entries, ring, &p);
@@ -265,6 +291,7 @@ static int qp_setup(struct weir_blk *dev, struct uring_qp *q, uint32_t qd)
 		return weir_blk_fail(dev, -ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < qd; i++)
 		q->free[q->nfree++] = qd - 1 - i;
+	q->flags = flags;
 	err = ring_init(dev, &q->ring, qd, flags);
 	if (err)
 		return err;
@@ -277,6 +304,53 @@ static int qp_setup(struct weir_blk *dev, struct uring_qp *q, uint32_t qd)
 		return err;
 	q->has_aux = true;
 	return ring_register(dev, &q->aux, false);
+}
+
+static pid_t self_tid(void)
+{
+	static __thread __attribute__((tls_model("initial-exec"))) pid_t tid;
+
+	if (!tid)
+		tid = gettid();
+	return tid;
+}
+
+int uring_adopt(struct uring_qp *q)
+{
+	struct weir_blk *dev = q->base.dev;
+	struct uring_priv *u = dev->priv;
+	pid_t me = self_tid();
+	int err;
+
+	if (q->owner == me)
+		return 0;
+	if (q->owner && q->busy) {
+		weir_blk_qp_errorf(&q->base, "queue pair %u submitted on by a second thread "
+				   "with I/O in flight: one thread per queue pair (poll it empty "
+				   "before handing it over)", q->base.id);
+		return -EBUSY;
+	}
+	if (q->owner) {
+		/* Only the first submitter may use the ring: a new one for me. */
+		io_uring_queue_exit(&q->ring);
+		q->has_ring = false;
+		if ((err = ring_init(dev, &q->ring, q->base.qd, q->flags)))
+			return err;
+		q->has_ring = true;
+		if ((err = ring_register(dev, &q->ring, u->fixed)))
+			return err;
+		q->n_handover++;
+	}
+	/* io_uring_enable_rings, which liburing 2.3's library lacks. */
+	if (syscall(__NR_io_uring_register, q->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+		    0) < 0) {
+		err = -errno;
+		weir_blk_qp_errorf(&q->base, "cannot enable the ring (IORING_REGISTER_ENABLE_RINGS): "
+				   "%s; use defer=0", strerror(-err));
+		return err;
+	}
+	q->owner = me;
+	return 0;
 }
 
 /* Registered regions: each pool's data area, in pieces of at most 1 GiB. */
@@ -303,7 +377,7 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 		      bool *ro)
 {
 	struct uring_priv *u = dev->priv;
-	int direct, sqpoll, iopoll, fixed, merge, wait, r;
+	int direct, sqpoll, iopoll, fixed, merge, wait, defer, r;
 	uint64_t cpu;
 
 	if ((r = weir_blk_arg_u64(dev, "qd", 128, 1, 4096, qd)) ||
@@ -315,7 +389,8 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 	    (fixed = weir_blk_arg_choice(dev, "fixed", 1)) < 0 ||
 	    (merge = weir_blk_arg_choice(dev, "merge", 1)) < 0 ||
 	    (r = weir_blk_arg_choice(dev, "ro", 0)) < 0 ||
-	    (wait = weir_blk_arg_choice(dev, "wait", !sqpoll && !iopoll)) < 0)
+	    (wait = weir_blk_arg_choice(dev, "wait", !sqpoll && !iopoll)) < 0 ||
+	    (defer = weir_blk_arg_choice(dev, "defer", 1)) < 0)
 		return -EINVAL;
 	*ro = r;
 	u->direct = direct;
@@ -324,6 +399,11 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 	u->iopoll_force = iopoll == 2;
 	u->merge = merge;
 	u->wait = wait;
+	u->defer = defer && wait && !sqpoll && !iopoll && !conf->fd_wait;
+	if (defer && weir_blk_arg_given(dev, "defer") && !u->defer)
+		return weir_blk_fail(dev, -EINVAL, "defer=1 runs completions when the thread "
+				     "waits: it needs wait=1, no sqpoll or iopoll, and no stacked "
+				     "driver over it; drop defer=1");
 	u->sq_cpu = weir_blk_arg_given(dev, "sq_cpu") ? (int)cpu : -1;
 	u->fixed = fixed && (conf->pool || conf->pool2);
 	if (fixed && weir_blk_arg_given(dev, "fixed") && !u->fixed)
@@ -418,6 +498,12 @@ static int uring_open(struct weir_blk *dev, const struct weir_blk_conf *conf)
 	if ((err = probe_geometry(dev, &st, &ro, &size, &dev_lbs, &mem_align)) ||
 	    (err = fill_info(dev, &st, ro, size, dev_lbs, mem_align)))
 		goto fail;
+	if (u->bdev && u->defer && weir_blk_arg_given(dev, "defer")) {
+		err = weir_blk_fail(dev, -EINVAL, "defer=1 is for files: a block device's ring "
+				    "must be closable from any thread; drop defer=1");
+		goto fail;
+	}
+	u->defer = u->defer && !u->bdev;
 	if (u->fixed && ((err = add_regions(dev, conf->pool)) ||
 			 (err = add_regions(dev, conf->pool2))))
 		goto fail;
@@ -489,10 +575,11 @@ static void uring_close(struct weir_blk *dev)
 static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 {
 	struct uring_priv *u = dev->priv;
-	uint64_t v[7] = {0};
+	uint64_t v[9] = {0};
 	static const char *const names[] = {"fixed_ios", "vectored_ios", "short_resubmits",
 					    "eagain_retries", "discards_without_effect",
-					    "iopoll_refused", "waits"};
+					    "iopoll_refused", "waits", "deferred_rings",
+					    "ring_handovers"};
 
 	for (uint16_t i = 0; i < dev->nb_qp; i++) {
 		const struct uring_qp *q = (const struct uring_qp *)dev->qp[i];
@@ -502,14 +589,16 @@ static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 		v[2] += q->n_short;
 		v[3] += q->n_retry;
 		v[6] += q->n_waits;
+		v[8] += q->n_handover;
 	}
+	v[7] = u->defer ? dev->nb_qp : 0;
 	v[4] = atomic_load(&u->discard_noop);
 	v[5] = atomic_load(&u->iopoll_refused);
-	for (int i = 0; i < 7 && i < n; i++) {
+	for (int i = 0; i < 9 && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
 	}
-	return 7;
+	return 9;
 }
 
 static const struct weir_blk_param uring_params[] = {
@@ -525,6 +614,8 @@ static const struct weir_blk_param uring_params[] = {
 	{"sq_cpu", "the CPU of the sqpoll=1 thread (default: the scheduler's choice)", NULL},
 	{"wait", "weir_blk_poll_wait sleeps in the kernel for completions (default 1, 0 "
 		 "with sqpoll=1 or iopoll=1: they poll)", "0|1"},
+	{"defer", "completions run in the waiting thread, in a batch (DEFER_TASKRUN; default "
+		  "1 where wait=1 on a file)", "0|1"},
 	{NULL, NULL, NULL},
 };
 

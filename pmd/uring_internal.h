@@ -8,6 +8,7 @@
 
 #include <liburing.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "uring_nvme.h"
 #include "weir/blk_driver.h"
@@ -24,6 +25,7 @@ enum { ZERO_RANGE = 0, ZERO_PUNCH, ZERO_NONE };
 struct uring_priv {
 	int fd;
 	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge, wait;
+	bool defer; /* rings SINGLE_ISSUER|DEFER_TASKRUN, enabled by their first submitter */
 	int sq_cpu; /* the SQPOLL thread's CPU, -1: the scheduler's choice */
 	uint32_t lbs_shift;
 	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
@@ -61,7 +63,9 @@ struct uring_qp {
 	uint32_t nfree;
 	uint32_t *redo;       /* I/Os to resubmit that found no SQE */
 	uint32_t nredo;
-	uint64_t n_fixed, n_vec, n_short, n_retry, n_waits;
+	unsigned flags;       /* the main ring's IORING_SETUP_*, to make it again */
+	pid_t owner;          /* defer: the thread the ring was enabled for, 0: none yet */
+	uint64_t n_fixed, n_vec, n_short, n_retry, n_waits, n_handover;
 };
 
 static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
@@ -69,6 +73,7 @@ static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
 	return qp->dev->priv;
 }
 
+int uring_adopt(struct uring_qp *q);
 uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget);
 uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);

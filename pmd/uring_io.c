@@ -180,6 +180,8 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 	uint32_t slot = 0;
 	uint16_t i, io_first = 0;
 
+	if (u->defer && uring_adopt(q) < 0)
+		return 0;
 	for (i = 0; i < n; i++) {
 		struct weir_blk_req *r = reqs[i];
 		uint32_t bytes = r->nblocks << u->lbs_shift;
@@ -339,8 +341,12 @@ static unsigned reap(struct uring_qp *q, struct io_uring *ring, unsigned budget,
 
 	if (budget > 64)
 		budget = 64;
-	/* An IOPOLL ring completes nothing until asked to poll the device. */
-	if (iopoll && q->busy && !io_uring_cq_ready(ring))
+	/* An IOPOLL ring completes nothing until asked to poll the device; a
+	 * DEFER_TASKRUN ring posts what finished when its owner enters (the
+	 * kernel sets IORING_SQ_TASKRUN when there is some: no empty enter). */
+	if (q->busy && !io_uring_cq_ready(ring) &&
+	    (iopoll || (priv_of(&q->base)->defer &&
+			(IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN))))
 		io_uring_get_events(ring);
 	n = io_uring_peek_batch_cqe(ring, cqes, budget);
 	for (unsigned i = 0; i < n; i++)
@@ -398,6 +404,8 @@ int uring_qp_fd(struct weir_blk_qp *qp)
 {
 	struct uring_qp *q = (struct uring_qp *)qp;
 
-	/* An IOPOLL ring posts nothing until polled: no fd to sleep on. */
-	return priv_of(qp)->iopoll || q->has_aux ? -1 : q->ring.ring_fd;
+	/* An IOPOLL ring posts nothing until polled, a DEFER_TASKRUN one
+	 * nothing until its owner enters to wait (ppoll on it would not wake;
+	 * stacked drivers open with conf.fd_wait): no fd to sleep on. */
+	return priv_of(qp)->iopoll || priv_of(qp)->defer || q->has_aux ? -1 : q->ring.ring_fd;
 }

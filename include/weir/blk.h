@@ -107,6 +107,8 @@ struct weir_blk_conf {
 	struct weir_pool *pool;  /* registered as fixed buffers (fixed=1); may be NULL */
 	struct weir_pool *pool2; /* a second registered pool (a stacked driver's own) */
 	uint16_t nb_qp;          /* queue pairs, one per lcore; 0: 1 */
+	bool fd_wait;            /* the caller sleeps on weir_blk_qp_fd (a stacked
+				  * driver's members): the fd must stay pollable */
 };
 
 enum weir_blk_feature {

@@ -9,7 +9,8 @@
  * requests (misaligned buffer, partial device block, wrong length, past the
  * end, too large, read-only, both data forms) that change nothing,
  * durability numbering, write-zeroes and discard, a file that shrank
- * under the device, queue-full, two lcores each on its own queue pair, and
+ * under the device, queue-full, two lcores each on its own queue pair, a
+ * queue pair handed from thread to thread (DEFER_TASKRUN rings), and
  * waiting for completions (asleep in wait mode, spinning with SQPOLL).
  * fini fails when a pool buffer leaked.
  */
@@ -69,6 +70,10 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	open_fails(spec, -EINVAL, "iopoll=always is not valid (valid: 0|1|force)");
 	snprintf(spec, sizeof(spec), "uring:%s?lbs=1024", f);
 	open_fails(spec, -EINVAL, "lbs=1024 is not valid (valid: 512|4096)");
+	snprintf(spec, sizeof(spec), "uring:%s?defer=1&sqpoll=1", f);
+	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits: it needs wait=1");
+	snprintf(spec, sizeof(spec), "uring:%s?defer=1&wait=0", f);
+	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits");
 	open_fails("uring:/tmp", -EINVAL, "not a regular file, block device");
 	unlink(f);
 }
@@ -593,6 +598,52 @@ Test(blk, two_lcores_each_on_its_own_queue_pair)
 		pthread_join(t[i], NULL);
 		cr_assert_eq(a[i].errors, 0);
 	}
+	weir_blk_close(dev);
+	unlink(f);
+}
+
+struct handover_arg {
+	struct weir_blk *dev;
+	int err;
+};
+
+static void *handover_io(void *arg)
+{
+	struct handover_arg *h = arg;
+
+	h->err = blk_rw(h->dev, 0, WEIR_BLK_WRITE, 64, 64, 7);
+	if (!h->err)
+		h->err = blk_rw(h->dev, 0, WEIR_BLK_READ, 0, 64, 6);
+	return NULL;
+}
+
+/* A DEFER_TASKRUN ring belongs to the thread that first submitted on it: a
+ * queue pair handed to another thread while idle gets a new ring. */
+Test(blk, a_queue_pair_handed_to_another_thread_while_idle_keeps_working)
+{
+	char f[64], spec[160];
+	struct handover_arg h;
+	struct weir_blk *dev;
+	pthread_t t;
+
+	scratch_file("/tmp", 1 << 20, f, sizeof(f));
+	snprintf(spec, sizeof(spec), "uring:%s?direct=1", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(xstat(dev, "deferred_rings"), 1, "a waiting ring on a file is deferred");
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, 0, 64, 6), 0);
+	cr_assert_eq(xstat(dev, "ring_handovers"), 0, "the first submitter owns the ring");
+	h = (struct handover_arg){.dev = dev};
+	cr_assert_eq(pthread_create(&t, NULL, handover_io, &h), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(h.err, 0, "%s", weir_blk_qp_error(dev, 0));
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 7), 0, "%s", weir_blk_qp_error(dev, 0));
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 64, 6), 0);
+	cr_assert_eq(xstat(dev, "ring_handovers"), 2, "thread, then back to main");
+	weir_blk_close(dev);
+	snprintf(spec, sizeof(spec), "uring:%s?direct=1&defer=0", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(xstat(dev, "deferred_rings"), 0);
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 7), 0);
 	weir_blk_close(dev);
 	unlink(f);
 }

@@ -250,6 +250,31 @@ Test(raid_layout, xor_matches_bytewise_at_any_length_and_offset)
 	}
 }
 
+/* The one-pass parity of k lists, cut differently and longer than a slab,
+ * equals the bytewise XOR of all of them. */
+Test(raid_layout, xor_of_many_lists_in_one_pass_matches_bytewise)
+{
+	enum { LEN = 3 * RAID_XOR_SLAB + 77 };
+	static uint8_t src[3][LEN], dst[LEN], ref[LEN];
+	struct iovec s0[1] = {{src[0], LEN}};
+	struct iovec s1[3] = {{src[1], 5}, {src[1] + 5, RAID_XOR_SLAB}, {src[1] + 5 + RAID_XOR_SLAB,
+									 LEN - 5 - RAID_XOR_SLAB}};
+	struct iovec s2[2] = {{src[2], LEN / 2}, {src[2] + LEN / 2, LEN - LEN / 2}};
+	struct iovec d[2] = {{dst, 1000}, {dst + 1000, LEN - 1000}};
+	struct raid_iov_list l[3] = {{s0, 1}, {s1, 3}, {s2, 2}};
+
+	for (int k = 1; k <= 3; k++) {
+		for (size_t i = 0; i < LEN; i++) {
+			src[0][i] = (uint8_t)(i * 13), src[1][i] = (uint8_t)(i * 7 + 1);
+			src[2][i] = (uint8_t)(i >> 3);
+			dst[i] = 0xa5;
+			ref[i] = src[0][i] ^ (k > 1 ? src[1][i] : 0) ^ (k > 2 ? src[2][i] : 0);
+		}
+		raid_iov_xor_n(d, 2, l, k, LEN);
+		cr_assert_arr_eq(dst, ref, LEN, "k = %d", k);
+	}
+}
+
 Test(raid_layout, iovec_xor_copy_and_sub_ranges)
 {
 	uint8_t x[64], y[64], z[64];
