@@ -38,6 +38,7 @@
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 #define VIRTIO_F_VERSION_1 32
 #define VIRTIO_F_RING_PACKED 34
+#define VIRTIO_F_IN_ORDER 35
 
 #define VT_BIT(b) (1ULL << (b))
 
@@ -220,10 +221,16 @@ void vt_split_init(struct vt_split *vq, void *mem, uint16_t n, bool event_idx);
 /* Where the backend finds the rings (addresses in weir's space). */
 void vt_split_addrs(const struct vt_split *vq, struct vhu_vring_addr *a);
 
-/* Publishes descriptor head id in the next avail slot (not yet visible). */
+/* Publishes descriptor head id in the next avail slot (not yet visible).
+ * A slot that already holds head is not written again: with in-order
+ * descriptors it usually does (the ring starts as 0..n-1), and a line
+ * weir leaves alone stays in the device's cache. */
 static inline void vt_split_avail_add(struct vt_split *vq, uint16_t head)
 {
-	vq->avail_ring[vq->avail_shadow & vq->mask] = head;
+	uint16_t *slot = &vq->avail_ring[vq->avail_shadow & vq->mask];
+
+	if (*slot != head)
+		*slot = head;
 	vq->avail_shadow++;
 }
 
@@ -368,6 +375,7 @@ struct vt_rxq {
 	uint16_t refill_at; /* refill once this many are free */
 	uint16_t hdr_size;
 	bool mrg;        /* MRG_RXBUF: a frame may span buffers */
+	bool in_order;   /* IN_ORDER: buffers posted and used in ring order */
 	bool guest_csum; /* the header's csum fields mean something */
 	bool armed;      /* asked for an interrupt on the last empty poll */
 	int call_fd;     /* the device's interrupts for this queue (wait_fd) */
@@ -402,6 +410,8 @@ struct vt_txq {
 	uint16_t free_head, nfree;
 	uint16_t hdr_size;
 	bool csum; /* the device completes partial checksums */
+	bool in_order; /* IN_ORDER: descriptors taken and used in ring order */
+	uint16_t reap_head; /* in order: the oldest chain in flight (its head) */
 	bool gso;  /* the device segments TCP super-frames */
 	int kick_fd;
 	int call_fd;
@@ -418,6 +428,7 @@ struct vt_priv {
 	uint16_t nq;
 	uint16_t qsize;
 	bool mrg, packed, server;
+	bool in_order;        /* ask for VIRTIO_F_IN_ORDER (in_order=1, the default) */
 	bool reconnect;       /* a lost backend is waited for, not fatal */
 	char path[108];
 	/* reconnect (virtio_ctl.c): its thread, its stop eventfd, the pause
@@ -483,6 +494,30 @@ void vt_rx_finish(struct vt_rxq *q, uint16_t got, uint64_t bytes);
 bool vt_tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p);
 struct weir_pkt *vt_tx_prepare(struct vt_txq *q, struct weir_pkt *p);
 void vt_hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h);
+
+/* In order (VIRTIO_F_IN_ORDER), used id must be want (the next buffer
+ * in ring order): else the port is marked dead, false. */
+bool vt_rx_in_order_ok(struct vt_rxq *q, uint32_t id, uint16_t want);
+
+/* Completed TX packets, freed in bulk and counted once per reap. */
+#define VT_REAP_BATCH 64
+struct vt_reap {
+	struct weir_pkt *pkts[VT_REAP_BATCH];
+	uint16_t n, done;
+	uint64_t bytes;
+};
+static inline void vt_reap_add(struct vt_reap *r, struct weir_pkt *p)
+{
+	r->bytes += p->pkt_len;
+	r->pkts[r->n++] = p;
+	if (r->n == VT_REAP_BATCH) {
+		weir_pkt_free_bulk(r->pkts, r->n);
+		r->n = 0;
+	}
+	r->done++;
+}
+/* Frees what is left, adds the counters; returns the packets done. */
+uint16_t vt_reap_end(struct vt_txq *q, struct vt_reap *r);
 
 /* The packed bursts (virtio_rxtx_packed.c), called by the vt_ ones. */
 uint16_t vt_rx_burst_packed(struct vt_rxq *q, struct weir_pkt **pkts, uint16_t n);
