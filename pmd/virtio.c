@@ -476,6 +476,8 @@ static const struct weir_port_param vt_params[] = {
 	{"queue_size", "descriptors per virtqueue, a power of two, default 256", NULL},
 	{"mrg_rxbuf", "1: frames may span RX buffers (VIRTIO_NET_F_MRG_RXBUF), default 1", "0|1"},
 	{"packed", "1: packed virtqueues (VIRTIO_F_RING_PACKED), default 0: split", "0|1"},
+	{"in_order", "1: VIRTIO_F_IN_ORDER where offered (ring order, fewer used reads), default 1",
+	 "0|1"},
 	{"server", "1: weir listens on the socket and the backend connects, default 0", "0|1"},
 	{"reconnect", "1: a backend that goes away is waited for (default: as server)", "0|1"},
 	{NULL, NULL, NULL},
