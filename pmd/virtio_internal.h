@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "weir/pkt.h"
 #include "weir/port_driver.h"
@@ -311,6 +312,28 @@ void vt_packed_addrs(const struct vt_packed *pq, struct vhu_vring_addr *a);
 /* Makes the chain segs[0..k-1] available as buffer id (k <= nfree). */
 void vt_packed_add(struct vt_packed *pq, const struct vt_seg *segs, uint16_t k, uint16_t id,
 		   bool write);
+/* vt_packed_add for one descriptor, inline (the fast paths' case). */
+static inline void vt_packed_add_one(struct vt_packed *pq, uint64_t addr, uint32_t len,
+				     uint16_t id, uint16_t write)
+{
+	struct vring_packed_desc *d = &pq->desc[pq->next_avail];
+	uint16_t f = (uint16_t)((pq->avail_wrap ? VRING_PACKED_DESC_F_AVAIL
+						: VRING_PACKED_DESC_F_USED) | write);
+
+	d->addr = addr;
+	d->len = len;
+	d->id = id;
+	/* Release: addr, len and id are visible before the flags that make
+	 * the descriptor available (as in vt_packed_add). */
+	__atomic_store_n(&d->flags, f, __ATOMIC_RELEASE);
+	if (++pq->next_avail == pq->size) {
+		pq->next_avail = 0;
+		pq->avail_wrap = !pq->avail_wrap;
+	}
+	pq->nfree--;
+	pq->added++;
+}
+
 /* True when the device asked to be kicked for what was added since the
  * last call. */
 bool vt_packed_kick_needed(struct vt_packed *pq);
@@ -494,6 +517,26 @@ void vt_rx_finish(struct vt_rxq *q, uint16_t got, uint64_t bytes);
 bool vt_tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p);
 struct weir_pkt *vt_tx_prepare(struct vt_txq *q, struct weir_pkt *p);
 void vt_hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h);
+
+/* The common TX packet: one segment of the queue's pool, weir's alone
+ * (so the header goes in its headroom), no offload to describe. It takes
+ * one descriptor and a zeroed header, without vt_tx_prepare's checks. */
+static inline bool vt_tx_simple(const struct vt_txq *q, const struct weir_pkt *p)
+{
+	return p->nb_segs == 1 && p->pool == q->pool &&
+	       !(p->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)) &&
+	       !(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !weir_pkt_is_gso(p) &&
+	       p->data_off >= VT_HDR_SIZE && weir_pkt_refcnt(p) == 1;
+}
+
+/* Where a simple packet's header goes, zeroed (no flags, no GSO). */
+static inline struct vt_net_hdr *vt_tx_simple_hdr(struct weir_pkt *p)
+{
+	struct vt_net_hdr *h = (struct vt_net_hdr *)(void *)(weir_pkt_data(p) - VT_HDR_SIZE);
+
+	memset(h, 0, sizeof(*h));
+	return h;
+}
 
 /* In order (VIRTIO_F_IN_ORDER), used id must be want (the next buffer
  * in ring order): else the port is marked dead, false. */

@@ -507,6 +507,22 @@ static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t 
 		bool inplace;
 		uint16_t ndesc;
 
+		if (weir_likely(vt_tx_simple(q, p)) && q->nfree) {
+			uint16_t id = q->free_head;
+			struct vring_desc *d = &q->vq.desc[id];
+
+			d->addr = (uint64_t)(uintptr_t)vt_tx_simple_hdr(p);
+			d->len = p->data_len + VT_HDR_SIZE;
+			d->flags = 0;
+			d->next = q->next[id];
+			q->free_head = q->next[id];
+			q->nfree--;
+			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1, .last = id};
+			vt_split_avail_add(&q->vq, id);
+			bytes += p->pkt_len;
+			sent++;
+			continue;
+		}
 		if (weir_unlikely(vt_tx_needs_prepare(q, p))) {
 			if (!(p = vt_tx_prepare(q, p)))
 				continue;

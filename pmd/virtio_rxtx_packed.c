@@ -36,7 +36,7 @@ uint16_t vt_rx_refill_packed(struct vt_rxq *q)
 
 			q->nfree--;
 			q->slot[id] = pkts[i];
-			vt_packed_add(&q->pq, &s, 1, id, true);
+			vt_packed_add_one(&q->pq, s.addr, s.len, id, VRING_DESC_F_WRITE);
 		}
 		posted += n;
 	}
@@ -220,6 +220,16 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		bool inplace;
 		uint16_t ndesc, id;
 
+		if (weir_likely(vt_tx_simple(q, p)) && q->pq.nfree && q->nids) {
+			id = q->in_order ? q->pq.next_avail : q->free_ids[q->nids - 1];
+			q->nids--;
+			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1};
+			vt_packed_add_one(&q->pq, (uint64_t)(uintptr_t)vt_tx_simple_hdr(p),
+					  p->data_len + VT_HDR_SIZE, id, 0);
+			bytes += p->pkt_len;
+			sent++;
+			continue;
+		}
 		if (weir_unlikely(vt_tx_needs_prepare(q, p))) {
 			if (!(p = vt_tx_prepare(q, p)))
 				continue;
