@@ -52,6 +52,9 @@ static uint64_t want_features(const struct vt_priv *v, uint64_t offered)
 		want |= VT_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	if (v->packed)
 		want |= VT_BIT(VIRTIO_F_RING_PACKED);
+	/* In order: descriptors in ring order, fewer used entries to read. */
+	if (v->in_order)
+		want |= VT_BIT(VIRTIO_F_IN_ORDER);
 	/* TSO needs the device to finish checksums too (§5.1.3.1). */
 	if (offered & VT_BIT(VIRTIO_NET_F_CSUM))
 		want |= VT_BIT(VIRTIO_NET_F_HOST_TSO4) | VT_BIT(VIRTIO_NET_F_HOST_TSO6);
@@ -194,6 +197,7 @@ static int queue_init(struct weir_port *port, uint16_t i)
 			port->pool, ev, v->packed))
 		return weir_port_fail(port, -ENOMEM, "out of memory");
 	rx->guest_csum = v->features & VT_BIT(VIRTIO_NET_F_GUEST_CSUM);
+	rx->in_order = tx->in_order = v->features & VT_BIT(VIRTIO_F_IN_ORDER);
 	tx->csum = v->features & VT_BIT(VIRTIO_NET_F_CSUM);
 	tx->gso = v->features & VT_BIT(VIRTIO_NET_F_HOST_TSO4) &&
 		  v->features & VT_BIT(VIRTIO_NET_F_HOST_TSO6);
@@ -235,7 +239,7 @@ static int queue_start(struct weir_port *port, uint16_t i)
 static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct vt_priv *v = port->priv;
-	uint64_t nq, qsize, mrg, packed, server, reconnect;
+	uint64_t nq, qsize, mrg, packed, server, reconnect, in_order;
 	int err;
 
 	if (!port->ifname[0])
@@ -249,6 +253,7 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	    (err = weir_port_arg_u64(port, "queue_size", 256, 16, 32768, &qsize)) ||
 	    (err = weir_port_arg_u64(port, "mrg_rxbuf", 1, 0, 1, &mrg)) ||
 	    (err = weir_port_arg_u64(port, "packed", 0, 0, 1, &packed)) ||
+	    (err = weir_port_arg_u64(port, "in_order", 1, 0, 1, &in_order)) ||
 	    (err = weir_port_arg_u64(port, "server", 0, 0, 1, &server)) ||
 	    (err = weir_port_arg_u64(port, "reconnect", server, 0, 1, &reconnect)))
 		return err;
@@ -259,6 +264,7 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	v->qsize = (uint16_t)qsize;
 	v->mrg = mrg;
 	v->packed = packed;
+	v->in_order = in_order;
 	v->server = server;
 	v->reconnect = reconnect;
 	snprintf(v->path, sizeof(v->path), "%s", port->ifname);
@@ -346,11 +352,12 @@ static int vt_open(struct weir_port *port, const struct weir_port_conf *conf)
 	port->mtu = 1500;
 	port->tx_offloads = (v->features & VT_BIT(VIRTIO_NET_F_CSUM) ? WEIR_PORT_OFFLOAD_CSUM : 0) |
 			    (((struct vt_txq *)port->fp.txq[0])->gso ? WEIR_PORT_OFFLOAD_GSO_TCP : 0);
-	WEIR_INFO("%s: features 0x%llx (%s rings, mrg_rxbuf %s, event_idx %s, csum %s), %u queue "
-		  "pair(s) of %u", port->label, (unsigned long long)v->features,
+	WEIR_INFO("%s: features 0x%llx (%s rings, mrg_rxbuf %s, event_idx %s, in_order %s, "
+		  "csum %s), %u queue pair(s) of %u", port->label, (unsigned long long)v->features,
 		  v->packed ? "packed" : "split",
 		  v->features & VT_BIT(VIRTIO_NET_F_MRG_RXBUF) ? "on" : "off",
 		  v->features & VT_BIT(VIRTIO_RING_F_EVENT_IDX) ? "on" : "off",
+		  v->features & VT_BIT(VIRTIO_F_IN_ORDER) ? "on" : "off",
 		  v->features & VT_BIT(VIRTIO_NET_F_CSUM) ? "on" : "off", v->nq, v->qsize);
 	return 0;
 }
@@ -469,6 +476,8 @@ static const struct weir_port_param vt_params[] = {
 	{"queue_size", "descriptors per virtqueue, a power of two, default 256", NULL},
 	{"mrg_rxbuf", "1: frames may span RX buffers (VIRTIO_NET_F_MRG_RXBUF), default 1", "0|1"},
 	{"packed", "1: packed virtqueues (VIRTIO_F_RING_PACKED), default 0: split", "0|1"},
+	{"in_order", "1: VIRTIO_F_IN_ORDER where offered (ring order, fewer used reads), default 1",
+	 "0|1"},
 	{"server", "1: weir listens on the socket and the backend connects, default 0", "0|1"},
 	{"reconnect", "1: a backend that goes away is waited for (default: as server)", "0|1"},
 	{NULL, NULL, NULL},

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "weir/pkt.h"
 #include "weir/port_driver.h"
@@ -38,6 +39,7 @@
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 #define VIRTIO_F_VERSION_1 32
 #define VIRTIO_F_RING_PACKED 34
+#define VIRTIO_F_IN_ORDER 35
 
 #define VT_BIT(b) (1ULL << (b))
 
@@ -220,10 +222,16 @@ void vt_split_init(struct vt_split *vq, void *mem, uint16_t n, bool event_idx);
 /* Where the backend finds the rings (addresses in weir's space). */
 void vt_split_addrs(const struct vt_split *vq, struct vhu_vring_addr *a);
 
-/* Publishes descriptor head id in the next avail slot (not yet visible). */
+/* Publishes descriptor head id in the next avail slot (not yet visible).
+ * A slot that already holds head is not written again: with in-order
+ * descriptors it usually does (the ring starts as 0..n-1), and a line
+ * weir leaves alone stays in the device's cache. */
 static inline void vt_split_avail_add(struct vt_split *vq, uint16_t head)
 {
-	vq->avail_ring[vq->avail_shadow & vq->mask] = head;
+	uint16_t *slot = &vq->avail_ring[vq->avail_shadow & vq->mask];
+
+	if (*slot != head)
+		*slot = head;
 	vq->avail_shadow++;
 }
 
@@ -304,6 +312,28 @@ void vt_packed_addrs(const struct vt_packed *pq, struct vhu_vring_addr *a);
 /* Makes the chain segs[0..k-1] available as buffer id (k <= nfree). */
 void vt_packed_add(struct vt_packed *pq, const struct vt_seg *segs, uint16_t k, uint16_t id,
 		   bool write);
+/* vt_packed_add for one descriptor, inline (the fast paths' case). */
+static inline void vt_packed_add_one(struct vt_packed *pq, uint64_t addr, uint32_t len,
+				     uint16_t id, uint16_t write)
+{
+	struct vring_packed_desc *d = &pq->desc[pq->next_avail];
+	uint16_t f = (uint16_t)((pq->avail_wrap ? VRING_PACKED_DESC_F_AVAIL
+						: VRING_PACKED_DESC_F_USED) | write);
+
+	d->addr = addr;
+	d->len = len;
+	d->id = id;
+	/* Release: addr, len and id are visible before the flags that make
+	 * the descriptor available (as in vt_packed_add). */
+	__atomic_store_n(&d->flags, f, __ATOMIC_RELEASE);
+	if (++pq->next_avail == pq->size) {
+		pq->next_avail = 0;
+		pq->avail_wrap = !pq->avail_wrap;
+	}
+	pq->nfree--;
+	pq->added++;
+}
+
 /* True when the device asked to be kicked for what was added since the
  * last call. */
 bool vt_packed_kick_needed(struct vt_packed *pq);
@@ -368,6 +398,7 @@ struct vt_rxq {
 	uint16_t refill_at; /* refill once this many are free */
 	uint16_t hdr_size;
 	bool mrg;        /* MRG_RXBUF: a frame may span buffers */
+	bool in_order;   /* IN_ORDER: buffers posted and used in ring order */
 	bool guest_csum; /* the header's csum fields mean something */
 	bool armed;      /* asked for an interrupt on the last empty poll */
 	int call_fd;     /* the device's interrupts for this queue (wait_fd) */
@@ -402,6 +433,8 @@ struct vt_txq {
 	uint16_t free_head, nfree;
 	uint16_t hdr_size;
 	bool csum; /* the device completes partial checksums */
+	bool in_order; /* IN_ORDER: descriptors taken and used in ring order */
+	uint16_t reap_head; /* in order: the oldest chain in flight (its head) */
 	bool gso;  /* the device segments TCP super-frames */
 	int kick_fd;
 	int call_fd;
@@ -418,6 +451,7 @@ struct vt_priv {
 	uint16_t nq;
 	uint16_t qsize;
 	bool mrg, packed, server;
+	bool in_order;        /* ask for VIRTIO_F_IN_ORDER (in_order=1, the default) */
 	bool reconnect;       /* a lost backend is waited for, not fatal */
 	char path[108];
 	/* reconnect (virtio_ctl.c): its thread, its stop eventfd, the pause
@@ -483,6 +517,50 @@ void vt_rx_finish(struct vt_rxq *q, uint16_t got, uint64_t bytes);
 bool vt_tx_needs_prepare(const struct vt_txq *q, const struct weir_pkt *p);
 struct weir_pkt *vt_tx_prepare(struct vt_txq *q, struct weir_pkt *p);
 void vt_hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net_hdr *h);
+
+/* The common TX packet: one segment of the queue's pool, weir's alone
+ * (so the header goes in its headroom), no offload to describe. It takes
+ * one descriptor and a zeroed header, without vt_tx_prepare's checks. */
+static inline bool vt_tx_simple(const struct vt_txq *q, const struct weir_pkt *p)
+{
+	return p->nb_segs == 1 && p->pool == q->pool &&
+	       !(p->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)) &&
+	       !(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !weir_pkt_is_gso(p) &&
+	       p->data_off >= VT_HDR_SIZE && weir_pkt_refcnt(p) == 1;
+}
+
+/* Where a simple packet's header goes, zeroed (no flags, no GSO). */
+static inline struct vt_net_hdr *vt_tx_simple_hdr(struct weir_pkt *p)
+{
+	struct vt_net_hdr *h = (struct vt_net_hdr *)(void *)(weir_pkt_data(p) - VT_HDR_SIZE);
+
+	memset(h, 0, sizeof(*h));
+	return h;
+}
+
+/* In order (VIRTIO_F_IN_ORDER), used id must be want (the next buffer
+ * in ring order): else the port is marked dead, false. */
+bool vt_rx_in_order_ok(struct vt_rxq *q, uint32_t id, uint16_t want);
+
+/* Completed TX packets, freed in bulk and counted once per reap. */
+#define VT_REAP_BATCH 64
+struct vt_reap {
+	struct weir_pkt *pkts[VT_REAP_BATCH];
+	uint16_t n, done;
+	uint64_t bytes;
+};
+static inline void vt_reap_add(struct vt_reap *r, struct weir_pkt *p)
+{
+	r->bytes += p->pkt_len;
+	r->pkts[r->n++] = p;
+	if (r->n == VT_REAP_BATCH) {
+		weir_pkt_free_bulk(r->pkts, r->n);
+		r->n = 0;
+	}
+	r->done++;
+}
+/* Frees what is left, adds the counters; returns the packets done. */
+uint16_t vt_reap_end(struct vt_txq *q, struct vt_reap *r);
 
 /* The packed bursts (virtio_rxtx_packed.c), called by the vt_ ones. */
 uint16_t vt_rx_burst_packed(struct vt_rxq *q, struct weir_pkt **pkts, uint16_t n);

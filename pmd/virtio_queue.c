@@ -105,11 +105,14 @@ int vt_txq_init(struct vt_txq *q, void *mem, struct vt_net_hdr *hdrs, uint16_t s
 	q->size = size;
 	q->packed = packed;
 	ring_init(&q->vq, &q->pq, mem, size, event_idx, packed);
+	/* A ring: in order, chains take descriptors one after the other
+	 * and wrap at the end of the table (virtio 1.2 §2.7.5.1). */
 	for (uint16_t i = 0; i < size; i++)
-		q->next[i] = (uint16_t)(i + 1);
+		q->next[i] = (uint16_t)((i + 1) % size);
 	ids_fill(q->free_ids, size);
 	q->nids = size;
 	q->free_head = 0;
+	q->reap_head = 0;
 	q->nfree = size;
 	q->hdrs = hdrs;
 	q->pool = pool;
@@ -131,7 +134,7 @@ uint32_t vt_txq_reset(struct vt_txq *q)
 			q->slot[i].pkt = NULL;
 			lost++;
 		}
-		q->next[i] = (uint16_t)(i + 1);
+		q->next[i] = (uint16_t)((i + 1) % q->size);
 	}
 	/* Lost with the backend: dropped, and complete for DQL. */
 	weir_port_ctr_add(&q->q.stats.drops, lost);
@@ -140,6 +143,7 @@ uint32_t vt_txq_reset(struct vt_txq *q)
 	ids_fill(q->free_ids, q->size);
 	q->nids = q->size;
 	q->free_head = 0;
+	q->reap_head = 0;
 	q->nfree = q->size;
 	q->full_polls = 0;
 	memset(mem, 0, vt_ring_bytes(q->size, q->packed));

@@ -80,9 +80,14 @@ uint16_t vt_rx_refill(struct vt_rxq *q)
 			break;
 		}
 		for (uint16_t i = 0; i < n; i++) {
-			uint16_t id = q->free_ids[--q->nfree];
+			/* In order, buffers go out in ring order: the next
+			 * slot's descriptor is the one the device gave back
+			 * longest ago (the used ids are checked for it). */
+			uint16_t id = q->in_order ? (uint16_t)(q->vq.avail_shadow & q->vq.mask)
+						  : q->free_ids[q->nfree - 1];
 			struct vring_desc *d = &q->vq.desc[id];
 
+			q->nfree--;
 			q->slot[id] = pkts[i];
 			d->addr = (uint64_t)(uintptr_t)(weir_pkt_data(pkts[i]) - VT_HDR_SIZE);
 			d->len = q->buf_room;
@@ -130,6 +135,15 @@ struct weir_pkt *vt_rx_take(struct vt_rxq *q, struct vring_used_elem e, bool hea
 	return p;
 }
 
+bool vt_rx_in_order_ok(struct vt_rxq *q, uint32_t id, uint16_t want)
+{
+	if (!q->in_order || id == want)
+		return true;
+	vt_broken(q, "used id %u out of order (buffer %u is next; VIRTIO_F_IN_ORDER was "
+		  "negotiated)", id, want);
+	return false;
+}
+
 /* The header's offload word on p (GUEST_CSUM negotiated). */
 void vt_rx_offloads(struct vt_rxq *q, struct weir_pkt *p, const struct vt_net_hdr *h)
 {
@@ -172,12 +186,16 @@ static int rx_one(struct vt_rxq *q, int avail, struct weir_pkt **out)
 	}
 	if (nbufs > avail)
 		return 0;
-	if (!(p = vt_rx_take(q, vt_split_used_get(&q->vq, 0), true)))
+	if (!vt_rx_in_order_ok(q, e.id, q->vq.last_used & q->vq.mask) ||
+	    !(p = vt_rx_take(q, e, true)))
 		return -1;
 	last = p;
 	for (uint16_t i = 1; i < nbufs; i++) {
-		struct weir_pkt *s = vt_rx_take(q, vt_split_used_get(&q->vq, i), false);
+		struct vring_used_elem m = vt_split_used_get(&q->vq, i);
+		struct weir_pkt *s = NULL;
 
+		if (vt_rx_in_order_ok(q, m.id, (uint16_t)(q->vq.last_used + i) & q->vq.mask))
+			s = vt_rx_take(q, m, false);
 		if (!s) {
 			weir_pkt_free(p);
 			return -1;
@@ -279,11 +297,66 @@ uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 
 /* --- TX ------------------------------------------------------------------ */
 
+uint16_t vt_reap_end(struct vt_txq *q, struct vt_reap *r)
+{
+	weir_pkt_free_bulk(r->pkts, r->n);
+	weir_port_ctr_add(&q->q.done_pkts, r->done);
+	weir_port_ctr_add(&q->q.done_bytes, r->bytes);
+	return r->done;
+}
+
+/* In order (VIRTIO_F_IN_ORDER): chains are used as they were made
+ * available, so used->idx alone says how many are done and the entries
+ * are not read (their lines stay in the device's cache). The oldest
+ * chain's head is private state; the index may not pass the chains in
+ * flight. */
+static void tx_reap_in_order(struct vt_txq *q, uint16_t avail, struct vt_reap *r)
+{
+	uint16_t inflight = (uint16_t)(q->vq.avail_shadow - q->vq.last_used);
+
+	if (weir_unlikely(avail > inflight)) {
+		vt_broken(q, "used index %u is %u entries past %u with %u chains in flight",
+			  (uint16_t)(q->vq.last_used + avail), avail, q->vq.last_used, inflight);
+		return;
+	}
+	for (uint16_t i = 0; i < avail; i++) {
+		struct vt_tx_slot *s = &q->slot[q->reap_head];
+
+		vt_reap_add(r, s->pkt);
+		s->pkt = NULL;
+		q->nfree = (uint16_t)(q->nfree + s->ndesc);
+		q->reap_head = (uint16_t)((q->reap_head + s->ndesc) & q->vq.mask);
+	}
+	q->vq.last_used = (uint16_t)(q->vq.last_used + avail);
+}
+
+/* Any order: each used entry's id is checked against the chains in
+ * flight, and its chain goes back on the private free list. */
+static void tx_reap_any(struct vt_txq *q, uint16_t avail, struct vt_reap *r)
+{
+	for (uint16_t i = 0; i < avail; i++) {
+		struct vring_used_elem e = vt_split_used_get(&q->vq, 0);
+		struct vt_tx_slot *s;
+
+		if (weir_unlikely(e.id >= q->vq.size || !q->slot[e.id].pkt)) {
+			vt_broken(q, "TX used id %u is %s", e.id,
+				  e.id >= q->vq.size ? "out of range" : "not a chain in flight");
+			return;
+		}
+		s = &q->slot[e.id];
+		vt_reap_add(r, s->pkt);
+		s->pkt = NULL;
+		q->next[s->last] = q->free_head;
+		q->free_head = (uint16_t)e.id;
+		q->nfree = (uint16_t)(q->nfree + s->ndesc);
+		q->vq.last_used++;
+	}
+}
+
 static uint16_t tx_reap(struct weir_txq *txq)
 {
 	struct vt_txq *q = (struct vt_txq *)txq;
-	uint64_t bytes = 0;
-	uint16_t done = 0;
+	struct vt_reap r;
 	int avail;
 
 	/* A dead queue's ring is the broken backend's word: not read again. */
@@ -296,27 +369,15 @@ static uint16_t tx_reap(struct weir_txq *txq)
 			  q->vq.last_used);
 		return 0;
 	}
-	for (; done < avail; done++) {
-		struct vring_used_elem e = vt_split_used_get(&q->vq, 0);
-		struct vt_tx_slot *s;
-
-		if (weir_unlikely(e.id >= q->vq.size || !q->slot[e.id].pkt)) {
-			vt_broken(q, "TX used id %u is %s", e.id,
-				  e.id >= q->vq.size ? "out of range" : "not a chain in flight");
-			break;
-		}
-		s = &q->slot[e.id];
-		bytes += s->pkt->pkt_len;
-		weir_pkt_free(s->pkt);
-		s->pkt = NULL;
-		q->next[s->last] = q->free_head;
-		q->free_head = (uint16_t)e.id;
-		q->nfree = (uint16_t)(q->nfree + s->ndesc);
-		q->vq.last_used++;
-	}
-	weir_port_ctr_add(&txq->done_pkts, done);
-	weir_port_ctr_add(&txq->done_bytes, bytes);
-	return done;
+	if (!avail)
+		return 0;
+	r.n = r.done = 0;
+	r.bytes = 0;
+	if (q->in_order)
+		tx_reap_in_order(q, (uint16_t)avail, &r);
+	else
+		tx_reap_any(q, (uint16_t)avail, &r);
+	return vt_reap_end(q, &r);
 }
 
 /* True when p cannot go as it is: a segment outside this queue's pool
@@ -446,6 +507,22 @@ static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t 
 		bool inplace;
 		uint16_t ndesc;
 
+		if (weir_likely(vt_tx_simple(q, p)) && q->nfree) {
+			uint16_t id = q->free_head;
+			struct vring_desc *d = &q->vq.desc[id];
+
+			d->addr = (uint64_t)(uintptr_t)vt_tx_simple_hdr(p);
+			d->len = p->data_len + VT_HDR_SIZE;
+			d->flags = 0;
+			d->next = q->next[id];
+			q->free_head = q->next[id];
+			q->nfree--;
+			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1, .last = id};
+			vt_split_avail_add(&q->vq, id);
+			bytes += p->pkt_len;
+			sent++;
+			continue;
+		}
 		if (weir_unlikely(vt_tx_needs_prepare(q, p))) {
 			if (!(p = vt_tx_prepare(q, p)))
 				continue;

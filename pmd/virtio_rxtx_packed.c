@@ -28,13 +28,15 @@ uint16_t vt_rx_refill_packed(struct vt_rxq *q)
 			break;
 		}
 		for (uint16_t i = 0; i < n; i++) {
-			uint16_t id = q->free_ids[--q->nfree];
+			/* In order, a buffer's id is its ring position. */
+			uint16_t id = q->in_order ? q->pq.next_avail : q->free_ids[q->nfree - 1];
 			struct vt_seg s = {
 				.addr = (uint64_t)(uintptr_t)(weir_pkt_data(pkts[i]) - VT_HDR_SIZE),
 				.len = q->buf_room};
 
+			q->nfree--;
 			q->slot[id] = pkts[i];
-			vt_packed_add(&q->pq, &s, 1, id, true);
+			vt_packed_add_one(&q->pq, s.addr, s.len, id, VRING_DESC_F_WRITE);
 		}
 		posted += n;
 	}
@@ -72,15 +74,17 @@ static int rx_one(struct vt_rxq *q, struct weir_pkt **out)
 		if (!vt_packed_used_at(&q->pq, pos, wrap, &more))
 			return 0;
 	}
-	if (!(p = vt_rx_take(q, *e, true)))
+	if (!vt_rx_in_order_ok(q, e->id, q->pq.next_used) || !(p = vt_rx_take(q, *e, true)))
 		return -1;
 	last = p;
 	for (uint16_t i = 1; i < nbufs; i++) {
-		struct weir_pkt *s;
+		struct weir_pkt *s = NULL;
 
 		vt_packed_step(q->size, &q->pq.next_used, &q->pq.used_wrap, 1);
 		vt_packed_used_at(&q->pq, q->pq.next_used, q->pq.used_wrap, &more);
-		if (!(s = vt_rx_take(q, more, false))) {
+		if (vt_rx_in_order_ok(q, more.id, q->pq.next_used))
+			s = vt_rx_take(q, more, false);
+		if (!s) {
 			weir_pkt_free(p);
 			return -1;
 		}
@@ -121,35 +125,60 @@ uint16_t vt_rx_burst_packed(struct vt_rxq *q, struct weir_pkt **pkts, uint16_t n
 	return got;
 }
 
+/* Chain s, whose head is at the next used position, is done. */
+static void reap_chain(struct vt_txq *q, struct vt_tx_slot *s, struct vt_reap *r)
+{
+	vt_reap_add(r, s->pkt);
+	s->pkt = NULL;
+	/* The chain took ndesc positions: step past all of them. */
+	vt_packed_step(q->size, &q->pq.next_used, &q->pq.used_wrap, s->ndesc);
+	q->pq.nfree = (uint16_t)(q->pq.nfree + s->ndesc);
+	q->nids++;
+}
+
+/* In order, ids are head positions and one used descriptor may stand
+ * for every chain from the oldest up to its id (a batch, virtio 1.2
+ * §2.8.9). id is in flight, so walking the chains reaches it; false
+ * (port dead) if it did not. */
+static bool reap_upto(struct vt_txq *q, uint16_t id, struct vt_reap *r)
+{
+	for (bool last = false; !last;) {
+		uint16_t pos = q->pq.next_used;
+
+		if (weir_unlikely(!q->slot[pos].pkt)) {
+			vt_broken(q, "TX used id %u is not a chain in flight", id);
+			return false;
+		}
+		last = pos == id;
+		reap_chain(q, &q->slot[pos], r);
+	}
+	return true;
+}
+
 uint16_t vt_tx_reap_packed(struct vt_txq *q)
 {
 	struct vring_used_elem e;
-	uint64_t bytes = 0;
-	uint16_t done = 0;
+	struct vt_reap r;
 
 	if (weir_unlikely(weir_port_is_dead(q->q.port)))
 		return 0;
+	r.n = r.done = 0;
+	r.bytes = 0;
 	while (q->nids < q->size && vt_packed_used_at(&q->pq, q->pq.next_used, q->pq.used_wrap, &e)) {
-		struct vt_tx_slot *s;
-
 		if (weir_unlikely(e.id >= q->size || !q->slot[e.id].pkt)) {
 			vt_broken(q, "TX used id %u is %s", e.id,
 				  e.id >= q->size ? "out of range" : "not a chain in flight");
 			break;
 		}
-		s = &q->slot[e.id];
-		bytes += s->pkt->pkt_len;
-		weir_pkt_free(s->pkt);
-		s->pkt = NULL;
-		q->free_ids[q->nids++] = (uint16_t)e.id;
-		/* The chain took ndesc positions: step past all of them. */
-		vt_packed_step(q->size, &q->pq.next_used, &q->pq.used_wrap, s->ndesc);
-		q->pq.nfree = (uint16_t)(q->pq.nfree + s->ndesc);
-		done++;
+		if (!q->in_order) {
+			q->free_ids[q->nids] = (uint16_t)e.id;
+			reap_chain(q, &q->slot[e.id], &r);
+			continue;
+		}
+		if (!reap_upto(q, (uint16_t)e.id, &r))
+			break;
 	}
-	weir_port_ctr_add(&q->q.done_pkts, done);
-	weir_port_ctr_add(&q->q.done_bytes, bytes);
-	return done;
+	return vt_reap_end(q, &r);
 }
 
 /* p's descriptors (the header first, in front of the frame or in the
@@ -191,6 +220,16 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		bool inplace;
 		uint16_t ndesc, id;
 
+		if (weir_likely(vt_tx_simple(q, p)) && q->pq.nfree && q->nids) {
+			id = q->in_order ? q->pq.next_avail : q->free_ids[q->nids - 1];
+			q->nids--;
+			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1};
+			vt_packed_add_one(&q->pq, (uint64_t)(uintptr_t)vt_tx_simple_hdr(p),
+					  p->data_len + VT_HDR_SIZE, id, 0);
+			bytes += p->pkt_len;
+			sent++;
+			continue;
+		}
 		if (weir_unlikely(vt_tx_needs_prepare(q, p))) {
 			if (!(p = vt_tx_prepare(q, p)))
 				continue;
@@ -206,7 +245,9 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		}
 		if (!inplace)
 			weir_port_ctr_add(&q->hdr_desc, 1);
-		id = q->free_ids[--q->nids];
+		/* In order, a chain's id is its head's ring position. */
+		id = q->in_order ? q->pq.next_avail : q->free_ids[q->nids - 1];
+		q->nids--;
 		q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = ndesc};
 		vt_packed_add(&q->pq, segs, tx_segs(q, p, inplace, id, segs), id, false);
 		bytes += p->pkt_len;

@@ -60,6 +60,10 @@ void vt_split_init(struct vt_split *vq, void *mem, uint16_t n, bool event_idx)
 	 * behind last_used does the same until the index wraps. */
 	*vq->avail_flags = VRING_AVAIL_F_NO_INTERRUPT;
 	*vq->used_event = (uint16_t)(vq->last_used - 1);
+	/* Slot i names descriptor i until a chain shifts them: with in-order
+	 * single-descriptor buffers weir then never rewrites a slot. */
+	for (uint16_t i = 0; i < n; i++)
+		vq->avail_ring[i] = i;
 }
 
 void vt_split_addrs(const struct vt_split *vq, struct vhu_vring_addr *a)

@@ -8,11 +8,13 @@
  * Input: byte 0 picks the part.
  *   0: reply headers: 12-byte headers after a request number and the
  *      expected size; vhu_reply_check may accept only the exact match.
- *   1: RX: the queue posts its buffers; then records of 8 bytes each
+ *   1: RX: a flags byte (mergeable, event idx, guest csum, in order);
+ *      the queue posts its buffers; then records of 8 bytes each
  *      (used id, used length, num_buffers, header flags, csum start/off,
  *      a used-idx step) become the device's writes, each followed by a
  *      receive burst.
- *   2: TX: a flags byte, a count, then that many frames (1 to 4 segments,
+ *   2: TX: a flags byte (event idx, in order), a count, then that many
+ *      frames (1 to 4 segments,
  *      sizes from the input) are sent,
  *      then records of (id, step) become used entries, each followed by
  *      tx_done.
@@ -130,6 +132,7 @@ static void fuzz_rx(const uint8_t *d, size_t n, bool packed)
 	if (vt_rxq_init(&q, ring_mem, QSIZE, pool, d[0] & 1, d[0] & 2, packed))
 		abort();
 	q.guest_csum = d[0] & 4;
+	q.in_order = d[0] & 8; /* VIRTIO_F_IN_ORDER: used ids must come in ring order */
 	d++, n--;
 	vt_rx_refill(&q);
 	for (; n >= 8; d += 8, n -= 8) {
@@ -184,6 +187,7 @@ static void fuzz_tx(const uint8_t *d, size_t n, bool packed)
 		return;
 	if (vt_txq_init(&q, ring_mem, hdrs, QSIZE, pool, d[0] & 1, packed))
 		abort();
+	q.in_order = d[0] & 2; /* VIRTIO_F_IN_ORDER: used->idx / batches say what is done */
 	nframes = d[1] % 40 + 1;
 	d += 2, n -= 2;
 	for (; np < nframes && n > 0; np++, d++, n--) {

@@ -12,7 +12,9 @@
 #   test_virtio.sh VIRTIO_TOOL loop     the matrix above, split and packed
 #                                       rings, 1 and 4 queue pairs, and
 #                                       interrupt mode (wait_fd woken),
-#                                       partial checksums finished by DPDK
+#                                       partial checksums finished by DPDK,
+#                                       TCP GSO super-frames (tso=1) taken
+#                                       whole and sent back exact
 #   test_virtio.sh VIRTIO_TOOL server   weir listens (server=1), testpmd
 #                                       connects as a client
 #   test_virtio.sh VIRTIO_TOOL reconnect
@@ -53,6 +55,7 @@ FAILS=0
 TMP=$(mktemp -d /tmp/weir-test-virtio.XXXXXX)
 SOCK=$TMP/vhost.sock
 TP_PID=
+TP_VDEV_EXTRA= # more net_vhost0 devargs (",tso=1")
 weir_on_cleanup "[ -z \"\$TP_PID\" ] || weir_kill \$TP_PID; rm -rf $TMP /var/run/dpdk/weirvt$$"
 
 fail() {
@@ -68,7 +71,7 @@ testpmd_start() {
 	rm -f "$SOCK"
 	# --stats-period keeps it running without a terminal to read from.
 	dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix "weirvt$$" -l 0,1 \
-		--vdev "net_vhost0,iface=$SOCK,client=$client,queues=$nq" -- --auto-start \
+		--vdev "net_vhost0,iface=$SOCK,client=$client,queues=$nq$TP_VDEV_EXTRA" -- --auto-start \
 		--forward-mode="$mode" --total-num-mbufs 16384 --stats-period 60 \
 		--rxq="$nq" --txq="$nq" \
 		>"$TMP/testpmd.log" 2>&1 </dev/null &
@@ -95,7 +98,7 @@ run() {
 	local name="$1"
 	shift
 	if weir_run_to 20 taskset -c 0 "$TOOL" "$@" >"$TMP/out" 2>&1; then
-		echo "ok: $name: $(grep -m1 -E '^(sent|irq:|csum:)' "$TMP/out")"
+		echo "ok: $name: $(grep -m1 -E '^(sent|irq:|csum:|gso:)' "$TMP/out")"
 	else
 		fail "$name (virtio_tool $*):"
 		cat "$TMP/out"
@@ -119,6 +122,11 @@ loop)
 		run "$mode packed mrg_rxbuf=1 chained" "virtio:$SOCK?packed=1" $mode 200 $BIG chain
 		run "$mode packed mrg_rxbuf=0 chained" "virtio:$SOCK?packed=1&mrg_rxbuf=0" $mode 200 $SMALL chain
 		run "$mode packed queue_size=64" "virtio:$SOCK?packed=1&queue_size=64" $mode 300 64,1514,4000 chain
+		# Without VIRTIO_F_IN_ORDER (weir takes it by default).
+		if [ $mode = io ]; then
+			run "io in_order=0 chained" "virtio:$SOCK?in_order=0" io 200 $BIG chain
+			run "io packed in_order=0 chained" "virtio:$SOCK?packed=1&in_order=0" io 200 $BIG chain
+		fi
 		testpmd_stop
 	done
 	# Multiqueue: four queue pairs, frames on each come back on it.
@@ -140,6 +148,15 @@ loop)
 	# equals the frame checksummed in software.
 	run "io csum offload" "virtio:$SOCK" csum 200 300
 	run "io packed csum offload" "virtio:$SOCK?packed=1" csum 200 1400
+	testpmd_stop
+	# TSO: with tso=1 testpmd's vhost offers HOST_TSO4; a 4000-byte TCP
+	# super-frame (gso_size 1448 in the virtio-net header, a chain of
+	# buffers) arrives there as one frame and comes back whole, exact.
+	TP_VDEV_EXTRA=,tso=1
+	testpmd_start io
+	TP_VDEV_EXTRA=
+	run "io gso super-frames" "virtio:$SOCK" gso 100 4000
+	run "io packed gso super-frames" "virtio:$SOCK?packed=1" gso 100 9000
 	testpmd_stop
 	;;
 server)

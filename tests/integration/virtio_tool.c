@@ -9,6 +9,7 @@
  *   virtio_tool SPEC reconnect SECONDS SIZE
  *   virtio_tool SPEC irq COUNT SIZE
  *   virtio_tool SPEC csum COUNT SIZE
+ *   virtio_tool SPEC gso COUNT SIZE
  *
  * Sends COUNT frames per size, each with its sequence number and a
  * pattern derived from it; every frame that comes back must be one that
@@ -36,6 +37,11 @@
  * once any checksum still partial is completed here, equal the frame with
  * its checksum computed in software (counts of partial / complete
  * returns printed; testpmd io mode hands partial back as partial).
+ * "gso" does the same with TCP/IPv4 frames, which above 1514 bytes go out
+ * as GSO super-frames (VIRTIO_NET_F_HOST_TSO4: gso_type TCPV4, gso_size
+ * 1448 in the virtio-net header, the frame chained in 1500-byte buffers):
+ * each must come back once, whole (one frame of SIZE bytes: the backend
+ * took it as one) and byte for byte; the port must offer gso_tcp.
  */
 #include "weir/offload.h"
 #include <poll.h>
@@ -346,57 +352,108 @@ static int irq(struct run *r, struct weir_port *port, struct weir_pool *pool)
 	return rc;
 }
 
-/* A UDP/IPv4 frame of size bytes for seq, its checksum partial. */
-static struct weir_pkt *udp_partial(struct weir_pool *pool, uint32_t size, uint32_t seq)
+/* f (size bytes) as a packet: one buffer, or segments of 1500 bytes. */
+static struct weir_pkt *from_bytes(struct weir_pool *pool, const uint8_t *f, uint32_t size)
+{
+	struct weir_pkt *head = NULL;
+
+	for (uint32_t off = 0; off < size;) {
+		uint32_t n = size - off > 1500 ? 1500 : size - off;
+		struct weir_pkt *s = weir_pkt_alloc(pool);
+
+		if (!s || !weir_pkt_put(s, (uint16_t)n)) {
+			if (s)
+				weir_pkt_free(s);
+			return head ? weir_pkt_free(head), NULL : NULL;
+		}
+		memcpy(weir_pkt_data(s), f + off, n);
+		if (!head)
+			head = s;
+		else if (weir_pkt_chain(head, s) < 0)
+			return weir_pkt_free(head), weir_pkt_free(s), NULL;
+		off += n;
+	}
+	return head;
+}
+
+/* A UDP/IPv4 frame (tcp: TCP/IPv4) of size bytes for seq, its checksum
+ * partial (the field holds the pseudo-header sum). */
+static struct weir_pkt *l4_partial(struct weir_pool *pool, uint32_t size, uint32_t seq, bool tcp)
 {
 	static const uint8_t saddr[4] = {10, 0, 0, 1}, daddr[4] = {10, 0, 0, 2};
-	struct weir_pkt *p = weir_pkt_alloc(pool);
-	uint16_t l4 = (uint16_t)(size - 34), ck;
-	uint8_t *f;
+	static uint8_t f[65536];
+	uint16_t l4 = (uint16_t)(size - 34), ck, hl = tcp ? 54 : 42, co = tcp ? 16 : 6;
+	struct weir_pkt *p;
 
-	if (!p || !(f = weir_pkt_put(p, (uint16_t)size)))
-		return p ? weir_pkt_free(p), NULL : NULL;
-	memset(f, 0, 34);
+	memset(f, 0, hl);
 	memcpy(f, mac_b, 6);
 	memcpy(f + 6, mac_a, 6);
 	f[12] = 0x08;                               /* IPv4 */
 	f[14] = 0x45;
 	f[16] = (uint8_t)((size - 14) >> 8);
 	f[17] = (uint8_t)(size - 14);
+	f[20] = 0x40;                               /* DF */
 	f[22] = 64;
-	f[23] = 17;                                 /* UDP */
+	f[23] = tcp ? 6 : 17;
 	memcpy(f + 26, saddr, 4);
 	memcpy(f + 30, daddr, 4);
 	ck = (uint16_t)~weir_csum_fold(weir_csum_add(0, f + 14, 20));
 	memcpy(f + 24, &ck, 2);
 	f[34] = 0x23, f[35] = 0x28, f[36] = 0, f[37] = 9; /* ports 9000 -> 9 */
-	f[38] = (uint8_t)(l4 >> 8);
-	f[39] = (uint8_t)l4;
-	for (uint32_t i = 42; i < size; i++)
+	if (tcp) {
+		f[38] = (uint8_t)(seq >> 8), f[39] = (uint8_t)seq; /* sequence number */
+		f[46] = 0x50;                               /* 20-byte header */
+		f[47] = 0x18;                               /* ACK, PSH */
+		f[48] = 0xff, f[49] = 0xff;                 /* window */
+	} else {
+		f[38] = (uint8_t)(l4 >> 8);
+		f[39] = (uint8_t)l4;
+	}
+	for (uint32_t i = hl; i < size; i++)
 		f[i] = pattern(size, seq, i);
-	f[42] = (uint8_t)seq;
-	f[43] = (uint8_t)(seq >> 8);
-	ck = weir_csum_fold(weir_csum_pseudo_ipv4(saddr, daddr, 17, l4));
-	memcpy(f + 40, &ck, 2);
+	f[hl] = (uint8_t)seq;
+	f[hl + 1] = (uint8_t)(seq >> 8);
+	ck = weir_csum_fold(weir_csum_pseudo_ipv4(saddr, daddr, f[23], l4));
+	memcpy(f + 34 + co, &ck, 2);
+	if (!(p = from_bytes(pool, f, size)))
+		return NULL;
 	p->ol_flags |= WEIR_PKT_OL_CSUM_PARTIAL;
 	p->csum_start = 34;
-	p->csum_offset = 6;
+	p->csum_offset = co;
 	return p;
 }
 
-static int csum(struct run *r, struct weir_port *port, struct weir_pool *pool)
+/* A TCP frame longer than the wire takes becomes a super-frame of 1448-byte
+ * segments (the device is to cut it, or to pass it on whole). */
+static int super_frame(struct weir_pkt *p)
 {
-	static uint8_t got[2048], want[2048];
+	if (p->pkt_len <= 1514)
+		return 0;
+	p->gso_type = WEIR_PKT_GSO_TCPV4;
+	p->gso_size = 1448;
+	p->hdr_len = 54;
+	return 0;
+}
+
+static int csum(struct run *r, struct weir_port *port, struct weir_pool *pool, bool gso)
+{
+	static uint8_t got[65536], want[65536];
 	uint64_t partial = 0, complete = 0, wrong = 0;
-	uint32_t size = r->sizes[0] < 64 ? 64 : r->sizes[0] > 1500 ? 1500 : r->sizes[0];
+	uint32_t max = gso ? 60000 : 1500, size = r->sizes[0] < 64 ? 64 : r->sizes[0];
+	uint16_t co = gso ? 16 : 6;
 	int rc;
 
+	if (size > max)
+		size = max;
 	for (uint32_t seq = 0; seq < r->count; seq++) {
-		struct weir_pkt *p = udp_partial(pool, size, seq), *q, *exp = NULL;
+		struct weir_pkt *p = l4_partial(pool, size, seq, gso), *q, *exp = NULL;
 		weir_ns_t until = weir_clock_now() + WEIR_NS_PER_SEC;
 		uint16_t n = 0;
 
+		/* What must come back: the frame, its checksum done in software
+		 * (a super-frame's too: whole, as it went out). */
 		if (!p || weir_pkt_copy(p, pool, &exp) < 0 || weir_pkt_csum_complete(exp) < 0 ||
+		    (gso && super_frame(p) < 0) ||
 		    weir_port_tx_burst(port, 0, &p, 1) != 1)
 			break;
 		r->sent++;
@@ -410,7 +467,7 @@ static int csum(struct run *r, struct weir_port *port, struct weir_pool *pool)
 		}
 		if (q->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) {
 			partial++;
-			if (q->csum_start != 34 || q->csum_offset != 6 || weir_pkt_csum_complete(q))
+			if (q->csum_start != 34 || q->csum_offset != co || weir_pkt_csum_complete(q))
 				wrong++;
 		} else {
 			complete++;
@@ -423,11 +480,16 @@ static int csum(struct run *r, struct weir_port *port, struct weir_pool *pool)
 		weir_pkt_free(q);
 		weir_pkt_free(exp);
 	}
-	printf("csum: sent %llu partial, back %llu exact once completed (%llu still partial, "
-	       "%llu complete), %llu wrong; tx_offloads csum %s\n", (unsigned long long)r->sent,
+	printf("%s: sent %llu partial%s, back %llu whole and exact once completed (%llu still "
+	       "partial, %llu complete), %llu wrong; tx_offloads csum %s, gso_tcp %s\n",
+	       gso ? "gso" : "csum", (unsigned long long)r->sent, gso ? " TCP super-frames" : "",
 	       (unsigned long long)r->back, (unsigned long long)partial,
 	       (unsigned long long)complete, (unsigned long long)wrong,
-	       weir_port_tx_offloads(port) & WEIR_PORT_OFFLOAD_CSUM ? "on" : "off");
+	       weir_port_tx_offloads(port) & WEIR_PORT_OFFLOAD_CSUM ? "on" : "off",
+	       weir_port_tx_offloads(port) & WEIR_PORT_OFFLOAD_GSO_TCP ? "on" : "off");
+	/* A super-frame the port cannot send whole would be dropped. */
+	if (gso && !(weir_port_tx_offloads(port) & WEIR_PORT_OFFLOAD_GSO_TCP))
+		wrong++;
 	rc = r->back == r->count && !wrong ? 0 : 1;
 	weir_port_close(port);
 	printf("pool in use after close: %u\n", weir_pool_in_use(pool));
@@ -465,8 +527,8 @@ int main(int argc, char **argv)
 	r.seen = calloc((size_t)r.nsizes * r.count, 1);
 	if (!strcmp(argv[2], "hostile"))
 		return hostile(&r, port, pool);
-	if (!strcmp(argv[2], "csum"))
-		return csum(&r, port, pool);
+	if (!strcmp(argv[2], "csum") || !strcmp(argv[2], "gso"))
+		return csum(&r, port, pool, !strcmp(argv[2], "gso"));
 	if (!strcmp(argv[2], "irq"))
 		return irq(&r, port, pool);
 	if (!strcmp(argv[2], "reconnect"))
