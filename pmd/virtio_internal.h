@@ -523,8 +523,10 @@ void vt_hdr_fill(const struct vt_txq *q, const struct weir_pkt *p, struct vt_net
  * one descriptor and a zeroed header, without vt_tx_prepare's checks. */
 static inline bool vt_tx_simple(const struct vt_txq *q, const struct weir_pkt *p)
 {
-	return p->nb_segs == 1 && p->pool == q->pool &&
-	       !(p->flags & (WEIR_PKT_F_EXT | WEIR_PKT_F_INDIRECT)) &&
+	/* !flags: a buffer of the pool itself (not external, a clone's, or a
+	 * DPDK mbuf's with its weir_pkt embedded, whose pool is only where
+	 * its copies come from). */
+	return p->nb_segs == 1 && p->pool == q->pool && !p->flags &&
 	       !(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !weir_pkt_is_gso(p) &&
 	       p->data_off >= VT_HDR_SIZE && weir_pkt_refcnt(p) == 1;
 }
