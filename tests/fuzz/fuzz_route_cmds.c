@@ -94,7 +94,9 @@ static void run_line(const char *line, uint32_t *adds)
 	app_route_cmds_run(rc, line, f);
 	fclose(f);
 	fuzz_check_json(out, len);
-	if (strstr(out, "did not answer"))
+	/* The lcore never answering would be a bug; a command that only
+	 * quotes those words back in its error is not (found by the fuzzer). */
+	if (strstr(out, "\"error\":\"stack ") && strstr(out, "'s lcore did not answer"))
 		abort();
 	if (!strncmp(out, "{\"ok\":true,\"cmd\":\"add", 21))
 		(*adds)++;
