@@ -69,6 +69,10 @@ for _ in $(seq 12); do pings && { ok=1; break; }; sleep 0.25; done
 
 # The far namespace goes, with its veth and weir-fwd's port towards it.
 ip netns del "$(weir_ns b)"
+# The kernel tears a namespace down later, in a work queue (seconds on a
+# loaded machine): the 5 s start when weir-fwd's veth is really gone.
+for _ in $(seq 200); do weir_nsexec dut ip link show "$DB" >/dev/null 2>&1 || break; sleep 0.1; done
+weir_nsexec dut ip link show "$DB" >/dev/null 2>&1 && fail "$KIND: $DB still there 20 s after its peer's namespace was deleted"
 rc=
 for _ in $(seq 50); do kill -0 "$FPID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$FPID" 2>/dev/null; then
