@@ -631,6 +631,9 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	/* AF_XDP carries no GSO metadata: frames arrive as the wire has them
 	 * (multi-buffer chains are one wire frame), partial checksums maybe. */
 	port->rx_offloads = WEIR_PORT_OFFLOAD_CSUM;
+	/* Once its device is gone an XSK polls as nothing (no POLLERR): an
+	 * idle lcore must come back now and then for rx_empty's check. */
+	port->idle_poll_ns = AFXDP_DEAD_CHECK_NS;
 	if (!e)
 		open_say(port, notes);
 	return e;

@@ -32,6 +32,8 @@
 #endif
 #define FILL_BATCH 64    /* refill granularity */
 #define MAX_QUEUES 64
+/* An RX queue with nothing to receive looks for a vanished device this often. */
+#define AFXDP_DEAD_CHECK_NS (200 * WEIR_NS_PER_MS)
 /* What weir_port_died says, with the reason. */
 #define AFXDP_GONE "the interface went away (%s); the port is dead, close it"
 /* Room for what libbpf/libxdp say during one open. */

@@ -22,7 +22,7 @@
 #define COMP_BATCH 256        /* completions reaped per call */
 #define KICK_TRIES_MIN 4      /* sendto calls per kick in copy mode, at least */
 #define DEAD_CHECK_POLLS 4096 /* empty polls between checks for a vanished device */
-#define DEAD_CHECK_NS (200 * WEIR_NS_PER_MS) /* or this long, whichever comes first */
+#define DEAD_CHECK_NS AFXDP_DEAD_CHECK_NS /* or this long, whichever comes first */
 
 /* A pool buffer's address in the UMEM (the pool is the UMEM). */
 static inline uint64_t pkt_umem_base(const struct weir_pool *pool, const struct weir_pkt *p)

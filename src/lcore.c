@@ -217,6 +217,12 @@ int weir_idle_init(struct weir_idle *idle, uint32_t spin_polls, uint32_t timeout
 	return atomic_load(&stop_fd) < 0 ? atomic_load(&stop_fd_err) : 0;
 }
 
+void weir_idle_cap(struct weir_idle *idle, uint64_t ns)
+{
+	if (ns && (!idle->max_ns || ns < idle->max_ns))
+		idle->max_ns = ns;
+}
+
 int weir_idle_add_fd(struct weir_idle *idle, int fd)
 {
 	if (fd < 0)
@@ -267,6 +273,8 @@ int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 				.events = POLLIN};
 	if (idle->masked && ns > WEIR_IDLE_MASKED_NS)
 		ns = WEIR_IDLE_MASKED_NS;
+	if (idle->max_ns && ns > idle->max_ns)
+		ns = idle->max_ns;
 	ts.tv_sec = (time_t)(ns / 1000000000ULL);
 	ts.tv_nsec = (long)(ns % 1000000000ULL);
 	t0 = weir_clock_now();

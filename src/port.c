@@ -427,6 +427,11 @@ uint32_t weir_port_rx_offloads(const struct weir_port *port)
 	return port->rx_offloads;
 }
 
+uint64_t weir_port_idle_poll_ns(const struct weir_port *port)
+{
+	return port->idle_poll_ns;
+}
+
 bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p)
 {
 	switch (p->gso_type & ~WEIR_PKT_GSO_ECN) {

@@ -71,6 +71,8 @@ int cap_rx_main(void *arg)
 
 		if (fd >= 0)
 			weir_idle_add_fd(&idle, fd);
+		if (c->ports[i])
+			weir_idle_cap(&idle, weir_port_idle_poll_ns(c->ports[i]));
 	}
 	while (!weir_should_stop() && !atomic_load_explicit(&c->finished, memory_order_relaxed)) {
 		uint32_t work = 0;

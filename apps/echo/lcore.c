@@ -152,6 +152,7 @@ static int idle_setup(struct echo_lcore *lc, struct weir_idle *idle)
 		return err;
 	if ((fd = weir_port_wait_fd(lc->e->port, lc->q)) >= 0)
 		weir_idle_add_fd(idle, fd);
+	weir_idle_cap(idle, weir_port_idle_poll_ns(lc->e->port));
 	if ((fd = app_route_cmds_fd(lc->e->rcmds, lc->q)) >= 0)
 		weir_idle_add_fd(idle, fd);
 	return 0;

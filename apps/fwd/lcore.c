@@ -81,6 +81,27 @@ static void idle_sleep(struct fwd *f, uint16_t q, struct weir_idle *idle, const 
 	weir_idle_sleep(idle, until - now);
 }
 
+/* What wakes lc from a sleep: its RX queues, the engine's commands; and no
+ * sleep longer than a port allows. */
+static void wait_setup(struct fwd_lcore *lc, struct weir_idle *idle)
+{
+	struct fwd *f = lc->f;
+
+	for (int i = 0; i < f->nports; i++) {
+		int fd = weir_port_wait_fd(f->ports[i].port, lc->q);
+
+		if (fd >= 0)
+			weir_idle_add_fd(idle, fd);
+		weir_idle_cap(idle, weir_port_idle_poll_ns(f->ports[i].port));
+	}
+	if (f->engine->wait_fd) {
+		int fd = f->engine->wait_fd(lc); /* a command for the engine wakes it too */
+
+		if (fd >= 0)
+			weir_idle_add_fd(idle, fd);
+	}
+}
+
 /*
  * One lcore: polls RX queue q of every port and moves each egress along.
  * With nothing to do it sleeps on the RX fds: at once in precise short
@@ -111,18 +132,7 @@ int fwd_lcore_main(void *arg)
 		weir_idle_fini(&idle);
 		return err;
 	}
-	for (int i = 0; i < f->nports; i++) {
-		int fd = weir_port_wait_fd(f->ports[i].port, q);
-
-		if (fd >= 0)
-			weir_idle_add_fd(&idle, fd);
-	}
-	if (eng->wait_fd) {
-		int fd = eng->wait_fd(lc); /* a command for the engine wakes it too */
-
-		if (fd >= 0)
-			weir_idle_add_fd(&idle, fd);
-	}
+	wait_setup(lc, &idle);
 	while (!weir_should_stop()) {
 		weir_ns_t now = weir_clock_now(), forever = now + FWD_IDLE_NS, deadline = forever;
 		uint32_t work = 0;

@@ -42,6 +42,7 @@ int gen_lcore_main(void *arg)
 
 		if (fd >= 0)
 			weir_idle_add_fd(&idle, fd);
+		weir_idle_cap(&idle, weir_port_idle_poll_ns(g->rxp));
 	}
 	if (tx) {
 		ts = gen_tx_new(g, lc, &rc);

@@ -119,8 +119,14 @@ struct weir_idle {
 	 * deadline should spin rather than sleep (app_wait_until). On the
 	 * 2-vCPU VM weir is developed on a sleep wakes 30-80 us late. */
 	uint64_t late_ns;
+	uint64_t max_ns; /* 0: none; no sleep lasts longer (weir_idle_cap) */
 };
 #define WEIR_IDLE_LATE_CAP_NS 200000ULL
+
+/* From now on no sleep of idle lasts longer than ns (the smallest cap
+ * given wins; 0 changes nothing): for a port that must be polled now and
+ * then even with nothing to receive (weir_port_idle_poll_ns). */
+void weir_idle_cap(struct weir_idle *idle, uint64_t ns);
 
 /*
  * Sets up an idle policy: spin_polls empty polls before a sleep (0:

@@ -159,6 +159,12 @@ uint32_t weir_port_tx_offloads(const struct weir_port *port);
  * without them never gives a packet with gso_type set, so a forwarder can
  * skip looking for one. */
 uint32_t weir_port_rx_offloads(const struct weir_port *port);
+/* How long an idle lcore may sleep on the port's wait fds before it must
+ * poll the port again: 0 for as long as it likes. A port whose wait fd
+ * cannot say that its device went away (an AF_XDP socket polls as nothing
+ * at all once its device is gone) asks to be polled now and then, so that
+ * the port notices and dies cleanly; give it to weir_idle_cap(). */
+uint64_t weir_port_idle_poll_ns(const struct weir_port *port);
 /* True when the port's transmit side takes super-frame p as it is. */
 bool weir_port_tx_takes_gso(const struct weir_port *port, const struct weir_pkt *p);
 

@@ -111,6 +111,9 @@ struct weir_port {
 	 * frames). All of them until the driver's open narrows it: a driver
 	 * that says nothing is taken to deliver anything. */
 	uint32_t rx_offloads;
+	/* 0, or how long an idle lcore may sleep before it polls the port
+	 * again (weir_port_idle_poll_ns); set by the driver's open. */
+	uint64_t idle_poll_ns;
 	char err[WEIR_PORT_ERRSIZE];
 	/* A mirror (src/port_tap.c): the tap, and bursts inside its wrappers. */
 	_Atomic(const struct weir_port_tap *) tap;

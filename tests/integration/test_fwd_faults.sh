@@ -67,7 +67,11 @@ ok=0
 for _ in $(seq 12); do pings && { ok=1; break; }; sleep 0.25; done
 [ "$ok" = 1 ] || fail "$KIND: no ping after the MTU went back to 1500"
 
-# The far namespace goes, with its veth and weir-fwd's port towards it.
+# The far namespace goes, with its veth and weir-fwd's port towards it,
+# while weir-fwd is idle: 3 s without a frame, so its lcore sleeps until a
+# frame comes (an AF_XDP socket whose device is gone never wakes it: the
+# port asks to be polled now and then, weir_port_idle_poll_ns).
+sleep 3
 ip netns del "$(weir_ns b)"
 # The kernel tears a namespace down later, in a work queue (seconds on a
 # loaded machine): the 5 s start when weir-fwd's veth is really gone.
