@@ -373,7 +373,10 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 
 	if (q->vnet)
 		memcpy(&vh, (uint8_t *)h + mac - sizeof(vh), sizeof(vh));
-	if (weir_unlikely(len < h->tp_len || (vlan && mac < AFP_VLAN_HLEN))) {
+	/* The tag goes back in after the two MAC addresses, moving them: a
+	 * frame shorter than those would be written past its end. */
+	if (weir_unlikely(len < h->tp_len ||
+			  (vlan && (mac < AFP_VLAN_HLEN || len < 2 * ETH_ALEN)))) {
 		truncated_note(q, h);
 		return NULL;
 	}

@@ -313,8 +313,11 @@ static struct weir_pkt *wake_frame(struct afp_rxq *q, struct tpacket2_hdr *h, we
 	struct weir_pkt *p;
 	uint8_t *data;
 
+	/* VLAN reinsertion moves the two MAC addresses: a frame shorter than
+	 * them would have the next slot's header written over (fuzz_afpacket_wake). */
 	if (weir_unlikely(mac < sizeof(*h) + sizeof(vh) + AFP_VLAN_HLEN ||
-			  (uint64_t)mac + len > w->frame_size || len < h->tp_len)) {
+			  (uint64_t)mac + len > w->frame_size || len < h->tp_len ||
+			  (vlan && len < 2 * ETH_ALEN))) {
 		weir_port_ctr_add(&q->truncated, 1);
 		weir_port_ctr_add(&q->q.stats.errors, 1);
 		return NULL;
