@@ -169,7 +169,7 @@ uint16_t pcap_writer_tx(struct pcap_writer *w, struct weir_txq *txq, struct weir
 
 static int classic_open(struct weir_port *port, struct pcap_writer *w)
 {
-	int fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), err;
+	int fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), err;
 	size_t iosize;
 
 	if (fd < 0)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -326,6 +327,7 @@ static int listen_on(struct vhu_conn *c, const struct sockaddr_un *sa)
 		c->lfd = -1;
 		return conn_fail(c, err, "cannot listen on %s: %s", sa->sun_path, strerror(-err));
 	}
+	chmod(sa->sun_path, 0600); /* owner-only, whatever the umask */
 	return 0;
 }
 

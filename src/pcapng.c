@@ -321,7 +321,7 @@ int weir_pcapng_fdopen(int fd, const char *name, const struct weir_pcapng_conf *
 int weir_pcapng_open(const char *path, const struct weir_pcapng_conf *conf,
 		     struct weir_pcapng **out, char *why, size_t whylen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int err;
 
 	if (fd < 0) {

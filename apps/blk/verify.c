@@ -312,7 +312,7 @@ int blk_state_open(struct blk_app *a)
 	if (!a->state_path)
 		return 0;
 	a->state_fd = open(a->state_path, (a->verify_only ? O_RDONLY : O_RDWR | O_CREAT) |
-				O_CLOEXEC, 0644);
+				O_CLOEXEC, 0600);
 	if (a->state_fd < 0) {
 		fprintf(stderr, "weir-blk: --verify-state %s: %s%s\n", a->state_path,
 			strerror(errno), a->verify_only ? " (written by an earlier --verify run)" : "");

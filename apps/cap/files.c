@@ -83,7 +83,7 @@ int cap_files_open(struct cap_out *o, weir_ns_t now)
 		snprintf(o->name, sizeof(o->name), "%s", o->path);
 	if ((err = ring_slot(o)) < 0)
 		goto fail;
-	o->fd = open(o->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	o->fd = open(o->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (o->fd < 0) {
 		err = -errno;
 		goto fail;

@@ -295,6 +295,13 @@ Test(pcapng, writer_snaplen_cuts_chains)
 	fill(weir_pkt_put(q, 100), 100, 100);
 	cr_assert_eq(weir_pkt_chain(p, q), 0);
 	cr_assert_eq(weir_pcapng_open(path, NULL, &w, why, sizeof(why)), 0, "%s", why);
+	{
+		struct stat stt;
+
+		cr_assert_eq(stat(path, &stt), 0);
+		cr_expect_eq(stt.st_mode & 0777, 0600, "a capture file is the owner's only (mode %o)",
+			     stt.st_mode & 0777);
+	}
 	cr_assert_eq(weir_pcapng_add_if(w, &(struct weir_pcapng_if){.snaplen = 150}), 0);
 	cr_assert_eq(weir_pcapng_write_pkt(w, 0, 1, p, WEIR_PCAPNG_DIR_IN), 0);
 	cr_assert_eq(weir_pcapng_write_pkt(w, 1, 1, p, WEIR_PCAPNG_DIR_IN), -EINVAL,
