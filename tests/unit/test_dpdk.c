@@ -317,6 +317,30 @@ Test(dpdk, null_freed_frames_return_their_mbufs)
 	weir_port_close(port);
 }
 
+/* Without huge pages DPDK's own mempools give each 2.6 KiB mbuf a 4 KiB
+ * page of its own, all at one page offset: the same few L1 sets for every
+ * mbuf in flight. weir packs its RX pool, so a burst spreads over the
+ * offsets (huge pages pack them too). */
+Test(dpdk, null_rx_mbufs_are_packed_across_page_offsets)
+{
+	struct weir_port *port = open_ok("dpdk:net_null0,size=64");
+	struct weir_pkt *pkts[32];
+	bool seen[4096 / 64] = {false};
+	int offsets = 0;
+
+	cr_assert_eq(weir_port_rx_burst(port, 0, pkts, 32), 32);
+	for (int i = 0; i < 32; i++) {
+		unsigned line = (unsigned)(((uintptr_t)pkts[i]->buf & 4095) / 64);
+
+		offsets += !seen[line];
+		seen[line] = true;
+	}
+	cr_assert_gt(offsets, 16, "32 RX mbufs at only %d page offsets", offsets);
+	weir_pkt_free_bulk(pkts, 32);
+	weir_port_close(port);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
+}
+
 Test(dpdk, ring_frames_left_in_the_ring_are_freed_on_close)
 {
 	struct weir_port *port = open_ok("dpdk:net_ring0");
