@@ -56,7 +56,13 @@ static inline bool mbuf_is_ours(const struct dpdk_rxq *q, const struct rte_mbuf 
 	       !strncmp(m->pool->name, DPDK_POOL_PREFIX, sizeof(DPDK_POOL_PREFIX) - 1);
 }
 
-/* The weir packet in mbuf segment m's private area, made fresh. */
+/*
+ * The weir packet in mbuf segment m's private area, made fresh. All of it,
+ * every time, not once per mempool object: while weir held the packet last
+ * time it may have changed any field (a qdisc's qnext, offload lengths,
+ * udata, the timestamp), and the mbuf went back to its pool inside the PMD
+ * (net_null's TX, a NIC's completion), where weir cannot set them back.
+ */
 static inline struct weir_pkt *rx_embed(const struct dpdk_rxq *q, struct rte_mbuf *m)
 {
 	struct weir_pkt *p = dpdk_mbuf_pkt(m);
@@ -147,7 +153,7 @@ static void rx_offloads_burst(struct dpdk_rxq *q, struct weir_pkt **pkts, uint16
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_mbuf *m;
 
-		if (!(pkts[i]->flags & WEIR_PKT_F_EMBEDDED))
+		if (!dpdk_pkt_embedded(pkts[i]))
 			continue;
 		m = dpdk_pkt_mbuf(pkts[i]);
 		rx_offloads(q, m->ol_flags, m->hash.rss, pkts[i]);
