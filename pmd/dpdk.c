@@ -159,11 +159,13 @@ static struct rte_mempool *pool_create(const char *kind, unsigned n, uint16_t ro
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
 	unsigned cache = n >= 1024 ? 256 : 0;
+	struct rte_mempool *mp = NULL;
 
 	snprintf(name, sizeof(name), DPDK_POOL_PREFIX "%s%u", kind, pool_seq++);
 	if (!rte_eal_has_hugepages() && rte_eal_iova_mode() == RTE_IOVA_VA)
-		return pool_create_packed(name, n, cache, room, socket);
-	return rte_pktmbuf_pool_create(name, n, cache, DPDK_MBUF_PRIV_SIZE, room, socket);
+		mp = pool_create_packed(name, n, cache, room, socket);
+	/* No memzone that large in one piece: DPDK's way, one mbuf a page. */
+	return mp ? mp : rte_pktmbuf_pool_create(name, n, cache, DPDK_MBUF_PRIV_SIZE, room, socket);
 }
 
 static void eth_conf(const struct rte_eth_dev_info *info, const struct dpdk_args *a,
