@@ -9,7 +9,9 @@
  * mbufs and back, partial checksums are completed on a port that cannot
  * take them, super-frames it cannot segment are dropped and counted, and
  * every buffer comes home (fini fails on a leaked packet). An mbuf from a
- * mempool weir did not make is copied, and counted. Specs that are wrong
+ * mempool weir did not make is copied, and counted. The device's RSS hash
+ * and checksum verdict reach the packet; without huge pages the RX mbufs
+ * are packed, not one per page. Specs that are wrong
  * are refused with a message that says why.
  */
 #include <criterion/criterion.h>
@@ -317,6 +319,30 @@ Test(dpdk, null_freed_frames_return_their_mbufs)
 	weir_port_close(port);
 }
 
+/* Without huge pages DPDK's own mempools give each 2.6 KiB mbuf a 4 KiB
+ * page of its own, all at one page offset: the same few L1 sets for every
+ * mbuf in flight. weir packs its RX pool, so a burst spreads over the
+ * offsets (huge pages pack them too). */
+Test(dpdk, null_rx_mbufs_are_packed_across_page_offsets)
+{
+	struct weir_port *port = open_ok("dpdk:net_null0,size=64");
+	struct weir_pkt *pkts[32];
+	bool seen[4096 / 64] = {false};
+	int offsets = 0;
+
+	cr_assert_eq(weir_port_rx_burst(port, 0, pkts, 32), 32);
+	for (int i = 0; i < 32; i++) {
+		unsigned line = (unsigned)(((uintptr_t)pkts[i]->buf & 4095) / 64);
+
+		offsets += !seen[line];
+		seen[line] = true;
+	}
+	cr_assert_gt(offsets, 16, "32 RX mbufs at only %d page offsets", offsets);
+	weir_pkt_free_bulk(pkts, 32);
+	weir_port_close(port);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
+}
+
 Test(dpdk, ring_frames_left_in_the_ring_are_freed_on_close)
 {
 	struct weir_port *port = open_ok("dpdk:net_ring0");
@@ -386,6 +412,55 @@ Test(dpdk, foreign_mbufs_are_copied_and_counted)
 	weir_port_close(first);
 	rte_mempool_free(mp);
 	rte_ring_free(r);
+}
+
+/* What the device says of a frame (RSS hash, L4 checksum good) reaches its
+ * weir packet, whether the frame stays in its mbuf or is copied; a frame
+ * it says nothing of gets neither. */
+Test(dpdk, device_hash_and_checksum_verdict_reach_the_packet)
+{
+	struct weir_port *first = open_ok("dpdk:net_null0");
+	struct rte_ring *r = rte_ring_create("wt_ol", 64, (int)rte_socket_id(),
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("wt_ol", 63, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE,
+							 (int)rte_socket_id());
+	struct weir_pkt *tx[2], *rx[3];
+	struct rte_mbuf *m[3];
+
+	cr_assert(r && mp);
+	cr_assert_geq(rte_eth_from_rings("wto", &r, 1, &r, 1, rte_socket_id()), 0);
+	struct weir_port *port = open_ok("dpdk:net_ring_wto");
+
+	cr_assert_eq(weir_pkt_alloc_bulk(pool, tx, 2), 0);
+	for (int i = 0; i < 2; i++)
+		memset(weir_pkt_put(tx[i], 60), 0x5a, 60);
+	cr_assert_eq(weir_port_tx_burst(port, 0, tx, 2), 2);
+	/* Two mbufs of weir's (they carry tx[]) and one of a foreign pool. */
+	cr_assert_eq(rte_ring_dequeue(r, (void **)&m[0]), 0);
+	cr_assert_eq(rte_ring_dequeue(r, (void **)&m[2]), 0);
+	m[1] = rte_pktmbuf_alloc(mp);
+	cr_assert(m[1] && rte_pktmbuf_append(m[1], 60));
+	for (int i = 0; i < 2; i++) {
+		m[i]->ol_flags |= RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		m[i]->hash.rss = 0x1234u + (uint32_t)i;
+	}
+	cr_assert_eq(rte_ring_enqueue_bulk(r, (void **)m, 3, NULL), 3);
+	cr_assert_eq(rx_all(port, rx, 3), 3);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(rx[i]->hash, 0x1234u + (uint32_t)i, "frame %d: hash %#x", i, rx[i]->hash);
+		cr_assert(rx[i]->ol_flags & WEIR_PKT_OL_CSUM_VALID, "frame %d: no checksum verdict", i);
+	}
+	cr_assert_eq(rx[2]->hash, 0);
+	cr_assert_eq(rx[2]->ol_flags & WEIR_PKT_OL_CSUM_VALID, 0);
+	cr_assert_eq(xstat(port, "rx_copied"), 1);
+	weir_pkt_free_bulk(rx, 3);
+	weir_port_close(port);
+	weir_port_close(first);
+	cr_assert(rte_mempool_full(mp), "the foreign mbuf was not given back");
+	rte_mempool_free(mp);
+	rte_ring_free(r);
+	cr_assert_eq(weir_pool_in_use(pool), 0);
 }
 
 static void open_fails(const char *spec, int want, const char *says)
