@@ -48,7 +48,7 @@ static const struct app_opt cap_opts[] = {
 			      "lcore writes (one queue); auto (default): inline when the\n"
 			      "two would share a CPU (--cores 1,1, or one CPU allowed)"},
 	{"burst", 'b', "N", "frames per RX burst (default 32)"},
-	{"pool", 0, "N", "packet buffers (default 64k)"},
+	{"pool", 0, "N", "packet buffers (default 64k; 8k with the writer inline)"},
 	{"duration", 't', "TIME", "stop after TIME (default: until Ctrl-C or -c)"},
 	{"stats-socket", 0, "PATH", "serve JSON telemetry on a unix socket"},
 	APP_OPTS_OUTPUT,
@@ -173,6 +173,11 @@ static int cap_check(void *ctx)
 		return -EINVAL;
 	/* The writer is one more lcore, the last (none when inline). */
 	c->base.queues = c->nrx + !c->inline_write;
+	/* A ring holds up to --ring frames per receive lcore; inline only a
+	 * batch waits (and a pool's pages are all touched at start-up:
+	 * 64k buffers take 0.1 s, what tcpdump needs to copy 200k frames). */
+	if (!c->base.pool_size)
+		c->base.pool_size = c->inline_write ? 8192 : 65536;
 	/* Standard output may carry the capture: the report goes to stderr,
 	 * as tcpdump's does (a --json document to stdout unless it is taken). */
 	c->base.summary_stderr = !c->base.json || !strcmp(c->write, "-");
@@ -408,7 +413,7 @@ int main(int argc, char **argv)
 		return APP_EXIT_FAIL;
 	c->base.queues = 1;
 	c->base.burst = 32;
-	c->base.pool_size = 65536;
+	c->base.pool_size = 0; /* cap_check: by the writer mode */
 	c->snaplen = WEIR_PCAPNG_SNAPLEN_DEFAULT;
 	c->ring_size = 16384;
 	c->isb_interval = 10 * WEIR_NS_PER_SEC;

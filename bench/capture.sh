@@ -185,7 +185,7 @@ cpu_trial() {
 	sent=$(awk '/tx:/ {print $2; exit}' "$tmp/gen")
 	got=$(capinfos -c -M "$f" 2>/dev/null | awk '/Number of packets/ {print $NF}')
 	awk -v a="$c0" -v b="$c1" -v n="${got:-0}" -v s="${sent:-0}" \
-		'BEGIN {printf "%.0f %d %d\n", n > 0 ? (b - a) / n : 0, n, s}'
+		'BEGIN {printf "%.0f %d %d\n", (n > 0 ? (b - a) / n : 0), n, s}'
 }
 
 cpu_part() {

@@ -79,9 +79,6 @@ static void rotate(struct cap *c, weir_ns_t ts)
 void cap_write_frame(struct cap *c, struct weir_pkt *p)
 {
 	struct cap_out *o = &c->out;
-	uint32_t caplen = p->pkt_len < o->snaplen ? p->pkt_len : o->snaplen;
-	uint32_t len = o->format == CAP_FMT_PCAP ? 16 + caplen
-						  : (uint32_t)weir_pcapng_epb_size(caplen);
 
 	if (c->count && o->frames + o->nframes >= c->count) {
 		/* -c reached: what the receivers had already taken is freed. */
@@ -90,8 +87,14 @@ void cap_write_frame(struct cap *c, struct weir_pkt *p)
 		weir_pkt_free(p);
 		return;
 	}
-	if (cap_out_due(o, p->timestamp, len))
-		rotate(c, p->timestamp);
+	if (o->named) {
+		uint32_t caplen = p->pkt_len < o->snaplen ? p->pkt_len : o->snaplen;
+		uint32_t len = o->format == CAP_FMT_PCAP ? 16 + caplen
+							  : (uint32_t)weir_pcapng_epb_size(caplen);
+
+		if (cap_out_due(o, p->timestamp, len))
+			rotate(c, p->timestamp);
+	}
 	cap_out_frame(o, p);
 }
 
