@@ -92,7 +92,7 @@ veth_round() {
 	local fpid cpid=0 gpid t0 n0 t1 n1 c0 c1
 	rm -f "$tmp/v.sock"
 	weir_bg fwd "$FWD" --quiet -p "afpacket:$FA" -p "afpacket:$FB" -m io --cores "$FWD_CPU" \
-		--stats-socket "$tmp/v.sock"
+		--stats-socket "$tmp/v.sock" >"$tmp/fwd.log" 2>&1
 	fpid=$WEIR_BG_PID
 	for _ in $(seq 50); do [ -S "$tmp/v.sock" ] && break; sleep 0.1; done
 	if [ "$1" = 1 ]; then
@@ -102,7 +102,7 @@ veth_round() {
 		pids+=("$cpid")
 	fi
 	weir_bg gen "$GEN" --quiet -p "afpacket:$GA?qdisc_bypass=1" -m tx -r "${VETH_PPS}pps" \
-		-t $((WIN + 3))s --cores "$GEN_CPU"
+		-t $((WIN + 3))s --cores "$GEN_CPU" >"$tmp/gen.log" 2>&1
 	gpid=$WEIR_BG_PID
 	sleep 1.5
 	c0=$(cat /proc/"$fpid"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}')

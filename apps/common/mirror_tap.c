@@ -104,10 +104,11 @@ static void tap_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t
 {
 	struct mirror_session *s = arg;
 	struct mq *m = &s->q[q];
-	uint64_t seen = 0, drops = 0;
+	uint64_t seen = 0, drops = 0, h0;
 
 	if (q >= s->rings)
 		return;
+	h0 = m->head;
 	for (uint16_t i = 0; i < n; i++) {
 		int r = put(s, m, pkts[i], MIRROR_DIR_RX);
 
@@ -115,8 +116,12 @@ static void tap_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t
 		drops += r < 0;
 	}
 	/* Release: the records are written before head says so (pairs with
-	 * the consumer's acquire load of head). */
-	atomic_store_explicit(&m->r->head, m->head, memory_order_release);
+	 * the consumer's acquire load of head). Only when it moved: the
+	 * consumer polls that line from its own CPU, and a store to it costs
+	 * the forwarding lcore a cache miss per burst even when nothing
+	 * matched. */
+	if (m->head != h0)
+		atomic_store_explicit(&m->r->head, m->head, memory_order_release);
 	if (seen)
 		ctr_add(&m->r->seen, seen);
 	if (drops)
@@ -151,6 +156,7 @@ static void tap_tx_post(void *arg, uint16_t q, uint16_t taken)
 {
 	struct mirror_session *s = arg;
 	struct mq *m;
+	uint64_t pub;
 	uint16_t k;
 
 	if (q >= s->rings)
@@ -159,9 +165,14 @@ static void tap_tx_post(void *arg, uint16_t q, uint16_t taken)
 	if (taken > APP_MAX_BURST)
 		taken = APP_MAX_BURST;
 	k = taken < m->nfit ? taken : m->nfit;
-	/* Records of frames the driver did not take are forgotten. */
-	m->head = k ? m->end[k - 1] : atomic_load_explicit(&m->r->head, memory_order_relaxed);
-	atomic_store_explicit(&m->r->head, m->head, memory_order_release);
+	/* Records of frames the driver did not take are forgotten. The
+	 * published head is this lcore's own last store (relaxed reload). */
+	pub = atomic_load_explicit(&m->r->head, memory_order_relaxed);
+	m->head = k ? m->end[k - 1] : pub;
+	/* Release, pairs with the consumer's acquire of head; skipped when
+	 * it did not move (see tap_rx). */
+	if (m->head != pub)
+		atomic_store_explicit(&m->r->head, m->head, memory_order_release);
 	if (taken)
 		ctr_add(&m->r->seen, m->cum[taken - 1]);
 	if (taken > k)
