@@ -74,20 +74,29 @@ static uint8_t *reserve(struct mirror_session *s, struct mq *m, uint32_t caplen)
 	return m->data + off;
 }
 
-/* Copies p into the ring if it matches: 1 copied, 0 no match, -1 no room. */
+/* 0 when a flat frame does not match, 1 when it does or cannot be told
+ * here (a chain with a short head: put filters its copy). Inline in the
+ * burst loops: a frame that does not match costs bpf_filter and nothing
+ * else (through put, whose prologue, epilogue and record set-up came to 40
+ * instructions a frame, a third of the tap's own cost per direction). */
+static inline int prefilter(const struct mirror_session *s, const struct weir_pkt *p)
+{
+	uint32_t caplen = p->pkt_len < s->snaplen ? p->pkt_len : s->snaplen;
+
+	if (!s->filtered || p->data_len < caplen)
+		return 1;
+	return bpf_filter(s->prog.bf_insns, weir_pkt_data(p), p->pkt_len, caplen) != 0;
+}
+
+/* Copies p, which prefilter() let through, into the ring if it matches:
+ * 1 copied, 0 no match, -1 no room. */
 static int put(struct mirror_session *s, struct mq *m, const struct weir_pkt *p, uint32_t dir)
 {
 	uint32_t caplen = p->pkt_len < s->snaplen ? p->pkt_len : s->snaplen;
 	bool flat = p->data_len >= caplen;
 	struct mirror_rec rec = {caplen, p->pkt_len, 0, dir, 0};
-	uint8_t *slot;
+	uint8_t *slot = reserve(s, m, caplen);
 
-	/* A flat frame is filtered where it lies: a frame that does not
-	 * match costs no copy (and no room). */
-	if (s->filtered && flat &&
-	    !bpf_filter(s->prog.bf_insns, weir_pkt_data(p), p->pkt_len, caplen))
-		return 0;
-	slot = reserve(s, m, caplen);
 	if (!slot)
 		return -1;
 	weir_pkt_copy_out(p, 0, caplen, slot + sizeof(rec));
@@ -110,7 +119,7 @@ static void tap_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t
 		return;
 	h0 = m->head;
 	for (uint16_t i = 0; i < n; i++) {
-		int r = put(s, m, pkts[i], MIRROR_DIR_RX);
+		int r = prefilter(s, pkts[i]) ? put(s, m, pkts[i], MIRROR_DIR_RX) : 0;
 
 		seen += r != 0;
 		drops += r < 0;
@@ -140,9 +149,8 @@ static void tap_tx_pre(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint
 	m = &s->q[q];
 	m->nfit = 0;
 	for (uint16_t i = 0; i < n && i < APP_MAX_BURST; i++) {
-		int r = full ? (s->filtered && !bpf_filter(s->prog.bf_insns, weir_pkt_data(pkts[i]),
-							   pkts[i]->pkt_len, pkts[i]->data_len) ? 0 : -1)
-			     : put(s, m, pkts[i], MIRROR_DIR_TX);
+		/* Once the ring is full a frame that may match is a drop. */
+		int r = !prefilter(s, pkts[i]) ? 0 : full ? -1 : put(s, m, pkts[i], MIRROR_DIR_TX);
 
 		full |= r < 0;
 		matched += r != 0;
