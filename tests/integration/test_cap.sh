@@ -27,8 +27,9 @@
 #                        reads, one SIGINT still leaves a complete capture
 #   test_cap.sh full     a 256 KiB tmpfs fills up: said once, naming the
 #                        file; capture stops; file valid to its last block
-#   test_cap.sh inline   case read with the writer inline in the receive
-#                        lcore; auto picks it for one CPU; live inline (root)
+#   test_cap.sh inline   cases read, rotate and signal with the writer inline
+#                        in the receive lcore; auto picks it for one CPU;
+#                        live inline (root)
 #   test_cap.sh live     afpacket on a veth in a namespace, weir-gen on the
 #                        other end: every frame sent is in the file (root)
 #   test_cap.sh mirror   capture from a running weir-fwd (-i app:SOCKET):
@@ -234,7 +235,7 @@ case_rotate() {
 	local f n total
 	# -C 1: 40 passes of 400 frames (about 2.7 MB) in files of at most 1 MB.
 	mkdir "$TMP/c"
-	"$CAP" --quiet -i "pcap:$IN?speed=max&loop=40" -w "$TMP/c/x.pcapng" -C 1 2>"$TMP/err" ||
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?speed=max&loop=40" -w "$TMP/c/x.pcapng" -C 1 2>"$TMP/err" ||
 		fail "-C: exit $?: $(cat "$TMP/err")"
 	total=0
 	for f in "$TMP"/c/x_*.pcapng; do
@@ -248,7 +249,7 @@ case_rotate() {
 	echo "ok: -C 1: $n files, $total frames, each <= 1000000 bytes"
 	# -G 1: 2.4 s of frames at 1 kpps, a file per wall-clock second.
 	mkdir "$TMP/g"
-	"$CAP" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/g/y.pcap" -F pcap -G 1 2>"$TMP/err" ||
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/g/y.pcap" -F pcap -G 1 2>"$TMP/err" ||
 		fail "-G: exit $?"
 	total=0
 	for f in "$TMP"/g/y_*.pcap; do
@@ -267,14 +268,14 @@ case_rotate() {
 	echo "ok: -G 1: $(ls "$TMP/g" | wc -l) files at second boundaries, $total frames"
 	# -W 2: the same with only the last two files kept.
 	mkdir "$TMP/w"
-	"$CAP" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/w/z.pcapng" -G 1 -W 2 2>/dev/null
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/w/z.pcapng" -G 1 -W 2 2>/dev/null
 	n=$(ls "$TMP/w" | wc -l)
 	[ "$n" = 2 ] || fail "-W 2: $n files left: $(ls "$TMP/w")"
 	ls "$TMP/w" | grep -q "_00001_" && fail "-W 2: the first file is still there"
 	echo "ok: -W 2: $(ls "$TMP/w" | tr '\n' ' ')"
 	# SIGHUP: a new file at once, nothing lost.
 	mkdir "$TMP/h"
-	"$CAP" --quiet -i "pcap:$IN?pps=1000&loop=3" -w "$TMP/h/h.pcapng" 2>/dev/null &
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=1000&loop=3" -w "$TMP/h/h.pcapng" 2>/dev/null &
 	local pid=$!
 	sleep 0.5
 	kill -HUP $pid
@@ -293,7 +294,7 @@ case_signal() {
 	local sig f n said
 	for sig in INT TERM; do
 		f=$TMP/s.pcapng
-		"$CAP" --quiet -i "pcap:$IN?pps=5000&loop=100" -w "$f" 2>"$TMP/err" &
+		"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=5000&loop=100" -w "$f" 2>"$TMP/err" &
 		local pid=$!
 		sleep 1
 		kill -$sig $pid
@@ -397,6 +398,8 @@ case_inline() {
 	local cpu j
 	XARGS=(--writer inline)
 	case_read
+	case_rotate
+	case_signal
 	cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[,-].*//')
 	j=$("$CAP" --json -i "pcap:$IN?speed=max" -w "$TMP/j.pcapng" --cores "$cpu,$cpu" 2>/dev/null)
 	echo "$j" | grep -q '"writer":"inline"' || fail "--cores $cpu,$cpu: not inline: $j"
