@@ -19,9 +19,9 @@
 #define CAP_IDLE_NS (10 * WEIR_NS_PER_MS)
 #define CAP_MIRROR_IDLE_NS (200 * WEIR_NS_PER_US) /* a mirror has no fd to wake us */
 /* Empty polls before a sleep. An afpacket block comes whole (full, or
- * retired by its 1 ms timer): spinning for the next one is wasted, and
- * the harness's 512 spins after each block cost 20 us, 70 ns a frame at
- * 300 kpps, a third of the capture's CPU. */
+ * retired by its 1 ms timer): spinning for the next one is wasted. (At
+ * 300 kpps bench/capture.sh PARTS=cpu saw no difference beyond its noise
+ * against the harness's 512: 223 ns a frame against 226.) */
 #define CAP_SPIN_POLLS 16
 
 void cap_rx_hand(struct cap_rx *rx, int i, struct weir_pkt **pkts, uint32_t n, uint32_t seen)
