@@ -8,10 +8,12 @@
  *
  * Lcores: one receive lcore per queue (cap/rx.c) and one writer
  * (cap/writer.c), the last one; between them an SPSC ring of packets per
- * receive lcore, so the receive side never waits for the disk. This file
+ * receive lcore, so the receive side never waits for the disk. When the
+ * two would share one CPU the receive lcore writes itself (cap.h). This file
  * holds the options, setup and teardown; the harness runs the rest.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +44,11 @@ static const struct app_opt cap_opts[] = {
 	{"ring", 0, "N", "frames queued per receive lcore for the writer (default 16k)"},
 	{"queues", 'q', "N", "RX queues per port, one receive lcore each (default 1)"},
 	{"cores", 0, "LIST", "CPUs of the receive lcores, then the writer's, e.g. 1,0"},
+	{"writer", 0, "MODE", "thread: a writer lcore behind a ring; inline: the receive\n"
+			      "lcore writes (one queue); auto (default): inline when the\n"
+			      "two would share a CPU (--cores 1,1, or one CPU allowed)"},
 	{"burst", 'b', "N", "frames per RX burst (default 32)"},
-	{"pool", 0, "N", "packet buffers (default 64k)"},
+	{"pool", 0, "N", "packet buffers (default 64k; 8k with the writer inline)"},
 	{"duration", 't', "TIME", "stop after TIME (default: until Ctrl-C or -c)"},
 	{"stats-socket", 0, "PATH", "serve JSON telemetry on a unix socket"},
 	APP_OPTS_OUTPUT,
@@ -96,11 +101,46 @@ static int cap_set(void *ctx, const char *name, const char *val, char *why, size
 			c->out.ring_files = (uint32_t)v;
 	} else if (!strcmp(name, "isb-interval")) {
 		return app_parse_duration(val, &c->isb_interval, why, len);
+	} else if (!strcmp(name, "writer")) {
+		static const char *const modes[] = {"auto", "thread", "inline"};
+
+		for (int m = 0; m < 3; m++)
+			if (!strcmp(val, modes[m]))
+				c->writer_mode = (enum cap_writer)m;
+		if (strcmp(val, modes[c->writer_mode])) {
+			snprintf(why, len, "auto, thread or inline");
+			return -EINVAL;
+		}
 	} else if (!strcmp(name, "ring")) {
 		if (!(r = app_parse_u64(val, 64, 1u << 22, &v, why, len)))
 			c->ring_size = (uint32_t)weir_align_pow2(v);
 	}
 	return r;
+}
+
+/* Inline when asked, or (auto) when one queue and the writer would share a
+ * CPU: --cores names one CPU twice, or the process may run on one CPU. */
+static int pick_writer(struct cap *c)
+{
+	cpu_set_t set;
+	bool shared;
+
+	if (c->base.ncpus && c->base.ncpus != c->nrx + 1 &&
+	    !(c->writer_mode == CAP_WRITER_INLINE && c->base.ncpus == c->nrx)) {
+		fprintf(stderr, "weir-cap: --cores lists %d CPUs; give one per receive queue (%u) "
+				"and then the writer's, e.g. --cores 1,0\n", c->base.ncpus, c->nrx);
+		return -EINVAL;
+	}
+	if (c->writer_mode == CAP_WRITER_INLINE && c->nrx > 1) {
+		fprintf(stderr, "weir-cap: --writer inline takes one queue (--queues %u needs a "
+				"writer lcore: --writer thread)\n", c->nrx);
+		return -EINVAL;
+	}
+	shared = c->base.ncpus ? c->base.ncpus > 1 && c->base.cpus[0] == c->base.cpus[1]
+			       : !sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) == 1;
+	c->inline_write = c->writer_mode == CAP_WRITER_INLINE ||
+			  (c->writer_mode == CAP_WRITER_AUTO && c->nrx == 1 && shared);
+	return 0;
 }
 
 static int cap_check(void *ctx)
@@ -129,13 +169,15 @@ static int cap_check(void *ctx)
 		return -EINVAL;
 	}
 	c->nrx = c->base.queues;
-	/* The writer is one more lcore, the last. */
-	if (c->base.ncpus && c->base.ncpus != c->nrx + 1) {
-		fprintf(stderr, "weir-cap: --cores lists %d CPUs; give one per receive queue (%u) "
-				"and then the writer's, e.g. --cores 1,0\n", c->base.ncpus, c->nrx);
+	if (pick_writer(c) < 0)
 		return -EINVAL;
-	}
-	c->base.queues = c->nrx + 1;
+	/* The writer is one more lcore, the last (none when inline). */
+	c->base.queues = c->nrx + !c->inline_write;
+	/* A ring holds up to --ring frames per receive lcore; inline only a
+	 * batch waits (and a pool's pages are all touched at start-up:
+	 * 64k buffers take 0.1 s, what tcpdump needs to copy 200k frames). */
+	if (!c->base.pool_size)
+		c->base.pool_size = c->inline_write ? 8192 : 65536;
 	/* Standard output may carry the capture: the report goes to stderr,
 	 * as tcpdump's does (a --json document to stdout unless it is taken). */
 	c->base.summary_stderr = !c->base.json || !strcmp(c->write, "-");
@@ -220,8 +262,10 @@ static int make_rx(struct cap *c)
 		if (rx->writer)
 			break;
 		snprintf(name, sizeof(name), "cap-rx%u", q);
-		err = weir_ring_create(name, c->ring_size, WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ,
-				       &rx->ring);
+		err = c->inline_write ? 0
+				      : weir_ring_create(name, c->ring_size,
+							 WEIR_RING_SP_ENQ | WEIR_RING_SC_DEQ,
+							 &rx->ring);
 		rx->scratch = malloc(c->snaplen);
 		if (err < 0 || !rx->scratch) {
 			fprintf(stderr, "weir-cap: cannot allocate a ring of %u frames (try a "
@@ -369,7 +413,7 @@ int main(int argc, char **argv)
 		return APP_EXIT_FAIL;
 	c->base.queues = 1;
 	c->base.burst = 32;
-	c->base.pool_size = 65536;
+	c->base.pool_size = 0; /* cap_check: by the writer mode */
 	c->snaplen = WEIR_PCAPNG_SNAPLEN_DEFAULT;
 	c->ring_size = 16384;
 	c->isb_interval = 10 * WEIR_NS_PER_SEC;

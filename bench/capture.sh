@@ -5,17 +5,25 @@
 # capture tool writes to a file with less than 0.1% loss, for weir-cap
 # (afpacket port, pcapng), tcpdump -w and dumpcap (if installed), on the
 # same veth, with the same generator (weir-gen -m tx, afpacket with
-# qdisc_bypass, on GEN_CPU) and the capture on CAP_CPU (weir-cap's receive
-# and writer lcores both there: one CPU for every tool). Each rate is a
-# trial of SECS seconds of frames; loss is 1 - (frames in the file / frames
+# qdisc_bypass, on GEN_CPU) and the capture on CAP_CPU (one CPU for every
+# tool: weir-cap's --cores N,N puts its writer inline in the receive
+# lcore). Each rate is a trial of SECS seconds of frames; loss is 1 - (frames in the file / frames
 # the generator sent). Rates go up by STEP x from START until a trial
 # loses more; then BISECT halvings of the last interval. Each tool is
 # measured REPS times, alternating; medians and the ratio are printed.
 #
+# The second part is not bound by the generator: CPU time per captured
+# frame at a fixed offered rate CPU_PPS below every tool's limit, CPU_SECS
+# of frames, each tool REPS times alternating: the on-CPU time of all the
+# capturing process's threads (/proc/PID/task/*/schedstat: utime + stime
+# in ns) from just before the generator starts until 1.5 s after it ends
+# (libpcap's tools get their last ring block after 1 s), divided by the
+# frames in the file.
+#
 #   bench/capture.sh [BUILD_DIR]       (as root)
 #   env: REPS=3 SECS=2 START=100000 STEP=1.5 BISECT=2 GEN_CPU=0 CAP_CPU=1
 #        DIR=/var/tmp (where the files go) TOOLS="weir tcpdump dumpcap"
-#        KWORK=none|rps
+#        KWORK=none|rps PARTS="loss cpu file" CPU_PPS=300000 CPU_SECS=4
 #
 # On a veth the kernel's receive work (the copy into each tool's packet
 # ring) runs on the sender's CPU, so on two cores the generator tops out
@@ -35,6 +43,7 @@ CAP="$build/apps/weir-cap" GEN="$build/apps/weir-gen"
 REPS=${REPS:-3} SECS=${SECS:-2} START=${START:-100000} STEP=${STEP:-1.5} BISECT=${BISECT:-2}
 GEN_CPU=${GEN_CPU:-0} CAP_CPU=${CAP_CPU:-1} DIR=${DIR:-/var/tmp} KWORK=${KWORK:-none}
 TOOLS=${TOOLS:-weir tcpdump dumpcap}
+PARTS=${PARTS:-loss cpu file} CPU_PPS=${CPU_PPS:-300000} CPU_SECS=${CPU_SECS:-4}
 [ -x "$CAP" ] && [ -x "$GEN" ] || { echo "no $CAP or $GEN: build first"; exit 1; }
 weir_require_veth
 weir_require_cmd tcpdump capinfos awk
@@ -119,69 +128,134 @@ search() {
 	echo "$offered$top"
 }
 
-echo "capture bench: ${SECS}s of 64-byte frames per trial, generator weir-gen on CPU $GEN_CPU, capture on CPU $CAP_CPU, files in $DIR, kernel receive work: $KWORK"
-echo "  weir:    weir-cap -i afpacket:$D -w F.pcapng --cores $CAP_CPU,$CAP_CPU"
-echo "  tcpdump: taskset -c $CAP_CPU tcpdump -i $D -n -w F ($(tcpdump --version 2>&1 | head -1))"
-command -v dumpcap >/dev/null && echo "  dumpcap: taskset -c $CAP_CPU dumpcap -q -i $D -w F"
 declare -A R
-for rep in $(seq "$REPS"); do
-	for t in $TOOLS; do
-		v=$(search "$t")
-		echo "  round $rep: $t $v pps"
-		R[$t]="${R[$t]:-} ${v%+}"
-		[ "${v%+}" != "$v" ] && R[$t.top]=1
-	done
-done
 med() { printf "%s\n" $1 | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-for t in $TOOLS; do
-	printf "%-8s median %s pps (rounds:%s)%s\n" "$t" "$(med "${R[$t]}")" "${R[$t]}" \
-		"${R[$t.top]:+ (as fast as the generator went: a lower bound)}"
-done
-w=$(med "${R[weir]}")
-for t in $TOOLS; do
-	[ "$t" = weir ] && continue
-	awk -v a="$w" -v b="$(med "${R[$t]}")" -v t="$t" \
-		'BEGIN {if (b > 0) printf "ratio weir-cap/%s: %.2fx (goal >= 3x tcpdump)\n", t, a / b}'
-done
-for t in $TOOLS; do
-	[ "$t" = weir ] && continue
-	rng() { printf "%s\n" $1 | sort -g | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//'; }
-	bench_row capture "64 B to a file, < 0.1% loss, KWORK=$KWORK (weir-cap vs $t)" pps higher "$w" \
-		"$(med "${R[$t]}")" "$t -w" "$(rng "${R[weir]}")" "$(rng "${R[$t]}")" "$REPS" \
-		"${R[weir.top]:+weir-cap kept up with all the generator offered (a lower bound)}"
-done
+rng() { printf "%s\n" $1 | sort -g | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//'; }
 
-# The pipelines alone, without the kernel or a generator: N_FILE 64-byte
-# frames from a pcap file to a file, weir-cap (pcap: replay at full speed,
-# the receive lcore and the writer on CAP_CPU) against tcpdump -r -w on the
-# same CPU; frames per second of wall time, medians of REPS.
-N_FILE=${N_FILE:-2000000}
-python3 - "$tmp/in.pcap" "$N_FILE" <<'PY'
-import struct, sys
-f = bytes.fromhex("ffffffffffff020000000001080045000032000100004011000000000a0000010a000002"
-                  "23280009001e0000") + bytes(22)
-rec = struct.pack("<IIII", 0, 0, len(f), len(f)) + f
-with open(sys.argv[1], "wb") as o:
-    o.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-    o.write(rec * int(sys.argv[2]))
-PY
-echo "file to file: $N_FILE frames of 64 bytes, on CPU $CAP_CPU"
-FW=() FT=()
-for rep in $(seq "$REPS"); do
-	t0=$(date +%s.%N)
-	taskset -c "$CAP_CPU" "$CAP" --quiet -i "pcap:$tmp/in.pcap?speed=max" -w "$tmp/o.pcapng" \
-		--cores "$CAP_CPU,$CAP_CPU" 2>/dev/null
-	t1=$(date +%s.%N)
-	taskset -c "$CAP_CPU" tcpdump -r "$tmp/in.pcap" -w "$tmp/o.pcap" 2>/dev/null
-	t2=$(date +%s.%N)
-	gw=$(capinfos -c -M "$tmp/o.pcapng" | awk '/Number of packets/ {print $NF}')
-	gt=$(capinfos -c -M "$tmp/o.pcap" | awk '/Number of packets/ {print $NF}')
-	FW+=("$(awk -v n="$gw" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
-	FT+=("$(awk -v n="$gt" -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
-	echo "  round $rep: weir-cap ${FW[-1]} Mpps ($gw frames), tcpdump -r -w ${FT[-1]} Mpps ($gt frames)"
+loss_part() {
+	echo "capture bench: ${SECS}s of 64-byte frames per trial, generator weir-gen on CPU $GEN_CPU, capture on CPU $CAP_CPU, files in $DIR, kernel receive work: $KWORK"
+	echo "  weir:    weir-cap -i afpacket:$D -w F.pcapng --cores $CAP_CPU,$CAP_CPU"
+	echo "  tcpdump: taskset -c $CAP_CPU tcpdump -i $D -n -w F ($(tcpdump --version 2>&1 | head -1))"
+	command -v dumpcap >/dev/null && echo "  dumpcap: taskset -c $CAP_CPU dumpcap -q -i $D -w F"
+	for rep in $(seq "$REPS"); do
+		for t in $TOOLS; do
+			v=$(search "$t")
+			echo "  round $rep: $t $v pps"
+			R[$t]="${R[$t]:-} ${v%+}"
+			[ "${v%+}" != "$v" ] && R[$t.top]=1
+		done
+	done
+	for t in $TOOLS; do
+		printf "%-8s median %s pps (rounds:%s)%s\n" "$t" "$(med "${R[$t]}")" "${R[$t]}" \
+			"${R[$t.top]:+ (as fast as the generator went: a lower bound)}"
+	done
+	w=$(med "${R[weir]}")
+	for t in $TOOLS; do
+		[ "$t" = weir ] && continue
+		awk -v a="$w" -v b="$(med "${R[$t]}")" -v t="$t" \
+			'BEGIN {if (b > 0) printf "ratio weir-cap/%s: %.2fx (goal >= 3x tcpdump)\n", t, a / b}'
+	done
+	for t in $TOOLS; do
+		[ "$t" = weir ] && continue
+		bench_row capture "64 B to a file, < 0.1% loss, KWORK=$KWORK (weir-cap vs $t)" pps higher "$w" \
+			"$(med "${R[$t]}")" "$t -w" "$(rng "${R[weir]}")" "$(rng "${R[$t]}")" "$REPS" \
+			"${R[weir.top]:+weir-cap kept up with all the generator offered (a lower bound)}"
+	done
+}
+
+# cpu_ns PID: on-CPU ns of all of PID's threads so far.
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
+}
+
+# cpu_trial TOOL: prints "ns_per_frame frames sent" for one run at CPU_PPS.
+cpu_trial() {
+	local f="$tmp/c.pcapng" pid c0 c1 got sent
+	rm -f "$f"
+	start_tool "$1" "$f" 2>"$tmp/tool.err"
+	pid=$WEIR_BG_PID
+	sleep 1
+	c0=$(cpu_ns "$pid")
+	weir_nsexec gen "$GEN" --quiet -p "afpacket:$G?qdisc_bypass=1" -m tx -r "${CPU_PPS}pps" \
+		-n $((CPU_PPS * CPU_SECS)) --cores "$GEN_CPU" >"$tmp/gen" 2>&1
+	sleep 1.5
+	c1=$(cpu_ns "$pid")
+	kill -INT "$pid"
+	wait "$pid" 2>/dev/null
+	sent=$(awk '/tx:/ {print $2; exit}' "$tmp/gen")
+	got=$(capinfos -c -M "$f" 2>/dev/null | awk '/Number of packets/ {print $NF}')
+	awk -v a="$c0" -v b="$c1" -v n="${got:-0}" -v s="${sent:-0}" \
+		'BEGIN {printf "%.0f %d %d\n", (n > 0 ? (b - a) / n : 0), n, s}'
+}
+
+cpu_part() {
+	local rep t ns got sent
+	declare -A C
+	echo "CPU per captured frame at $CPU_PPS pps offered, ${CPU_SECS}s a run (all the tool's threads, /proc schedstat)"
+	for rep in $(seq "$REPS"); do
+		for t in $TOOLS; do
+			read -r ns got sent < <(cpu_trial "$t")
+			echo "  round $rep: $t $ns ns/frame ($got of $sent frames)"
+			C[$t]="${C[$t]:-} $ns"
+		done
+	done
+	local w
+	w=$(med "${C[weir]}")
+	for t in $TOOLS; do
+		printf "%-8s median %s ns/frame (rounds:%s)\n" "$t" "$(med "${C[$t]}")" "${C[$t]}"
+	done
+	for t in $TOOLS; do
+		[ "$t" = weir ] && continue
+		awk -v a="$w" -v b="$(med "${C[$t]}")" -v t="$t" \
+			'BEGIN {if (a > 0) printf "ratio %s/weir-cap CPU per frame: %.2fx\n", t, b / a}'
+		bench_row capture "CPU per captured 64 B frame at $((CPU_PPS / 1000)) kpps (weir-cap vs $t)" \
+			ns/frame lower "$w" "$(med "${C[$t]}")" "$t -w" "$(rng "${C[weir]}")" \
+			"$(rng "${C[$t]}")" "$REPS" "schedstat of all the tool's threads; KWORK=$KWORK"
+	done
+}
+
+file_part() {
+	# The pipelines alone, without the kernel or a generator: N_FILE 64-byte
+	# frames from a pcap file to a file, weir-cap (pcap: replay at full speed,
+	# the receive lcore and the writer on CAP_CPU) against tcpdump -r -w on the
+	# same CPU; frames per second of wall time, medians of REPS.
+	N_FILE=${N_FILE:-2000000}
+	python3 - "$tmp/in.pcap" "$N_FILE" <<-'PY'
+	import struct, sys
+	f = bytes.fromhex("ffffffffffff020000000001080045000032000100004011000000000a0000010a000002"
+	                  "23280009001e0000") + bytes(22)
+	rec = struct.pack("<IIII", 0, 0, len(f), len(f)) + f
+	with open(sys.argv[1], "wb") as o:
+	    o.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+	    o.write(rec * int(sys.argv[2]))
+	PY
+	echo "file to file: $N_FILE frames of 64 bytes, on CPU $CAP_CPU"
+	FW=() FT=()
+	for rep in $(seq "$REPS"); do
+		t0=$(date +%s.%N)
+		taskset -c "$CAP_CPU" "$CAP" --quiet -i "pcap:$tmp/in.pcap?speed=max" -w "$tmp/o.pcapng" \
+			--cores "$CAP_CPU,$CAP_CPU" 2>/dev/null
+		t1=$(date +%s.%N)
+		taskset -c "$CAP_CPU" tcpdump -r "$tmp/in.pcap" -w "$tmp/o.pcap" 2>/dev/null
+		t2=$(date +%s.%N)
+		gw=$(capinfos -c -M "$tmp/o.pcapng" | awk '/Number of packets/ {print $NF}')
+		gt=$(capinfos -c -M "$tmp/o.pcap" | awk '/Number of packets/ {print $NF}')
+		FW+=("$(awk -v n="$gw" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
+		FT+=("$(awk -v n="$gt" -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')")
+		echo "  round $rep: weir-cap ${FW[-1]} Mpps ($gw frames), tcpdump -r -w ${FT[-1]} Mpps ($gt frames)"
+	done
+	fw=$(med "${FW[*]}") ft=$(med "${FT[*]}")
+	echo "file to file: weir-cap median $fw Mpps (${FW[*]}), tcpdump $ft Mpps (${FT[*]})"
+	awk -v a="$fw" -v b="$ft" 'BEGIN {if (b > 0) printf "ratio weir-cap/tcpdump, file to file: %.2fx\n", a / b}'
+	bench_row capture "64 B pcap file to file, one CPU (weir-cap vs tcpdump -r -w)" Mpps higher "$fw" "$ft" \
+		"tcpdump -r -w" "" "" "$REPS" "includes process start-up"
+}
+
+for part in $PARTS; do
+	case "$part" in
+	loss) loss_part ;;
+	cpu) cpu_part ;;
+	file) file_part ;;
+	*) echo "PARTS: loss, cpu, file (not $part)"; exit 1 ;;
+	esac
 done
-fw=$(med "${FW[*]}") ft=$(med "${FT[*]}")
-echo "file to file: weir-cap median $fw Mpps (${FW[*]}), tcpdump $ft Mpps (${FT[*]})"
-awk -v a="$fw" -v b="$ft" 'BEGIN {if (b > 0) printf "ratio weir-cap/tcpdump, file to file: %.2fx\n", a / b}'
-bench_row capture "64 B pcap file to file, one CPU (weir-cap vs tcpdump -r -w)" Mpps higher "$fw" "$ft" \
-	"tcpdump -r -w" "" "" "$REPS" "includes process start-up"

@@ -6,8 +6,9 @@
  * pcap:FILE replays FILE on the receive side: at the timing it was
  * captured with (speed=1, the default), faster or slower (speed=2,
  * speed=0.5), at a fixed rate (pps=N) or as fast as the caller takes it
- * (speed=max), loop= times over. libpcap reads the file (classic pcap and
- * pcapng alike, at nanosecond precision); each frame is copied into a
+ * (speed=max), loop= times over. libpcap opens and checks the file and
+ * reads pcapng (at nanosecond precision); classic pcap records are read by
+ * pcap_read.c, in big chunks, parsed in place; each frame is copied into a
  * buffer of the port's pool, chained when it is longer than one buffer.
  * Replay never sleeps: a burst hands out the frames whose time has come,
  * and measures how late each one is against its schedule. That deviation
@@ -50,6 +51,7 @@ enum pcap_mode { MODE_READ, MODE_WRITE };
 
 struct replay {
 	pcap_t *pc;
+	struct pcap_rd fast; /* open (fast.buf): classic pcap, read by pcap_read.c */
 	char *path;
 	double speed;        /* multiplier; 0: as fast as possible */
 	uint64_t period_ns;  /* pps= : ns between frames, 0: file timing */
@@ -186,28 +188,65 @@ static bool replay_next_pass(struct weir_port *port, struct replay *r)
 	if (r->pass_frames > 1 && r->speed > 0)
 		r->offset_ns += (double)(r->tlast - r->t0) *
 				(1.0 + 1.0 / (double)(r->pass_frames - 1)) / r->speed;
+	r->pass_frames = 0;
+	if (r->fast.buf) {
+		if (pcap_rd_rewind(&r->fast))
+			return true;
+		WEIR_WARN("%s: cannot go back to the start of %s for the next pass",
+			  port->label, r->path);
+		return false;
+	}
 	pcap_close(r->pc);
 	r->pc = replay_open_file(port, r->path, &err);
 	if (!r->pc) {
 		WEIR_WARN("%s", port->err);
 		return false;
 	}
-	r->pass_frames = 0;
 	return true;
+}
+
+/* The next record, as pcap_next_ex: 1, -2 at the end of the file, -1 on
+ * damage (why said). */
+static int next_record(struct replay *r, const u_char **d, uint32_t *caplen, uint32_t *len,
+		       uint64_t *t, char *why, size_t wlen)
+{
+	struct pcap_pkthdr *h;
+	struct pcap_rd_frame f;
+	int rc;
+
+	if (r->fast.buf) {
+		rc = pcap_rd_next(&r->fast, &f, why, wlen);
+		*d = f.data;
+		*caplen = f.caplen;
+		*len = f.len;
+		*t = f.ts;
+		return rc == 0 ? -2 : rc;
+	}
+	rc = pcap_next_ex(r->pc, &h, d);
+	if (rc == 1) {
+		*caplen = h->caplen;
+		*len = h->len;
+		/* Nanosecond precision: tv_usec holds ns. */
+		*t = (uint64_t)h->ts.tv_sec * WEIR_NS_PER_SEC + (uint64_t)h->ts.tv_usec;
+	} else if (rc == -1) {
+		snprintf(why, wlen, "%s", pcap_geterr(r->pc));
+	}
+	return rc;
 }
 
 /* Reads the next frame into r->data/caplen/due: true, or false at the end
  * of the replay (the end of the last pass, or damage, reported once). */
 static bool replay_read(struct weir_port *port, struct replay *r)
 {
-	struct pcap_pkthdr *h;
 	const u_char *d;
-	uint64_t t;
+	uint32_t caplen = 0, len = 0;
+	uint64_t t = 0;
+	char why[PCAP_ERRBUF_SIZE];
 
 	for (;;) {
-		int rc = pcap_next_ex(r->pc, &h, &d);
+		int rc = next_record(r, &d, &caplen, &len, &t, why, sizeof(why));
 
-		if (rc == 1 && h->caplen == 0)
+		if (rc == 1 && caplen == 0)
 			continue; /* nothing to hand out */
 		if (rc == 1)
 			break;
@@ -215,23 +254,21 @@ static bool replay_read(struct weir_port *port, struct replay *r)
 			weir_port_ctr_add(&r->damaged, 1);
 			WEIR_WARN("%s: %s is damaged after %llu frames of this pass (%s); "
 				  "replay stops there",
-				  port->label, r->path, (unsigned long long)r->pass_frames,
-				  pcap_geterr(r->pc));
+				  port->label, r->path, (unsigned long long)r->pass_frames, why);
 			return false;
 		}
 		if (!replay_next_pass(port, r))
 			return false;
 	}
-	t = (uint64_t)h->ts.tv_sec * WEIR_NS_PER_SEC + (uint64_t)h->ts.tv_usec;
 	if (r->pass_frames++ == 0)
 		r->t0 = t;
 	if (t < r->tlast && r->pass_frames > 1)
 		t = r->tlast; /* out of order in the file: not before the last */
 	r->tlast = t;
-	if (h->caplen < h->len)
+	if (caplen < len)
 		weir_port_ctr_add(&r->truncated, 1);
 	r->data = d;
-	r->caplen = h->caplen;
+	r->caplen = caplen;
 	if (r->period_ns)
 		r->due = r->start + r->index * r->period_ns;
 	else if (r->speed > 0)
@@ -385,7 +422,11 @@ static int replay_open(struct weir_port *port, const struct weir_port_conf *conf
 	if (!r->path)
 		return weir_port_fail(port, -ENOMEM, "out of memory");
 	r->pc = replay_open_file(port, r->path, &err);
-	return r->pc ? 0 : err;
+	if (!r->pc)
+		return err;
+	/* libpcap has checked the file; a classic one is read by ours. */
+	pcap_rd_open(&r->fast, r->path);
+	return 0;
 }
 
 static void replay_report(struct weir_port *port, struct replay *r, const struct weir_rxq *q)
@@ -428,6 +469,7 @@ static void drv_close(struct weir_port *port)
 		replay_report(port, r, port->fp.rxq[0]);
 	if (r->pc)
 		pcap_close(r->pc);
+	pcap_rd_close(&r->fast);
 	free(r->path);
 }
 

@@ -2,18 +2,44 @@
 /*
  * The pcap: driver's write side (pcap_write.c), as pcap.c sees it: one
  * writer per port in mode=w, for pcapng (src/pcapng.c) or classic pcap
- * (libpcap's pcap_dump). Internal to pmd/.
+ * (libpcap's pcap_dump); and its fast reader of classic pcap files
+ * (pcap_read.c). Internal to pmd/.
  */
 #ifndef WEIR_PMD_PCAP_INTERNAL_H
 #define WEIR_PMD_PCAP_INTERNAL_H
 
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "weir/pcapng.h"
 #include "weir/port_driver.h"
 
 enum pcap_format { FMT_PCAPNG, FMT_PCAP };
+
+/* A classic pcap file read in big chunks (pcap_read.c). */
+#define PCAP_READ_BUF (1u << 20) /* > the largest record (16 + 262144) */
+struct pcap_rd {
+	int fd;
+	uint8_t *buf;
+	size_t pos, end; /* the unparsed bytes: buf[pos, end) */
+	bool swap, nsec, eof;
+	uint32_t snaplen;
+};
+struct pcap_rd_frame {
+	const uint8_t *data; /* valid until the next pcap_rd_next */
+	uint32_t caplen, len;
+	uint64_t ts; /* ns */
+};
+/* 1 when path is a classic pcap file of Ethernet frames that rd now reads
+ * (from the first record); 0 otherwise (rd is closed: use libpcap). A
+ * zeroed rd is closed; closing a closed one does nothing. */
+int pcap_rd_open(struct pcap_rd *rd, const char *path);
+void pcap_rd_close(struct pcap_rd *rd);
+/* Back to the first record: false when the file cannot seek. */
+bool pcap_rd_rewind(struct pcap_rd *rd);
+/* The next record: 1, 0 at the end of the file, -1 on damage (said in why). */
+int pcap_rd_next(struct pcap_rd *rd, struct pcap_rd_frame *f, char *why, size_t len);
 
 /* classic pcap: records pass to write(2) in chunks of about this much. */
 #define CLASSIC_FLUSH (64u * 1024)

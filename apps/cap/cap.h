@@ -4,7 +4,7 @@
  * writer lcore (cap/writer.c), the file output with rotation (cap/out.c,
  * cap/files.c), the filter (cap/filter.c) and the reports (cap/report.c).
  *
- * The data path: receive lcore q polls RX queue q of every port, runs the
+ * The data path (with a writer lcore): receive lcore q polls RX queue q of every port, runs the
  * filter on each frame, stamps the frame (realtime ns into ->timestamp, the
  * interface and direction into ->udata64) and enqueues the packet itself on
  * its own SPSC ring to the writer; a full ring drops the frame (counted).
@@ -12,6 +12,12 @@
  * next to the block headers it builds (no copy of packet bytes in user
  * space), writes, then frees the packets. The receive side never waits for
  * the disk; the writer is the only one that touches a file.
+ *
+ * Inline (one receive lcore sharing its CPU with the writer: --writer
+ * inline, or auto with --cores putting both on one CPU or one CPU allowed):
+ * the receive lcore writes the frames itself, as tcpdump does. Two threads
+ * on one CPU only add context switches and a ring to overflow while the
+ * other one runs; inline, a frame waits in the kernel's ring instead.
  *
  * Counters have one writer each (relaxed atomic stores) and are summed by
  * whoever reports.
@@ -35,10 +41,11 @@
 
 #define CAP_MAX_PORTS 8
 #define CAP_MAX_RX 16             /* receive lcores (queues) */
-#define CAP_BATCH 256             /* frames per writev */
+#define CAP_BATCH 1024            /* frames per writev at most */
 #define CAP_IOV 1024              /* iovecs per writev (IOV_MAX) */
 #define CAP_COPY_MAX 512          /* blocks up to this long are copied, not gathered */
 #define CAP_STAGE (CAP_BATCH * CAP_COPY_MAX)
+#define CAP_FLUSH_NS (20 * WEIR_NS_PER_MS) /* a batch waits at most this long while busy */
 
 /* ->udata64 of a captured frame: interface id and direction. */
 #define CAP_META(ifid, dir) ((uint64_t)(ifid) | (uint64_t)(dir) << 16)
@@ -48,6 +55,8 @@
 #define CAP_META_ORIG(m) ((uint32_t)((m) >> 32))
 
 enum cap_format { CAP_FMT_PCAPNG, CAP_FMT_PCAP };
+/* --writer: a writer lcore of its own, or writes from the receive lcore. */
+enum cap_writer { CAP_WRITER_AUTO, CAP_WRITER_THREAD, CAP_WRITER_INLINE };
 
 /* A receive lcore's counters per port (its one writer: that lcore). */
 struct cap_rx_count {
@@ -133,6 +142,7 @@ struct cap {
 	uint64_t count;          /* -c: stop after this many frames written; 0: no limit */
 	uint32_t ring_size;
 	weir_ns_t isb_interval;
+	enum cap_writer writer_mode;
 	struct cap_out out;
 	/* state */
 	struct weir_port *ports[CAP_MAX_PORTS];     /* NULL for an app: source */
@@ -141,6 +151,10 @@ struct cap {
 	bool replay[CAP_MAX_PORTS]; /* a pcap: replay port: done when it has played */
 	struct cap_filter filter;
 	uint16_t nrx;                 /* receive lcores; the writer is lcore nrx */
+	bool inline_write;            /* no writer lcore: receive lcore 0 writes */
+	/* the writer's (the writer lcore's, or lcore 0's when inline) */
+	weir_ns_t next_isb, last_flush;
+	bool err_said;
 	struct cap_rx rx[CAP_MAX_RX + 1]; /* [nrx]: the writer's arg */
 	weir_ns_t rt_off;             /* realtime - monotonic, at setup */
 	weir_ns_t t_start;            /* realtime at setup, for the ISBs */
@@ -164,6 +178,18 @@ bool cap_filter_match(const struct cap_filter *f, const struct weir_pkt *p, uint
 /* cap/rx.c, cap/writer.c: lcore bodies (arg: struct cap_rx, struct cap). */
 int cap_rx_main(void *arg);
 int cap_writer_main(void *arg);
+/* Hands n matching, stamped frames of port i to the writer: onto rx's ring
+ * (what does not fit is freed and counted as dropped) or, inline, into the
+ * output. Counts them as received and matched (plus extra frames received
+ * that did not match). */
+void cap_rx_hand(struct cap_rx *rx, int i, struct weir_pkt **pkts, uint32_t n, uint32_t seen);
+/* cap/writer.c: the writer's steps, for the writer lcore or inline. One
+ * frame into the output (-c, rotation by size and time); after each pass,
+ * idle or not (flush, -c, the error said once, SIGHUP, ISBs); at the end. */
+void cap_writer_start(struct cap *c);
+void cap_write_frame(struct cap *c, struct weir_pkt *p);
+void cap_writer_step(struct cap *c, bool idle);
+void cap_writer_end(struct cap *c);
 
 /* cap/out.c: the output (the writer lcore's; see there). */
 int cap_out_start(struct cap_out *o, weir_ns_t now);

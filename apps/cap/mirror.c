@@ -189,7 +189,7 @@ uint32_t cap_mirror_poll(struct cap *c, struct cap_rx *rx, int i)
 {
 	struct cap_mirror *m = c->mirrors[i];
 	struct weir_pkt *pkts[APP_MAX_BURST];
-	uint32_t n = 0, sent, nobuf = 0;
+	uint32_t n = 0, nobuf = 0;
 
 	for (uint32_t r = 0; r < m->hdr.nrings && !m->broken && n < c->base.burst; r++) {
 		struct mirror_ring *ring = mirror_ring_at(m->area, r, m->hdr.ring_bytes);
@@ -223,13 +223,11 @@ uint32_t cap_mirror_poll(struct cap *c, struct cap_rx *rx, int i)
 		 * producer's acquire in reserve()). */
 		atomic_store_explicit(&ring->tail, m->tail[r], memory_order_release);
 	}
-	sent = n ? weir_ring_enqueue_burst(rx->ring, (void *const *)pkts, n) : 0;
-	if (sent < n)
-		weir_pkt_free_bulk(pkts + sent, n - sent);
 	if (n + nobuf) {
-		ctr_add(&rx->cnt[i].recv, n + nobuf);
-		ctr_add(&rx->cnt[i].match, n + nobuf);
-		ctr_add(&rx->cnt[i].drop, n - sent + nobuf);
+		cap_rx_hand(rx, i, pkts, n, n + nobuf);
+		/* No buffer for a record: matched, dropped by weir. */
+		ctr_add(&rx->cnt[i].match, nobuf);
+		ctr_add(&rx->cnt[i].drop, nobuf);
 	}
 	return n + nobuf;
 }

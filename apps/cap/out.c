@@ -179,6 +179,55 @@ static void stage_frame(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
 	weir_pkt_free(p);
 }
 
+/* The common frame: one segment, small. Its block is built in the stage
+ * where it goes, the packet freed: no intermediate header, no copy loop
+ * over segments (a third of the writer's instructions before). */
+static void stage_one(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
+{
+	uint8_t *at = o->stage + o->stage_len;
+	weir_ns_t ts = p->timestamp;
+	uint32_t origlen = CAP_META_ORIG(p->udata64), blen, hlen;
+	struct iovec *last = o->niov ? &o->iov[o->niov - 1] : NULL;
+
+	if (origlen < p->pkt_len)
+		origlen = p->pkt_len;
+	if (o->format == CAP_FMT_PCAP) {
+		hlen = 16;
+		blen = 16 + caplen;
+		put32(at, (uint32_t)(ts / WEIR_NS_PER_SEC));
+		put32(at + 4, (uint32_t)(ts % WEIR_NS_PER_SEC));
+		put32(at + 8, caplen);
+		put32(at + 12, origlen);
+	} else {
+		uint8_t *opt = at + 28 + PAD4(caplen);
+
+		hlen = 28;
+		blen = 28 + PAD4(caplen) + 16;
+		put32(at, WEIR_PCAPNG_EPB);
+		put32(at + 4, blen);
+		put32(at + 8, CAP_META_IFID(p->udata64));
+		put32(at + 12, (uint32_t)(ts >> 32));
+		put32(at + 16, (uint32_t)ts);
+		put32(at + 20, caplen);
+		put32(at + 24, origlen);
+		/* The padding (0-3 bytes; the 4 written stay inside the block). */
+		put32(at + 28 + (caplen & ~3u), 0);
+		put32(opt, WEIR_PCAPNG_OPT_EPB_FLAGS | 4u << 16);
+		put32(opt + 4, (uint32_t)CAP_META_DIR(p->udata64));
+		put32(opt + 8, 0); /* opt_endofopt */
+		put32(opt + 12, blen);
+	}
+	memcpy(at + hlen, weir_pkt_data(p), caplen);
+	if (last && (uint8_t *)last->iov_base + last->iov_len == at)
+		last->iov_len += blen;
+	else
+		o->iov[o->niov++] = (struct iovec){at, blen};
+	o->stage_len += blen;
+	end_block(o, blen, true);
+	o->file_frames++;
+	weir_pkt_free(p);
+}
+
 int cap_out_frame(struct cap_out *o, struct weir_pkt *p)
 {
 	uint32_t caplen = p->pkt_len < o->snaplen ? p->pkt_len : o->snaplen, left = caplen;
@@ -189,6 +238,15 @@ int cap_out_frame(struct cap_out *o, struct weir_pkt *p)
 	if (o->err) {
 		weir_pkt_free(p);
 		return o->err;
+	}
+	if (caplen <= p->data_len && caplen + 47 <= CAP_COPY_MAX) {
+		if ((o->nblk >= CAP_BATCH || o->niov == CAP_IOV ||
+		     o->stage_len + CAP_COPY_MAX > sizeof(o->stage)) && cap_out_flush(o) < 0) {
+			weir_pkt_free(p);
+			return o->err;
+		}
+		stage_one(o, p, caplen);
+		return 0;
 	}
 	for (const struct weir_pkt *s = p; s && left; s = s->next, segs++)
 		left -= s->data_len < left ? s->data_len : left;

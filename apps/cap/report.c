@@ -52,10 +52,11 @@ void cap_json(FILE *o, void *ctx)
 	cap_totals(c, &t);
 	fprintf(o, "{\"app\":\"weir-cap\",\"captured\":%llu,\"dropped_weir\":%llu,"
 		   "\"dropped_kernel\":%llu,\"received\":%llu,\"matched\":%llu,\"files\":%llu,"
-		   "\"file\":",
+		   "\"writer\":\"%s\",\"file\":",
 		(unsigned long long)t.written, (unsigned long long)t.drop,
 		(unsigned long long)t.kdrop, (unsigned long long)t.recv,
-		(unsigned long long)t.match, (unsigned long long)c->out.files);
+		(unsigned long long)t.match, (unsigned long long)c->out.files,
+		c->inline_write ? "inline" : "thread");
 	report_json_str(o, c->out.name[0] ? c->out.name : NULL);
 	fprintf(o, ",\"error\":");
 	report_json_str(o, c->out.err ? c->out.errmsg : NULL);

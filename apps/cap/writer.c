@@ -12,6 +12,10 @@
  * When the output fails (full disk, I/O error) the error is said once, the
  * capture stops (c->finished), the file stays valid up to its last
  * complete block, and the rest is drained and freed.
+ *
+ * The same steps (cap_write_frame, cap_writer_step, cap_writer_end) run
+ * inline in the receive lcore when weir-cap has one CPU for both (see
+ * cap/rx.c): then there is no ring and no writer lcore.
  */
 #include <stdio.h>
 #include <time.h>
@@ -72,12 +76,9 @@ static void rotate(struct cap *c, weir_ns_t ts)
 		cap_out_start(o, ts);
 }
 
-static void write_one(struct cap *c, struct weir_pkt *p)
+void cap_write_frame(struct cap *c, struct weir_pkt *p)
 {
 	struct cap_out *o = &c->out;
-	uint32_t caplen = p->pkt_len < o->snaplen ? p->pkt_len : o->snaplen;
-	uint32_t len = o->format == CAP_FMT_PCAP ? 16 + caplen
-						  : (uint32_t)weir_pcapng_epb_size(caplen);
 
 	if (c->count && o->frames + o->nframes >= c->count) {
 		/* -c reached: what the receivers had already taken is freed. */
@@ -86,8 +87,14 @@ static void write_one(struct cap *c, struct weir_pkt *p)
 		weir_pkt_free(p);
 		return;
 	}
-	if (cap_out_due(o, p->timestamp, len))
-		rotate(c, p->timestamp);
+	if (o->named) {
+		uint32_t caplen = p->pkt_len < o->snaplen ? p->pkt_len : o->snaplen;
+		uint32_t len = o->format == CAP_FMT_PCAP ? 16 + caplen
+							  : (uint32_t)weir_pcapng_epb_size(caplen);
+
+		if (cap_out_due(o, p->timestamp, len))
+			rotate(c, p->timestamp);
+	}
 	cap_out_frame(o, p);
 }
 
@@ -101,14 +108,9 @@ static uint32_t drain(struct cap *c)
 		uint32_t n = weir_ring_dequeue_burst(c->rx[q].ring, (void **)pkts, CAP_BATCH);
 
 		for (uint32_t k = 0; k < n; k++)
-			write_one(c, pkts[k]);
+			cap_write_frame(c, pkts[k]);
 		got += n;
 	}
-	if (got)
-		cap_out_flush(&c->out);
-	if (c->count && c->out.frames >= c->count)
-		atomic_store_explicit(&c->finished, true, memory_order_relaxed);
-	atomic_store_explicit(&c->written, c->out.frames, memory_order_relaxed);
 	return got;
 }
 
@@ -121,10 +123,10 @@ static bool receivers_done(const struct cap *c)
 }
 
 /* Time-driven work between bursts: SIGHUP, -G when idle, periodic ISBs. */
-static void housekeeping(struct cap *c, bool idle, weir_ns_t *next_isb)
+static void housekeeping(struct cap *c, bool idle, weir_ns_t now)
 {
 	struct cap_out *o = &c->out;
-	weir_ns_t now = weir_clock_now(), rt = now + c->rt_off;
+	weir_ns_t rt = now + c->rt_off;
 
 	if (cap_hup && !o->err && o->fd != 1) {
 		cap_hup = 0;
@@ -132,45 +134,83 @@ static void housekeeping(struct cap *c, bool idle, weir_ns_t *next_isb)
 	}
 	if (idle && o->rot_ns && o->named && !weir_time_after(o->next_rot, rt))
 		rotate(c, rt);
-	if (c->isb_interval && !weir_time_after(*next_isb, now)) {
+	if (c->isb_interval && !weir_time_after(c->next_isb, now)) {
 		write_isbs(c, rt);
 		cap_out_flush(o);
-		*next_isb = now + c->isb_interval;
+		c->next_isb = now + c->isb_interval;
+	}
+}
+
+static void say_error(struct cap *c)
+{
+	struct cap_out *o = &c->out;
+
+	if (!o->err || c->err_said)
+		return;
+	fprintf(stderr, "weir-cap: %s; capture stopped (the file is valid up to its last "
+			"complete block)\n", o->errmsg);
+	atomic_store_explicit(&c->out_err, o->err, memory_order_relaxed);
+	atomic_store_explicit(&c->finished, true, memory_order_relaxed);
+	c->err_said = true;
+}
+
+void cap_writer_start(struct cap *c)
+{
+	c->next_isb = c->last_flush = weir_clock_now();
+	c->next_isb += c->isb_interval;
+}
+
+void cap_writer_step(struct cap *c, bool idle)
+{
+	struct cap_out *o = &c->out;
+	weir_ns_t now = weir_clock_now();
+
+	/* Frames wait in the batch (it flushes itself when full) until the
+	 * source goes quiet or CAP_FLUSH_NS passed: a write per burst would
+	 * cost a syscall per few frames at low rates. */
+	if (idle || now - c->last_flush >= CAP_FLUSH_NS) {
+		cap_out_flush(o);
+		c->last_flush = now;
+	}
+	if (c->count && o->frames >= c->count)
+		atomic_store_explicit(&c->finished, true, memory_order_relaxed);
+	atomic_store_explicit(&c->written, o->frames, memory_order_relaxed);
+	say_error(c);
+	housekeeping(c, idle, now);
+}
+
+void cap_writer_end(struct cap *c)
+{
+	struct cap_out *o = &c->out;
+
+	cap_out_flush(o);
+	say_error(c);
+	write_isbs(c, weir_clock_now() + c->rt_off);
+	cap_out_finish(o);
+	atomic_store_explicit(&c->written, o->frames, memory_order_relaxed);
+	if (o->err && !c->err_said) {
+		fprintf(stderr, "weir-cap: %s\n", o->errmsg);
+		atomic_store_explicit(&c->out_err, o->err, memory_order_relaxed);
 	}
 }
 
 int cap_writer_main(void *arg)
 {
 	struct cap *c = arg;
-	struct cap_out *o = &c->out;
-	weir_ns_t next_isb = weir_clock_now() + c->isb_interval;
-	bool said = false;
 
+	cap_writer_start(c);
 	for (;;) {
 		/* done is read before the drain: an rx lcore that ended
 		 * before it has all its frames in the ring by then. */
 		bool last = receivers_done(c);
 		uint32_t got = drain(c);
 
-		if (o->err && !said) {
-			fprintf(stderr, "weir-cap: %s; capture stopped (the file is valid up to its "
-					"last complete block)\n", o->errmsg);
-			atomic_store_explicit(&c->out_err, o->err, memory_order_relaxed);
-			atomic_store_explicit(&c->finished, true, memory_order_relaxed);
-			said = true;
-		}
+		cap_writer_step(c, !got);
 		if (last && !got)
 			break;
-		housekeeping(c, !got, &next_isb);
 		if (!got)
 			nanosleep(&(struct timespec){.tv_nsec = WRITER_IDLE_NS}, NULL);
 	}
-	write_isbs(c, weir_clock_now() + c->rt_off);
-	cap_out_finish(o);
-	atomic_store_explicit(&c->written, o->frames, memory_order_relaxed);
-	if (o->err && !said) {
-		fprintf(stderr, "weir-cap: %s\n", o->errmsg);
-		atomic_store_explicit(&c->out_err, o->err, memory_order_relaxed);
-	}
+	cap_writer_end(c);
 	return 0;
 }

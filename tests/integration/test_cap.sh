@@ -27,6 +27,9 @@
 #                        reads, one SIGINT still leaves a complete capture
 #   test_cap.sh full     a 256 KiB tmpfs fills up: said once, naming the
 #                        file; capture stops; file valid to its last block
+#   test_cap.sh inline   cases read, rotate and signal with the writer inline
+#                        in the receive lcore; auto picks it for one CPU;
+#                        live inline (root)
 #   test_cap.sh live     afpacket on a veth in a namespace, weir-gen on the
 #                        other end: every frame sent is in the file (root)
 #   test_cap.sh mirror   capture from a running weir-fwd (-i app:SOCKET):
@@ -41,10 +44,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 CAP=$BUILD/apps/weir-cap
 GEN=$BUILD/apps/weir-gen
-CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|signal_twice|full|live|mirror|mirror_gen}
+CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|signal_twice|full|live|inline|mirror|mirror_gen}
 [ -x "$CAP" ] || weir_skip "weir-cap not built under $BUILD (needs libpcap)"
 weir_require_cmd tshark capinfos tcpdump python3
 FAILS=0
+XARGS=() # more weir-cap options (case inline)
 TMP=$(mktemp -d /tmp/weir-test-cap.XXXXXX)
 weir_on_cleanup "rm -rf $TMP"
 IN=$TMP/in.pcap
@@ -124,7 +128,7 @@ case_read() {
 	hexdump "$IN" >"$TMP/in.hex"
 	for fmt in pcapng pcap; do
 		f=$TMP/out.$fmt
-		"$CAP" --quiet -i "pcap:$IN?speed=max" -w "$f" -F $fmt 2>"$TMP/err" ||
+		"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?speed=max" -w "$f" -F $fmt 2>"$TMP/err" ||
 			fail "$fmt: weir-cap exit $?: $(cat "$TMP/err")"
 		[ "$(nframes "$f")" = 400 ] || fail "$fmt: capinfos counts $(nframes "$f") frames, want 400"
 		hexdump "$f" >"$TMP/out.hex"
@@ -134,6 +138,33 @@ case_read() {
 			fail "$fmt: summary: $(cat "$TMP/err")"
 		echo "ok: $fmt: 400 frames, same bytes, ns timestamps"
 	done
+	# The driver's own reader of classic pcap (pmd/pcap_read.c) against
+	# tshark's: the input rewritten big-endian with microsecond stamps:
+	# the same bytes and wire lengths come out (the times are the
+	# replay's).
+	python3 - "$IN" "$TMP/be.pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+m = struct.unpack_from("<I", d)[0]
+assert m in (0xa1b2c3d4, 0xa1b23c4d), hex(m)
+div = 1000 if m == 0xa1b23c4d else 1
+out = [struct.pack(">IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
+off = 24
+while off + 16 <= len(d):
+    s, frac, cap, ln = struct.unpack_from("<IIII", d, off)
+    out.append(struct.pack(">IIII", s, frac // div, cap, ln) + d[off + 16:off + 16 + cap])
+    off += 16 + cap
+open(sys.argv[2], "wb").write(b"".join(out))
+PY
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$TMP/be.pcap?speed=max" -w "$TMP/be.out" -F pcap 2>/dev/null
+	hexdump "$TMP/be.pcap" >"$TMP/be.hex"
+	hexdump "$TMP/be.out" >"$TMP/out.hex"
+	[ -s "$TMP/be.hex" ] && cmp -s "$TMP/be.hex" "$TMP/out.hex" ||
+		fail "big-endian us pcap: the bytes differ from what tshark reads"
+	[ "$(tshark -r "$TMP/be.pcap" -T fields -e frame.len 2>/dev/null | md5sum)" = \
+	  "$(tshark -r "$TMP/be.out" -T fields -e frame.len 2>/dev/null | md5sum)" ] ||
+		fail "big-endian us pcap: wire lengths differ"
+	echo "ok: big-endian microsecond pcap: same frames and lengths as tshark reads"
 	f=$TMP/out.pcapng
 	capinfos -I "$f" >"$TMP/ci" 2>&1
 	grep -q "Number of stat entries = 1" "$TMP/ci" || fail "capinfos -I: $(grep -i stat "$TMP/ci")"
@@ -141,7 +172,7 @@ case_read() {
 	isbs "$f" >"$TMP/isb" || fail "isb: $(cat "$TMP/isb")"
 	[ "$(tail -1 "$TMP/isb")" = "0 400 0 0" ] || fail "ISB: $(cat "$TMP/isb"), want 0 400 0 0"
 	# Periodic ISBs: a slow replay (400 frames at 2 kpps) with 50 ms ones.
-	"$CAP" --quiet -i "pcap:$IN?pps=2000" -w "$f" --isb-interval 50ms 2>"$TMP/err" ||
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=2000" -w "$f" --isb-interval 50ms 2>"$TMP/err" ||
 		fail "periodic: weir-cap exit $?"
 	isbs "$f" >"$TMP/isb"
 	[ "$(wc -l <"$TMP/isb")" -ge 3 ] || fail "periodic ISBs: only $(wc -l <"$TMP/isb")"
@@ -149,14 +180,14 @@ case_read() {
 		"$TMP/isb" || fail "periodic ISBs do not count up to 400: $(tr '\n' ' ' <"$TMP/isb")"
 	echo "ok: ISBs: $(wc -l <"$TMP/isb") (isb_ifrecv $(awk '{print $2}' "$TMP/isb" | tr '\n' ' '))"
 	# Two interfaces: two IDBs, frames on both.
-	"$CAP" --quiet -i "pcap:$IN?speed=max" -i "pcap:$IN?speed=max" -w "$f" 2>/dev/null
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?speed=max" -i "pcap:$IN?speed=max" -w "$f" 2>/dev/null
 	[ "$(tshark -r "$f" -T fields -e frame.interface_id 2>/dev/null | sort | uniq -c | wc -l)" = 2 ] ||
 		fail "two interfaces: not two interface ids"
 	[ "$(nframes "$f")" = 800 ] || fail "two interfaces: $(nframes "$f") frames, want 800"
 	# Standard output into tshark, -c, -s.
-	n=$("$CAP" --quiet -i "pcap:$IN?speed=max" -w - -c 25 -s 60 2>/dev/null | tshark -r - 2>/dev/null | wc -l)
+	n=$("$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?speed=max" -w - -c 25 -s 60 2>/dev/null | tshark -r - 2>/dev/null | wc -l)
 	[ "$n" = 25 ] || fail "-w - -c 25 | tshark -r -: $n frames"
-	"$CAP" --quiet -i "pcap:$IN?speed=max" -w "$f" -s 60 2>/dev/null
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?speed=max" -w "$f" -s 60 2>/dev/null
 	[ "$(tshark -r "$f" -T fields -e frame.cap_len 2>/dev/null | sort -un | tail -1)" = 60 ] ||
 		fail "-s 60: frames longer than 60 bytes kept"
 	[ "$(tshark -r "$f" -T fields -e frame.len 2>/dev/null | sort -un | tail -1)" -gt 60 ] ||
@@ -204,7 +235,7 @@ case_rotate() {
 	local f n total
 	# -C 1: 40 passes of 400 frames (about 2.7 MB) in files of at most 1 MB.
 	mkdir "$TMP/c"
-	"$CAP" --quiet -i "pcap:$IN?speed=max&loop=40" -w "$TMP/c/x.pcapng" -C 1 2>"$TMP/err" ||
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?speed=max&loop=40" -w "$TMP/c/x.pcapng" -C 1 2>"$TMP/err" ||
 		fail "-C: exit $?: $(cat "$TMP/err")"
 	total=0
 	for f in "$TMP"/c/x_*.pcapng; do
@@ -218,7 +249,7 @@ case_rotate() {
 	echo "ok: -C 1: $n files, $total frames, each <= 1000000 bytes"
 	# -G 1: 2.4 s of frames at 1 kpps, a file per wall-clock second.
 	mkdir "$TMP/g"
-	"$CAP" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/g/y.pcap" -F pcap -G 1 2>"$TMP/err" ||
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/g/y.pcap" -F pcap -G 1 2>"$TMP/err" ||
 		fail "-G: exit $?"
 	total=0
 	for f in "$TMP"/g/y_*.pcap; do
@@ -237,14 +268,14 @@ case_rotate() {
 	echo "ok: -G 1: $(ls "$TMP/g" | wc -l) files at second boundaries, $total frames"
 	# -W 2: the same with only the last two files kept.
 	mkdir "$TMP/w"
-	"$CAP" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/w/z.pcapng" -G 1 -W 2 2>/dev/null
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=1000&loop=6" -w "$TMP/w/z.pcapng" -G 1 -W 2 2>/dev/null
 	n=$(ls "$TMP/w" | wc -l)
 	[ "$n" = 2 ] || fail "-W 2: $n files left: $(ls "$TMP/w")"
 	ls "$TMP/w" | grep -q "_00001_" && fail "-W 2: the first file is still there"
 	echo "ok: -W 2: $(ls "$TMP/w" | tr '\n' ' ')"
 	# SIGHUP: a new file at once, nothing lost.
 	mkdir "$TMP/h"
-	"$CAP" --quiet -i "pcap:$IN?pps=1000&loop=3" -w "$TMP/h/h.pcapng" 2>/dev/null &
+	"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=1000&loop=3" -w "$TMP/h/h.pcapng" 2>/dev/null &
 	local pid=$!
 	sleep 0.5
 	kill -HUP $pid
@@ -263,7 +294,7 @@ case_signal() {
 	local sig f n said
 	for sig in INT TERM; do
 		f=$TMP/s.pcapng
-		"$CAP" --quiet -i "pcap:$IN?pps=5000&loop=100" -w "$f" 2>"$TMP/err" &
+		"$CAP" "${XARGS[@]}" --quiet -i "pcap:$IN?pps=5000&loop=100" -w "$f" 2>"$TMP/err" &
 		local pid=$!
 		sleep 1
 		kill -$sig $pid
@@ -360,6 +391,31 @@ case_full() {
 	done
 }
 
+# The writer inline in the receive lcore (--writer inline, or auto when
+# --cores puts both on one CPU): everything case_read checks, and the mode
+# said in --json; a live capture with both on one CPU (root).
+case_inline() {
+	local cpu j
+	XARGS=(--writer inline)
+	case_read
+	case_rotate
+	case_signal
+	cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[,-].*//')
+	j=$("$CAP" --json -i "pcap:$IN?speed=max" -w "$TMP/j.pcapng" --cores "$cpu,$cpu" 2>/dev/null)
+	echo "$j" | grep -q '"writer":"inline"' || fail "--cores $cpu,$cpu: not inline: $j"
+	j=$("$CAP" --json -i "pcap:$IN?speed=max" -w "$TMP/j.pcapng" --cores "$cpu,$cpu" \
+		--writer thread 2>/dev/null)
+	echo "$j" | grep -q '"writer":"thread"' || fail "--writer thread: not a thread: $j"
+	"$CAP" -i "pcap:$IN?speed=max" -w "$TMP/j.pcapng" --cores "$cpu" 2>/dev/null &&
+		fail "--cores with one CPU for two lcores accepted"
+	j=$(taskset -c "$cpu" "$CAP" --json -i "pcap:$IN?speed=max" -w "$TMP/j.pcapng" 2>/dev/null)
+	echo "$j" | grep -q '"writer":"inline"' || fail "one CPU allowed: not inline: $j"
+	echo "ok: auto: inline with --cores N,N or one CPU allowed, thread when asked"
+	[ "$(id -u)" = 0 ] && [ -x "$GEN" ] || { echo "ok: (live inline skipped: needs root and weir-gen)"; return; }
+	XARGS=(--cores "$cpu,$cpu")
+	case_live
+}
+
 case_live() {
 	weir_require_root
 	weir_require_veth
@@ -367,7 +423,7 @@ case_live() {
 	weir_topo_pair a b
 	local f=$TMP/live.pcapng ifb
 	ifb=$(weir_if b a)
-	weir_nsexec b "$CAP" --quiet -i "afpacket:$ifb" -w "$f" -c 20000 udp 2>"$TMP/err" &
+	weir_nsexec b "$CAP" "${XARGS[@]}" --quiet -i "afpacket:$ifb" -w "$f" -c 20000 udp 2>"$TMP/err" &
 	local pid=$!
 	sleep 0.5
 	weir_nsexec a "$GEN" --quiet -p "afpacket:$(weir_if a b)" -m tx -r 50kpps -n 20000 >/dev/null 2>&1 ||
@@ -451,6 +507,7 @@ signal) case_signal ;;
 signal_twice) case_signal_twice ;;
 full) case_full ;;
 live) case_live ;;
+inline) case_inline ;;
 mirror) case_mirror ;;
 mirror_gen) case_mirror_gen ;;
 *) echo "unknown case $CASE"; exit 2 ;;
