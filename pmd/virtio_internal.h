@@ -477,6 +477,7 @@ struct vt_priv {
 	uint16_t qsize;
 	bool mrg, packed, server;
 	bool in_order;        /* ask for VIRTIO_F_IN_ORDER (in_order=1, the default) */
+	bool event_idx, csum; /* ask for EVENT_IDX, the checksum offloads (default 1) */
 	bool reconnect;       /* a lost backend is waited for, not fatal */
 	char path[108];
 	/* reconnect (virtio_ctl.c): its thread, its stop eventfd, the pause
