@@ -17,10 +17,15 @@
 # than WAIT_MAX % of the timed window runnable but not running (waiting
 # for its CPU behind another process: schedstat's run-queue time) says
 # so, with the process that took the CPU, and is run again, up to
-# RETRIES times; the last try counts. Such runs explain part of the swing
-# seen here (2.5 and 4.4 Mpps split runs had the backend waiting 51-53%
-# of the time), not all of it: a split run of 4.1 Mpps had both threads
-# on their CPUs all the time.
+# RETRIES times; the last try counts. The CPUs here are shared with
+# other containers, whose processes this one cannot see (so the "most
+# CPU" named is often nothing much): with both threads waiting 40-55%,
+# split, packed and DPDK alike fell to 1-2 Mpps, far below half, since
+# the ring holds 256 frames (microseconds) and the two lose their CPUs at
+# different times (milliseconds). Runs with neither waiting still
+# ranged 4.5-15.5 Mpps for DPDK's virtio-user and 7.6-23.4 for packed
+# rings (host-side sharing this VM cannot see), so read medians of few
+# runs here as the machine's, not the rings'.
 #
 # No huge pages are needed by either: weir's pool is a memfd, and DPDK
 # 22.11's EAL backs --no-huge memory with a memfd too, which virtio-user
@@ -131,7 +136,7 @@ try() {
       return
     fi
     echo "  $name $last Mpps, contended: backend waited ${bw}%, sender ${sw}% for the CPU" \
-      "(most CPU elsewhere: $hog)$([ "$t" -lt "$retries" ] && echo ', again')"
+      "(most CPU of the processes visible here: $hog)$([ "$t" -lt "$retries" ] && echo ', again')"
   done
   contended=$((contended + 1))
 }
