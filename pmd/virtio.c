@@ -44,9 +44,12 @@ static int conn_err(struct weir_port *port, int err, const char *step)
 /* What weir asks for, of what the backend offers. */
 static uint64_t want_features(const struct vt_priv *v, uint64_t offered)
 {
-	uint64_t want = VT_BIT(VIRTIO_F_VERSION_1) | VT_BIT(VIRTIO_RING_F_EVENT_IDX) |
-			VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES) | VT_BIT(VIRTIO_NET_F_CSUM) |
-			VT_BIT(VIRTIO_NET_F_GUEST_CSUM);
+	uint64_t want = VT_BIT(VIRTIO_F_VERSION_1) | VT_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+
+	if (v->event_idx)
+		want |= VT_BIT(VIRTIO_RING_F_EVENT_IDX);
+	if (v->csum)
+		want |= VT_BIT(VIRTIO_NET_F_CSUM) | VT_BIT(VIRTIO_NET_F_GUEST_CSUM);
 
 	if (v->mrg)
 		want |= VT_BIT(VIRTIO_NET_F_MRG_RXBUF);
@@ -56,7 +59,7 @@ static uint64_t want_features(const struct vt_priv *v, uint64_t offered)
 	if (v->in_order)
 		want |= VT_BIT(VIRTIO_F_IN_ORDER);
 	/* TSO needs the device to finish checksums too (§5.1.3.1). */
-	if (offered & VT_BIT(VIRTIO_NET_F_CSUM))
+	if (v->csum && (offered & VT_BIT(VIRTIO_NET_F_CSUM)))
 		want |= VT_BIT(VIRTIO_NET_F_HOST_TSO4) | VT_BIT(VIRTIO_NET_F_HOST_TSO6);
 	return want & offered;
 }
@@ -239,7 +242,7 @@ static int queue_start(struct weir_port *port, uint16_t i)
 static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct vt_priv *v = port->priv;
-	uint64_t nq, qsize, mrg, packed, server, reconnect, in_order;
+	uint64_t nq, qsize, mrg, packed, server, reconnect, in_order, event_idx, csum;
 	int err;
 
 	if (!port->ifname[0])
@@ -254,6 +257,8 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	    (err = weir_port_arg_u64(port, "mrg_rxbuf", 1, 0, 1, &mrg)) ||
 	    (err = weir_port_arg_u64(port, "packed", 0, 0, 1, &packed)) ||
 	    (err = weir_port_arg_u64(port, "in_order", 1, 0, 1, &in_order)) ||
+	    (err = weir_port_arg_u64(port, "event_idx", 1, 0, 1, &event_idx)) ||
+	    (err = weir_port_arg_u64(port, "csum", 1, 0, 1, &csum)) ||
 	    (err = weir_port_arg_u64(port, "server", 0, 0, 1, &server)) ||
 	    (err = weir_port_arg_u64(port, "reconnect", server, 0, 1, &reconnect)))
 		return err;
@@ -265,6 +270,8 @@ static int parse_args(struct weir_port *port, const struct weir_port_conf *conf)
 	v->mrg = mrg;
 	v->packed = packed;
 	v->in_order = in_order;
+	v->event_idx = event_idx;
+	v->csum = csum;
 	v->server = server;
 	v->reconnect = reconnect;
 	snprintf(v->path, sizeof(v->path), "%s", port->ifname);
@@ -478,6 +485,10 @@ static const struct weir_port_param vt_params[] = {
 	{"packed", "1: packed virtqueues (VIRTIO_F_RING_PACKED), default 0: split", "0|1"},
 	{"in_order", "1: VIRTIO_F_IN_ORDER where offered (ring order, fewer used reads), default 1",
 	 "0|1"},
+	{"event_idx", "1: VIRTIO_RING_F_EVENT_IDX where offered (kick and interrupt suppression "
+		      "by index), default 1", "0|1"},
+	{"csum", "1: checksum offloads (VIRTIO_NET_F_CSUM, GUEST_CSUM, and TSO with them) where "
+		 "offered, default 1", "0|1"},
 	{"server", "1: weir listens on the socket and the backend connects, default 0", "0|1"},
 	{"reconnect", "1: a backend that goes away is waited for (default: as server)", "0|1"},
 	{NULL, NULL, NULL},

@@ -18,6 +18,7 @@
 #define WEIR_PMD_VIRTIO_INTERNAL_H
 
 #include <pthread.h>
+#include <endian.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -338,11 +339,35 @@ static inline void vt_packed_add_one(struct vt_packed *pq, uint64_t addr, uint32
  * last call. */
 bool vt_packed_kick_needed(struct vt_packed *pq);
 /* The used descriptor at pos (when the device has written one there for
- * wrap counter wrap): true with *out copied out once, or false. */
-bool vt_packed_used_at(const struct vt_packed *pq, uint16_t pos, bool wrap,
-		       struct vring_used_elem *out);
+ * wrap counter wrap): true with *out copied out once, or false. Inline:
+ * the bursts test one per frame. */
+static inline bool vt_packed_used_at(const struct vt_packed *pq, uint16_t pos, bool wrap,
+				     struct vring_used_elem *out)
+{
+	const struct vring_packed_desc *d = &pq->desc[pos];
+	/* Acquire: id and len are read after the flags that say they are
+	 * the device's (it writes them before the flags, with a barrier). */
+	uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+	bool avail = f & VRING_PACKED_DESC_F_AVAIL, used = f & VRING_PACKED_DESC_F_USED;
+
+	if (avail != used || used != wrap)
+		return false;
+	out->id = __atomic_load_n(&d->id, __ATOMIC_RELAXED);
+	out->len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
+	return true;
+}
+
 /* Moves a ring position k places on, flipping its wrap counter past the end. */
-void vt_packed_step(uint16_t size, uint16_t *pos, bool *wrap, uint16_t k);
+static inline void vt_packed_step(uint16_t size, uint16_t *pos, bool *wrap, uint16_t k)
+{
+	uint32_t p = (uint32_t)*pos + k;
+
+	if (p >= size) {
+		p -= size;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
+}
 /* Asks for an interrupt for the next used descriptor; true when one is
  * there already. */
 bool vt_packed_arm(struct vt_packed *pq);
@@ -452,6 +477,7 @@ struct vt_priv {
 	uint16_t qsize;
 	bool mrg, packed, server;
 	bool in_order;        /* ask for VIRTIO_F_IN_ORDER (in_order=1, the default) */
+	bool event_idx, csum; /* ask for EVENT_IDX, the checksum offloads (default 1) */
 	bool reconnect;       /* a lost backend is waited for, not fatal */
 	char path[108];
 	/* reconnect (virtio_ctl.c): its thread, its stop eventfd, the pause
@@ -538,6 +564,46 @@ static inline struct vt_net_hdr *vt_tx_simple_hdr(struct weir_pkt *p)
 
 	memset(h, 0, sizeof(*h));
 	return h;
+}
+
+/*
+ * The common received frame, for the bursts' fast loops: used entry (id,
+ * len) names a buffer the device holds, its length fits that buffer, and
+ * the frame is that one buffer (num_buffers 1 when mergeable). Then the
+ * packet, taken from its slot with its lengths, port and queue set and
+ * its checksum word read when GUEST_CSUM was negotiated; else NULL with
+ * nothing changed, and the general path takes the frame (a chain) or says
+ * what was wrong with it. The caller checks the ring order (in order).
+ */
+static inline struct weir_pkt *vt_rx_simple(struct vt_rxq *q, uint32_t id, uint32_t len)
+{
+	struct weir_pkt *p;
+	uint16_t nbufs;
+
+	if (id >= q->size || !(p = q->slot[id]) || len < q->hdr_size || len > q->buf_room)
+		return NULL;
+	if (q->mrg) {
+		/* num_buffers, the header's last field: one read of it. */
+		memcpy(&nbufs, weir_pkt_data(p) - sizeof(nbufs), sizeof(nbufs));
+		if (le16toh(nbufs) != 1)
+			return NULL;
+	}
+	q->slot[id] = NULL;
+	if (!q->in_order)
+		q->free_ids[q->nfree] = (uint16_t)id;
+	q->nfree++;
+	p->data_len = (uint16_t)(len - q->hdr_size);
+	p->pkt_len = p->data_len;
+	p->port = q->q.port->id;
+	p->queue = q->q.id;
+	if (q->guest_csum) {
+		struct vt_net_hdr h;
+
+		memcpy(&h, weir_pkt_data(p) - VT_HDR_SIZE, sizeof(h));
+		if (h.flags)
+			vt_rx_offloads(q, p, &h);
+	}
+	return p;
 }
 
 /* In order (VIRTIO_F_IN_ORDER), used id must be want (the next buffer

@@ -111,33 +111,6 @@ bool vt_packed_kick_needed(struct vt_packed *pq)
 	return need_event(event, new_idx, old);
 }
 
-bool vt_packed_used_at(const struct vt_packed *pq, uint16_t pos, bool wrap,
-		       struct vring_used_elem *out)
-{
-	const struct vring_packed_desc *d = &pq->desc[pos];
-	/* Acquire: id and len are read after the flags that say they are
-	 * the device's (it writes them before the flags, with a barrier). */
-	uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
-	bool avail = f & VRING_PACKED_DESC_F_AVAIL, used = f & VRING_PACKED_DESC_F_USED;
-
-	if (avail != used || used != wrap)
-		return false;
-	out->id = __atomic_load_n(&d->id, __ATOMIC_RELAXED);
-	out->len = __atomic_load_n(&d->len, __ATOMIC_RELAXED);
-	return true;
-}
-
-void vt_packed_step(uint16_t size, uint16_t *pos, bool *wrap, uint16_t k)
-{
-	uint32_t p = (uint32_t)*pos + k;
-
-	if (p >= size) {
-		p -= size;
-		*wrap = !*wrap;
-	}
-	*pos = (uint16_t)p;
-}
-
 bool vt_packed_arm(struct vt_packed *pq)
 {
 	struct vring_used_elem e;

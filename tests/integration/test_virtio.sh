@@ -126,6 +126,9 @@ loop)
 		if [ $mode = io ]; then
 			run "io in_order=0 chained" "virtio:$SOCK?in_order=0" io 200 $BIG chain
 			run "io packed in_order=0 chained" "virtio:$SOCK?packed=1&in_order=0" io 200 $BIG chain
+			# Without event index suppression and checksum offloads.
+			run "io event_idx=0 csum=0" "virtio:$SOCK?event_idx=0&csum=0" io 200 $SMALL
+			run "io packed event_idx=0 csum=0" "virtio:$SOCK?packed=1&event_idx=0&csum=0" io 200 $SMALL
 		fi
 		testpmd_stop
 	done
