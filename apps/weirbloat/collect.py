@@ -3,7 +3,7 @@
 
 import json
 import os
-from .common import FRAME, HDR
+from .common import FRAME, HDR, SETTLE_S
 from .samples import (jain, parse_iperf, parse_ping, parse_udp, pct, phase_of)
 
 
@@ -82,7 +82,11 @@ def link_summary(link, a, samples, run_t0):
     the same time its goodput is counted over. 'phase' (JSON and the notes
     line): first to last sample, which also holds iperf3's connection setup
     and its end-of-test exchange, when no bulk data flows (0.5-1 s here, so
-    it reads a few % lower)."""
+    it reads a few % lower). 'steady' (JSON util_steady_pct and the notes
+    line): the load window less its first SETTLE_S seconds, which hold
+    TCP's slow start and the flows' backing off from the AQM's first drops
+    (a dip of 1-2 s that every loss-based TCP goes through once, and that
+    weighs ~3% in an 8 s load): the utilisation a longer load tends to."""
     out = {}
     ts = [x for x in link if x.get("t") is not None]
     if len(ts) < 2 or ts[-1]["t"] <= ts[0]["t"]:
@@ -97,10 +101,17 @@ def link_summary(link, a, samples, run_t0):
                 break
     load = link_window(ts, best[1], best[2], a) if best and best[2] > best[1] else {}
     phase = link_window(ts, 0, len(ts) - 1, a)
+    steady = {}
+    if load:
+        k = next((k for k in range(best[1], best[2]) if ts[k]["t"] >= ts[best[1]]["t"] + SETTLE_S), None)
+        if k is not None and ts[best[2]]["t"] - ts[k]["t"] >= 1:
+            steady = link_window(ts, k, best[2], a)
     for d in ("up", "down"):
         if d in load:
             out[d] = dict(load[d], window_start_s=round(ts[best[1]]["t"] - run_t0, 3),
                           util_phase_pct=phase[d]["util_pct"], seconds_phase=phase[d]["seconds"])
+            if d in steady:
+                out[d].update(util_steady_pct=steady[d]["util_pct"], seconds_steady=steady[d]["seconds"])
     for prev, cur in zip(ts, ts[1:]):
         dt = cur["t"] - prev["t"]
         if dt <= 0:

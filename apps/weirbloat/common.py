@@ -20,6 +20,9 @@ FRAME = 1514          # bytes on the wire (L2) of a full-size TCP segment
 # TCP 20 + timestamps option 12 (Linux's default). A full-size frame carries
 # FRAME - HDR = 1448 payload bytes (95.6%); a pure ACK is HDR bytes.
 HDR = 66
+# Seconds at the start of the load left out of the "steady" utilisation:
+# TCP's slow start and the flows' first backing off from the AQM.
+SETTLE_S = 2.0
 
 
 class Interrupted(Exception):

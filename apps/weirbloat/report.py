@@ -5,7 +5,7 @@ import json
 import math
 import os
 import sys
-from .common import (FRAME, HDR, PROG, create_file, fmt_rate)
+from .common import (FRAME, HDR, PROG, SETTLE_S, create_file, fmt_rate)
 
 
 def f1(v, w=6, d=None):
@@ -70,7 +70,10 @@ def table(results, a):
                 f"share {lk[d]['ack_share_pct']:.1f}%, ceiling {lk[d]['ceiling_pct']:.1f}%"
                 for d in ("up", "down")) +
                 f"; whole phase ({lk['up']['seconds_phase']:.1f} s, with iperf3's setup and "
-                f"end) up {lk['up']['util_phase_pct']:.1f}% down {lk['down']['util_phase_pct']:.1f}%")
+                f"end) up {lk['up']['util_phase_pct']:.1f}% down {lk['down']['util_phase_pct']:.1f}%"
+                + (f"; steady, after the first {SETTLE_S:g} s (TCP's start and its first backing "
+                   f"off) up {lk['up']['util_steady_pct']:.1f}% down {lk['down']['util_steady_pct']:.1f}%"
+                   if "util_steady_pct" in lk["up"] and "util_steady_pct" in lk["down"] else ""))
     if any(not r["complete"] for r in results):
         lines.append("* incomplete run (interrupted or failed); figures cover what ran")
     for r in results:
