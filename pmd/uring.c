@@ -378,7 +378,7 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 {
 	struct uring_priv *u = dev->priv;
 	int direct, sqpoll, iopoll, fixed, merge, wait, defer, r;
-	uint64_t cpu;
+	uint64_t cpu, batch;
 
 	if ((r = weir_blk_arg_u64(dev, "qd", 128, 1, 4096, qd)) ||
 	    (r = weir_blk_arg_u64(dev, "sq_cpu", 0, 0, CPU_SETSIZE - 1, &cpu)))
@@ -393,6 +393,19 @@ static int parse_keys(struct weir_blk *dev, const struct weir_blk_conf *conf, ui
 	    (defer = weir_blk_arg_choice(dev, "defer", 1)) < 0)
 		return -EINVAL;
 	*ro = r;
+	/* Direct I/O: two SQEs per enter at most by default. The kernel plugs
+	 * a submission of more than two (io_submit_state_start), so the
+	 * first of a burst of 20 reaches the device only when the 20th is
+	 * ready; unplugged, each starts as it is prepared. Measured on the
+	 * virtio disk at QD32: 0.91x fio's IOPS batched, 1.0x so. Page-cache
+	 * I/O reaches no device: the whole burst in one enter. */
+	if ((r = weir_blk_arg_u64(dev, "batch", direct ? 2 : 0, 0, *qd, &batch)))
+		return r;
+	if (sqpoll && weir_blk_arg_given(dev, "batch"))
+		return weir_blk_fail(dev, -EINVAL, "batch=%llu: with sqpoll=1 the polling thread "
+				     "submits, not io_uring_enter; drop batch",
+				     (unsigned long long)batch);
+	u->batch = sqpoll ? 0 : (uint32_t)batch;
 	u->direct = direct;
 	u->sqpoll = sqpoll;
 	u->iopoll = iopoll;
@@ -575,11 +588,11 @@ static void uring_close(struct weir_blk *dev)
 static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 {
 	struct uring_priv *u = dev->priv;
-	uint64_t v[9] = {0};
+	uint64_t v[10] = {0};
 	static const char *const names[] = {"fixed_ios", "vectored_ios", "short_resubmits",
 					    "eagain_retries", "discards_without_effect",
 					    "iopoll_refused", "waits", "deferred_rings",
-					    "ring_handovers"};
+					    "ring_handovers", "batch_submits"};
 
 	for (uint16_t i = 0; i < dev->nb_qp; i++) {
 		const struct uring_qp *q = (const struct uring_qp *)dev->qp[i];
@@ -590,15 +603,16 @@ static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 		v[3] += q->n_retry;
 		v[6] += q->n_waits;
 		v[8] += q->n_handover;
+		v[9] += q->n_groups;
 	}
 	v[7] = u->defer ? dev->nb_qp : 0;
 	v[4] = atomic_load(&u->discard_noop);
 	v[5] = atomic_load(&u->iopoll_refused);
-	for (int i = 0; i < 9 && i < n; i++) {
+	for (int i = 0; i < 10 && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
 	}
-	return 9;
+	return 10;
 }
 
 static const struct weir_blk_param uring_params[] = {
@@ -611,6 +625,9 @@ static const struct weir_blk_param uring_params[] = {
 	{"lbs", "logical block size (default: the device's, at least 512)", "512|4096"},
 	{"ro", "open read-only (default 0)", "0|1"},
 	{"merge", "merge adjacent requests of a burst (default 1)", "0|1"},
+	{"batch", "most requests handed to the kernel per io_uring_enter, 0: a whole burst "
+		  "(default 2 with direct=1: more are held in the block layer's plug until the "
+		  "last is ready; 0 with direct=0)", NULL},
 	{"sq_cpu", "the CPU of the sqpoll=1 thread (default: the scheduler's choice)", NULL},
 	{"wait", "weir_blk_poll_wait sleeps in the kernel for completions (default 1, 0 "
 		 "with sqpoll=1 or iopoll=1: they poll)", "0|1"},

@@ -30,6 +30,7 @@ struct uring_priv {
 	uint32_t lbs_shift;
 	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
 	uint32_t merge_max;
+	uint32_t batch;    /* most SQEs per io_uring_enter of a burst, 0: the whole burst */
 	int nreg;
 	struct iovec reg[URING_MAX_REGIONS];
 	_Atomic int zero_mode;
@@ -66,6 +67,7 @@ struct uring_qp {
 	unsigned flags;       /* the main ring's IORING_SETUP_*, to make it again */
 	pid_t owner;          /* defer: the thread the ring was enabled for, 0: none yet */
 	uint64_t n_fixed, n_vec, n_short, n_retry, n_waits, n_handover;
+	uint64_t n_groups;     /* batch=: full groups submitted within a burst */
 };
 
 static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)

@@ -198,6 +198,12 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 		}
 		if (io && prep_io(q, slot) < 0)
 			break;
+		/* A full group goes now, unplugged (batch=); the last one of
+		 * the burst waits for the wait's enter, or the end of it. */
+		if (io && u->batch && io_uring_sq_ready(&q->ring) >= u->batch) {
+			io_uring_submit(&q->ring);
+			q->n_groups++;
+		}
 		io = NULL;
 		if (!q->nfree)
 			break;

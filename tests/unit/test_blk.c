@@ -74,6 +74,10 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits: it needs wait=1");
 	snprintf(spec, sizeof(spec), "uring:%s?defer=1&wait=0", f);
 	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits");
+	snprintf(spec, sizeof(spec), "uring:%s?sqpoll=1&batch=4", f);
+	open_fails(spec, -EINVAL, "batch=4: with sqpoll=1 the polling thread submits");
+	snprintf(spec, sizeof(spec), "uring:%s?qd=8&batch=9", f);
+	open_fails(spec, -EINVAL, "batch=9 is out of range (valid: 0..8)");
 	open_fails("uring:/tmp", -EINVAL, "not a regular file, block device");
 	unlink(f);
 }
@@ -144,6 +148,8 @@ ParameterizedTestParameters(blk, every_mode_reads_back_what_it_wrote)
 		{"/tmp", "direct=1&iopoll=1"},
 		{"/tmp", "direct=1&lbs=4096"},
 		{"/tmp", "direct=1&merge=0&qd=8"},
+		{"/tmp", "direct=1&merge=0&batch=1"},
+		{"/tmp", "direct=0&merge=0&batch=3&wait=0"},
 		{"/tmp", "direct=1&wait=0"},
 		{"/tmp", "direct=0&wait=1"},
 		{"/tmp", "direct=1&sqpoll=1&wait=1&sq_cpu=0"},
@@ -645,6 +651,48 @@ Test(blk, a_queue_pair_handed_to_another_thread_while_idle_keeps_working)
 	cr_assert_eq(xstat(dev, "deferred_rings"), 0);
 	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 7), 0);
 	weir_blk_close(dev);
+	unlink(f);
+}
+
+/* batch=N: a burst of 9 separate reads goes to the kernel in groups of N
+ * as it is prepared (unplugged), the last group with the wait's enter. */
+static uint64_t groups_for_burst(const char *f, const char *keys)
+{
+	struct weir_blk_req reqs[9], *rp[9];
+	struct weir_pkt *p[9];
+	struct weir_blk *dev;
+	char spec[160];
+	uint64_t g;
+
+	snprintf(spec, sizeof(spec), "uring:%s?%s", f, keys);
+	dev = blk_open_ok(spec, 1);
+	for (int i = 0; i < 9; i++) {
+		cr_assert_eq(weir_blk_buf_alloc(pool, 4096, &p[i]), 0);
+		/* Every other 4 KiB: nothing merges. */
+		reqs[i] = (struct weir_blk_req){.op = WEIR_BLK_READ, .lba = (uint64_t)i * 16,
+						.nblocks = 8, .pkt = p[i]};
+		rp[i] = &reqs[i];
+	}
+	blk_run(dev, 0, rp, 9);
+	for (int i = 0; i < 9; i++) {
+		cr_assert_eq(reqs[i].status, 0, "%s: read %d: %d", keys, i, reqs[i].status);
+		weir_pkt_free(p[i]);
+	}
+	g = xstat(dev, "batch_submits");
+	weir_blk_close(dev);
+	return g;
+}
+
+Test(blk, batch_hands_a_burst_to_the_kernel_in_groups)
+{
+	char f[64];
+
+	scratch_file("/tmp", 1 << 20, f, sizeof(f));
+	cr_assert_eq(groups_for_burst(f, "direct=1&lbs=512"), 4, "default batch=2: 4 groups of 2 "
+		     "before the last one");
+	cr_assert_eq(groups_for_burst(f, "direct=1&lbs=512&batch=4"), 2);
+	cr_assert_eq(groups_for_burst(f, "direct=1&lbs=512&batch=0"), 0, "batch=0: one enter");
+	cr_assert_eq(groups_for_burst(f, "direct=0&lbs=512"), 0, "direct=0: one enter by default");
 	unlink(f);
 }
 
