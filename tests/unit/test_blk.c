@@ -10,9 +10,9 @@
  * end, too large, read-only, both data forms) that change nothing,
  * durability numbering, write-zeroes and discard, a file that shrank
  * under the device, queue-full, two lcores each on its own queue pair, a
- * queue pair handed from thread to thread (DEFER_TASKRUN rings), and
- * waiting for completions (asleep in wait mode, spinning with SQPOLL).
- * fini fails when a pool buffer leaked.
+ * queue pair handed from thread to thread (DEFER_TASKRUN rings).
+ * Submission groups and waiting are in test_blk_wait.c. fini fails when a
+ * pool buffer leaked.
  */
 #include <pthread.h>
 
@@ -76,6 +76,10 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits");
 	snprintf(spec, sizeof(spec), "uring:%s?sqpoll=1&batch=4", f);
 	open_fails(spec, -EINVAL, "batch=4: with sqpoll=1 the polling thread submits");
+	snprintf(spec, sizeof(spec), "uring:%s?spin=50", f);
+	open_fails(spec, -EINVAL, "only sqpoll=1's thread fills it without a system call");
+	snprintf(spec, sizeof(spec), "uring:%s?sqpoll=1&wait=0&spin=50", f);
+	open_fails(spec, -EINVAL, "wait=0 always spins");
 	snprintf(spec, sizeof(spec), "uring:%s?qd=8&batch=9", f);
 	open_fails(spec, -EINVAL, "batch=9 is out of range (valid: 0..8)");
 	open_fails("uring:/tmp", -EINVAL, "not a regular file, block device");
@@ -114,18 +118,6 @@ Test(blk, fixed_without_a_pool_and_empty_file_are_refused)
 	snprintf(spec, sizeof(spec), "uring:%s", f);
 	open_fails(spec, -EINVAL, "smaller than one 512-byte block (size it first");
 	unlink(f);
-}
-
-static uint64_t xstat(struct weir_blk *dev, const char *name)
-{
-	struct weir_blk_xstat xs[16];
-	int n = weir_blk_xstats_get(dev, xs, 16);
-
-	for (int i = 0; i < n && i < 16; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	cr_assert_fail("no xstat %s", name);
-	return 0;
 }
 
 /* --- data read back identical in every mode ------------------------------ */
@@ -220,7 +212,6 @@ ParameterizedTest(struct mode *m, blk, every_mode_reads_back_what_it_wrote)
 	cr_assert_eq(in.lbs, strstr(m->keys, "lbs=4096") ? 4096u : 512u);
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_WAIT),
 		     strstr(m->keys, "wait=1") || (!strstr(m->keys, "wait=0") &&
-						    !strstr(m->keys, "sqpoll=1") &&
 						    !strstr(m->keys, "iopoll=1")));
 	write_read_all(dev, 1);
 	write_read_all(dev, 2);
@@ -650,114 +641,6 @@ Test(blk, a_queue_pair_handed_to_another_thread_while_idle_keeps_working)
 	dev = blk_open_ok(spec, 1);
 	cr_assert_eq(xstat(dev, "deferred_rings"), 0);
 	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 7), 0);
-	weir_blk_close(dev);
-	unlink(f);
-}
-
-/* batch=N: a burst of 9 separate reads goes to the kernel in groups of N
- * as it is prepared (unplugged), the last group with the wait's enter. */
-static uint64_t groups_for_burst(const char *f, const char *keys)
-{
-	struct weir_blk_req reqs[9], *rp[9];
-	struct weir_pkt *p[9];
-	struct weir_blk *dev;
-	char spec[160];
-	uint64_t g;
-
-	snprintf(spec, sizeof(spec), "uring:%s?%s", f, keys);
-	dev = blk_open_ok(spec, 1);
-	for (int i = 0; i < 9; i++) {
-		cr_assert_eq(weir_blk_buf_alloc(pool, 4096, &p[i]), 0);
-		/* Every other 4 KiB: nothing merges. */
-		reqs[i] = (struct weir_blk_req){.op = WEIR_BLK_READ, .lba = (uint64_t)i * 16,
-						.nblocks = 8, .pkt = p[i]};
-		rp[i] = &reqs[i];
-	}
-	blk_run(dev, 0, rp, 9);
-	for (int i = 0; i < 9; i++) {
-		cr_assert_eq(reqs[i].status, 0, "%s: read %d: %d", keys, i, reqs[i].status);
-		weir_pkt_free(p[i]);
-	}
-	g = xstat(dev, "batch_submits");
-	weir_blk_close(dev);
-	return g;
-}
-
-Test(blk, batch_hands_a_burst_to_the_kernel_in_groups)
-{
-	char f[64];
-
-	scratch_file("/tmp", 1 << 20, f, sizeof(f));
-	cr_assert_eq(groups_for_burst(f, "direct=1&lbs=512"), 4, "default batch=2: 4 groups of 2 "
-		     "before the last one");
-	cr_assert_eq(groups_for_burst(f, "direct=1&lbs=512&batch=4"), 2);
-	cr_assert_eq(groups_for_burst(f, "direct=1&lbs=512&batch=0"), 0, "batch=0: one enter");
-	cr_assert_eq(groups_for_burst(f, "direct=0&lbs=512"), 0, "direct=0: one enter by default");
-	unlink(f);
-}
-
-/* --- waiting for completions ------------------------------------------- */
-
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-Test(blk, poll_wait_sleeps_in_the_kernel_and_returns_at_the_timeout_or_a_completion)
-{
-	char f[64], spec[160];
-	struct weir_blk_req r = {.op = WEIR_BLK_FLUSH}, *rp = &r, *got;
-	struct weir_blk *dev;
-	weir_ns_t t0, el;
-	double cpu0, cpu;
-
-	scratch_file("/tmp", 1 << 20, f, sizeof(f));
-	snprintf(spec, sizeof(spec), "uring:%s?direct=1", f);
-	dev = blk_open_ok(spec, 1);
-	/* Nothing in flight: nothing to wait for, at once. */
-	t0 = weir_clock_now();
-	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_SEC), 0);
-	cr_assert_lt(weir_clock_now() - t0, 100 * WEIR_NS_PER_MS);
-	/* Many writes then a flush: the wait sleeps until it completes. */
-	for (int i = 0; i < 32; i++)
-		cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, (uint64_t)i * 64, 64, 3), 0);
-	cr_assert_eq(weir_blk_submit_burst(dev, 0, &rp, 1), 1);
-	cpu0 = thread_cpu_s();
-	t0 = weir_clock_now();
-	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, 10 * WEIR_NS_PER_SEC), 1);
-	el = weir_clock_now() - t0;
-	cpu = thread_cpu_s() - cpu0;
-	cr_assert_eq(got, &r);
-	cr_assert_eq(r.status, 0, "%s", weir_blk_qp_error(dev, 0));
-	cr_assert_geq(xstat(dev, "waits"), 1, "the completion was not waited for");
-	/* Asleep, not spinning: only a long wait is measurable. */
-	if (el > 5 * WEIR_NS_PER_MS)
-		cr_assert_lt(cpu, (double)el / 1e9 / 2, "%.3f ms CPU in a %.3f ms wait", cpu * 1e3,
-			     (double)el / 1e6);
-	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 3), 0);
-	weir_blk_close(dev);
-	unlink(f);
-}
-
-Test(blk, poll_wait_on_a_polling_device_spins_until_its_timeout)
-{
-	char f[64], spec[160];
-	struct weir_blk_info in;
-	struct weir_blk *dev;
-	struct weir_blk_req *got;
-
-	scratch_file("/tmp", 1 << 20, f, sizeof(f));
-	snprintf(spec, sizeof(spec), "uring:%s?direct=1&sqpoll=1", f);
-	dev = blk_open_ok(spec, 1);
-	weir_blk_info_get(dev, &in);
-	cr_assert_eq(in.features & WEIR_BLK_F_WAIT, 0);
-	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_MS), 0);
-	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, 0, 8, 5), 0);
-	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 8, 5), 0);
-	cr_assert_eq(xstat(dev, "waits"), 0);
 	weir_blk_close(dev);
 	unlink(f);
 }
