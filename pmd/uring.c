@@ -10,7 +10,10 @@
  * once (a pool's data area is one page-aligned mapping, so it is one
  * registered buffer per GiB), and an I/O whose data is one contiguous run
  * inside a registered pool goes out as READ_FIXED/WRITE_FIXED: no per-I/O
- * pinning, no copy. Chains that are not contiguous go out as READV/WRITEV.
+ * pinning, no copy. Chains that are not contiguous (and merged runs of
+ * requests) go out as READV_FIXED/WRITEV_FIXED where the kernel has them
+ * (Linux 6.15, probed at open), all their iovecs inside one registered
+ * pool, so no pinning either; as READV/WRITEV otherwise.
  * A burst is prepared into SQEs and submitted with one io_uring_enter (none
  * with SQPOLL while its thread is awake); consecutive requests of a burst
  * that continue each other are merged into one I/O (up to 1 MiB and
@@ -302,6 +305,13 @@ static int qp_setup(struct weir_blk *dev, struct uring_qp *q, uint32_t qd)
 		return err;
 	q->has_ring = true;
 	err = ring_register(dev, &q->ring, u->fixed);
+	if (!err && u->fixed && !u->nvme && q->base.id == 0) {
+		struct io_uring_probe *pr = io_uring_get_probe_ring(&q->ring);
+
+		u->vec_fixed = pr && io_uring_opcode_supported(pr, URING_OP_READV_FIXED) &&
+			       io_uring_opcode_supported(pr, URING_OP_WRITEV_FIXED);
+		io_uring_free_probe(pr);
+	}
 	if (err || !u->iopoll)
 		return err;
 	err = ring_init(dev, &q->aux, qd, flags & ~(unsigned)IORING_SETUP_IOPOLL);
@@ -602,11 +612,12 @@ static void uring_close(struct weir_blk *dev)
 static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 {
 	struct uring_priv *u = dev->priv;
-	uint64_t v[11] = {0};
+	uint64_t v[12] = {0};
 	static const char *const names[] = {"fixed_ios", "vectored_ios", "short_resubmits",
 					    "eagain_retries", "discards_without_effect",
 					    "iopoll_refused", "waits", "deferred_rings",
-					    "ring_handovers", "batch_submits", "spin_hits"};
+					    "ring_handovers", "batch_submits", "spin_hits",
+					    "vectored_fixed_ios"};
 
 	for (uint16_t i = 0; i < dev->nb_qp; i++) {
 		const struct uring_qp *q = (const struct uring_qp *)dev->qp[i];
@@ -619,15 +630,16 @@ static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 		v[8] += q->n_handover;
 		v[9] += q->n_groups;
 		v[10] += q->n_spin_hits;
+		v[11] += q->n_vfixed;
 	}
 	v[7] = u->defer ? dev->nb_qp : 0;
 	v[4] = atomic_load(&u->discard_noop);
 	v[5] = atomic_load(&u->iopoll_refused);
-	for (int i = 0; i < 11 && i < n; i++) {
+	for (int i = 0; i < 12 && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
 	}
-	return 11;
+	return 12;
 }
 
 #define SPIN_STR_(x) #x

@@ -19,6 +19,10 @@
 #define URING_NVME_MERGE_MAX (128u << 10)
 #define URING_AUX (1ULL << 32) /* user_data bit: the I/O went to the aux ring */
 #define URING_TRIES 16
+/* Vectored I/O on registered buffers (Linux 6.15; liburing 2.3's headers
+ * stop before them): each iovec inside the one registered buffer named. */
+#define URING_OP_READV_FIXED 60
+#define URING_OP_WRITEV_FIXED 61
 /* spin='s default: a QD1 read on the virtio disk takes 35-45 us, on tmpfs a
  * few; longer ones (a busy device) are slept for. */
 #define URING_SPIN_US 100
@@ -29,6 +33,7 @@ struct uring_priv {
 	int fd;
 	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge, wait;
 	bool defer; /* rings SINGLE_ISSUER|DEFER_TASKRUN, enabled by their first submitter */
+	bool vec_fixed; /* the kernel has READV_FIXED/WRITEV_FIXED (probed at open) */
 	int sq_cpu; /* the SQPOLL thread's CPU, -1: the scheduler's choice */
 	uint32_t lbs_shift;
 	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
@@ -73,6 +78,7 @@ struct uring_qp {
 	uint64_t n_fixed, n_vec, n_short, n_retry, n_waits, n_handover;
 	uint64_t n_groups;     /* batch=: full groups submitted within a burst */
 	uint64_t n_spin_hits;  /* spin=: waits a completion ended while spinning */
+	uint64_t n_vfixed;     /* vectored I/Os on registered buffers */
 };
 
 static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)

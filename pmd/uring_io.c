@@ -64,6 +64,17 @@ static void prep_nvme(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	q->n_fixed += buf >= 0;
 }
 
+/* One registered buffer holding every one of the n iovecs, or -1. */
+static int find_region_all(const struct uring_priv *u, const struct iovec *v, uint16_t n)
+{
+	int buf = find_region(u, &v[0]);
+
+	for (uint16_t i = 1; buf >= 0 && i < n; i++)
+		if (find_region(u, &v[i]) != buf)
+			return -1;
+	return buf;
+}
+
 static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io)
 {
 	struct uring_priv *u = priv_of(&q->base);
@@ -75,7 +86,16 @@ static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	case WEIR_BLK_READ:
 	case WEIR_BLK_WRITE:
 		buf = niov == 1 && u->fixed ? find_region(u, v) : -1;
-		if (buf >= 0 && io->op == WEIR_BLK_READ)
+		/* A merged run of separate buffers: vectored, but on the
+		 * registered pool still, so the kernel pins no pages for it. */
+		if (niov > 1 && u->vec_fixed && (buf = find_region_all(u, v, niov)) >= 0) {
+			io_uring_prep_rw(io->op == WEIR_BLK_READ ? URING_OP_READV_FIXED
+								 : URING_OP_WRITEV_FIXED,
+					 sqe, 0, v, niov, io->off);
+			sqe->buf_index = (uint16_t)buf;
+			q->n_vfixed++;
+			buf = -1;
+		} else if (buf >= 0 && io->op == WEIR_BLK_READ)
 			io_uring_prep_read_fixed(sqe, 0, v->iov_base, (unsigned)v->iov_len, io->off, buf);
 		else if (buf >= 0)
 			io_uring_prep_write_fixed(sqe, 0, v->iov_base, (unsigned)v->iov_len, io->off,

@@ -14,6 +14,7 @@
  * Submission groups and waiting are in test_blk_wait.c. fini fails when a
  * pool buffer leaked.
  */
+#include <liburing.h>
 #include <pthread.h>
 
 #include "blk_helpers.h"
@@ -277,6 +278,15 @@ Test(blk, fixed_buffers_are_used_for_pool_memory_and_not_for_other_memory)
 	unlink(f);
 }
 
+static uint64_t kernel_has_vec_fixed(void)
+{
+	struct io_uring_probe *pr = io_uring_get_probe();
+	bool has = pr && io_uring_opcode_supported(pr, 60) && io_uring_opcode_supported(pr, 61);
+
+	io_uring_free_probe(pr);
+	return has;
+}
+
 Test(blk, a_chain_of_neighbouring_buffers_is_one_fixed_io_and_others_go_vectored)
 {
 	char f[64], spec[160];
@@ -298,10 +308,25 @@ Test(blk, a_chain_of_neighbouring_buffers_is_one_fixed_io_and_others_go_vectored
 	cr_assert_eq(weir_blk_sync(dev, 0, &r), 0);
 	cr_assert_eq(xstat(dev, "vectored_ios"), 1);
 	cr_assert_eq(xstat(dev, "fixed_ios"), 0);
+	/* Both in the registered pool: vectored on registered buffers where
+	 * the kernel has WRITEV_FIXED (Linux 6.15), no page pinning. */
+	cr_assert_eq(xstat(dev, "vectored_fixed_ios"), kernel_has_vec_fixed());
 	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 16, 6), 0);
+	/* Read back through the vectored path too. */
+	pkt_pattern(p[0], 0, 0);
+	r.op = WEIR_BLK_READ;
+	cr_assert_eq(weir_blk_sync(dev, 0, &r), 0);
+	cr_assert_eq(pkt_find_bad(p[0], 0, 6), -1, "the vectored read differs");
+	cr_assert_eq(xstat(dev, "vectored_fixed_ios"), 2 * kernel_has_vec_fixed());
+	weir_blk_close(dev);
+	/* fixed=0: plain vectored I/O. */
+	snprintf(spec, sizeof(spec), "uring:%s?direct=1&fixed=0", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(weir_blk_sync(dev, 0, &r), 0);
+	cr_assert_eq(xstat(dev, "vectored_fixed_ios"), 0);
+	weir_blk_close(dev);
 	weir_pkt_free(p[0]);
 	weir_pkt_free(p[1]);
-	weir_blk_close(dev);
 	unlink(f);
 }
 
