@@ -33,7 +33,7 @@ static int find_region(const struct uring_priv *u, const struct iovec *v)
 }
 
 static void prep_nvme(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io,
-		      uint64_t ud)
+		      uint64_t ud, bool fixed)
 {
 	struct uring_priv *u = priv_of(&q->base);
 	uint64_t slba = (io->off >> u->lbs_shift) << u->nvme_shift;
@@ -47,7 +47,7 @@ static void prep_nvme(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	case WEIR_BLK_WRITE:
 		uring_nvme_rw(&c, io->op == WEIR_BLK_WRITE, u->nsid, slba, nlb,
 			      &io->iov[io->first], niov, io->fua);
-		if (niov == 1 && u->fixed)
+		if (niov == 1 && fixed)
 			buf = find_region(u, &io->iov[io->first]);
 		break;
 	case WEIR_BLK_FLUSH:
@@ -75,7 +75,11 @@ static int find_region_all(const struct uring_priv *u, const struct iovec *v, ui
 	return buf;
 }
 
-static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io)
+/* fixed: the ring has the pool registered (the IOPOLL queue pair's aux
+ * ring has not: a read or write lands there once the device refused
+ * polled I/O). */
+static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io,
+		      bool fixed)
 {
 	struct uring_priv *u = priv_of(&q->base);
 	const struct iovec *v = &io->iov[io->first];
@@ -85,10 +89,10 @@ static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	switch (io->op) {
 	case WEIR_BLK_READ:
 	case WEIR_BLK_WRITE:
-		buf = niov == 1 && u->fixed ? find_region(u, v) : -1;
+		buf = niov == 1 && fixed ? find_region(u, v) : -1;
 		/* A merged run of separate buffers: vectored, but on the
 		 * registered pool still, so the kernel pins no pages for it. */
-		if (niov > 1 && u->vec_fixed && (buf = find_region_all(u, v, niov)) >= 0) {
+		if (niov > 1 && fixed && u->vec_fixed && (buf = find_region_all(u, v, niov)) >= 0) {
 			io_uring_prep_rw(io->op == WEIR_BLK_READ ? URING_OP_READV_FIXED
 								 : URING_OP_WRITEV_FIXED,
 					 sqe, 0, v, niov, io->off);
@@ -145,10 +149,10 @@ static int prep_io(struct uring_qp *q, uint32_t slot)
 			return -EBUSY;
 	}
 	if (u->nvme) {
-		prep_nvme(q, sqe, io, ud);
+		prep_nvme(q, sqe, io, ud, u->fixed && !aux);
 		return 0;
 	}
-	prep_file(q, sqe, io);
+	prep_file(q, sqe, io, u->fixed && !aux);
 	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
