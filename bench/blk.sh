@@ -13,20 +13,23 @@
 # threads working for it (io-wq workers, where a read is punted to them,
 # as buffered reads on tmpfs are; the SQPOLL thread): divided by the I/Os.
 #
-# Both wait for completions in the kernel unless the row says "spin":
-# weir-blk's default (uring wait=1: submit and wait in one io_uring_enter),
-# fio's too (io_uring_enter with GETEVENTS).
+# Without SQPOLL both wait for completions in the kernel: weir-blk's
+# default (uring wait=1: submit and wait in one io_uring_enter; batch=2 with
+# O_DIRECT: at most two SQEs per enter, unplugged), fio's too (one
+# io_uring_enter with GETEVENTS per I/O). With SQPOLL fio never enters to
+# wait: it spins on its completion queue (engines/io_uring.c getevents);
+# weir-blk by default spins for spin=100 us, then sleeps.
 #
 #   disk-qd1, disk-qd32     a file on BLK_DIR (default /tmp), O_DIRECT:
 #                           reads reach the device
 #   disk-qd1-sqpoll         the kernel's polling thread on SQCPU (default 0;
 #                           sq_cpu= / --sqthread_poll_cpu), the program on
-#                           CPU (default 1)
-#   disk-qd1-sqpoll-spin    the same, weir-blk spinning on its completion
-#                           queue (wait=0, its default with sqpoll=1); fio
-#                           as in the row above (it has no such mode)
+#                           CPU (default 1); weir-blk's defaults
+#   disk-qd1-sqpoll-sleep   the same, weir-blk sleeping at once (spin=0)
+#   disk-qd1-sqpoll-spin    the same, weir-blk spinning without end (wait=0)
 #   disk-qd1-sqp1cpu        program and poller both on CPU, as a single-core
-#                           deployment would have them
+#                           deployment would have them (weir-blk's spin is
+#                           off there by itself: it would hold off the poller)
 #   tmpfs-qd1, tmpfs-qd32   a file on /dev/shm, buffered (direct=0: older
 #                           tmpfs has no O_DIRECT, and where it has, it is
 #                           the same page cache): the CPU is the limit,
@@ -86,9 +89,10 @@ else
 fi
 
 # --- one run of each: prints "iops p50_us p99_us cpu_ns_per_io proc_cpu_ns" --
-weir_run() { # FILE QD DIRECT SQPOLL_CPU (-: no SQPOLL) WAIT
-	local spec="uring:$1?direct=$3&qd=$2&fixed=1&wait=$5"
+weir_run() { # FILE QD DIRECT SQPOLL_CPU (-: no SQPOLL) KEYS (-: none)
+	local spec="uring:$1?direct=$3&qd=$2&fixed=1"
 	[ "$4" != - ] && spec+="&sqpoll=1&sq_cpu=$4"
+	[ "$5" != - ] && spec+="&$5"
 	/usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$cpu" "$wblk" -d "$spec" \
 		--rw randread --bs 4k --iodepth "$2" --runtime "${secs}s" --json --quiet \
 		>"$tmp/weir.json" 2>"$tmp/weir.err"
@@ -129,12 +133,12 @@ stat_col() {
 med_col() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 
-# name file qd direct sqpoll-cpu weir-wait
+# name file qd direct sqpoll-cpu weir-keys
 all=()
-[ "$disk_ok" = 1 ] && all+=("disk-qd1 $disk 1 1 - 1" "disk-qd32 $disk 32 1 - 1"
-	"disk-qd1-sqpoll $disk 1 1 $sqcpu 1" "disk-qd1-sqpoll-spin $disk 1 1 $sqcpu 0"
-	"disk-qd1-sqp1cpu $disk 1 1 $cpu 1")
-[ -n "$shm" ] && all+=("tmpfs-qd1 $shm 1 0 - 1" "tmpfs-qd32 $shm 32 0 - 1")
+[ "$disk_ok" = 1 ] && all+=("disk-qd1 $disk 1 1 - -" "disk-qd32 $disk 32 1 - -"
+	"disk-qd1-sqpoll $disk 1 1 $sqcpu -" "disk-qd1-sqpoll-sleep $disk 1 1 $sqcpu spin=0"
+	"disk-qd1-sqpoll-spin $disk 1 1 $sqcpu wait=0" "disk-qd1-sqp1cpu $disk 1 1 $cpu -")
+[ -n "$shm" ] && all+=("tmpfs-qd1 $shm 1 0 - -" "tmpfs-qd32 $shm 32 0 - -")
 rows=()
 for row in "${all[@]}"; do
 	[ -z "${ROWS:-}" ] || [[ " $ROWS " == *" ${row%% *} "* ]] && rows+=("$row")

@@ -102,7 +102,9 @@ void raid_xor(uint8_t *dst, const uint8_t *src, size_t len);
 /* dst ^= src / dst = src / dst = 0 over iovec lists holding len bytes each. */
 void raid_iov_xor(const struct iovec *dst, int nd, const struct iovec *src, int ns, size_t len);
 void raid_iov_copy(const struct iovec *dst, int nd, const struct iovec *src, int ns, size_t len);
-#define RAID_XOR_SLAB 2048
+/* raid_iov_xor_n uses AVX2 where the CPU has it; false: the portable
+ * vectors everywhere (tests compare the two). */
+extern bool raid_xor_avx2;
 struct raid_iov_list {
 	const struct iovec *v;
 	int n;

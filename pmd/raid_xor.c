@@ -2,9 +2,9 @@
 /*
  * XOR parity over memory and over iovec lists (the user's scattered pool
  * buffers against the driver's own), plus the copies and sub-ranges the
- * RAID engine needs. The inner loop works on 16-byte vectors at any
- * alignment; a stripe's parity is one pass over all its columns
- * (raid_iov_xor_n), not a copy and k-1 passes over the parity.
+ * RAID engine needs. The inner loops work on vectors at any alignment; a
+ * stripe's parity is one pass over all its columns (raid_iov_xor_n, AVX2
+ * where the CPU has it), not a copy and k-1 passes over the parity.
  */
 #include <errno.h>
 #include <string.h>
@@ -71,18 +71,68 @@ void raid_iov_copy(const struct iovec *dst, int nd, const struct iovec *src, int
 	iov_pair(dst, nd, src, ns, len, copy_run);
 }
 
-/* dst = src[0] ^ ... ^ src[k-1] over n bytes, in slabs small enough that
- * dst stays in the L1 cache: each source is read once, dst written once
- * (a copy then k-1 XOR passes over dst would read and write it k times). */
+/* dst = src[0] ^ ... ^ src[k-1] over n bytes in one pass: each source read
+ * once, dst written once, 128 bytes a turn held in four 32-byte vectors
+ * (AVX2 registers where the CPU has them, pairs of SSE2 ones otherwise).
+ * The slab version before it (a copy, then k-1 XOR passes over an L1-sized
+ * dst) spent 28% of a RAID5 full-stripe write load's CPU in XOR (perf). */
+typedef uint64_t xor_vec32 __attribute__((vector_size(32), aligned(1), may_alias));
+
+static inline __attribute__((always_inline)) void xor_n_body(uint8_t *dst,
+							      const uint8_t *const *src, int k,
+							      size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 128 <= n; i += 128) {
+		const xor_vec32 *s = (const xor_vec32 *)(src[0] + i);
+		xor_vec32 a = s[0], b = s[1], c = s[2], d = s[3], *o = (xor_vec32 *)(dst + i);
+
+		for (int j = 1; j < k; j++) {
+			s = (const xor_vec32 *)(src[j] + i);
+			a ^= s[0];
+			b ^= s[1];
+			c ^= s[2];
+			d ^= s[3];
+		}
+		o[0] = a;
+		o[1] = b;
+		o[2] = c;
+		o[3] = d;
+	}
+	for (; i < n; i++) {
+		uint8_t x = src[0][i];
+
+		for (int j = 1; j < k; j++)
+			x ^= src[j][i];
+		dst[i] = x;
+	}
+}
+
+static void xor_n_portable(uint8_t *dst, const uint8_t *const *src, int k, size_t n)
+{
+	xor_n_body(dst, src, k, n);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void xor_n_avx2(uint8_t *dst, const uint8_t *const *src,
+						       int k, size_t n)
+{
+	xor_n_body(dst, src, k, n);
+}
+#endif
+
+bool raid_xor_avx2 = true;
+
 static void xor_run_n(uint8_t *dst, const uint8_t *const *src, int k, size_t n)
 {
-	for (size_t off = 0; off < n; off += RAID_XOR_SLAB) {
-		size_t l = n - off < RAID_XOR_SLAB ? n - off : RAID_XOR_SLAB;
-
-		memcpy(dst + off, src[0] + off, l);
-		for (int j = 1; j < k; j++)
-			raid_xor(dst + off, src[j] + off, l);
+#if defined(__x86_64__)
+	if (raid_xor_avx2 && __builtin_cpu_supports("avx2")) {
+		xor_n_avx2(dst, src, k, n);
+		return;
 	}
+#endif
+	xor_n_portable(dst, src, k, n);
 }
 
 struct iov_cursor {

@@ -19,6 +19,13 @@
 #define URING_NVME_MERGE_MAX (128u << 10)
 #define URING_AUX (1ULL << 32) /* user_data bit: the I/O went to the aux ring */
 #define URING_TRIES 16
+/* Vectored I/O on registered buffers (Linux 6.15; liburing 2.3's headers
+ * stop before them): each iovec inside the one registered buffer named. */
+#define URING_OP_READV_FIXED 60
+#define URING_OP_WRITEV_FIXED 61
+/* spin='s default: a QD1 read on the virtio disk takes 35-45 us, on tmpfs a
+ * few; longer ones (a busy device) are slept for. */
+#define URING_SPIN_US 100
 
 enum { ZERO_RANGE = 0, ZERO_PUNCH, ZERO_NONE };
 
@@ -26,10 +33,13 @@ struct uring_priv {
 	int fd;
 	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge, wait;
 	bool defer; /* rings SINGLE_ISSUER|DEFER_TASKRUN, enabled by their first submitter */
+	bool vec_fixed; /* the kernel has READV_FIXED/WRITEV_FIXED (probed at open) */
 	int sq_cpu; /* the SQPOLL thread's CPU, -1: the scheduler's choice */
 	uint32_t lbs_shift;
 	uint32_t nsid, nvme_shift; /* NVMe: namespace, log2(lbs / namespace block) */
 	uint32_t merge_max;
+	uint32_t batch;    /* most SQEs per io_uring_enter of a burst, 0: the whole burst */
+	uint64_t spin_ns;  /* sqpoll, wait=1: peek the CQ this long before sleeping */
 	int nreg;
 	struct iovec reg[URING_MAX_REGIONS];
 	_Atomic int zero_mode;
@@ -66,6 +76,9 @@ struct uring_qp {
 	unsigned flags;       /* the main ring's IORING_SETUP_*, to make it again */
 	pid_t owner;          /* defer: the thread the ring was enabled for, 0: none yet */
 	uint64_t n_fixed, n_vec, n_short, n_retry, n_waits, n_handover;
+	uint64_t n_groups;     /* batch=: full groups submitted within a burst */
+	uint64_t n_spin_hits;  /* spin=: waits a completion ended while spinning */
+	uint64_t n_vfixed;     /* vectored I/Os on registered buffers */
 };
 
 static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <sched.h>
 #include <string.h>
 
 #include "uring_internal.h"
@@ -32,7 +33,7 @@ static int find_region(const struct uring_priv *u, const struct iovec *v)
 }
 
 static void prep_nvme(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io,
-		      uint64_t ud)
+		      uint64_t ud, bool fixed)
 {
 	struct uring_priv *u = priv_of(&q->base);
 	uint64_t slba = (io->off >> u->lbs_shift) << u->nvme_shift;
@@ -46,7 +47,7 @@ static void prep_nvme(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	case WEIR_BLK_WRITE:
 		uring_nvme_rw(&c, io->op == WEIR_BLK_WRITE, u->nsid, slba, nlb,
 			      &io->iov[io->first], niov, io->fua);
-		if (niov == 1 && u->fixed)
+		if (niov == 1 && fixed)
 			buf = find_region(u, &io->iov[io->first]);
 		break;
 	case WEIR_BLK_FLUSH:
@@ -63,7 +64,22 @@ static void prep_nvme(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	q->n_fixed += buf >= 0;
 }
 
-static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io)
+/* One registered buffer holding every one of the n iovecs, or -1. */
+static int find_region_all(const struct uring_priv *u, const struct iovec *v, uint16_t n)
+{
+	int buf = find_region(u, &v[0]);
+
+	for (uint16_t i = 1; buf >= 0 && i < n; i++)
+		if (find_region(u, &v[i]) != buf)
+			return -1;
+	return buf;
+}
+
+/* fixed: the ring has the pool registered (the IOPOLL queue pair's aux
+ * ring has not: a read or write lands there once the device refused
+ * polled I/O). */
+static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring_io *io,
+		      bool fixed)
 {
 	struct uring_priv *u = priv_of(&q->base);
 	const struct iovec *v = &io->iov[io->first];
@@ -73,8 +89,17 @@ static void prep_file(struct uring_qp *q, struct io_uring_sqe *sqe, struct uring
 	switch (io->op) {
 	case WEIR_BLK_READ:
 	case WEIR_BLK_WRITE:
-		buf = niov == 1 && u->fixed ? find_region(u, v) : -1;
-		if (buf >= 0 && io->op == WEIR_BLK_READ)
+		buf = niov == 1 && fixed ? find_region(u, v) : -1;
+		/* A merged run of separate buffers: vectored, but on the
+		 * registered pool still, so the kernel pins no pages for it. */
+		if (niov > 1 && fixed && u->vec_fixed && (buf = find_region_all(u, v, niov)) >= 0) {
+			io_uring_prep_rw(io->op == WEIR_BLK_READ ? URING_OP_READV_FIXED
+								 : URING_OP_WRITEV_FIXED,
+					 sqe, 0, v, niov, io->off);
+			sqe->buf_index = (uint16_t)buf;
+			q->n_vfixed++;
+			buf = -1;
+		} else if (buf >= 0 && io->op == WEIR_BLK_READ)
 			io_uring_prep_read_fixed(sqe, 0, v->iov_base, (unsigned)v->iov_len, io->off, buf);
 		else if (buf >= 0)
 			io_uring_prep_write_fixed(sqe, 0, v->iov_base, (unsigned)v->iov_len, io->off,
@@ -124,10 +149,10 @@ static int prep_io(struct uring_qp *q, uint32_t slot)
 			return -EBUSY;
 	}
 	if (u->nvme) {
-		prep_nvme(q, sqe, io, ud);
+		prep_nvme(q, sqe, io, ud, u->fixed && !aux);
 		return 0;
 	}
-	prep_file(q, sqe, io);
+	prep_file(q, sqe, io, u->fixed && !aux);
 	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
@@ -198,6 +223,12 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 		}
 		if (io && prep_io(q, slot) < 0)
 			break;
+		/* A full group goes now, unplugged (batch=); the last one of
+		 * the burst waits for the wait's enter, or the end of it. */
+		if (io && u->batch && io_uring_sq_ready(&q->ring) >= u->batch) {
+			io_uring_submit(&q->ring);
+			q->n_groups++;
+		}
 		io = NULL;
 		if (!q->nfree)
 			break;
@@ -379,11 +410,40 @@ uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget)
 	return (uint16_t)(qp->done_tail - before);
 }
 
+/* spin=: with SQPOLL the kernel's thread posts completions without our
+ * entering, so a completion due within microseconds is cheaper watched for
+ * than slept for (a wake-up costs 20-25 us here, more than a QD1 read on
+ * tmpfs). True when one came within budget ns; takes what was spun off
+ * *timeout. Not while the polling thread is pinned to this very CPU: the
+ * spin would hold off the thread it waits for. */
+static bool spin_for_cq(struct uring_qp *q, uint64_t budget, uint64_t *timeout)
+{
+	struct uring_priv *u = priv_of(&q->base);
+	weir_ns_t start, now;
+
+	if (u->sq_cpu >= 0 && sched_getcpu() == u->sq_cpu)
+		return false;
+	start = now = weir_clock_now();
+	for (unsigned i = 1; !io_uring_cq_ready(&q->ring); i++) {
+		weir_pause();
+		if (i % 16)
+			continue;
+		now = weir_clock_now();
+		if (now - start >= budget) {
+			if (*timeout != WEIR_BLK_WAIT_FOREVER)
+				*timeout -= WEIR_MIN(*timeout, now - start);
+			return false;
+		}
+	}
+	q->n_spin_hits++;
+	return true;
+}
+
 uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns)
 {
 	struct uring_qp *q = (struct uring_qp *)qp;
-	struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_ns / 1000000000ULL),
-				       .tv_nsec = (long long)(timeout_ns % 1000000000ULL)};
+	struct uring_priv *u = priv_of(qp);
+	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 
 	if (!q->busy)
@@ -392,6 +452,10 @@ uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns
 	 * slot waiting for an SQE goes in first, or nothing might complete. */
 	if (q->nredo || io_uring_cq_ready(&q->ring))
 		return uring_poll(qp, budget);
+	if (u->spin_ns && spin_for_cq(q, WEIR_MIN(u->spin_ns, timeout_ns), &timeout_ns))
+		return uring_poll(qp, budget);
+	ts = (struct __kernel_timespec){.tv_sec = (long long)(timeout_ns / 1000000000ULL),
+					.tv_nsec = (long long)(timeout_ns % 1000000000ULL)};
 	q->n_waits++;
 	if (timeout_ns == WEIR_BLK_WAIT_FOREVER)
 		io_uring_submit_and_wait(&q->ring, 1);

@@ -118,7 +118,7 @@ modes)
 			fail "$spec: $(json verify.durable_at_start) of $blocks blocks recorded durable"
 		# Wait mode is what was asked: sleeping unless polling was.
 		case $spec in
-		*wait=0* | *sqpoll=1) [ "$(json wait)" = False ] || fail "$spec waits" ;;
+		*wait=0*) [ "$(json wait)" = False ] || fail "$spec waits" ;;
 		*) [ "$(json wait)" = True ] || fail "$spec does not wait" ;;
 		esac
 		# Reordered asynchronous writes and reads over the same blocks.

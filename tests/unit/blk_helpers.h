@@ -187,6 +187,19 @@ static inline int blk_rw(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t
 	return st;
 }
 
+/* The device's extended statistic name; fails the test when it has none. */
+static inline uint64_t xstat(struct weir_blk *dev, const char *name)
+{
+	struct weir_blk_xstat xs[32];
+	int n = weir_blk_xstats_get(dev, xs, 32);
+
+	for (int i = 0; i < n && i < 32; i++)
+		if (!strcmp(xs[i].name, name))
+			return xs[i].value;
+	cr_assert_fail("no xstat %s", name);
+	return 0;
+}
+
 static inline int blk_op(struct weir_blk *dev, uint16_t qp, uint8_t op, uint64_t lba,
 			 uint32_t nblocks)
 {

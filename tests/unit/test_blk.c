@@ -10,10 +10,11 @@
  * end, too large, read-only, both data forms) that change nothing,
  * durability numbering, write-zeroes and discard, a file that shrank
  * under the device, queue-full, two lcores each on its own queue pair, a
- * queue pair handed from thread to thread (DEFER_TASKRUN rings), and
- * waiting for completions (asleep in wait mode, spinning with SQPOLL).
- * fini fails when a pool buffer leaked.
+ * queue pair handed from thread to thread (DEFER_TASKRUN rings).
+ * Submission groups and waiting are in test_blk_wait.c. fini fails when a
+ * pool buffer leaked.
  */
+#include <liburing.h>
 #include <pthread.h>
 
 #include "blk_helpers.h"
@@ -74,6 +75,14 @@ Test(blk, spec_errors_say_what_and_what_is_valid)
 	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits: it needs wait=1");
 	snprintf(spec, sizeof(spec), "uring:%s?defer=1&wait=0", f);
 	open_fails(spec, -EINVAL, "defer=1 runs completions when the thread waits");
+	snprintf(spec, sizeof(spec), "uring:%s?sqpoll=1&batch=4", f);
+	open_fails(spec, -EINVAL, "batch=4: with sqpoll=1 the polling thread submits");
+	snprintf(spec, sizeof(spec), "uring:%s?spin=50", f);
+	open_fails(spec, -EINVAL, "only sqpoll=1's thread fills it without a system call");
+	snprintf(spec, sizeof(spec), "uring:%s?sqpoll=1&wait=0&spin=50", f);
+	open_fails(spec, -EINVAL, "wait=0 always spins");
+	snprintf(spec, sizeof(spec), "uring:%s?qd=8&batch=9", f);
+	open_fails(spec, -EINVAL, "batch=9 is out of range (valid: 0..8)");
 	open_fails("uring:/tmp", -EINVAL, "not a regular file, block device");
 	unlink(f);
 }
@@ -112,18 +121,6 @@ Test(blk, fixed_without_a_pool_and_empty_file_are_refused)
 	unlink(f);
 }
 
-static uint64_t xstat(struct weir_blk *dev, const char *name)
-{
-	struct weir_blk_xstat xs[16];
-	int n = weir_blk_xstats_get(dev, xs, 16);
-
-	for (int i = 0; i < n && i < 16; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	cr_assert_fail("no xstat %s", name);
-	return 0;
-}
-
 /* --- data read back identical in every mode ------------------------------ */
 
 /* Arrays, not pointers: Criterion runs each test in a fresh process. */
@@ -144,6 +141,8 @@ ParameterizedTestParameters(blk, every_mode_reads_back_what_it_wrote)
 		{"/tmp", "direct=1&iopoll=1"},
 		{"/tmp", "direct=1&lbs=4096"},
 		{"/tmp", "direct=1&merge=0&qd=8"},
+		{"/tmp", "direct=1&merge=0&batch=1"},
+		{"/tmp", "direct=0&merge=0&batch=3&wait=0"},
 		{"/tmp", "direct=1&wait=0"},
 		{"/tmp", "direct=0&wait=1"},
 		{"/tmp", "direct=1&sqpoll=1&wait=1&sq_cpu=0"},
@@ -214,7 +213,6 @@ ParameterizedTest(struct mode *m, blk, every_mode_reads_back_what_it_wrote)
 	cr_assert_eq(in.lbs, strstr(m->keys, "lbs=4096") ? 4096u : 512u);
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_WAIT),
 		     strstr(m->keys, "wait=1") || (!strstr(m->keys, "wait=0") &&
-						    !strstr(m->keys, "sqpoll=1") &&
 						    !strstr(m->keys, "iopoll=1")));
 	write_read_all(dev, 1);
 	write_read_all(dev, 2);
@@ -280,6 +278,15 @@ Test(blk, fixed_buffers_are_used_for_pool_memory_and_not_for_other_memory)
 	unlink(f);
 }
 
+static uint64_t kernel_has_vec_fixed(void)
+{
+	struct io_uring_probe *pr = io_uring_get_probe();
+	bool has = pr && io_uring_opcode_supported(pr, 60) && io_uring_opcode_supported(pr, 61);
+
+	io_uring_free_probe(pr);
+	return has;
+}
+
 Test(blk, a_chain_of_neighbouring_buffers_is_one_fixed_io_and_others_go_vectored)
 {
 	char f[64], spec[160];
@@ -301,10 +308,25 @@ Test(blk, a_chain_of_neighbouring_buffers_is_one_fixed_io_and_others_go_vectored
 	cr_assert_eq(weir_blk_sync(dev, 0, &r), 0);
 	cr_assert_eq(xstat(dev, "vectored_ios"), 1);
 	cr_assert_eq(xstat(dev, "fixed_ios"), 0);
+	/* Both in the registered pool: vectored on registered buffers where
+	 * the kernel has WRITEV_FIXED (Linux 6.15), no page pinning. */
+	cr_assert_eq(xstat(dev, "vectored_fixed_ios"), kernel_has_vec_fixed());
 	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 16, 6), 0);
+	/* Read back through the vectored path too. */
+	pkt_pattern(p[0], 0, 0);
+	r.op = WEIR_BLK_READ;
+	cr_assert_eq(weir_blk_sync(dev, 0, &r), 0);
+	cr_assert_eq(pkt_find_bad(p[0], 0, 6), -1, "the vectored read differs");
+	cr_assert_eq(xstat(dev, "vectored_fixed_ios"), 2 * kernel_has_vec_fixed());
+	weir_blk_close(dev);
+	/* fixed=0: plain vectored I/O. */
+	snprintf(spec, sizeof(spec), "uring:%s?direct=1&fixed=0", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(weir_blk_sync(dev, 0, &r), 0);
+	cr_assert_eq(xstat(dev, "vectored_fixed_ios"), 0);
+	weir_blk_close(dev);
 	weir_pkt_free(p[0]);
 	weir_pkt_free(p[1]);
-	weir_blk_close(dev);
 	unlink(f);
 }
 
@@ -644,72 +666,6 @@ Test(blk, a_queue_pair_handed_to_another_thread_while_idle_keeps_working)
 	dev = blk_open_ok(spec, 1);
 	cr_assert_eq(xstat(dev, "deferred_rings"), 0);
 	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 7), 0);
-	weir_blk_close(dev);
-	unlink(f);
-}
-
-/* --- waiting for completions ------------------------------------------- */
-
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-Test(blk, poll_wait_sleeps_in_the_kernel_and_returns_at_the_timeout_or_a_completion)
-{
-	char f[64], spec[160];
-	struct weir_blk_req r = {.op = WEIR_BLK_FLUSH}, *rp = &r, *got;
-	struct weir_blk *dev;
-	weir_ns_t t0, el;
-	double cpu0, cpu;
-
-	scratch_file("/tmp", 1 << 20, f, sizeof(f));
-	snprintf(spec, sizeof(spec), "uring:%s?direct=1", f);
-	dev = blk_open_ok(spec, 1);
-	/* Nothing in flight: nothing to wait for, at once. */
-	t0 = weir_clock_now();
-	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_SEC), 0);
-	cr_assert_lt(weir_clock_now() - t0, 100 * WEIR_NS_PER_MS);
-	/* Many writes then a flush: the wait sleeps until it completes. */
-	for (int i = 0; i < 32; i++)
-		cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, (uint64_t)i * 64, 64, 3), 0);
-	cr_assert_eq(weir_blk_submit_burst(dev, 0, &rp, 1), 1);
-	cpu0 = thread_cpu_s();
-	t0 = weir_clock_now();
-	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, 10 * WEIR_NS_PER_SEC), 1);
-	el = weir_clock_now() - t0;
-	cpu = thread_cpu_s() - cpu0;
-	cr_assert_eq(got, &r);
-	cr_assert_eq(r.status, 0, "%s", weir_blk_qp_error(dev, 0));
-	cr_assert_geq(xstat(dev, "waits"), 1, "the completion was not waited for");
-	/* Asleep, not spinning: only a long wait is measurable. */
-	if (el > 5 * WEIR_NS_PER_MS)
-		cr_assert_lt(cpu, (double)el / 1e9 / 2, "%.3f ms CPU in a %.3f ms wait", cpu * 1e3,
-			     (double)el / 1e6);
-	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 64, 3), 0);
-	weir_blk_close(dev);
-	unlink(f);
-}
-
-Test(blk, poll_wait_on_a_polling_device_spins_until_its_timeout)
-{
-	char f[64], spec[160];
-	struct weir_blk_info in;
-	struct weir_blk *dev;
-	struct weir_blk_req *got;
-
-	scratch_file("/tmp", 1 << 20, f, sizeof(f));
-	snprintf(spec, sizeof(spec), "uring:%s?direct=1&sqpoll=1", f);
-	dev = blk_open_ok(spec, 1);
-	weir_blk_info_get(dev, &in);
-	cr_assert_eq(in.features & WEIR_BLK_F_WAIT, 0);
-	cr_assert_eq(weir_blk_poll_wait(dev, 0, &got, 1, WEIR_NS_PER_MS), 0);
-	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, 0, 8, 5), 0);
-	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 8, 5), 0);
-	cr_assert_eq(xstat(dev, "waits"), 0);
 	weir_blk_close(dev);
 	unlink(f);
 }

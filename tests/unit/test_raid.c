@@ -259,18 +259,6 @@ static void arr_verify(struct arr *a, struct weir_blk *dev)
 	}
 }
 
-static uint64_t xstat(struct weir_blk *dev, const char *name)
-{
-	struct weir_blk_xstat xs[16];
-	int n = weir_blk_xstats_get(dev, xs, 16);
-
-	for (int i = 0; i < n && i < 16; i++)
-		if (!strcmp(xs[i].name, name))
-			return xs[i].value;
-	cr_assert_fail("no xstat %s", name);
-	return 0;
-}
-
 static struct weir_blk_raid_status status(struct weir_blk *dev)
 {
 	struct weir_blk_raid_status st;
@@ -691,8 +679,8 @@ Test(raid, an_array_waits_for_completions_when_its_members_can)
 	arr_write(&a, dev, 0, 0, a.nblocks, 3, shapes, WEIR_ARRAY_SIZE(shapes));
 	arr_verify(&a, dev);
 	weir_blk_close(dev);
-	/* A member that polls (sqpoll=1) makes the array poll too. */
-	dev = plain_open(&a, "&sqpoll=1&force=1");
+	/* A member that polls (wait=0) makes the array poll too. */
+	dev = plain_open(&a, "&sqpoll=1&wait=0&force=1");
 	weir_blk_info_get(dev, &in);
 	cr_assert_eq(in.features & WEIR_BLK_F_WAIT, 0);
 	arr_write(&a, dev, 0, 0, 2048, 4, shapes, WEIR_ARRAY_SIZE(shapes));

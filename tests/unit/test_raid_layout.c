@@ -250,29 +250,37 @@ Test(raid_layout, xor_matches_bytewise_at_any_length_and_offset)
 	}
 }
 
-/* The one-pass parity of k lists, cut differently and longer than a slab,
- * equals the bytewise XOR of all of them. */
+/* The one-pass parity of k lists, cut differently (runs of odd lengths, so
+ * the 128-byte vector loop and its byte tail both run, at odd addresses),
+ * equals the bytewise XOR of all of them, with AVX2 and without. */
 Test(raid_layout, xor_of_many_lists_in_one_pass_matches_bytewise)
 {
-	enum { LEN = 3 * RAID_XOR_SLAB + 77 };
-	static uint8_t src[3][LEN], dst[LEN], ref[LEN];
+	enum { LEN = 3 * 2048 + 77, K = 5 };
+	static uint8_t src[K][LEN], dst[LEN], ref[LEN];
 	struct iovec s0[1] = {{src[0], LEN}};
-	struct iovec s1[3] = {{src[1], 5}, {src[1] + 5, RAID_XOR_SLAB}, {src[1] + 5 + RAID_XOR_SLAB,
-									 LEN - 5 - RAID_XOR_SLAB}};
+	struct iovec s1[3] = {{src[1], 5}, {src[1] + 5, 2048}, {src[1] + 5 + 2048, LEN - 5 - 2048}};
 	struct iovec s2[2] = {{src[2], LEN / 2}, {src[2] + LEN / 2, LEN - LEN / 2}};
+	struct iovec s3[2] = {{src[3], 129}, {src[3] + 129, LEN - 129}};
+	struct iovec s4[1] = {{src[4], LEN}};
 	struct iovec d[2] = {{dst, 1000}, {dst + 1000, LEN - 1000}};
-	struct raid_iov_list l[3] = {{s0, 1}, {s1, 3}, {s2, 2}};
+	struct raid_iov_list l[K] = {{s0, 1}, {s1, 3}, {s2, 2}, {s3, 2}, {s4, 1}};
 
-	for (int k = 1; k <= 3; k++) {
-		for (size_t i = 0; i < LEN; i++) {
-			src[0][i] = (uint8_t)(i * 13), src[1][i] = (uint8_t)(i * 7 + 1);
-			src[2][i] = (uint8_t)(i >> 3);
-			dst[i] = 0xa5;
-			ref[i] = src[0][i] ^ (k > 1 ? src[1][i] : 0) ^ (k > 2 ? src[2][i] : 0);
+	for (int avx2 = 0; avx2 < 2; avx2++) {
+		raid_xor_avx2 = avx2;
+		for (int k = 1; k <= K; k++) {
+			for (size_t i = 0; i < LEN; i++) {
+				ref[i] = 0;
+				for (int j = 0; j < K; j++) {
+					src[j][i] = (uint8_t)(i * (13 + 2 * j) + j + (i >> (j + 1)));
+					ref[i] ^= j < k ? src[j][i] : 0;
+				}
+				dst[i] = 0xa5;
+			}
+			raid_iov_xor_n(d, 2, l, k, LEN);
+			cr_assert_arr_eq(dst, ref, LEN, "k = %d, avx2 allowed %d", k, avx2);
 		}
-		raid_iov_xor_n(d, 2, l, k, LEN);
-		cr_assert_arr_eq(dst, ref, LEN, "k = %d", k);
 	}
+	raid_xor_avx2 = true;
 }
 
 Test(raid_layout, iovec_xor_copy_and_sub_ranges)
