@@ -17,8 +17,8 @@
  * waiting in the wake ring: light traffic and the first frames after idle
  * take the per-frame ring (copied into pool buffers), sustained load the
  * zero-copy blocks. The program itself sends frames back to the blocks
- * (the "spill") when the wake ring is nearly full, and for GSO super-frames,
- * which its 4 KiB slots do not hold.
+ * (the "spill") when the wake ring is nearly full, and for frames its 4 KiB
+ * slots do not hold: GSO super-frames, frames of an MTU raised since.
  *
  * Order. A switch is one store, but a frame the kernel steered just before
  * it may still be on its way (on another CPU, or a vCPU the host stalled)
@@ -114,7 +114,8 @@ static int prog_load(const struct bpf_insn *insn, uint32_t n)
  * The fanout program (r6: the skb, r1: the map value):
  *
  *     if (!c->sel) return 0;
- *     if ((skb->gso_size || c->sent - c->done >= limit) && c->blk == c->blk_ok)
+ *     if ((skb->gso_size || skb->len > max_len || c->sent - c->done >= limit) &&
+ *         c->blk == c->blk_ok)
  *             { xchg(&c->sel, 0); return 0; }    (the spill)
  *     return 1;
  *
@@ -128,15 +129,20 @@ static int prog_load(const struct bpf_insn *insn, uint32_t n)
  */
 static int progs_load(struct afp_wake *w)
 {
-	int limit = (int)w->slots - 16, m = w->map_fd;
+	/* A slot holds the kernel's headers (80 bytes with the vnet header)
+	 * and the room weir needs to put a VLAN tag back. */
+	int limit = (int)w->slots - 16, m = w->map_fd, max_len = (int)w->frame_size - 128;
 	const struct bpf_insn fanout[] = {
 		I(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
 		MAP_VALUE(m),
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, CTL(sel), 0),
-		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 14, 0), /* -> exit with 0 */
+		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 16, 0), /* -> exit with 0 */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
 		  (short)offsetof(struct __sk_buff, gso_size), 0),
-		I(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 6, 0), /* -> spill */
+		I(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 8, 0), /* -> spill */
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
+		  (short)offsetof(struct __sk_buff, len), 0),
+		I(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_2, 0, 6, max_len), /* -> spill */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(sent), 0),
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, CTL(done), 0),
 		I(BPF_ALU | BPF_SUB | BPF_X, BPF_REG_2, BPF_REG_3, 0, 0),
@@ -170,7 +176,7 @@ static int progs_load(struct afp_wake *w)
 		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 
-	static_assert(WEIR_ARRAY_SIZE(fanout) == 20, "the jumps above count on it");
+	static_assert(WEIR_ARRAY_SIZE(fanout) == 22, "the jumps above count on it");
 	w->prog_fd[PROG_FANOUT] = prog_load(fanout, WEIR_ARRAY_SIZE(fanout));
 	w->prog_fd[PROG_BLK] = prog_load(blk, WEIR_ARRAY_SIZE(blk));
 	w->prog_fd[PROG_WAKE] = prog_load(wake, WEIR_ARRAY_SIZE(wake));
@@ -321,6 +327,7 @@ void afp_wake_setup(struct afp_rxq *q, int ifindex, bool vnet, uint32_t frame_si
 	for (int i = 0; i < 3; i++)
 		w->prog_fd[i] = -1;
 	w->slots = AFP_WAKE_RING_BYTES / frame_size;
+	w->frame_size = frame_size;
 	q->wake = w;
 	if ((err = map_make(w)) || (err = progs_load(w)) ||
 	    (err = filter_attach(q->ring->fd, w->prog_fd[PROG_BLK])) ||
