@@ -96,7 +96,8 @@ struct afp_wake {
 	uint32_t frame_size, slots, head;
 	uint32_t blk_ok; /* the block count up to which every frame was read */
 	bool holding; /* wake-ring frames wait for older ones in the blocks */
-	bool broken;  /* the kernel dropped wake-ring frames: never armed again */
+	bool broken;  /* the wake ring is stuck: never armed again */
+	uint32_t dropped_at; /* ctl->done + 1 after the last drops seen, 0: none */
 	uint64_t pkts, arms, slips, drops; /* xstats */
 };
 struct afp_rxq {

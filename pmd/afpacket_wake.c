@@ -52,12 +52,15 @@
  * than one queue (their fanout spreads by flow) or kernels without eBPF
  * fanout, mmapable maps, BPF atomics or the privilege to load the programs
  * go without (said at debug level), and wait for the retire timer as
- * before. Should the kernel ever drop wake-ring frames (xstat
- * rx_wake_drops), the ring is not armed again.
+ * before. Frames the kernel drops from a full wake ring are counted
+ * (rx_wake_drops); a ring that keeps dropping with nothing read is stuck
+ * and not armed again.
  *
- * After a netdev down/up the kernel may relink the group's members in the
- * other order; frames are still all read (the wake ring is checked on
- * every poll), only the zero-copy path is lost until the port is reopened.
+ * After a netdev down/up the kernel links the group's members again in the
+ * order the sockets were made (the block socket first; kernels that
+ * append new packet sockets to their list, as current ones do), and the
+ * counts carry on: a down/up in the middle of test_afpacket_order reordered
+ * nothing.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -430,20 +433,29 @@ static bool head_ready(const struct afp_wake *w)
 	return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
 }
 
-/* The kernel dropped frames counted on the wake socket: they are done (for
- * the program's room count and the checks), and the ring is given up. */
+/*
+ * The kernel dropped frames counted on the wake socket: they are done (for
+ * the program's room count and the checks). A full ring does that (a burst
+ * while the wake ring held for older frames, when it may not spill); a ring
+ * that drops again with nothing read in between is stuck (the kernel leaves
+ * a TPACKET_V2 slot claimed when it cannot write a frame's vnet header), so
+ * it is given up.
+ */
 static void wake_dropped(struct afp_rxq *q, uint32_t n)
 {
 	struct afp_wake *w = q->wake;
+	uint32_t done = w->ctl->done;
 
-	__atomic_store_n(&w->ctl->done, w->ctl->done + n, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->ctl->done, done + n, __ATOMIC_RELEASE);
 	weir_port_ctr_add(&w->drops, n);
-	if (!w->broken)
-		WEIR_WARN("%s: the kernel dropped %u frame(s) of the wake ring (rx_wake_drops); "
-			  "it is not used again: the first frame after idle waits for the block "
-			  "retire timer (reopen the port, or wake=0)", q->q.port->label, n);
-	w->broken = true;
-	select_ring(w, 0);
+	if (w->dropped_at == done + 1) {
+		WEIR_WARN("%s: the wake ring drops every frame (rx_wake_drops); it is not used "
+			  "again: the first frame after idle waits for the block retire timer "
+			  "(reopen the port, or wake=0)", q->q.port->label);
+		w->broken = true;
+		select_ring(w, 0);
+	}
+	w->dropped_at = done + n + 1; /* + 1: 0 is never */
 }
 
 /* True when every frame counted on the wake socket has been read or
