@@ -10,7 +10,7 @@
 #
 #   bench/afpacket.sh [BUILD_DIR]       (as root)
 #   env: REPS=3 SECS=4 SIZE=64 GEN_CPU=0 RX_CPU=1 TP_FRAMECNT=4096
-#        RATE=300000 KWORK=none|rps|threaded
+#        RATE=300000 KWORK=none|rps|threaded AFP_ARGS=wake=0 (weir's port)
 #
 # On a veth the kernel's receive work (skb delivery and the copy into the
 # packet ring) runs on the sender's CPU, so the sender's rate is printed
@@ -65,7 +65,7 @@ gen() {
 
 round_weir() {
 	local pid total sent secs
-	weir_bg dut "$bin" rx "afpacket:$D" 0 "$RX_CPU" ${RX_IDLE:+idle} >"$tmp/rx"
+	weir_bg dut "$bin" rx "afpacket:$D${AFP_ARGS:+?$AFP_ARGS}" 0 "$RX_CPU" ${RX_IDLE:+idle} >"$tmp/rx"
 	pid=$WEIR_BG_PID
 	sleep 0.5
 	c0=$(cpu_ticks "$pid")
@@ -78,6 +78,8 @@ round_weir() {
 	sent=$(awk -F'packets=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
 	secs=$(awk -F'seconds=' '{split($2, a, " "); print a[1]}' "$tmp/gen")
 	echo "$total $sent $secs $((c1 - c0))"
+	awk -F'cpu=' -v n="$sent" 'NF > 1 && n > 0 {printf "%.1f\n", $2 * 1e9 / n}' "$tmp/gen" \
+		>>"$tmp/gencpu"
 }
 
 round_dpdk() {
@@ -110,7 +112,7 @@ round_dpdk() {
 }
 
 echo "afpacket rx bench: ${SIZE}-byte frames, ${SECS}s x $REPS, sender cpu $GEN_CPU, receiver cpu $RX_CPU, kernel receive work: $KWORK"
-echo "  weir:  afpacket:$D (TPACKET_V3 zero-copy, defaults)"
+echo "  weir:  afpacket:$D${AFP_ARGS:+?$AFP_ARGS} (TPACKET_V3 zero-copy)"
 echo "  dpdk:  dpdk-testpmd rxonly, net_af_packet0,iface=$D,framecnt=$TP_FRAMECNT"
 W=() T=()
 for r in $(seq "$REPS"); do
@@ -129,6 +131,8 @@ done
 stats() { printf "%s\n" "$@" | sort -g | awk '{a[NR] = $1} END {printf "%s %s %s", a[int((NR + 1) / 2)], a[1], a[NR]}'; }
 read -r wm wmin wmax < <(stats "${W[@]}")
 read -r tm tmin tmax < <(stats "${T[@]}")
+echo "sender CPU per packet with weir receiving (ns, its kernel receive work included): $(tr '\n' ' ' <"$tmp/gencpu")"
+: >"$tmp/gencpu"
 echo "weir afpacket rx:     median $wm Mpps (min-max $wmin-$wmax)"
 echo "dpdk net_af_packet:   median $tm Mpps (min-max $tmin-$tmax)"
 awk -v a="$wm" -v b="$tm" 'BEGIN {if (b > 0) printf "ratio weir/dpdk: %.2fx (goal >= 1.5x)\n", a / b; else print "ratio: dpdk received nothing"}'
@@ -151,6 +155,7 @@ done
 read -r pm pmin pmax < <(stats "${P[@]}")
 read -r im imin imax < <(stats "${I[@]}")
 read -r dm dmin dmax < <(stats "${D2[@]}")
+echo "sender CPU per packet, weir poll then irq each round (ns): $(tr '\n' ' ' <"$tmp/gencpu")"
 echo "weir poll:  median $pm ns/pkt (min-max $pmin-$pmax)"
 echo "weir irq:   median $im ns/pkt (min-max $imin-$imax)"
 echo "dpdk:       median $dm ns/pkt (min-max $dmin-$dmax)"

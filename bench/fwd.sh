@@ -5,6 +5,7 @@
 # forwarding, same drivers, same cores, runs alternating, median of RUNS.
 #
 #   bench/fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [null|afpacket|afxdp|dpdk_null|dpdk_afxdp|all]
+#   env: AFP_ARGS="wake=0" (added to weir-fwd's afpacket port specs)
 #
 # null:      weir-fwd -p null: -p null: -m io  vs
 #            dpdk-testpmd --vdev net_null0 --vdev net_null1 --forward-mode=io
@@ -184,6 +185,9 @@ bench_veth() {
 			tp0="net_af_xdp0,iface=$D0"; tp1="net_af_xdp1,iface=$D1"
 		fi
 		local w0="$drv:$D0" w1="$drv:$D1" gdrv=$drv
+		if [ "$drv" = afpacket ] && [ -n "${AFP_ARGS:-}" ]; then
+			w0+="?$AFP_ARGS"; w1+="?$AFP_ARGS"
+		fi
 		if [ "$drv" = dpdk_afxdp ]; then
 			w0="dpdk:$tp0?csum=keep"; w1="dpdk:$tp1?csum=keep"; gdrv=afxdp
 		fi

@@ -7,7 +7,7 @@
 #
 #   bench/idle.sh [BUILD_DIR] [IDLE_SECONDS] [PINGS] [BEFORE_BUILD_DIR]
 #   env: KINDS="afxdp afpacket"  SHAPES="plain shaped"  BUSY=1  GEN=0
-#        AFP_ARGS="wake=1" (added to afpacket port specs)
+#        AFP_ARGS="wake=0" (added to afpacket port specs)
 #
 # Namespaces a -- dut -- b (tests/integration/lib/netns.sh): a and b share
 # one subnet and dut does not forward, so only weir-fwd joins them. weir-fwd
@@ -54,10 +54,10 @@
 # afpacket's first frame used to wait for the TPACKET_V3 block retire timer
 # (the RX fd becomes readable when the kernel retires the block, not when
 # the frame lands in it: 0-1 ms, median 244-796 us here). A one-queue port
-# with AFP_ARGS=wake=1 takes light traffic through its per-frame wake ring
-# (afpacket_wake.c), so the first frame wakes weir at once; otherwise it
-# waits for the timer (timeout_us=1000; kernels that round it to jiffies make
-# that up to 4 ms at HZ=250). The machine may be shared: figures are noisy, medians
+# takes light traffic through its per-frame wake ring (afpacket_wake.c, on
+# by default), so the first frame wakes weir at once; with AFP_ARGS=wake=0
+# it waits for the timer (timeout_us=1000; kernels that round it to jiffies
+# make that up to 4 ms at HZ=250). The machine may be shared: figures are noisy, medians
 # are quoted; the first-frame times are the ones to trust.
 set -uo pipefail
 

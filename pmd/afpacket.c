@@ -190,14 +190,16 @@ static int rxq_setup(struct weir_port *port, struct afp_rxq *q, const struct afp
 	 * would show them, hence only a warning). */
 	if (set_int(port, fd, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING"))
 		WEIR_WARN("%s", port->err);
+	/* Before the bind: the wake ring's count of the block socket's frames
+	 * starts with its first. Slots hold a wire frame (GSO super-frames go
+	 * to the blocks). */
+	if (c->wake && c->queues == 1)
+		afp_wake_setup(q, ifindex, c->offload, (uint32_t)((c->frame_size + 4095) & ~4095ULL));
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return weir_port_fail(port, -errno, "bind: %s", strerror(errno));
 	if (c->queues > 1)
 		return fanout_join(port, fd, c, fanout_id);
-	/* Slots that hold the largest frame the block ring takes. */
-	if (c->wake)
-		afp_wake_setup(q, ifindex, c->offload,
-			       c->offload ? AFP_GSO_BLOCK : (uint32_t)((c->frame_size + 4095) & ~4095ULL));
+	afp_wake_join(q);
 	return 0;
 }
 
@@ -288,9 +290,10 @@ static int parse_conf(struct weir_port *port, const struct weir_port_conf *conf,
 	    (err = weir_port_arg_u64(port, "frame_size", 2048, 128, 1 << 20, &c->frame_size)) ||
 	    (err = weir_port_arg_u64(port, "blocks", 64, 2, 1 << 16, &c->blocks)) ||
 	    (err = weir_port_arg_u64(port, "timeout_us", 1000, 1, 10000000, &c->timeout_us)) ||
-	    (err = weir_port_arg_u64(port, "wake", 0, 0, 1, &c->wake)))
+	    (err = weir_port_arg_u64(port, "wake", 1, 0, 1, &c->wake)))
 		return err;
-	if (c->wake && c->queues > 1)
+	/* The default is on where it can be. */
+	if (c->wake && c->queues > 1 && weir_port_arg(port, "wake"))
 		return weir_port_fail(port, -EINVAL, "wake=1 needs queues=1 (the wake ring shares "
 				      "the fanout group with the one block ring)");
 	fo = weir_port_arg_choice(port, "fanout", 0);
@@ -418,10 +421,10 @@ static int afp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	return 0;
 }
 
-/* Reads (and thereby resets) the kernel's counters into the queue's sums
- * and copies the sums into *out, under the lock: any thread may ask. */
-static void kstats_pull(struct afp_priv *priv, struct afp_rxq *q, struct afp_kstats *out)
+/* Under the lock: any thread may ask (the RX lcore too, afpacket_wake.c). */
+void afp_kstats_pull(struct afp_rxq *q, struct afp_kstats *out)
 {
+	struct afp_priv *priv = q->q.port->priv;
 	struct tpacket_stats_v3 ks;
 	socklen_t len = sizeof(ks);
 
@@ -443,14 +446,14 @@ static void afp_stats(struct weir_port *port, struct weir_port_stats *st)
 	struct afp_kstats k;
 
 	for (uint16_t i = 0; i < port->fp.nb_rxq; i++) {
-		kstats_pull(port->priv, (struct afp_rxq *)port->fp.rxq[i], &k);
+		afp_kstats_pull((struct afp_rxq *)port->fp.rxq[i], &k);
 		st->imissed += k.drops;
 	}
 }
 
 static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 {
-	uint64_t v[26] = {0};
+	uint64_t v[27] = {0};
 	static const char *const names[] = {
 		"rx_zerocopy_packets", "rx_copy_packets",  "rx_copy_blocks",
 		"rx_blocks_held",      "rx_truncated",     "rx_csum_partial",
@@ -461,7 +464,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		"tx_wrong_format",     "rx_csum_completed", "rx_gso_packets",
 		"tx_csum_completed",   "tx_big_sent",      "tx_big_again",
 		"rx_bad_frames",       "rx_wake_packets",  "rx_wake_arms",
-		"rx_wake_slips",
+		"rx_wake_slips",       "rx_wake_drops",
 	};
 	int count = (int)WEIR_ARRAY_SIZE(names);
 
@@ -470,7 +473,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 		struct afp_rxq *q = (struct afp_rxq *)port->fp.rxq[i];
 		struct afp_kstats k;
 
-		kstats_pull(port->priv, q, &k);
+		afp_kstats_pull(q, &k);
 		v[0] += weir_port_ctr_read(&q->zc_pkts);
 		v[1] += weir_port_ctr_read(&q->copy_pkts);
 		v[2] += weir_port_ctr_read(&q->copy_blocks);
@@ -489,6 +492,7 @@ static int afp_xstats(struct weir_port *port, struct weir_xstat *xs, int n)
 			v[23] += weir_port_ctr_read(&q->wake->pkts);
 			v[24] += weir_port_ctr_read(&q->wake->arms);
 			v[25] += weir_port_ctr_read(&q->wake->slips);
+			v[26] += weir_port_ctr_read(&q->wake->drops);
 		}
 	}
 	for (uint16_t i = 0; i < port->fp.nb_txq; i++) {
@@ -516,8 +520,8 @@ static const struct weir_port_param afp_params[] = {
 	{"fanout", "how the kernel spreads frames over queues (default hash)", "hash|lb|cpu"},
 	{"qdisc_bypass", "1: transmit straight to the driver, skipping the kernel qdisc",
 	 "0|1"},
-	{"wake", "1: a per-frame wake ring for light traffic and the first frame after idle "
-	 "(queues=1; default 0: rare reordering on an overloaded host, see afpacket_wake.c)", "0|1"},
+	{"wake", "1: a per-frame wake ring for light traffic and the first frame after idle, "
+	 "in order with the blocks (default 1; one-queue ports only, see afpacket_wake.c)", "0|1"},
 	{"offload", "1: exchange virtio_net_hdr with the kernel: partial checksums and GSO "
 		    "super-frames in and out; 0: complete wire frames only (default 1)", "0|1"},
 	{"block_size", "rx/tx ring block bytes, power of two; 128k or more holds a 64 KiB GSO "

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/virtio_net.h>
@@ -66,29 +67,39 @@ struct afp_kstats {
 };
 
 /* The wake ring (afpacket_wake.c): a TPACKET_V2 socket fanned out with the
- * block ring by an eBPF program that reads *sel. */
+ * block ring by an eBPF program that reads *sel; each socket's own filter
+ * counts the frames that reach it. */
 #define AFP_WAKE_ARM_EMPTY 256 /* empty polls before frames go to the wake ring */
 #define AFP_WAKE_BUSY 16      /* frames waiting in it that send them back */
-#define AFP_WAKE_GRACE_NS 50000 /* after the switch, for frames still on the way */
-/* The program's map value, shared with the kernel. */
+#define AFP_WAKE_RING_BYTES (4u << 20) /* the wake ring's slots, together */
+/* The programs' map value, shared with the kernel: what the kernel writes
+ * per frame on a line of its own. */
 struct afp_wake_ctl {
-	uint32_t sel;  /* fanout member for new frames: 0 blocks, 1 wake ring */
-	uint32_t sent; /* frames the program sent to the wake ring */
-	uint32_t done; /* of those, read by the driver */
-	uint32_t pad;
+	uint32_t sel;   /* fanout member for new frames: 0 blocks, 1 wake ring */
+	uint32_t sent;  /* frames that reached the wake socket (its filter) */
+	uint32_t done;  /* of those, read (or dropped by the kernel) */
+	uint32_t ready; /* 0 until the group is made: the wake socket takes nothing */
+	uint32_t pad0[12];
+	uint32_t blk;    /* frames that reached the block socket (its filter) */
+	uint32_t blk_ok; /* blk when the driver last found every one of them read */
+	uint32_t pad1[14];
 };
+static_assert(sizeof(struct afp_wake_ctl) == 128, "two cache lines");
+static_assert(offsetof(struct afp_wake_ctl, blk) == 64, "the kernel's line");
 struct afp_wake {
-	int fd, epfd, map_fd, prog_fd;
+	int fd, epfd, map_fd;
+	int prog_fd[3]; /* fanout, block socket filter, wake socket filter */
 	struct afp_wake_ctl *ctl; /* in ctl_map */
 	void *ctl_map;
 	uint8_t *map;   /* the ring */
 	size_t map_len;
 	uint32_t frame_size, slots, head;
-	bool holding; /* the wake ring waits for a slipped frame (afpacket_wake.c) */
-	weir_ns_t armed_at;
-	uint64_t pkts, arms, slips; /* xstats */
+	uint32_t blk_ok; /* the block count up to which every frame was read */
+	bool holding; /* wake-ring frames wait for older ones in the blocks */
+	bool broken;  /* the wake ring is stuck: never armed again */
+	uint32_t dropped_at; /* ctl->done + 1 after the last drops seen, 0: none */
+	uint64_t pkts, arms, slips, drops; /* xstats */
 };
-
 struct afp_rxq {
 	struct weir_rxq q;
 	struct afp_ring *ring;
@@ -101,6 +112,7 @@ struct afp_rxq {
 	bool copy;           /* the open block is being copied */
 	uint32_t copy_above; /* copy when more blocks than this are held */
 	uint32_t empty;      /* consecutive empty polls */
+	uint64_t seq;        /* the kernel's number of the last block opened */
 	int ifindex;
 	bool warned_down;
 	bool warned_stall;
@@ -164,18 +176,31 @@ void afp_rxq_release(struct afp_rxq *q);
 
 /* --- afpacket_wake.c ---------------------------------------------------- */
 
-/* Gives queue q (bound to ifindex, its block ring made) a wake ring of
- * frame_size slots; without one (said at debug level) it works as before. */
+/* Gives queue q a wake ring of slots of frame_size bytes: its programs, its
+ * socket, the counting filter on the block socket, which must not be bound
+ * yet. Without one (said at debug level) the queue works as before. */
 void afp_wake_setup(struct afp_rxq *q, int ifindex, bool vnet, uint32_t frame_size);
+/* After the block socket is bound: both sockets into one fanout group. */
+void afp_wake_join(struct afp_rxq *q);
 void afp_wake_release(struct afp_rxq *q);
 /* The epoll set of both sockets, or -1 without a wake ring. */
 int afp_wake_fd(const struct afp_rxq *q);
 /* Frames waiting in the wake ring, copied into packets (at most n, bytes
- * added to *bytes); many waiting send new frames back to the blocks. */
+ * added to *bytes), once every older frame in the blocks has been read;
+ * many waiting send new frames back to the blocks. */
 uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint64_t *bytes);
+/* Before a block is opened: false while the wake ring may still hold, or
+ * have on its way, frames older than the block's. */
+bool afp_wake_blocks_ok(struct afp_rxq *q);
 /* After an empty poll: sends new frames to the wake ring once the queue
- * has idled AFP_WAKE_ARM_EMPTY polls and the open block is empty. */
+ * has idled AFP_WAKE_ARM_EMPTY polls and every frame so far has been read. */
 void afp_wake_idle(struct afp_rxq *q);
+
+/* --- afpacket.c ---------------------------------------------------------- */
+
+/* Reads (and thereby resets) the kernel's counters of q's block socket into
+ * the queue's sums and copies the sums into *out (any thread). */
+void afp_kstats_pull(struct afp_rxq *q, struct afp_kstats *out);
 
 /* --- afpacket_tx.c ------------------------------------------------------ */
 

@@ -122,6 +122,7 @@ static void block_open(struct afp_rxq *q)
 	struct afp_block *b = &r->blk[q->cur];
 
 	q->left = bd->hdr.bh1.num_pkts;
+	q->seq = bd->hdr.bh1.seq_num;
 	q->next = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
 	q->end = (uint8_t *)bd + r->block_size;
 	if (weir_unlikely(bd->hdr.bh1.offset_to_first_pkt >= r->block_size))
@@ -428,7 +429,8 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 		struct weir_pkt *p;
 
 		if (!q->left) {
-			if (!block_ready(q, q->cur))
+			/* A block's frames come after the wake ring's older ones. */
+			if (!block_ready(q, q->cur) || (q->wake && !afp_wake_blocks_ok(q)))
 				break;
 			block_open(q);
 			if (!q->left) { /* an empty retired block */

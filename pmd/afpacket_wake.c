@@ -6,42 +6,61 @@
  * the kernel counts tp_retire_blk_tov in milliseconds, and a sleeper on the
  * socket is woken only when a block retires).
  *
- * With wake=1, the queue of a one-queue port has a second socket, a TPACKET_V2
- * ring whose every frame is handed over (and wakes a sleeper) at once. The
- * two sockets form a PACKET_FANOUT group whose eBPF program sends every
- * frame to exactly one of them: to the slot the driver wrote into the
- * program's map, a word of memory shared with the kernel (an mmapped
- * BPF_F_MMAPABLE array), so switching costs one store and no system call,
- * and no frame is seen twice or lost in the switch. The driver "arms" the
- * wake ring after AFP_WAKE_ARM_EMPTY empty polls, once the block ring's
- * open block is empty (so nothing older waits there), and goes back to the
- * block ring when a poll finds AFP_WAKE_BUSY frames waiting in the wake
- * ring: light traffic and the first frames after idle take the per-frame
- * ring (copied into pool buffers), sustained load the zero-copy blocks.
- * No PACKET_FANOUT_FLAG_ROLLOVER: the kernel rolls a "huge" flow over to
- * the other member as soon as its ring is a quarter full, which put frames
- * in the wake ring ahead of older ones still in unread blocks (measured:
- * hundreds of reordered frames in 20000 through weir-fwd). The wake ring
- * is sized instead to ride out a sleeper's wake-up at line rate: 256 slots
- * of 4 KiB, or 64 of 128 KiB when the vnet header brings GSO super-frames.
+ * The queue of a one-queue port (wake=1, the default) has a second socket,
+ * a TPACKET_V2 ring whose every frame is handed over (and wakes a sleeper)
+ * at once. The two sockets form a PACKET_FANOUT group whose eBPF program
+ * sends every frame to exactly one of them: to the one the driver wrote
+ * into the program's map, a word of memory shared with the kernel (an
+ * mmapped BPF_F_MMAPABLE array), so switching costs one store and no system
+ * call. The driver "arms" the wake ring after AFP_WAKE_ARM_EMPTY empty polls
+ * and goes back to the blocks when a poll finds AFP_WAKE_BUSY frames
+ * waiting in the wake ring: light traffic and the first frames after idle
+ * take the per-frame ring (copied into pool buffers), sustained load the
+ * zero-copy blocks. The program itself sends frames back to the blocks
+ * (the "spill") when the wake ring is nearly full, and for frames its 4 KiB
+ * slots do not hold: GSO super-frames, frames of an MTU raised since.
  *
- * Off by default: switching sockets leaves a window in which a frame the
- * kernel sent to the block ring before the switch is still on its way (on
- * another CPU) while newer ones arrive in the wake ring. Frames within
- * AFP_WAKE_GRACE_NS of the switch wait, and a frame seen in the open block
- * holds the wake ring back until that block is read, yet on a heavily
- * overloaded 2-vCPU host (a vCPU stalled mid-delivery for longer than the
- * grace) fwd_gen still saw a frame in 20000 reordered in about one run of
- * three. Closing it needs the program to count what it sends to the blocks.
+ * Order. A switch is one store, but a frame the kernel steered just before
+ * it may still be on its way (on another CPU, or a vCPU the host stalled)
+ * while newer ones land in the other ring; and a frame in the block ring's
+ * open block is not seen before the block retires. So each socket has a
+ * socket filter of its own that counts every frame reaching it (ctl->blk,
+ * ctl->sent; the kernel's order: fanout program, then the member's filter,
+ * then the frame lands or is dropped and counted in PACKET_STATISTICS),
+ * and the driver reads a ring only when the other one holds nothing older:
+ *  - blocks -> wake ring: a wake-ring frame is read only once every frame
+ *    counted on the block socket has been read from the blocks or dropped
+ *    (the block socket's PACKET_STATISTICS, whose tp_packets counts both,
+ *    equals ctl->blk and no block is open or ready), checked when the
+ *    block count has moved since it last held; until then the wake ring
+ *    waits ("holds", xstat rx_wake_slips) and the older frames come first,
+ *    the open block at its retire timer. The program does not spill while
+ *    the block count has moved past what the driver last found read
+ *    (ctl->blk_ok): the spilled frames would be younger than the wake
+ *    ring's and land behind the older ones in the same blocks.
+ *  - wake ring -> blocks: a block is opened only once every frame counted
+ *    on the wake socket has been read (ctl->done) or dropped (its
+ *    PACKET_STATISTICS), unless the wake ring is holding for that block.
+ * Counting at the sockets' own filters, not in the fanout program, makes
+ * the counts exact: frames that reached a socket before it joined the group
+ * are counted too, and frames the kernel drops before a socket's filter
+ * (looped-back ones) by neither. The checks cost a load or two per burst
+ * and per block, and a getsockopt only while a count has moved (at each
+ * arm, and for frames that raced a switch).
  *
  * The queue's wait_fd is an epoll set of both sockets. Ports with more
  * than one queue (their fanout spreads by flow) or kernels without eBPF
- * fanout, mmapable maps or the privilege to load the program go without
- * (said at debug level), and wait for the retire timer as before.
+ * fanout, mmapable maps, BPF atomics or the privilege to load the programs
+ * go without (said at debug level), and wait for the retire timer as
+ * before. Frames the kernel drops from a full wake ring are counted
+ * (rx_wake_drops); a ring that keeps dropping with nothing read is stuck
+ * and not armed again.
  *
- * After a netdev down/up the kernel may relink the group's members in the
- * other order; frames are still all read (the wake ring is checked on
- * every poll), only the zero-copy path is lost until the port is reopened.
+ * After a netdev down/up the kernel links the group's members again in the
+ * order the sockets were made (the block socket first; kernels that
+ * append new packet sockets to their list, as current ones do), and the
+ * counts carry on: a down/up in the middle of test_afpacket_order reordered
+ * nothing.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -50,6 +69,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -68,26 +88,113 @@
 #define AFP_FANOUT_IGNORE_OUT 0x4000
 #define AFP_FANOUT_UNIQUE 0x2000
 
+enum { PROG_FANOUT, PROG_BLK, PROG_WAKE };
+
 static int sys_bpf(int cmd, union bpf_attr *attr)
 {
 	return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
+#define I(c, d, s_, o, im)                                                                         \
+	((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (im)})
+#define MAP_VALUE(fd) I(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_VALUE, 0, fd), I(0, 0, 0, 0, 0)
+#define CTL(f) ((short)offsetof(struct afp_wake_ctl, f))
+
+static int prog_load(const struct bpf_insn *insn, uint32_t n)
+{
+	static const char license[] = "BSD";
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insn_cnt = n;
+	a.insns = (uint64_t)(uintptr_t)insn;
+	a.license = (uint64_t)(uintptr_t)license;
+	return sys_bpf(BPF_PROG_LOAD, &a);
+}
+
 /*
- * The map (struct afp_wake_ctl) and the program, which also spills into the
- * block ring what the wake ring has no slot for (sent - done >= limit), and
- * then sends everything there, as the wake ring's frames are older:
+ * The fanout program (r6: the skb, r1: the map value):
  *
  *     if (!c->sel) return 0;
- *     if (c->sent - c->done >= limit) { c->sel = 0; return 0; }
- *     atomic c->sent += 1; return 1;
+ *     if ((skb->gso_size || skb->len > max_len || c->sent - c->done >= limit) &&
+ *         c->blk == c->blk_ok)
+ *             { xchg(&c->sel, 0); return 0; }    (the spill)
+ *     return 1;
+ *
+ * and the two counting filters, which keep every byte (return ~0):
+ *
+ *     block socket:  atomic c->blk += 1;
+ *     wake socket:   if (!c->ready) return 0; atomic c->sent += 1;
+ *
+ * The fetching atomics are full barriers (BPF's memory model): a count
+ * seen by the driver implies the program's spill store before it.
  */
-static int prog_make(struct afp_wake *w)
+static int progs_load(struct afp_wake *w)
+{
+	/* A slot holds the kernel's headers (80 bytes with the vnet header)
+	 * and the room weir needs to put a VLAN tag back. */
+	int limit = (int)w->slots - 16, m = w->map_fd, max_len = (int)w->frame_size - 128;
+	const struct bpf_insn fanout[] = {
+		I(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+		MAP_VALUE(m),
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, CTL(sel), 0),
+		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 16, 0), /* -> exit with 0 */
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
+		  (short)offsetof(struct __sk_buff, gso_size), 0),
+		I(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 8, 0), /* -> spill */
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
+		  (short)offsetof(struct __sk_buff, len), 0),
+		I(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_2, 0, 6, max_len), /* -> spill */
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(sent), 0),
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, CTL(done), 0),
+		I(BPF_ALU | BPF_SUB | BPF_X, BPF_REG_2, BPF_REG_3, 0, 0),
+		I(BPF_JMP32 | BPF_JGE | BPF_K, BPF_REG_2, 0, 2, limit), /* -> spill */
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1), /* wake: */
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(blk), 0), /* spill: */
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, CTL(blk_ok), 0),
+		I(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_2, BPF_REG_3, -5, 0), /* -> wake */
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 0),
+		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(sel), BPF_XCHG),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct bpf_insn blk[] = {
+		MAP_VALUE(m),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1),
+		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(blk), BPF_ADD | BPF_FETCH),
+		I(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1),
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct bpf_insn wake[] = {
+		MAP_VALUE(m),
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(ready), 0),
+		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, 4, 0), /* -> drop */
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1),
+		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(sent), BPF_ADD | BPF_FETCH),
+		I(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1),
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0), /* drop: */
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	static_assert(WEIR_ARRAY_SIZE(fanout) == 22, "the jumps above count on it");
+	w->prog_fd[PROG_FANOUT] = prog_load(fanout, WEIR_ARRAY_SIZE(fanout));
+	w->prog_fd[PROG_BLK] = prog_load(blk, WEIR_ARRAY_SIZE(blk));
+	w->prog_fd[PROG_WAKE] = prog_load(wake, WEIR_ARRAY_SIZE(wake));
+	for (int i = 0; i < 3; i++)
+		if (w->prog_fd[i] < 0)
+			return -errno;
+	return 0;
+}
+#undef I
+#undef MAP_VALUE
+#undef CTL
+
+static int map_make(struct afp_wake *w)
 {
 	union bpf_attr a;
-	struct bpf_insn insn[15];
-	static const char license[] = "BSD";
-	int limit = (int)w->slots - 16;
 
 	memset(&a, 0, sizeof(a));
 	a.map_type = BPF_MAP_TYPE_ARRAY;
@@ -104,34 +211,16 @@ static int prog_make(struct afp_wake *w)
 		return -errno;
 	}
 	w->ctl = w->ctl_map;
-	memset(insn, 0, sizeof(insn));
-#define I(i, c, d, s_, o, im) insn[i] = (struct bpf_insn){.code = (c), .dst_reg = (d), \
-	.src_reg = (s_), .off = (o), .imm = (im)}
-	I(0, BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_VALUE, 0, w->map_fd);
-	I(2, BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, 0, 0);
-	I(3, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 10, 0);
-	I(4, BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, 4, 0);
-	I(5, BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, 8, 0);
-	I(6, BPF_ALU | BPF_SUB | BPF_X, BPF_REG_2, BPF_REG_3, 0, 0);
-	I(7, BPF_JMP32 | BPF_JGE | BPF_K, BPF_REG_2, 0, 4, limit);
-	I(8, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1);
-	I(9, BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, 4, BPF_ADD);
-	I(10, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1);
-	I(11, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	I(12, BPF_ST | BPF_MEM | BPF_W, BPF_REG_1, 0, 0, 0);
-	I(13, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
-	I(14, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-#undef I
-	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-	a.insn_cnt = (uint32_t)WEIR_ARRAY_SIZE(insn);
-	a.insns = (uint64_t)(uintptr_t)insn;
-	a.license = (uint64_t)(uintptr_t)license;
-	w->prog_fd = sys_bpf(BPF_PROG_LOAD, &a);
-	return w->prog_fd < 0 ? -errno : 0;
+	return 0;
 }
 
-/* The wake socket: a TPACKET_V2 ring of w->slots frames. */
+static int filter_attach(int fd, int prog_fd)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) ? -errno : 0;
+}
+
+/* The wake socket: a TPACKET_V2 ring of w->slots frames, its counting
+ * filter on before it is bound. */
 static int ring_make(struct afp_wake *w, int ifindex, bool vnet, uint32_t frame_size)
 {
 	struct tpacket_req req = {
@@ -145,7 +234,7 @@ static int ring_make(struct afp_wake *w, int ifindex, bool vnet, uint32_t frame_
 		.sll_protocol = htons(ETH_P_ALL),
 		.sll_ifindex = ifindex,
 	};
-	int v2 = TPACKET_V2, one = 1;
+	int v2 = TPACKET_V2, one = 1, err;
 	void *m;
 
 	w->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -155,6 +244,8 @@ static int ring_make(struct afp_wake *w, int ifindex, bool vnet, uint32_t frame_
 	    (vnet && setsockopt(w->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
 	    setsockopt(w->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
 		return -errno;
+	if ((err = filter_attach(w->fd, w->prog_fd[PROG_WAKE])))
+		return err;
 	w->map_len = (size_t)frame_size * w->slots;
 	m = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, w->fd, 0);
 	if (m == MAP_FAILED)
@@ -179,7 +270,8 @@ static int group_make(struct afp_wake *w, int ring_fd)
 		return -errno;
 	arg = (arg & 0xffff) | (mode << 16);
 	if (setsockopt(w->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) ||
-	    setsockopt(ring_fd, SOL_PACKET, PACKET_FANOUT_DATA, &w->prog_fd, sizeof(w->prog_fd)))
+	    setsockopt(ring_fd, SOL_PACKET, PACKET_FANOUT_DATA, &w->prog_fd[PROG_FANOUT],
+		       sizeof(int)))
 		return -errno;
 	return 0;
 }
@@ -208,11 +300,23 @@ static void wake_free(struct afp_wake *w)
 		close(w->epfd);
 	if (w->fd >= 0)
 		close(w->fd);
-	if (w->prog_fd >= 0)
-		close(w->prog_fd);
+	for (int i = 0; i < 3; i++)
+		if (w->prog_fd[i] >= 0)
+			close(w->prog_fd[i]);
 	if (w->map_fd >= 0)
 		close(w->map_fd);
 	free(w);
+}
+
+/* Without a wake ring the block socket keeps no filter. */
+static void wake_drop(struct afp_rxq *q, int err)
+{
+	WEIR_DEBUG("%s: no wake ring (%s): the first frame after idle waits for the "
+		   "block retire timer", q->q.port->label, strerror(-err));
+	if (q->ring)
+		setsockopt(q->ring->fd, SOL_SOCKET, SO_DETACH_BPF, &err, sizeof(err));
+	wake_free(q->wake);
+	q->wake = NULL;
 }
 
 void afp_wake_setup(struct afp_rxq *q, int ifindex, bool vnet, uint32_t frame_size)
@@ -222,16 +326,32 @@ void afp_wake_setup(struct afp_rxq *q, int ifindex, bool vnet, uint32_t frame_si
 
 	if (!w)
 		return;
-	w->fd = w->epfd = w->map_fd = w->prog_fd = -1;
-	w->slots = frame_size > 4096 ? 64 : 256;
-	if ((err = prog_make(w)) || (err = ring_make(w, ifindex, vnet, frame_size)) ||
-	    (err = group_make(w, q->ring->fd)) || (err = epoll_make(w, q->ring->fd))) {
-		WEIR_DEBUG("%s: no wake ring (%s): the first frame after idle waits for the "
-			   "block retire timer", q->q.port->label, strerror(-err));
-		wake_free(w);
+	w->fd = w->epfd = w->map_fd = -1;
+	for (int i = 0; i < 3; i++)
+		w->prog_fd[i] = -1;
+	w->slots = AFP_WAKE_RING_BYTES / frame_size;
+	w->frame_size = frame_size;
+	q->wake = w;
+	if ((err = map_make(w)) || (err = progs_load(w)) ||
+	    (err = filter_attach(q->ring->fd, w->prog_fd[PROG_BLK])) ||
+	    (err = ring_make(w, ifindex, vnet, frame_size)))
+		wake_drop(q, err);
+}
+
+void afp_wake_join(struct afp_rxq *q)
+{
+	struct afp_wake *w = q->wake;
+	int err;
+
+	if (!w)
+		return;
+	if ((err = group_make(w, q->ring->fd)) || (err = epoll_make(w, q->ring->fd))) {
+		wake_drop(q, err);
 		return;
 	}
-	q->wake = w;
+	/* From here on the wake socket takes what the program sends it (and
+	 * nothing before: sel is 0). */
+	__atomic_store_n(&w->ctl->ready, 1, __ATOMIC_SEQ_CST);
 }
 
 void afp_wake_release(struct afp_rxq *q)
@@ -248,60 +368,139 @@ int afp_wake_fd(const struct afp_rxq *q)
 
 static void select_ring(struct afp_wake *w, uint32_t member)
 {
-	/* Relaxed is enough: the kernel reads it per frame, and which
-	 * socket a frame racing the store lands in does not matter. */
-	__atomic_store_n(&w->ctl->sel, member, __ATOMIC_RELAXED);
-	if (member == 1) {
-		w->armed_at = weir_clock_now();
+	/* Seq_cst: blk_ok, written before arming, is seen by the program
+	 * before any frame goes to the wake ring; the counts read after a
+	 * switch are read after it. */
+	__atomic_store_n(&w->ctl->sel, member, __ATOMIC_SEQ_CST);
+	if (member == 1)
 		weir_port_ctr_add(&w->arms, 1);
-	}
 }
 
-static uint32_t open_block_pkts(const struct afp_rxq *q)
+/* Frames in the block ring not read yet: in the block open in the driver,
+ * in a retired block, or landed in the kernel's open block. */
+static bool blocks_pending(const struct afp_rxq *q)
 {
-	const struct tpacket_block_desc *bd = (const struct tpacket_block_desc *)(const void *)(
-		q->ring->map + (size_t)q->cur * q->ring->block_size);
+	const struct afp_ring *r = q->ring;
+	const struct tpacket_block_desc *bd =
+		(const struct tpacket_block_desc *)(const void *)(r->map +
+								  (size_t)q->cur * r->block_size);
 
-	return __atomic_load_n(&bd->hdr.bh1.num_pkts, __ATOMIC_ACQUIRE);
+	if (q->left)
+		return true;
+	/* Still held from its previous lap: the kernel waits for it (and
+	 * drops, counted), nothing lands. */
+	if (atomic_load_explicit(&r->blk[q->cur].held, memory_order_acquire))
+		return false;
+	if (__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)
+		return true;
+	/* A block given back but not opened again keeps its last lap's count;
+	 * the kernel numbers the blocks it opens. */
+	return __atomic_load_n(&bd->hdr.bh1.seq_num, __ATOMIC_ACQUIRE) == q->seq + 1 &&
+	       __atomic_load_n(&bd->hdr.bh1.num_pkts, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * True when every frame counted on the block socket so far has been read
+ * from the blocks or dropped by the kernel, which is then recorded (and
+ * told the program: it may spill again). The kernel's tp_packets counts
+ * both; it is read under the socket's queue lock, the lock the kernel
+ * holds while it puts a frame in a block, so those frames' blocks are
+ * seen as they are after it.
+ */
+static bool blocks_read(struct afp_rxq *q)
+{
+	struct afp_wake *w = q->wake;
+	uint32_t c = __atomic_load_n(&w->ctl->blk, __ATOMIC_ACQUIRE);
+	struct afp_kstats k;
+
+	if (c == w->blk_ok)
+		return true;
+	afp_kstats_pull(q, &k);
+	if ((uint32_t)k.packets != c || blocks_pending(q))
+		return false;
+	w->blk_ok = c;
+	__atomic_store_n(&w->ctl->blk_ok, c, __ATOMIC_RELEASE);
+	return true;
+}
+
+static bool head_ready(const struct afp_wake *w)
+{
+	const struct tpacket2_hdr *h =
+		(const struct tpacket2_hdr *)(const void *)(w->map + (size_t)w->head * w->frame_size);
+
+	/* Acquire pairs with the kernel's barrier before it sets
+	 * TP_STATUS_USER: the frame is complete once we see it. */
+	return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+}
+
+/*
+ * The kernel dropped frames counted on the wake socket: they are done (for
+ * the program's room count and the checks). A full ring does that (a burst
+ * while the wake ring held for older frames, when it may not spill); a ring
+ * that drops again with nothing read in between is stuck (the kernel leaves
+ * a TPACKET_V2 slot claimed when it cannot write a frame's vnet header), so
+ * it is given up.
+ */
+static void wake_dropped(struct afp_rxq *q, uint32_t n)
+{
+	struct afp_wake *w = q->wake;
+	uint32_t done = w->ctl->done;
+
+	__atomic_store_n(&w->ctl->done, done + n, __ATOMIC_RELEASE);
+	weir_port_ctr_add(&w->drops, n);
+	if (w->dropped_at == done + 1) {
+		WEIR_WARN("%s: the wake ring drops every frame (rx_wake_drops); it is not used "
+			  "again: the first frame after idle waits for the block retire timer "
+			  "(reopen the port, or wake=0)", q->q.port->label);
+		w->broken = true;
+		select_ring(w, 0);
+	}
+	w->dropped_at = done + n + 1; /* + 1: 0 is never */
+}
+
+/* True when every frame counted on the wake socket has been read or
+ * dropped; with none waiting, a count still ahead is asked of the kernel
+ * (frames on their way, or dropped). */
+static bool wake_drained(struct afp_rxq *q)
+{
+	struct afp_wake *w = q->wake;
+	uint32_t sent = __atomic_load_n(&w->ctl->sent, __ATOMIC_ACQUIRE);
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+
+	if (sent == w->ctl->done)
+		return true;
+	if (head_ready(w))
+		return false;
+	if (getsockopt(w->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) || !st.tp_drops)
+		return false;
+	wake_dropped(q, st.tp_drops);
+	return sent == w->ctl->done;
+}
+
+bool afp_wake_blocks_ok(struct afp_rxq *q)
+{
+	/* Holding: the blocks' frames are the older ones. */
+	return !q->wake || q->wake->holding || wake_drained(q);
 }
 
 void afp_wake_idle(struct afp_rxq *q)
 {
-	/* Frames in the kernel's open block would come out behind newer
-	 * ones from the wake ring: let the timer retire it first. */
-	if (!q->wake || q->empty < AFP_WAKE_ARM_EMPTY || q->left || open_block_pkts(q) ||
-	    __atomic_load_n(&q->wake->ctl->sel, __ATOMIC_RELAXED))
-		return;
-	select_ring(q->wake, 1);
-}
-
-/*
- * A frame the kernel had already sent to the block ring when the switch was
- * made lands in the open block after it; the wake ring's frames are newer.
- * Until that block is retired and read (the timer: at most one period),
- * the wake ring waits; nothing else reaches the blocks while it is armed.
- * Such a frame may still be on its way on another CPU: wake-ring frames
- * that come within AFP_WAKE_GRACE_NS of the switch wait out that time
- * first (the first frame after idle comes long after it).
- */
-static bool slipped(struct afp_rxq *q)
-{
 	struct afp_wake *w = q->wake;
 
-	if (!__atomic_load_n(&w->ctl->sel, __ATOMIC_RELAXED))
-		return w->holding = false;
-	if (weir_clock_now() - w->armed_at < AFP_WAKE_GRACE_NS)
-		return true;
-	if (!q->left && !open_block_pkts(q)) {
-		w->holding = false;
-		return false;
+	if (!w || w->broken || q->empty < AFP_WAKE_ARM_EMPTY || q->empty % AFP_WAKE_ARM_EMPTY)
+		return;
+	if (__atomic_load_n(&w->ctl->sel, __ATOMIC_RELAXED)) {
+		/* Armed and nothing comes: has the kernel dropped some? */
+		if (q->empty % AFP_CHECK_EVERY == 0)
+			wake_drained(q);
+		return;
 	}
-	if (!w->holding)
-		weir_port_ctr_add(&w->slips, 1);
-	w->holding = true;
-	return true;
+	/* Nothing older may wait anywhere; then the block count is where the
+	 * first wake-ring frame will find it, and that frame is read at once. */
+	if (wake_drained(q) && blocks_read(q))
+		select_ring(w, 1);
 }
-
 /* One wake-ring frame into a packet (copied); NULL when dropped. The
  * header's offsets are checked against the slot first. */
 static struct weir_pkt *wake_frame(struct afp_rxq *q, struct tpacket2_hdr *h, weir_ns_t now)
@@ -355,34 +554,44 @@ uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint
 	struct afp_wake *w = q->wake;
 	weir_ns_t now = 0;
 	uint16_t got = 0, seen = 0;
+	uint32_t sel;
 
-	while (got < n) {
+	if (!head_ready(w)) {
+		w->holding = false;
+		return 0;
+	}
+	/* After the acquire: a frame the kernel counted on the block socket
+	 * before this one was steered here is counted by now. While the
+	 * wake ring is selected the blocks can only hold older frames (the
+	 * program spills only once they are all read); after a switch back,
+	 * only newer ones. */
+	sel = __atomic_load_n(&w->ctl->sel, __ATOMIC_ACQUIRE);
+	if (sel && !blocks_read(q)) {
+		if (!w->holding)
+			weir_port_ctr_add(&w->slips, 1);
+		w->holding = true;
+		return 0;
+	}
+	w->holding = false;
+	while (got < n && head_ready(w)) {
 		struct tpacket2_hdr *h =
 			(struct tpacket2_hdr *)(void *)(w->map + (size_t)w->head * w->frame_size);
 		struct weir_pkt *p;
 
-		/* Acquire pairs with the kernel's barrier before it sets
-		 * TP_STATUS_USER: the frame is complete once we see it. */
-		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
-			break;
-		/* After the acquire: a frame the kernel put in the open block
-		 * before this one is counted there by now. */
-		if (!seen && weir_unlikely(slipped(q)))
-			break;
 		if (!now)
 			now = weir_clock_now();
 		p = wake_frame(q, h, now);
 		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 		w->head = w->head + 1 == w->slots ? 0 : w->head + 1;
 		seen++;
-		__atomic_store_n(&w->ctl->done, w->ctl->done + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->ctl->done, w->ctl->done + 1, __ATOMIC_RELEASE);
 		if (p) {
 			*bytes += p->pkt_len;
 			pkts[got++] = p;
 		}
 	}
 	/* Sustained load: back to the zero-copy blocks. */
-	if (seen >= AFP_WAKE_BUSY && __atomic_load_n(&w->ctl->sel, __ATOMIC_RELAXED))
+	if (seen >= AFP_WAKE_BUSY && sel)
 		select_ring(w, 0);
 	return got;
 }

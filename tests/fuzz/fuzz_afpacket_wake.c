@@ -57,8 +57,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct afp_rxq q = {0};
-	/* sel 0: the program sent nothing new here, so no block ring is
-	 * looked at for a slipped frame (there is none in this harness). */
+	/* sel 0: the blocks hold only newer frames, so no block ring is
+	 * looked at first (there is none in this harness). */
 	struct afp_wake_ctl ctl = {.sel = 0};
 	struct afp_wake *w;
 	struct weir_pkt *pkts[8];
@@ -70,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	w = calloc(1, sizeof(*w));
 	CHECK(w);
-	w->fd = w->epfd = w->map_fd = w->prog_fd = -1;
+	w->fd = w->epfd = w->map_fd = -1;
+	for (int i = 0; i < 3; i++)
+		w->prog_fd[i] = -1;
 	w->ctl = &ctl;
 	w->slots = SLOTS;
 	w->frame_size = SLOT;
