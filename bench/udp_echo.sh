@@ -31,6 +31,7 @@
 #
 #   bench/udp_echo.sh [BUILD_DIR] [SECONDS] [RUNS] [WINDOW] [RATE] [SERVERS]
 #   SERVERS: default "weir-afxdp linux linux-spin" (also weir-afpacket)
+#   ECHO_ARGS: more weir-echo options (e.g. "--spin 0", the fixed 512-poll spin)
 set -uo pipefail
 
 build=${1:-build}
@@ -99,7 +100,7 @@ start_server() {
 	ip -n $S addr flush dev $SI
 	case $1 in
 	weir-*)
-		ip netns exec $S "$ECHO" -p "${1#weir-}:$SI" -a $SA/24 -u 7 -c $scpu --quiet \
+		ip netns exec $S "$ECHO" -p "${1#weir-}:$SI" -a $SA/24 -u 7 -c $scpu --quiet ${ECHO_ARGS:-} \
 			>"$TMP/srv.out" 2>&1 &
 		;;
 	linux | linux-spin)
