@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * lcores (pinned run-to-completion threads), the idle policy that sleeps on
- * queue fds after a run of empty polls, and the SIGINT/SIGTERM stop flag.
+ * queue fds after a run of empty polls (or, adaptive, after a spin whose
+ * length in time follows the gaps between bursts of work), and the
+ * SIGINT/SIGTERM stop flag.
  *
  * The stop flag comes with an eventfd that every idle sleep also waits on:
  * raising the flag writes it (write(2) is async-signal-safe, so the signal
@@ -284,8 +286,9 @@ int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 	if (r == 0 && ns <= 2 * WEIR_NS_PER_MS)
 		late_note(idle, weir_clock_now() - t0, ns);
 	if (idle->spin_max_ns) {
-		/* An adaptive spin starts again from here (woken by an fd:
-		 * the work is coming; timed out: it spins on as it ran out). */
+		/* Woken by an fd, the work is on its way: an adaptive spin
+		 * starts again from here. Timed out, the loop sleeps again at
+		 * its next empty poll (its spin had run out). */
 		idle->slept = true;
 		if (r > 0)
 			idle->spin_from = weir_clock_now();
