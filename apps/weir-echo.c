@@ -42,6 +42,8 @@ static const struct app_opt echo_opts[] = {
 	{"frag-budget", 0, "BYTES", "reassembly memory per lcore (default 4m; per source 1/4)"},
 	{"no-tx-offload", 0, NULL, "compute every checksum in software even where the port\n"
 				  "could finish it"},
+	{"spin", 0, "MIN:MAX", "idle spin before a sleep, in us, fitted to the gaps between\n"
+			       "bursts between MIN and MAX (default 4:50); 0: 512 polls"},
 	{"queues", 'q', "N", "queue pairs, one lcore and one stack per queue (default 1)"},
 	APP_OPT_CORES,
 	{"burst", 'b', "N", "frames per RX/TX burst (default 32, max 256)"},
@@ -100,6 +102,36 @@ static int add_route(struct echo *e, const char *val, char *why, size_t len)
 	return app_set_str(&e->routes[e->nroutes++], buf, why, len);
 }
 
+/* --spin MIN:MAX (us), or 0 for the count of polls. */
+static int set_spin(struct echo *e, const char *val, char *why, size_t len)
+{
+	char buf[64];
+	char *colon;
+	uint64_t lo, hi;
+
+	if (!strcmp(val, "0")) {
+		e->spin_min_ns = e->spin_max_ns = 0;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", val);
+	colon = strchr(buf, ':');
+	if (!colon) {
+		snprintf(why, len, "'%s' is not MIN:MAX in us (e.g. 4:50), or 0", val);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	if (app_parse_u64(buf, 0, 100000, &lo, why, len) < 0 ||
+	    app_parse_u64(colon + 1, 1, 100000, &hi, why, len) < 0)
+		return -EINVAL;
+	if (lo > hi) {
+		snprintf(why, len, "MIN %s is above MAX %s", buf, colon + 1);
+		return -EINVAL;
+	}
+	e->spin_min_ns = lo * WEIR_NS_PER_US;
+	e->spin_max_ns = hi * WEIR_NS_PER_US;
+	return 0;
+}
+
 static int echo_set(void *ctx, const char *name, const char *val, char *why, size_t len)
 {
 	struct echo *e = ctx;
@@ -129,6 +161,8 @@ static int echo_set(void *ctx, const char *name, const char *val, char *why, siz
 		e->vlan = (uint16_t)v;
 		return 0;
 	}
+	if (!strcmp(name, "spin"))
+		return set_spin(e, val, why, len);
 	if (!strcmp(name, "frag-budget"))
 		return app_parse_bytes(val, 4096, 1ull << 40, &e->frag_budget, why, len);
 	if (!strcmp(name, "no-tx-offload"))
@@ -364,6 +398,8 @@ int main(int argc, char **argv)
 	e->base.burst = 32;
 	e->base.seed = 0;
 	e->base.pool_size = 32768;
+	e->spin_min_ns = ECHO_SPIN_MIN_NS;
+	e->spin_max_ns = ECHO_SPIN_MAX_NS;
 	rc = app_main(&echo_def, &e->base, e, argc, argv);
 	free(e);
 	return rc;

@@ -20,11 +20,18 @@
 # each NAPI thread pinned to its receiver's CPU, so the server's CPU does
 # the server's receive work (for Linux the UDP receive, for weir the
 # AF_XDP/AF_PACKET copy) and the client's CPU the client's; the server
-# veth's NAPI thread then counts in (b). KWORK=none leaves it where the
-# kernel puts it (the client's CPU then does both sides' receive work).
+# veth's NAPI thread then counts in (b). TSO is turned off on both veths
+# for it: a veth sends a frame through the peer's NAPI only if the frame
+# can be aggregated or the sending veth has no TSO (veth_xmit), and a
+# UDP datagram from a socket cannot, so with TSO on Linux's receive work
+# ran on the client's CPU inside the client's sendmmsg (not counted in (b),
+# 1.5-2.5 us a request), while weir's, behind XDP (which turns the peer's
+# TSO off itself), ran in the server veth's NAPI thread and was counted.
+# KWORK=none leaves it where the kernel puts it.
 #
 #   bench/udp_echo.sh [BUILD_DIR] [SECONDS] [RUNS] [WINDOW] [RATE] [SERVERS]
 #   SERVERS: default "weir-afxdp linux linux-spin" (also weir-afpacket)
+#   ECHO_ARGS: more weir-echo options (e.g. "--spin 0", the fixed 512-poll spin)
 set -uo pipefail
 
 build=${1:-build}
@@ -76,7 +83,7 @@ ip -n $C link set $CI up
 ip -n $S link set $SI up
 # napi_pin NS IF CPU: the interface's receive work in a kernel thread on CPU.
 napi_pin() {
-	ip netns exec "$1" ethtool -K "$2" gro on >/dev/null || return 1
+	ip netns exec "$1" ethtool -K "$2" gro on tso off >/dev/null || return 1
 	ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" || return 1
 	sleep 0.2
 	for p in $(pgrep -f "napi/$2-"); do taskset -pc "$3" "$p" >/dev/null; done
@@ -93,7 +100,7 @@ start_server() {
 	ip -n $S addr flush dev $SI
 	case $1 in
 	weir-*)
-		ip netns exec $S "$ECHO" -p "${1#weir-}:$SI" -a $SA/24 -u 7 -c $scpu --quiet \
+		ip netns exec $S "$ECHO" -p "${1#weir-}:$SI" -a $SA/24 -u 7 -c $scpu --quiet ${ECHO_ARGS:-} \
 			>"$TMP/srv.out" 2>&1 &
 		;;
 	linux | linux-spin)

@@ -9,6 +9,9 @@
  *   closed loop (--window W): W requests in flight; each reply sends the
  *     next one. Rate = replies per second; a request lost for --timeout
  *     is given up and replaced, so a loss costs a timeout, not the window.
+ *     It polls for replies; --wait 1 sleeps for them instead whenever the
+ *     window is full, leaving its CPU to the kernel's receive work for it
+ *     (the client veth's NAPI thread, on the same CPU).
  *   fixed rate (--rate PPS): requests sent on a 100 us grid at PPS, replies
  *     read as they come (the server's CPU per request is measured at this
  *     rate by the script, below saturation).
@@ -16,7 +19,7 @@
  * C sent S lost L" (lost: requests never answered, not counting the closed
  * loop's window still in flight at the end).
  *
- *   udp_echo_client ADDR PORT [--size 64] [--window 16 | --rate PPS]
+ *   udp_echo_client ADDR PORT [--size 64] [--window 16 [--wait 0|1] | --rate PPS]
  *                   [--duration 5] [--warmup 0.5] [--timeout-ms 20]
  */
 #include <arpa/inet.h>
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +53,7 @@ struct client {
 	uint64_t inflight_end; /* closed loop: still in flight when it ended */
 	uint64_t last_reply;
 	bool measuring;
+	bool wait; /* closed loop: sleep for replies when the window is full */
 	struct hist hist;
 	uint8_t tx[BATCH][MAX_SIZE], rx[BATCH][MAX_SIZE];
 };
@@ -86,8 +91,9 @@ static uint32_t send_n(struct client *c, uint32_t n)
 	return (uint32_t)r;
 }
 
-/* Reads the replies waiting (without blocking); returns how many. */
-static uint32_t recv_all(struct client *c)
+/* Reads the replies waiting; with MSG_WAITFORONE in flags it sleeps for
+ * the first (at most the socket's 1 ms receive timeout). Returns how many. */
+static uint32_t recv_all(struct client *c, int flags)
 {
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
@@ -98,7 +104,7 @@ static uint32_t recv_all(struct client *c)
 		iov[i] = (struct iovec){.iov_base = c->rx[i], .iov_len = MAX_SIZE};
 		m[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
 	}
-	r = recvmmsg(c->fd, m, BATCH, MSG_DONTWAIT, NULL);
+	r = recvmmsg(c->fd, m, BATCH, flags, NULL);
 	if (r <= 0)
 		return 0;
 	t = now_ns();
@@ -131,7 +137,7 @@ static void closed_loop(struct client *c, uint64_t end, uint64_t measure_from)
 		if (t >= end)
 			break;
 		c->measuring = t >= measure_from;
-		got = recv_all(c);
+		got = recv_all(c, c->wait && inflight >= c->window ? MSG_WAITFORONE : MSG_DONTWAIT);
 		inflight -= got < inflight ? got : inflight;
 		if (!got && t - c->last_reply > c->timeout_ns) {
 			inflight = 0; /* given up: lost, or stuck behind a loss */
@@ -160,7 +166,7 @@ static void fixed_rate(struct client *c, uint64_t end, uint64_t measure_from)
 		if (t >= end)
 			break;
 		c->measuring = t >= measure_from;
-		recv_all(c);
+		recv_all(c, MSG_DONTWAIT);
 		while (due < want) {
 			uint32_t s = send_n(c, (uint32_t)(want - due));
 
@@ -175,8 +181,8 @@ static void fixed_rate(struct client *c, uint64_t end, uint64_t measure_from)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: udp_echo_client ADDR PORT [--size N] [--window W | --rate PPS] "
-			"[--duration S] [--warmup S] [--timeout-ms MS]\n");
+	fprintf(stderr, "usage: udp_echo_client ADDR PORT [--size N] [--window W [--wait 0|1] | "
+			"--rate PPS] [--duration S] [--warmup S] [--timeout-ms MS]\n");
 	return 2;
 }
 
@@ -199,6 +205,8 @@ static int parse(struct client *c, int argc, char **argv, struct sockaddr_in *ds
 			c->duration = atof(v);
 		else if (!strcmp(k, "--warmup"))
 			c->warmup = atof(v);
+		else if (!strcmp(k, "--wait"))
+			c->wait = atoi(v) != 0;
 		else if (!strcmp(k, "--timeout-ms"))
 			c->timeout_ns = (uint64_t)(atof(v) * 1e6);
 		else
@@ -231,6 +239,8 @@ int main(int argc, char **argv)
 	}
 	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_usec = 1000},
+		   sizeof(struct timeval));
 	start = now_ns();
 	from = start + (uint64_t)(c.warmup * 1e9);
 	end = from + (uint64_t)(c.duration * 1e9);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * lcores (pinned run-to-completion threads), the idle policy that sleeps on
- * queue fds after a run of empty polls, and the SIGINT/SIGTERM stop flag.
+ * queue fds after a run of empty polls (or, adaptive, after a spin whose
+ * length in time follows the gaps between bursts of work), and the
+ * SIGINT/SIGTERM stop flag.
  *
  * The stop flag comes with an eventfd that every idle sleep also waits on:
  * raising the flag writes it (write(2) is async-signal-safe, so the signal
@@ -283,6 +285,14 @@ int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 	 * late by 0.1% of itself by design. */
 	if (r == 0 && ns <= 2 * WEIR_NS_PER_MS)
 		late_note(idle, weir_clock_now() - t0, ns);
+	if (idle->spin_max_ns) {
+		/* Woken by an fd, the work is on its way: an adaptive spin
+		 * starts again from here. Timed out, the loop sleeps again at
+		 * its next empty poll (its spin had run out). */
+		idle->slept = true;
+		if (r > 0)
+			idle->spin_from = weir_clock_now();
+	}
 	if (r <= 0)
 		return 0;
 	for (uint32_t j = 0; j < n; j++)
@@ -292,21 +302,71 @@ int weir_idle_sleep(struct weir_idle *idle, uint64_t ns)
 	return 1;
 }
 
-bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work)
+void weir_idle_adaptive(struct weir_idle *idle, uint64_t min_ns, uint64_t max_ns)
+{
+	idle->spin_max_ns = max_ns ? max_ns : 1;
+	idle->spin_min_ns = min_ns < idle->spin_max_ns ? min_ns : idle->spin_max_ns;
+	idle->spin_ns = idle->spin_max_ns;
+	idle->last_work = idle->spin_from = weir_clock_now();
+	idle->slept = false;
+}
+
+static uint64_t spin_clamp(const struct weir_idle *idle, uint64_t ns)
+{
+	return ns < idle->spin_min_ns ? idle->spin_min_ns
+				      : ns > idle->spin_max_ns ? idle->spin_max_ns : ns;
+}
+
+/* Work at now after an idle run (empty polls, maybe sleeps): the budget
+ * fitted to the gap since the last work (see weir_idle_adaptive). */
+static void spin_fit(struct weir_idle *idle, uint64_t now)
+{
+	uint64_t gap = now - idle->last_work, b;
+
+	if (!idle->slept) {
+		b = idle->spin_ns - idle->spin_ns / 8;
+		if (b < 2 * gap)
+			b = 2 * gap;
+	} else if (gap < idle->spin_max_ns) {
+		b = 2 * gap;
+	} else {
+		return;
+	}
+	idle->spin_ns = spin_clamp(idle, b);
+}
+
+bool weir_idle_should_sleep_at(struct weir_idle *idle, uint32_t work, uint64_t now)
 {
 	if (work) {
+		if (idle->spin_max_ns) {
+			if (idle->empty || idle->slept)
+				spin_fit(idle, now);
+			idle->last_work = idle->spin_from = now;
+			idle->slept = false;
+		}
 		idle->empty = 0;
 		idle->woke = 0;
 		idle->masked = 0;
 		return false;
 	}
-	if (++idle->empty < idle->spin_polls)
+	idle->empty++;
+	if (idle->spin_max_ns) {
+		if (now - idle->spin_from < idle->spin_ns)
+			return false;
+		idle->spin_ns = spin_clamp(idle, idle->spin_ns / 2);
+	} else if (idle->empty < idle->spin_polls) {
 		return false;
+	}
 	idle->empty = 0;
 	/* Readable, yet a whole spin found nothing: not worth waking for. */
 	idle->masked |= idle->woke;
 	idle->woke = 0;
 	return true;
+}
+
+bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work)
+{
+	return weir_idle_should_sleep_at(idle, work, idle->spin_max_ns ? weir_clock_now() : 0);
 }
 
 int weir_idle_poll(struct weir_idle *idle, uint32_t work)

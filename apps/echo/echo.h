@@ -33,6 +33,8 @@
 #define ECHO_PUBLISH_NS (100 * WEIR_NS_PER_MS) /* stack counters, for the other threads */
 #define ECHO_TIMER_NS WEIR_NS_PER_MS            /* the stack's timers run this often */
 #define ECHO_IDLE_NS (100 * WEIR_NS_PER_MS)     /* longest sleep (ARP retries are 1 s) */
+#define ECHO_SPIN_MIN_NS (4 * WEIR_NS_PER_US)   /* --spin default */
+#define ECHO_SPIN_MAX_NS (50 * WEIR_NS_PER_US)
 
 struct weir_stack;
 struct weir_udp_sock;
@@ -73,6 +75,7 @@ struct echo {
 	char *routes[ECHO_MAX_ROUTES]; /* "add PREFIX via GW", from --route */
 	int nroutes;
 	uint64_t frag_budget;
+	uint64_t spin_min_ns, spin_max_ns; /* adaptive idle spin; 0: count polls */
 	bool no_tx_offload;
 	/* state */
 	struct weir_port *port;

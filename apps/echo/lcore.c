@@ -153,6 +153,8 @@ static int idle_setup(struct echo_lcore *lc, struct weir_idle *idle)
 	if ((fd = weir_port_wait_fd(lc->e->port, lc->q)) >= 0)
 		weir_idle_add_fd(idle, fd);
 	weir_idle_cap(idle, weir_port_idle_poll_ns(lc->e->port));
+	if (lc->e->spin_max_ns)
+		weir_idle_adaptive(idle, lc->e->spin_min_ns, lc->e->spin_max_ns);
 	if ((fd = app_route_cmds_fd(lc->e->rcmds, lc->q)) >= 0)
 		weir_idle_add_fd(idle, fd);
 	return 0;
@@ -208,7 +210,7 @@ int echo_lcore_main(void *arg)
 			last_pub = now;
 			dirty = false;
 		}
-		if (!weir_idle_should_sleep(&idle, work))
+		if (!weir_idle_should_sleep_at(&idle, work, now))
 			continue;
 		/* Asleep until a frame or a route command comes, the stop flag,
 		 * or the next publish or timer round (ARP retries are 1 s). */

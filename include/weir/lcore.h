@@ -120,6 +120,12 @@ struct weir_idle {
 	 * 2-vCPU VM weir is developed on a sleep wakes 30-80 us late. */
 	uint64_t late_ns;
 	uint64_t max_ns; /* 0: none; no sleep lasts longer (weir_idle_cap) */
+	/* Adaptive spin (weir_idle_adaptive); spin_max_ns 0: spin_polls counts. */
+	uint64_t spin_min_ns, spin_max_ns;
+	uint64_t spin_ns;    /* the budget of the spin now running */
+	uint64_t last_work;  /* when the last poll with work ran */
+	uint64_t spin_from;  /* when the spin began: last work, or a sleep's end */
+	bool slept;          /* a sleep since last_work */
 };
 #define WEIR_IDLE_LATE_CAP_NS 200000ULL
 
@@ -128,6 +134,22 @@ struct weir_idle {
  * then even with nothing to receive (weir_port_idle_poll_ns). */
 void weir_idle_cap(struct weir_idle *idle, uint64_t ns);
 
+/*
+ * Makes idle's spin a time budget fitted to the gaps between bursts of work
+ * instead of a count of polls (weir-echo: requests at a fixed rate come in
+ * bursts 50-150 us apart, and 512 polls after each spun 20-40 us of every
+ * gap for nothing, more CPU per request than Linux's blocking server).
+ * The budget starts at max_ns. Work that comes within the spin, gap ns
+ * after the last, keeps it at least 2 x gap (decaying by 1/8 a time
+ * towards that); a spin that runs out halves it, down to min_ns; work that
+ * found the loop asleep, gap ns after the last, sets it to 2 x gap when
+ * gap < max_ns (a spin would have caught it), else leaves it. So frames
+ * that come back at short gaps (one request in flight, saturation) are
+ * polled for, and bursts farther apart than max_ns are slept between after
+ * a spin of min_ns. min_ns <= max_ns, max_ns > 0; the poll loop passes its
+ * clock to weir_idle_should_sleep_at(), or weir_idle_should_sleep() reads it.
+ */
+void weir_idle_adaptive(struct weir_idle *idle, uint64_t min_ns, uint64_t max_ns);
 /*
  * Sets up an idle policy: spin_polls empty polls before a sleep (0:
  * WEIR_IDLE_SPIN_POLLS), sleeps of at most timeout_us (0: 1 ms) in
@@ -145,6 +167,10 @@ int weir_idle_add_fd(struct weir_idle *idle, int fd);
  * without work masks the fds that ended the last sleep (see above).
  */
 bool weir_idle_should_sleep(struct weir_idle *idle, uint32_t work);
+/* weir_idle_should_sleep() for a poll that ran at now (weir_clock_now()):
+ * with an adaptive spin, true once the spin's budget has run out since the
+ * last work or the end of the last sleep; otherwise the count of polls. */
+bool weir_idle_should_sleep_at(struct weir_idle *idle, uint32_t work, uint64_t now);
 /* weir_idle_should_sleep(), then a sleep of timeout_us when it says so.
  * Returns 1 when it slept, 0 otherwise. */
 int weir_idle_poll(struct weir_idle *idle, uint32_t work);

@@ -32,6 +32,9 @@ expect 1 "given twice" -p null: -a 10.0.0.1/24 -u 7 -u 7
 expect 1 "--udp-port" -p null: -a 10.0.0.1/24 -u 0
 expect 1 "at most 16" -p null: -a 10.0.0.1/24 $(for i in $(seq 17); do echo -u $((i + 100)); done)
 expect 1 "--vlan" -p null: -a 10.0.0.1/24 --vlan 4095
+expect 1 "not MIN:MAX" -p null: -a 10.0.0.1/24 --spin 50
+expect 1 "above MAX" -p null: -a 10.0.0.1/24 --spin 60:50
+expect 1 "--spin" -p null: -a 10.0.0.1/24 --spin 4:0
 expect 2 "not on a connected subnet" -p null: -a 10.0.0.1/24 --route "10.9.0.0/16 via 172.16.0.1"
 expect 2 "not on a connected subnet" -p null: -a 10.0.0.1/24 -g 10.1.0.1
 

@@ -350,6 +350,90 @@ Test(lcore, regression_fd_readable_without_work_turned_sleeps_into_spins)
 	close(other);
 }
 
+#define US WEIR_NS_PER_US
+
+/* The adaptive spin on a clock of the test's own (weir_idle_should_sleep_at):
+ * a budget in time, not polls, that short gaps keep and long ones shrink. */
+Test(lcore, idle_adaptive_spin_fits_the_gaps_between_work)
+{
+	struct weir_idle idle;
+	uint64_t t;
+
+	cr_assert_eq(weir_idle_init(&idle, 3, 0), 0);
+	weir_idle_adaptive(&idle, 2 * US, 50 * US);
+	cr_expect_eq(idle.spin_ns, 50 * US, "starts at the longest spin");
+	t = idle.last_work + 1000 * US;
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 1, t));
+	/* Many more than spin_polls empty polls: the time is what counts. */
+	for (int i = 0; i < 100; i++)
+		cr_expect_not(weir_idle_should_sleep_at(&idle, 0, t + 1 * US + (uint64_t)i * 100),
+			      "slept %d polls into a 50 us spin", i + 1);
+	/* Work 10 us after the last, within the spin: the budget stays. */
+	t += 10 * US;
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 1, t));
+	cr_expect_eq(idle.spin_ns, 50 * US - 50 * US / 8, "a hit decays the budget by 1/8");
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 0, t + 43 * US));
+	cr_expect(weir_idle_should_sleep_at(&idle, 0, t + 44 * US), "the budget ran out");
+	cr_expect_eq(idle.spin_ns, (50 * US - 50 * US / 8) / 2, "a miss halves it");
+	/* A sleep that times out: asked again at once, it sleeps again, and
+	 * each miss halves the budget down to the shortest spin. */
+	cr_expect_eq(weir_idle_sleep(&idle, 1 * US), 0);
+	cr_expect(idle.slept);
+	for (int i = 0; i < 8; i++)
+		cr_expect(weir_idle_should_sleep_at(&idle, 0, t + 50 * US), "spun after a timeout");
+	cr_expect_eq(idle.spin_ns, 2 * US, "never below the shortest spin");
+	/* Work that found it asleep 30 us after the last: a 60 us spin would
+	 * have caught it, clamped to the longest. */
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 1, t + 30 * US));
+	cr_expect_eq(idle.spin_ns, 50 * US);
+	cr_expect_not(idle.slept);
+	/* A hit decays the budget towards twice its gap, never below it. */
+	t += 30 * US;
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 0, t + 20 * US));
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 1, t + 20 * US));
+	cr_expect_eq(idle.spin_ns, 43750, "7/8 of 50 us is above 2 x 20 us");
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 0, t + 21 * US));
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 1, t + 44 * US));
+	cr_expect_eq(idle.spin_ns, 48 * US, "2 x 24 us is above 7/8 of 43.75 us");
+	t += 44 * US;
+	/* Bursts far apart: spin, miss, sleep; work 200 us on leaves the
+	 * shrunk budget alone, so the next gap is slept through too. */
+	cr_expect(weir_idle_should_sleep_at(&idle, 0, t + 50 * US));
+	weir_idle_sleep(&idle, 1 * US);
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 1, t + 200 * US));
+	cr_expect_eq(idle.spin_ns, 24 * US);
+	cr_expect(weir_idle_should_sleep_at(&idle, 0, t + 224 * US));
+	cr_expect_eq(idle.spin_ns, 12 * US);
+	weir_idle_fini(&idle);
+}
+
+/* An fd that ends a sleep starts the spin again from the wake-up (the work
+ * is on its way), and weir_idle_should_sleep() reads the clock itself. */
+Test(lcore, idle_adaptive_spin_restarts_when_an_fd_wakes_it)
+{
+	struct weir_idle idle;
+	int efd = eventfd(1, EFD_NONBLOCK);
+	uint64_t before;
+
+	cr_assert_geq(efd, 0);
+	cr_assert_eq(weir_idle_init(&idle, 3, 0), 0);
+	cr_assert_eq(weir_idle_add_fd(&idle, efd), 0);
+	weir_idle_adaptive(&idle, 1 * US, 20 * US);
+	cr_expect(weir_idle_should_sleep_at(&idle, 0, idle.last_work + 20 * US));
+	before = weir_clock_now();
+	cr_expect_eq(weir_idle_sleep(&idle, 5 * WEIR_NS_PER_SEC), 1, "the fd was readable");
+	cr_expect_geq(idle.spin_from, before);
+	cr_expect_not(weir_idle_should_sleep_at(&idle, 0, idle.spin_from + 9 * US),
+		      "no spin after the wake-up");
+	cr_expect(weir_idle_should_sleep_at(&idle, 0, idle.spin_from + 10 * US));
+	/* A spin of 1 s, on the real clock: the first polls do not sleep. */
+	weir_idle_adaptive(&idle, WEIR_NS_PER_SEC, WEIR_NS_PER_SEC);
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	cr_expect_not(weir_idle_should_sleep(&idle, 0));
+	weir_idle_fini(&idle);
+	close(efd);
+}
+
 /* An lcore that sleeps with a 30 s timeout until the stop flag is up. */
 static int sleep_until_stop(void *arg)
 {
