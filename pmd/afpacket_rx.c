@@ -397,19 +397,28 @@ static void bad_frame_note(struct afp_rxq *q)
 	}
 }
 
-/* afp_rx_meta()'s common case inline: no vnet header, no partial checksum. */
+/* afp_rx_meta()'s common cases inline: a vnet header with neither a
+ * partial checksum nor GSO, or none and no partial checksum. */
 static inline void rx_meta(struct afp_rxq *q, struct weir_pkt *p, const struct tpacket3_hdr *h,
 			   const struct virtio_net_hdr *vh, bool vlan, weir_ns_t now)
 {
 	uint32_t status = h->tp_status;
+	bool valid;
 
-	if (weir_likely(!q->vnet && !(status & TP_STATUS_CSUMNOTREADY))) {
+	if (q->vnet)
+		valid = !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+			vh->gso_type == VIRTIO_NET_HDR_GSO_NONE;
+	else
+		valid = !(status & TP_STATUS_CSUMNOTREADY);
+	if (weir_likely(valid)) {
+		bool ok = q->vnet ? vh->flags & VIRTIO_NET_HDR_F_DATA_VALID
+				  : status & TP_STATUS_CSUM_VALID;
+
 		p->port = q->q.port->id;
 		p->queue = q->q.id;
 		p->hash = h->hv1.tp_rxhash;
 		p->timestamp = now;
-		p->ol_flags = WEIR_PKT_OL_RX_TSTAMP |
-			      (status & TP_STATUS_CSUM_VALID ? WEIR_PKT_OL_CSUM_VALID : 0);
+		p->ol_flags = WEIR_PKT_OL_RX_TSTAMP | (ok ? WEIR_PKT_OL_CSUM_VALID : 0);
 		return;
 	}
 	afp_rx_meta(q, p, status, q->vnet ? vh : NULL, vlan ? AFP_VLAN_HLEN : 0,
@@ -483,7 +492,7 @@ static uint16_t stash_fill(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t h
 
 /* The next frame of the open block into pkts[*got] (a raw packet of the
  * stash pkts[*got..*have), refilled here). */
-static void rx_next(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t *got, uint16_t *have,
+static inline void rx_next(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t *got, uint16_t *have,
 		    uint16_t n, weir_ns_t now, uint32_t *handled)
 {
 	struct tpacket3_hdr *h = (struct tpacket3_hdr *)(void *)q->next;
