@@ -23,6 +23,8 @@
 #   bench/capture.sh [BUILD_DIR]       (as root)
 #   env: REPS=3 SECS=2 START=100000 STEP=1.5 BISECT=2 GEN_CPU=0 CAP_CPU=1
 #        DIR=/var/tmp (where the files go) TOOLS="weir tcpdump dumpcap"
+#        (weirpcap: weir-cap -F pcap, classic pcap like tcpdump's -w, 16
+#        bytes of record header a frame against pcapng's 44)
 #        KWORK=none|rps PARTS="loss cpu file" CPU_PPS=300000 CPU_SECS=4
 #
 # On a veth the kernel's receive work (the copy into each tool's packet
@@ -64,6 +66,7 @@ weir_on_cleanup "rm -rf '$tmp'"
 start_tool() {
 	case "$1" in
 	weir) weir_bg dut "$CAP" --quiet -i "afpacket:$D" -w "$2" --cores "$CAP_CPU,$CAP_CPU" ;;
+	weirpcap) weir_bg dut "$CAP" --quiet -i "afpacket:$D" -w "$2" -F pcap --cores "$CAP_CPU,$CAP_CPU" ;;
 	tcpdump) weir_bg dut taskset -c "$CAP_CPU" tcpdump -i "$D" -n -w "$2" ;;
 	dumpcap) weir_bg dut taskset -c "$CAP_CPU" dumpcap -q -i "$D" -w "$2" ;;
 	esac
@@ -204,10 +207,13 @@ cpu_part() {
 	for t in $TOOLS; do
 		printf "%-8s median %s ns/frame (rounds:%s)\n" "$t" "$(med "${C[$t]}")" "${C[$t]}"
 	done
+	local wp=${C[weirpcap]:+$(med "${C[weirpcap]}")}
 	for t in $TOOLS; do
-		[ "$t" = weir ] && continue
+		[ "$t" = weir ] || [ "$t" = weirpcap ] && continue
 		awk -v a="$w" -v b="$(med "${C[$t]}")" -v t="$t" \
 			'BEGIN {if (a > 0) printf "ratio %s/weir-cap CPU per frame: %.2fx\n", t, b / a}'
+		[ -n "$wp" ] && awk -v a="$wp" -v b="$(med "${C[$t]}")" -v t="$t" \
+			'BEGIN {if (a > 0) printf "ratio %s/weir-cap -F pcap CPU per frame: %.2fx\n", t, b / a}'
 		bench_row capture "CPU per captured 64 B frame at $((CPU_PPS / 1000)) kpps (weir-cap vs $t)" \
 			ns/frame lower "$w" "$(med "${C[$t]}")" "$t -w" "$(rng "${C[weir]}")" \
 			"$(rng "${C[$t]}")" "$REPS" "schedstat of all the tool's threads; KWORK=$KWORK"

@@ -120,6 +120,7 @@ struct afp_rxq {
 	bool warned_trunc;
 	bool bad_said;
 	bool vnet; /* frames carry a virtio_net_hdr (PACKET_VNET_HDR) */
+	uint32_t ext_spare; /* references on the open block taken ahead, not yet attached */
 	/* xstats */
 	uint64_t zc_pkts, copy_pkts, copy_blocks, truncated, csum_partial, vlan_reinserted;
 	uint64_t csum_completed, gso_pkts;

@@ -138,7 +138,12 @@ static void block_open(struct afp_rxq *q)
 	atomic_store_explicit(&b->held, true, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->held, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
-	weir_extbuf_init(&b->ext, bd, block_release, b, 1);
+	/* The driver's reference and one for each frame ahead, taken here
+	 * with a plain store (no packet can hold the block yet) instead of
+	 * an atomic add per frame; those not handed out go back at
+	 * block_close. */
+	q->ext_spare = q->left;
+	weir_extbuf_init(&b->ext, bd, block_release, b, 1 + q->left);
 }
 
 static void block_close(struct afp_rxq *q)
@@ -148,7 +153,8 @@ static void block_close(struct afp_rxq *q)
 	if (q->copy)
 		block_to_kernel(block_desc(r, q->cur));
 	else
-		weir_extbuf_put(&r->blk[q->cur].ext);
+		weir_extbuf_put_n(&r->blk[q->cur].ext, 1 + q->ext_spare);
+	q->ext_spare = 0;
 	q->left = 0;
 	q->cur = q->cur + 1 == r->nblocks ? 0 : q->cur + 1;
 }
@@ -285,8 +291,41 @@ int afp_rx_copy(struct weir_pool *pool, struct weir_pkt *head, const uint8_t *sr
 	return -E2BIG;
 }
 
-/* Attaches a frame inside a zero-copy block: one segment, two when it is
- * longer than a segment's 16-bit length (GSO frames near 64 KiB). */
+/*
+ * A raw pool packet (at rest: refcnt 1, no flags, not reset) becomes the
+ * frame at frame + mac inside the open block: the fields weir_pkt_reset()
+ * sets but the metadata rx_meta() writes, and the buffer, in one pass, and
+ * it takes one of the references block_open() took ahead (one per frame,
+ * so there is always one left). The frame's header area is the packet's
+ * headroom; no tailroom, the next frame follows.
+ */
+static inline void zc_init(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint16_t mac,
+			   uint16_t len)
+{
+	p->buf = frame;
+	p->next = NULL;
+	p->pkt_len = len;
+	p->data_off = mac;
+	p->data_len = len;
+	p->buf_len = (uint32_t)mac + len;
+	p->nb_segs = 1;
+	p->priority = 0;
+	p->flags = WEIR_PKT_F_EXT;
+	p->qnext = NULL;
+	p->ext = &q->ring->blk[q->cur].ext;
+	p->l2_len = p->l3_len = 0;
+	p->l4_proto = 0;
+	p->gso_type = WEIR_PKT_GSO_NONE;
+	p->csum_start = p->csum_offset = 0;
+	p->udata64 = 0;
+	p->udata = NULL;
+	p->gso_size = p->hdr_len = 0;
+	q->ext_spare--;
+}
+
+/* Attaches a frame inside a zero-copy block to raw packet p: one segment,
+ * two when it is longer than a segment's 16-bit length (GSO frames near
+ * 64 KiB). */
 static int rx_attach(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint32_t mac,
 		     uint32_t len)
 {
@@ -295,11 +334,9 @@ static int rx_attach(struct afp_rxq *q, struct weir_pkt *p, uint8_t *frame, uint
 	struct weir_pkt *tail;
 	int err;
 
-	/* The frame's header area is the packet's headroom; no tailroom,
-	 * the next frame follows. */
-	err = weir_pkt_attach_extbuf(p, frame, mac + first, (uint16_t)mac, (uint16_t)first, ext);
-	if (err || first == len)
-		return err;
+	zc_init(q, p, frame, (uint16_t)mac, (uint16_t)first);
+	if (weir_likely(first == len))
+		return 0;
 	tail = weir_pkt_alloc(q->pool);
 	if (!tail)
 		return -ENOBUFS;
@@ -361,15 +398,49 @@ static void bad_frame_note(struct afp_rxq *q)
 	}
 }
 
-/* One frame of the open block into a packet; NULL when it is dropped
- * (counted). */
-static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir_ns_t now)
+/* afp_rx_meta()'s common cases inline: a vnet header with neither a
+ * partial checksum nor GSO, or none and no partial checksum. */
+static inline void rx_meta(struct afp_rxq *q, struct weir_pkt *p, const struct tpacket3_hdr *h,
+			   const struct virtio_net_hdr *vh, bool vlan, weir_ns_t now)
+{
+	uint32_t status = h->tp_status;
+	bool valid;
+
+	if (q->vnet)
+		valid = !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+			vh->gso_type == VIRTIO_NET_HDR_GSO_NONE;
+	else
+		valid = !(status & TP_STATUS_CSUMNOTREADY);
+	if (weir_likely(valid)) {
+		bool ok = q->vnet ? vh->flags & VIRTIO_NET_HDR_F_DATA_VALID
+				  : status & TP_STATUS_CSUM_VALID;
+
+		p->port = q->q.port->id;
+		p->queue = q->q.id;
+		p->hash = h->hv1.tp_rxhash;
+		p->timestamp = now;
+		p->ol_flags = WEIR_PKT_OL_RX_TSTAMP | (ok ? WEIR_PKT_OL_CSUM_VALID : 0);
+		return;
+	}
+	afp_rx_meta(q, p, status, q->vnet ? vh : NULL, vlan ? AFP_VLAN_HLEN : 0,
+		    h->hv1.tp_rxhash, now);
+}
+
+/* What rx_frame() did with the raw packet it was given. */
+enum rx_verdict {
+	RX_UNUSED = 0, /* the frame was dropped before the packet was touched */
+	RX_KEPT,       /* the packet holds the frame */
+	RX_FREED,      /* the frame was dropped after; the packet is freed */
+};
+
+/* One frame of the open block into raw pool packet p (drops counted). */
+static enum rx_verdict rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir_ns_t now,
+				struct weir_pkt *p)
 {
 	struct weir_rxq *rxq = &q->q;
 	uint32_t len = h->tp_snaplen, mac = h->tp_mac;
 	bool vlan = h->tp_status & TP_STATUS_VLAN_VALID;
 	struct virtio_net_hdr vh = {0};
-	struct weir_pkt *p;
 	int err;
 
 	if (q->vnet)
@@ -379,25 +450,19 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 	if (weir_unlikely(len < h->tp_len ||
 			  (vlan && (mac < AFP_VLAN_HLEN || len < 2 * ETH_ALEN)))) {
 		truncated_note(q, h);
-		return NULL;
+		return RX_UNUSED;
 	}
-	p = weir_pkt_alloc(q->pool);
-	if (weir_unlikely(!p)) {
-		weir_port_ctr_add(&rxq->stats.nombuf, 1);
-		return NULL;
-	}
-	if (vlan) {
+	if (weir_unlikely(vlan)) {
 		mac -= AFP_VLAN_HLEN;
 		len += AFP_VLAN_HLEN;
 		vlan_reinsert((uint8_t *)h + mac, h);
 		weir_port_ctr_add(&q->vlan_reinserted, 1);
 	}
-	if (q->copy) {
+	if (weir_unlikely(q->copy)) {
+		weir_pkt_reset(p);
 		err = afp_rx_copy(q->pool, p, (uint8_t *)h + mac, len);
-		weir_port_ctr_add(&q->copy_pkts, 1);
 	} else {
 		err = rx_attach(q, p, (uint8_t *)h, mac, len);
-		weir_port_ctr_add(&q->zc_pkts, 1);
 	}
 	if (weir_unlikely(err)) {
 		weir_pkt_free(p);
@@ -405,11 +470,67 @@ static struct weir_pkt *rx_frame(struct afp_rxq *q, struct tpacket3_hdr *h, weir
 			weir_port_ctr_add(&rxq->stats.nombuf, 1);
 		else
 			weir_port_ctr_add(&rxq->stats.errors, 1);
-		return NULL;
+		return RX_FREED;
 	}
-	afp_rx_meta(q, p, h->tp_status, q->vnet ? &vh : NULL, vlan ? AFP_VLAN_HLEN : 0,
-		    h->hv1.tp_rxhash, now);
-	return p;
+	rx_meta(q, p, h, &vh, vlan, now);
+	return RX_KEPT;
+}
+
+/* Raw packets (at rest, not reset) for the frames ahead: pkts[have..),
+ * one pool get for as many as the burst and the open block still have
+ * (the frame being read and q->left after it). Returns the new have:
+ * have itself when the pool is empty. */
+static uint16_t stash_fill(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t have, uint16_t n)
+{
+	uint32_t k = (uint32_t)(n - have) < q->left + 1 ? (uint32_t)(n - have) : q->left + 1;
+
+	if (weir_likely(weir_pool_get_bulk(q->pool, pkts + have, k) == 0))
+		return (uint16_t)(have + k);
+	if (k > 1 && weir_pool_get_bulk(q->pool, pkts + have, 1) == 0)
+		return (uint16_t)(have + 1);
+	return have;
+}
+
+/* The next frame of the open block into pkts[*got] (a raw packet of the
+ * stash pkts[*got..*have), refilled here). */
+static inline void rx_next(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t *got, uint16_t *have,
+		    uint16_t n, weir_ns_t now, uint32_t *handled)
+{
+	struct tpacket3_hdr *h = (struct tpacket3_hdr *)(void *)q->next;
+
+	if (weir_unlikely(!frame_ok(q, h))) {
+		bad_frame_note(q);
+		block_close(q);
+		return;
+	}
+	q->next += h->tp_next_offset;
+	q->left--;
+	/* The next header's line is read next; the frame after this one
+	 * is usually in it or the one after. */
+	if (q->left)
+		__builtin_prefetch(q->next);
+	if (*got == *have) {
+		*have = stash_fill(q, pkts, *have, n);
+		if (weir_unlikely(*got == *have)) {
+			weir_port_ctr_add(&q->q.stats.nombuf, 1);
+			goto out;
+		}
+	}
+	switch (rx_frame(q, h, now, pkts[*got])) {
+	case RX_KEPT:
+		(*got)++;
+		(*handled)++;
+		break;
+	case RX_FREED: /* its slot takes the stash's last raw packet */
+		pkts[*got] = pkts[--(*have)];
+		(*handled)++;
+		break;
+	case RX_UNUSED:
+		break;
+	}
+out:
+	if (!q->left)
+		block_close(q);
 }
 
 uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
@@ -417,16 +538,17 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 	struct afp_rxq *q = (struct afp_rxq *)rxq;
 	weir_ns_t now = 0;
 	uint64_t bytes = 0;
-	uint16_t got = 0;
+	uint16_t got = 0, have, first;
+	uint32_t zc = 0, copied = 0;
 
 	if (weir_unlikely(weir_port_is_dead(rxq->port)))
 		return 0;
 	/* Older than anything in an open block (see afpacket_wake.c). */
 	if (q->wake)
 		got = afp_wake_rx(q, pkts, n, &bytes);
+	have = first = got;
 	while (got < n) {
-		struct tpacket3_hdr *h;
-		struct weir_pkt *p;
+		uint32_t handled = 0;
 
 		if (!q->left) {
 			/* A block's frames come after the wake ring's older ones. */
@@ -443,22 +565,20 @@ uint16_t afp_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 		 * the frames of a block opened after them in the same burst. */
 		if (!now)
 			now = weir_clock_now();
-		h = (struct tpacket3_hdr *)(void *)q->next;
-		if (weir_unlikely(!frame_ok(q, h))) {
-			bad_frame_note(q);
-			block_close(q);
-			continue;
-		}
-		q->next += h->tp_next_offset;
-		q->left--;
-		p = rx_frame(q, h, now);
-		if (p) {
-			bytes += p->pkt_len;
-			pkts[got++] = p;
-		}
-		if (!q->left)
-			block_close(q);
+		rx_next(q, pkts, &got, &have, n, now, &handled);
+		/* A closed block keeps q->copy until the next one opens. */
+		if (q->copy)
+			copied += handled;
+		else
+			zc += handled;
 	}
+	/* Raw packets the frames did not need go back as they came. */
+	if (have > got)
+		weir_pool_put_bulk(q->pool, pkts + got, (uint32_t)(have - got));
+	for (uint16_t i = first; i < got; i++)
+		bytes += pkts[i]->pkt_len;
+	weir_port_ctr_add(&q->zc_pkts, zc);
+	weir_port_ctr_add(&q->copy_pkts, copied);
 	weir_port_ctr_add(&rxq->stats.packets, got);
 	weir_port_ctr_add(&rxq->stats.bytes, bytes);
 	if (got) {

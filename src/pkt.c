@@ -18,28 +18,41 @@ void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void 
 	ext->opaque = opaque;
 }
 
-void weir_extbuf_put(struct weir_extbuf *ext)
+void weir_extbuf_put_n(struct weir_extbuf *ext, uint32_t n)
 {
 	/* Acquire, pairs with the release half of the decrement by which
-	 * another holder left us the last reference. A sole holder skips the
-	 * locked RMW (as weir_pkt_prefree_seg does): nobody else holds a
-	 * reference, so nobody can take one now. */
-	if (atomic_load_explicit(&ext->refcnt, memory_order_acquire) == 1) {
+	 * another holder left us the last references. Holders of all that
+	 * is left skip the locked RMW (as weir_pkt_prefree_seg does): nobody
+	 * else holds a reference, so nobody can take one now. */
+	if (atomic_load_explicit(&ext->refcnt, memory_order_acquire) == n) {
 		atomic_store_explicit(&ext->refcnt, 0, memory_order_relaxed);
 		ext->free_cb(ext->addr, ext->opaque);
 		return;
 	}
 	/* acq_rel: writes by every holder happen before the callback reuses
 	 * the memory; pairs with the other holders' decrements. */
-	if (atomic_fetch_sub_explicit(&ext->refcnt, 1, memory_order_acq_rel) == 1)
+	if (atomic_fetch_sub_explicit(&ext->refcnt, n, memory_order_acq_rel) == n)
 		ext->free_cb(ext->addr, ext->opaque);
+}
+
+void weir_extbuf_put(struct weir_extbuf *ext)
+{
+	weir_extbuf_put_n(ext, 1);
+}
+
+/* Points p back at its own pool buffer. */
+static inline void own_buffer(struct weir_pkt *p)
+{
+	struct weir_pool *pool = p->pool;
+
+	p->flags = 0;
+	p->buf = pool->data + ((size_t)p->idx << pool->buf_shift);
+	p->buf_len = pool->buf_size;
 }
 
 /* Gives back what a segment borrowed and points it at its own buffer. */
 void weir_pkt_detach(struct weir_pkt *p)
 {
-	struct weir_pool *pool = p->pool;
-
 	if (p->flags & WEIR_PKT_F_EXT) {
 		struct weir_extbuf *ext = p->ext;
 
@@ -52,37 +65,76 @@ void weir_pkt_detach(struct weir_pkt *p)
 		p->direct = NULL;
 		weir_pkt_free_seg(d);
 	}
-	p->flags = 0;
-	p->buf = pool->data + ((size_t)p->idx << pool->buf_shift);
-	p->buf_len = pool->buf_size;
+	own_buffer(p);
+}
+
+/* A segment that is an external buffer's only, with its sole reference
+ * and no chain behind it (a zero-copy frame of a kernel ring): free_bulk
+ * gives its buffer reference back with the rest of its run. */
+static inline bool ext_plain(const struct weir_pkt *p)
+{
+	return p->flags == WEIR_PKT_F_EXT && !p->next &&
+	       atomic_load_explicit(&p->refcnt, memory_order_acquire) == 1;
+}
+
+struct free_batch {
+	struct weir_pkt *pkts[64];
+	struct weir_pool *pool;
+	uint32_t n;
+	struct weir_extbuf *ext; /* the run of external references being dropped */
+	uint32_t ext_n;
+};
+
+static void batch_add(struct free_batch *b, struct weir_pkt *f)
+{
+	if (b->n && (f->pool != b->pool || b->n == WEIR_ARRAY_SIZE(b->pkts))) {
+		weir_pool_put_bulk(b->pool, b->pkts, b->n);
+		b->n = 0;
+	}
+	b->pool = f->pool;
+	b->pkts[b->n++] = f;
+}
+
+/* The run of one external buffer goes on; a new one drops the old's
+ * references in one operation. */
+static void batch_ext(struct free_batch *b, struct weir_extbuf *ext)
+{
+	if (ext != b->ext) {
+		if (b->ext_n)
+			weir_extbuf_put_n(b->ext, b->ext_n);
+		b->ext = ext;
+		b->ext_n = 0;
+	}
+	b->ext_n++;
 }
 
 void weir_pkt_free_bulk(struct weir_pkt **pkts, uint32_t n)
 {
-	struct weir_pkt *batch[64];
-	struct weir_pool *pool = NULL;
-	uint32_t nb = 0;
+	struct free_batch b = {.n = 0, .ext_n = 0, .ext = NULL};
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
 
+		if (ext_plain(p)) {
+			batch_ext(&b, p->ext);
+			p->ext = NULL;
+			own_buffer(p);
+			batch_add(&b, p);
+			continue;
+		}
 		while (p) {
 			struct weir_pkt *next = p->next;
 			struct weir_pkt *f = weir_pkt_prefree_seg(p);
 
-			if (f) {
-				if (nb && (f->pool != pool || nb == WEIR_ARRAY_SIZE(batch))) {
-					weir_pool_put_bulk(pool, batch, nb);
-					nb = 0;
-				}
-				pool = f->pool;
-				batch[nb++] = f;
-			}
+			if (f)
+				batch_add(&b, f);
 			p = next;
 		}
 	}
-	if (nb)
-		weir_pool_put_bulk(pool, batch, nb);
+	if (b.n)
+		weir_pool_put_bulk(b.pool, b.pkts, b.n);
+	if (b.ext_n)
+		weir_extbuf_put_n(b.ext, b.ext_n);
 }
 
 int weir_pkt_chain(struct weir_pkt *head, struct weir_pkt *tail)

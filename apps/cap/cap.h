@@ -45,6 +45,7 @@
 #define CAP_IOV 1024              /* iovecs per writev (IOV_MAX) */
 #define CAP_COPY_MAX 512          /* blocks up to this long are copied, not gathered */
 #define CAP_STAGE (CAP_BATCH * CAP_COPY_MAX)
+#define CAP_DONE 64               /* staged packets freed in one weir_pkt_free_bulk */
 #define CAP_FLUSH_NS (20 * WEIR_NS_PER_MS) /* a batch waits at most this long while busy */
 
 /* ->udata64 of a captured frame: interface id and direction. */
@@ -119,6 +120,9 @@ struct cap_out {
 	bool blk_frame[CAP_BATCH + 2 * CAP_MAX_PORTS + 2];
 	struct weir_pkt *pkts[CAP_BATCH];
 	uint32_t npkts;
+	/* staged frames' packets, freed together (cap_out_release) */
+	struct weir_pkt *done[CAP_DONE];
+	uint32_t ndone;
 	struct cap_frame_hdr hdr[CAP_BATCH];
 	uint8_t meta[4096];    /* SHB, IDBs, ISBs of this batch */
 	size_t meta_len;
@@ -197,6 +201,9 @@ int cap_out_frame(struct cap_out *o, struct weir_pkt *p);
 int cap_out_stats(struct cap_out *o, uint32_t ifid, weir_ns_t ts,
 		  const struct weir_pcapng_stats *st);
 int cap_out_flush(struct cap_out *o);
+/* Frees the packets of the frames already copied into the batch: after
+ * each burst, so a zero-copy driver gets its ring blocks back at once. */
+void cap_out_release(struct cap_out *o);
 bool cap_out_due(const struct cap_out *o, weir_ns_t ts, uint32_t next_len);
 void cap_out_finish(struct cap_out *o);
 /* cap/files.c: names, opening, the -W ring. */

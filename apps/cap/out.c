@@ -9,7 +9,8 @@
  * the exception: the kernel's cost per iovec exceeds a copy of a few
  * hundred bytes, so a block of at most CAP_COPY_MAX bytes is built whole in
  * the stage buffer (consecutive ones make one iovec) and its packet freed
- * at once, which also gives a zero-copy driver its buffers back sooner.
+ * with the others of its burst (cap_out_release), which also gives a
+ * zero-copy driver its buffers back sooner.
  *
  * A file is always valid up to its last complete block (the rule of
  * weir/pcapng.h): the file offset after each block of a batch is kept, so
@@ -225,7 +226,17 @@ static void stage_one(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
 	o->stage_len += blen;
 	end_block(o, blen, true);
 	o->file_frames++;
-	weir_pkt_free(p);
+	/* Freed with the others of its burst: one pool put, and one drop
+	 * of the references of the frames of one ring block. */
+	o->done[o->ndone++] = p;
+	if (o->ndone == CAP_DONE)
+		cap_out_release(o);
+}
+
+void cap_out_release(struct cap_out *o)
+{
+	weir_pkt_free_bulk(o->done, o->ndone);
+	o->ndone = 0;
 }
 
 int cap_out_frame(struct cap_out *o, struct weir_pkt *p)
@@ -333,6 +344,7 @@ int cap_out_flush(struct cap_out *o)
 			o->frames += o->blk_frame[b];
 	}
 	weir_pkt_free_bulk(o->pkts, o->npkts);
+	cap_out_release(o);
 	o->npkts = 0;
 	o->niov = 0;
 	o->nblk = 0;

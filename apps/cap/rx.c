@@ -32,6 +32,7 @@ void cap_rx_hand(struct cap_rx *rx, int i, struct weir_pkt **pkts, uint32_t n, u
 	if (c->inline_write) {
 		for (uint32_t k = 0; k < n; k++)
 			cap_write_frame(c, pkts[k]);
+		cap_out_release(&c->out);
 	} else if (n) {
 		sent = weir_ring_enqueue_burst(rx->ring, (void *const *)pkts, n);
 		if (sent < n)

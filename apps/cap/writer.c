@@ -109,6 +109,7 @@ static uint32_t drain(struct cap *c)
 
 		for (uint32_t k = 0; k < n; k++)
 			cap_write_frame(c, pkts[k]);
+		cap_out_release(&c->out);
 		got += n;
 	}
 	return got;

@@ -337,7 +337,9 @@ WEIR_INLINE void weir_pkt_free(struct weir_pkt *p)
 }
 
 /* Frees n packets; consecutive single-segment packets of one pool go back
- * in one bulk put. */
+ * in one bulk put, and consecutive ones attached to one external buffer
+ * (frames of one kernel ring block) drop their references to it in one
+ * atomic operation. */
 void weir_pkt_free_bulk(struct weir_pkt **pkts, uint32_t n);
 
 WEIR_INLINE uint16_t weir_pkt_refcnt(const struct weir_pkt *p)
@@ -431,5 +433,10 @@ void weir_extbuf_init(struct weir_extbuf *ext, void *addr, void (*free_cb)(void 
 		      void *opaque, uint32_t refs);
 /* Drops one reference; runs free_cb when it was the last. */
 void weir_extbuf_put(struct weir_extbuf *ext);
+/* Drops n references at once (n >= 1, at most what the caller holds):
+ * one atomic operation for a run of packets of one buffer, or for
+ * references a creator took ahead and did not hand out. Runs free_cb when
+ * they were the last. */
+void weir_extbuf_put_n(struct weir_extbuf *ext, uint32_t n);
 
 #endif

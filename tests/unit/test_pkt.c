@@ -550,6 +550,48 @@ Test(pkt, extbuf_freed_through_free_bulk)
 	cr_expect_eq(ext_calls, 1);
 }
 
+/* Runs of packets of one extbuf drop their references in one put_n; a
+ * run broken by another buffer, a clone (refcnt 2) or a chain still counts
+ * every reference once, and the callbacks run only at the last one. */
+Test(pkt, free_bulk_extbuf_runs)
+{
+	static uint8_t f1[512], f2[512];
+	struct weir_extbuf e1, e2;
+	struct weir_pkt *k[8], *c;
+
+	ext_calls = 0;
+	weir_extbuf_init(&e1, f1, ext_free, (void *)1, 1);
+	weir_extbuf_init(&e2, f2, ext_free, (void *)2, 1);
+	cr_assert_eq(weir_pkt_alloc_bulk(pool, k, 8), 0);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(weir_pkt_attach_extbuf(k[i], i == 3 ? f2 : f1, 512, (uint16_t)(i * 8),
+						    8, i == 3 ? &e2 : &e1), 0);
+	cr_assert_eq(weir_pkt_clone(k[5], pool, &c), 0);
+	cr_expect_eq(atomic_load(&e1.refcnt), 1 + 7 + 1);
+	weir_pkt_free_bulk(k, 8);
+	cr_expect_eq(atomic_load(&e1.refcnt), 2, "the creator's and the clone's");
+	cr_expect_eq(atomic_load(&e2.refcnt), 1);
+	cr_expect_eq(ext_calls, 0);
+	weir_extbuf_put(&e2);
+	cr_expect_eq(ext_calls, 1);
+	cr_expect_eq(ext_last_opaque, (void *)2);
+	/* The creator gives back its reference and two it took ahead. */
+	atomic_fetch_add(&e1.refcnt, 2);
+	weir_extbuf_put_n(&e1, 3);
+	cr_expect_eq(ext_calls, 1, "the clone still holds f1");
+	weir_pkt_free(c);
+	cr_expect_eq(ext_calls, 2);
+	cr_expect_eq(ext_last_opaque, (void *)1);
+	cr_expect_eq(weir_pool_in_use(pool), 0);
+	/* Packets went back pointing at their own buffers. */
+	cr_assert_eq(weir_pkt_alloc_bulk(pool, k, 8), 0);
+	for (int i = 0; i < 8; i++) {
+		cr_expect_eq(k[i]->buf, pool->data + ((size_t)k[i]->idx << pool->buf_shift));
+		cr_expect_eq(k[i]->flags, 0);
+	}
+	weir_pkt_free_bulk(k, 8);
+}
+
 Test(pkt, free_bulk_mixes_pools_chains_and_shared)
 {
 	struct weir_pkt *k[100];
