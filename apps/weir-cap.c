@@ -219,7 +219,7 @@ static int open_mirror(struct cap *c, int i)
 }
 
 /*
- * An afpacket port without its own timeout_us= gets CAP_AFP_TIMEOUT_US: the
+ * An afpacket port without its own timeout_us= gets CAP_AFP_TIMEOUT_STR (us): the
  * kernel then hands over a ring block when it is full or 10 ms old rather
  * than 1 ms (the driver's default, for forwarders). At 300 kpps that is a
  * wakeup, a poll and a write per ~1500 frames instead of per ~300, which
@@ -227,16 +227,31 @@ static int open_mirror(struct cap *c, int i)
  * waits at most that much longer before it reaches the file (tcpdump's
  * libpcap holds them up to 1 s).
  */
-#define CAP_AFP_TIMEOUT_US 10000
 
+#define CAP_AFP_TIMEOUT_STR "10000"
+
+/*
+ * It also gets wake=0 unless it says otherwise: the per-frame wake ring
+ * (afpacket's default, for a forwarder's first frame after idle) runs two
+ * more eBPF programs per frame in the receiving kernel (on a veth, on the
+ * sender's CPU: bench/capture.sh's generator fell from ~290-360 to ~260
+ * kpps), and a capture gains nothing from waking within 100 us when its
+ * blocks may wait 10 ms anyway.
+ */
 static const char *port_spec(const char *spec, char *buf, size_t len)
 {
+	bool tmo, wake;
 	int n;
 
-	if (strncmp(spec, "afpacket:", 9) || strstr(spec, "timeout_us="))
+	if (strncmp(spec, "afpacket:", 9))
 		return spec;
-	n = snprintf(buf, len, "%s%ctimeout_us=%u", spec, strchr(spec, '?') ? '&' : '?',
-		     CAP_AFP_TIMEOUT_US);
+	tmo = strstr(spec, "timeout_us=") != NULL;
+	wake = strstr(spec, "wake=") != NULL;
+	if (tmo && wake)
+		return spec;
+	n = snprintf(buf, len, "%s%c%s%s%s", spec, strchr(spec, '?') ? '&' : '?',
+		     tmo ? "" : "timeout_us=" CAP_AFP_TIMEOUT_STR, !tmo && !wake ? "&" : "",
+		     wake ? "" : "wake=0");
 	return n > 0 && (size_t)n < len ? buf : spec;
 }
 
