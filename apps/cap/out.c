@@ -157,6 +157,21 @@ static uint32_t frame_hdr(const struct cap_out *o, struct cap_frame_hdr *h,
 	return blen;
 }
 
+/* A frame's block of blen bytes, built at `at` (the stage's end), joins
+ * the write: the last iovec grows when it ends there, else a new one. */
+static void stage_commit(struct cap_out *o, uint8_t *at, uint32_t blen)
+{
+	struct iovec *last = o->niov ? &o->iov[o->niov - 1] : NULL;
+
+	if (last && (uint8_t *)last->iov_base + last->iov_len == at)
+		last->iov_len += blen;
+	else
+		o->iov[o->niov++] = (struct iovec){at, blen};
+	o->stage_len += blen;
+	end_block(o, blen, true);
+	o->file_frames++;
+}
+
 /* A small frame's whole block into the stage: one iovec with the blocks
  * before it when they are adjacent. The packet is freed here. */
 static void stage_frame(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
@@ -165,18 +180,11 @@ static void stage_frame(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
 	uint8_t *at = o->stage + o->stage_len;
 	uint32_t hlen = o->format == CAP_FMT_PCAP ? 16 : 28, tail;
 	uint32_t blen = frame_hdr(o, &h, p, caplen, &tail);
-	struct iovec *last = o->niov ? &o->iov[o->niov - 1] : NULL;
 
 	memcpy(at, h.head, hlen);
 	weir_pkt_copy_out(p, 0, caplen, at + hlen);
 	memcpy(at + hlen + caplen, h.tail, tail);
-	if (last && (uint8_t *)last->iov_base + last->iov_len == at)
-		last->iov_len += blen;
-	else
-		o->iov[o->niov++] = (struct iovec){at, blen};
-	o->stage_len += blen;
-	end_block(o, blen, true);
-	o->file_frames++;
+	stage_commit(o, at, blen);
 	weir_pkt_free(p);
 }
 
@@ -188,7 +196,6 @@ static void stage_one(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
 	uint8_t *at = o->stage + o->stage_len;
 	weir_ns_t ts = p->timestamp;
 	uint32_t origlen = CAP_META_ORIG(p->udata64), blen, hlen;
-	struct iovec *last = o->niov ? &o->iov[o->niov - 1] : NULL;
 
 	if (origlen < p->pkt_len)
 		origlen = p->pkt_len;
@@ -219,13 +226,7 @@ static void stage_one(struct cap_out *o, struct weir_pkt *p, uint32_t caplen)
 		put32(opt + 12, blen);
 	}
 	memcpy(at + hlen, weir_pkt_data(p), caplen);
-	if (last && (uint8_t *)last->iov_base + last->iov_len == at)
-		last->iov_len += blen;
-	else
-		o->iov[o->niov++] = (struct iovec){at, blen};
-	o->stage_len += blen;
-	end_block(o, blen, true);
-	o->file_frames++;
+	stage_commit(o, at, blen);
 	/* Freed with the others of its burst: one pool put, and one drop
 	 * of the references of the frames of one ring block. */
 	o->done[o->ndone++] = p;
