@@ -12,8 +12,8 @@
 #       also turns TSO off): wire-size frames with real checksums.
 # Prints Gbit/s, retransmits and the ratio weir/bridge per setting, and for
 # weir-fwd what shows where its limit is: wdrop, the frames weir lost over
-# all runs of the path (the kernel's drops at its full RX rings, and its
-# own TX drops: every one is a retransmit), and from the forwarder's
+# all runs of the path (the kernel's drops at its full RX rings, frames cut,
+# its own TX drops: every one is a retransmit; a super-frame is 45), and from the forwarder's
 # /proc/PID/task/*/schedstat its CPU time and its time waiting on a run
 # queue for a CPU, as % of the run's wall time (medians over the runs).
 #
@@ -104,7 +104,7 @@ sched_ns() {
 
 # Frames weir lost, from weir-fwd's JSON summary on stdin: its ports' RX
 # misses (the kernel's drops at a full ring), buffer shortages, TX errors
-# and drops, the wake ring's drops.
+# and drops, the wake ring's drops, frames cut (afpacket's rx_truncated).
 weir_drops() {
 	python3 -c 'import json,sys
 try:
@@ -115,7 +115,7 @@ n = 0
 for p in d["ports"]:
     n += p["rx_missed"] + p["rx_nombuf"] + p["tx_errors"] + p["tx_dropped"]
     n += sum(q["fwd_tx_drops"] for q in p["queues"])
-    n += p["xstats"].get("rx_wake_drops", 0)
+    n += p["xstats"].get("rx_wake_drops", 0) + p["xstats"].get("rx_truncated", 0)
 print(n)'
 }
 
