@@ -5,6 +5,7 @@
  *     afxdp:IFACE?queues=N&start_queue=Q&mode=native|skb|auto
  *           &zerocopy=auto|on|off&busy_poll=0|1&prog=default|weir|PATH
  *           &udp_port=P&ethertype=T&multibuf=auto|on|off&frame_size=B&fill=N
+ *           &csum=fix|keep&gso_tx=auto|on|off
  *
  * The port's packet pool *is* the UMEM: buffer i of the pool is UMEM chunk
  * i (chunk size = pool->buf_size, frame headroom = pool->headroom), so a
@@ -34,7 +35,8 @@
  * This file is the control path: options, sockets (trying what auto
  * settings allow), open and close, statistics, and the ops table. The data
  * path is afxdp_rxtx.c, the shared UMEMs afxdp_umem.c, the XDP program and
- * the libraries' messages afxdp_prog.c (afxdp_internal.h joins them).
+ * the libraries' messages afxdp_prog.c, the packet socket that sends
+ * super-frames whole (gso_tx) afxdp_gso.c (afxdp_internal.h joins them).
  */
 #include <errno.h>
 #include <linux/capability.h>

@@ -5,7 +5,7 @@
  * control path (options, sockets, open and close, statistics) with the ops
  * table and registration; afxdp_rxtx.c the data path; afxdp_umem.c the
  * UMEMs shared between ports; afxdp_prog.c the XDP program and the
- * libbpf/libxdp messages. The cross-file names are afxdp_*, never weir_*:
+ * libbpf/libxdp messages; afxdp_gso.c the packet socket for super-frames. The cross-file names are afxdp_*, never weir_*:
  * libweir exports weir_* only.
  */
 #ifndef WEIR_PMD_AFXDP_INTERNAL_H
