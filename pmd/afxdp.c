@@ -390,7 +390,7 @@ static int set_busy_poll(struct weir_port *port, int fd)
 static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afxdp_priv *priv = port->priv;
-	uint64_t nq, sq, bp, fs, udp, et, fill;
+	uint64_t nq, sq, bp, fs, udp, et, fill, ring;
 	const char *prog;
 	int e;
 
@@ -402,7 +402,8 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 				   2048, 65536, &fs)) ||
 	    (e = weir_port_arg_u64(port, "udp_port", 0, 0, 65535, &udp)) ||
 	    (e = weir_port_arg_u64(port, "ethertype", 0, 0, 0xffff, &et)) ||
-	    (e = weir_port_arg_u64(port, "fill", 0, 0, 1 << 20, &fill)))
+	    (e = weir_port_arg_u64(port, "fill", 0, 0, 1 << 20, &fill)) ||
+	    (e = weir_port_arg_u64(port, "rx_ring", 0, 0, 1 << 16, &ring)))
 		return e;
 	if ((priv->mode_req = weir_port_arg_choice(port, "mode", MODE_AUTO)) < 0)
 		return priv->mode_req;
@@ -454,6 +455,7 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->start_queue = (uint16_t)sq;
 	priv->busy_poll = bp;
 	priv->fill = (uint32_t)fill;
+	priv->rx_ring = (uint32_t)ring;
 	return 0;
 }
 
@@ -477,7 +479,9 @@ static int open_sizes(struct weir_port *port, const struct weir_port_conf *conf,
 				      "queues must be <= %d; ethtool -L to add queues)",
 				      priv->start_queue + priv->nq - 1, port->ifname, devq,
 				      devq == 1 ? "" : "s", devq);
-	sz->rx = conf->rx_size ? conf->rx_size : XSK_RING_CONS__DEFAULT_NUM_DESCS;
+	sz->rx = priv->rx_ring		? priv->rx_ring
+		 : conf->rx_size ? conf->rx_size
+				 : XSK_RING_CONS__DEFAULT_NUM_DESCS;
 	if (!weir_is_pow2(sz->rx) || (conf->tx_size && !weir_is_pow2(conf->tx_size)))
 		return weir_port_fail(port, -EINVAL, "ring sizes must be powers of two");
 	sz->fill = 2 * sz->rx;
@@ -725,6 +729,8 @@ static const struct weir_port_param afxdp_params[] = {
 	{"multibuf", "XDP multi-buffer (jumbo frames as chains), default auto", "auto|on|off"},
 	{"frame_size", "UMEM chunk size; must equal the pool's buffer size", NULL},
 	{"fill", "buffers kept in the fill ring, default half the RX ring", NULL},
+	{"rx_ring", "RX ring descriptors (a power of two; the fill ring is twice that), "
+		    "default 2048: what a queue absorbs while its lcore is off the CPU", NULL},
 	{"csum", "fix: complete the partial checksums a Linux sender with tx-checksumming "
 		 "leaves (AF_XDP carries no checksum metadata); keep: pass frames as they "
 		 "arrive (default fix)", "fix|keep"},

@@ -115,6 +115,7 @@ struct afxdp_priv {
 	bool busy_poll, csum_fix;
 	int gso_req; /* gso_tx=: TRI_* */
 	uint32_t fill; /* fill= : buffers kept in the fill ring, 0 = default */
+	uint32_t rx_ring; /* rx_ring= : RX ring descriptors, 0 = default */
 	enum xdp_attach_mode got_mode;
 	bool got_zc, got_sg;
 	struct xdp_program *prog; /* weir's or the user's; NULL for libxdp's default */
