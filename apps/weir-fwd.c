@@ -174,6 +174,31 @@ static int fwd_check(void *ctx)
 	return 0;
 }
 
+/*
+ * An afpacket port without its own blocks= gets FWD_AFP_BLOCKS ring blocks
+ * of 256 KiB (32 MiB, the driver's default is 16). The RX ring is the only
+ * buffer between a Linux sender and a forwarder that is off its CPU (a
+ * shared machine, a scheduler slice elsewhere): the kernel copies into it
+ * until the sender's window is spent, and drops the rest. A Linux TCP
+ * sender's in-flight data is capped by its send buffer (tcp_wmem's maximum,
+ * 4 MiB by default), so the ring must hold a few such windows: 32 MiB takes
+ * eight flows' as 64 KiB super-frames, five as 1500-byte frames (1616 ring
+ * bytes per 1448-byte segment). With 16 MiB bench/tcp_fwd.sh's 4 Cubic
+ * flows lost frames at the ring whenever weir-fwd waited for its CPU
+ * (every one a retransmit, a super-frame 45); with 32 MiB none.
+ */
+#define FWD_AFP_BLOCKS "128"
+
+static const char *port_spec(const char *spec, char *buf, size_t len)
+{
+	int n;
+
+	if (strncmp(spec, "afpacket:", 9) || strstr(spec, "blocks="))
+		return spec;
+	n = snprintf(buf, len, "%s%cblocks=" FWD_AFP_BLOCKS, spec, strchr(spec, '?') ? '&' : '?');
+	return n > 0 && (size_t)n < len ? buf : spec;
+}
+
 static int fwd_setup(void *ctx)
 {
 	struct fwd *f = ctx;
@@ -186,13 +211,14 @@ static int fwd_setup(void *ctx)
 		return err;
 	for (int i = 0; i < f->nports; i++) {
 		struct fwd_port *p = &f->ports[i];
-		char what[32];
+		char what[32], spec[512];
 
 		p->peer = f->engine->check ? -1 : i ^ 1; /* -1: the engine routes */
 		if (!p->egress && f->egress_all)
 			p->egress = strdup(f->egress_all);
 		snprintf(what, sizeof(what), "port %d: ", i);
-		if ((err = app_port_open(&f->base, p->spec, what, &p->port)) < 0)
+		if ((err = app_port_open(&f->base, port_spec(p->spec, spec, sizeof(spec)), what,
+					 &p->port)) < 0)
 			return err;
 		p->rx_gso = weir_port_rx_offloads(p->port) & FWD_GSO;
 		for (uint16_t q = 0; q < f->base.queues; q++) {

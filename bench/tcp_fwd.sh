@@ -10,7 +10,12 @@
 #       TSO/GSO on): 64 KiB super-frames with partial checksums;
 #   (b) checksum offload off on the hosts' veths (ethtool -K tx off, which
 #       also turns TSO off): wire-size frames with real checksums.
-# Prints Gbit/s, retransmits and the ratio weir/bridge per setting.
+# Prints Gbit/s, retransmits and the ratio weir/bridge per setting, and for
+# weir-fwd what shows where its limit is: wdrop, the frames weir lost over
+# all runs of the path (the kernel's drops at its full RX rings, frames cut,
+# its own TX drops: every one is a retransmit; a super-frame is 45), and from the forwarder's
+# /proc/PID/task/*/schedstat its CPU time and its time waiting on a run
+# queue for a CPU, as % of the run's wall time (medians over the runs).
 #
 #   bench/tcp_fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [FLOWS]
 # FWD_ARGS adds options to weir-fwd (e.g. FWD_ARGS="--gro off"), PORT_ARGS
@@ -29,6 +34,7 @@ ncpu=$(nproc)
 fcpu=$((ncpu - 1))
 tag=$$
 C=tfc$tag S=tfs$tag M=tfm$tag
+SUMMARY=$(mktemp /tmp/tcp_fwd.XXXXXX)
 
 [ "$(id -u)" = 0 ] || { echo "tcp_fwd.sh: needs root (namespaces)" >&2; exit 77; }
 [ -x "$FWD" ] || { echo "tcp_fwd.sh: $FWD not built (ninja -C $build)" >&2; exit 1; }
@@ -39,7 +45,7 @@ cleanup() {
 	[ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
 	for n in $C $S $M; do ip netns del "$n" 2>/dev/null; done
 }
-trap cleanup EXIT INT TERM
+trap 'cleanup; rm -f "$SUMMARY"' EXIT INT TERM
 
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
@@ -78,7 +84,7 @@ mid() {
 		;;
 	*)
 		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0${PORT_ARGS:-}" -p "$1:m1${PORT_ARGS:-}" --mode l2 \
-			--cores "$fcpu" --quiet ${FWD_ARGS:-} >/dev/null 2>&1 &
+			--cores "$fcpu" --quiet --json ${FWD_ARGS:-} >"$SUMMARY" 2>/dev/null &
 		FPID=$!
 		;;
 	esac
@@ -87,6 +93,30 @@ mid() {
 	done
 	echo "tcp_fwd.sh: no path through $1" >&2
 	return 1
+}
+
+# Nanoseconds the forwarder ran and waited to run: "run wait" (0 0 with no
+# forwarder), summed over its threads.
+sched_ns() {
+	[ -n "${FPID:-}" ] || { echo "0 0"; return; }
+	cat /proc/"$FPID"/task/*/schedstat 2>/dev/null | awk '{r += $1; w += $2} END {printf "%.0f %.0f\n", r, w}'
+}
+
+# Frames weir lost, from weir-fwd's JSON summary on stdin: its ports' RX
+# misses (the kernel's drops at a full ring), buffer shortages, TX errors
+# and drops, the wake ring's drops, frames cut (afpacket's rx_truncated).
+weir_drops() {
+	python3 -c 'import json,sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    print("-"); sys.exit()
+n = 0
+for p in d["ports"]:
+    n += p["rx_missed"] + p["rx_nombuf"] + p["tx_errors"] + p["tx_dropped"]
+    n += sum(q["fwd_tx_drops"] for q in p["queues"])
+    n += p["xstats"].get("rx_wake_drops", 0) + p["xstats"].get("rx_truncated", 0)
+print(n)'
 }
 
 # One iperf3 run: "Gbit/s retransmits".
@@ -98,26 +128,42 @@ print("%.3f %d" % (d["sum_received"]["bits_per_second"] / 1e9, d["sum_sent"].get
 }
 
 echo "tcp_fwd: $flows Cubic flows x ${secs}s, median of $runs; forwarder on CPU $fcpu, iperf3 on CPU 0"
-printf "%-9s %-9s %10s %14s %8s %9s\n" hosts path Gbit/s min-max retr ratio
+printf "%-11s %-9s %8s %12s %6s %7s %6s %5s %5s\n" hosts path Gbit/s min-max retr ratio \
+	wdrop cpu% wait%
 for off in ${HOSTS:-on off}; do
 	declare -A med=()
 	for kind in ${PATHS:-bridge afpacket afxdp}; do
 		topo "$off"
 		mid $kind || continue
-		vals=() retr=()
+		vals=() retr=() cpu=() wait=()
 		for _ in $(seq "$runs"); do
+			read -r r0 w0 < <(sched_ns)
+			t0=$(date +%s%N)
 			read -r g r < <(one) || { g=0; r=0; }
+			t1=$(date +%s%N)
+			read -r r1 w1 < <(sched_ns)
 			vals+=("$g")
 			retr+=("$r")
+			cpu+=("$(((r1 - r0) * 100 / (t1 - t0)))")
+			wait+=("$(((w1 - w0) * 100 / (t1 - t0)))")
 		done
-		[ -n "${FPID:-}" ] && kill -INT "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
+		wdrop=-
+		if [ -n "${FPID:-}" ]; then
+			kill -INT "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
+			wdrop=$(weir_drops <"$SUMMARY")
+			cpu=("$(printf '%s\n' "${cpu[@]}" | median)")
+			wait=("$(printf '%s\n' "${wait[@]}" | median)")
+		else
+			cpu=(-) wait=(-)
+		fi
 		FPID=
 		m=$(printf '%s\n' "${vals[@]}" | median)
 		med[$kind]=$m
 		ratio=-
 		[ "$kind" != bridge ] && ratio=$(python3 -c "print('%.2fx' % ($m / ${med[bridge]}) if ${med[bridge]} else '-')")
-		printf "%-9s %-9s %10s %14s %8s %9s\n" "offload-$off" "$kind" "$m" \
-			"$(printf '%s\n' "${vals[@]}" | minmax)" "$(printf '%s\n' "${retr[@]}" | median)" "$ratio"
+		printf "%-11s %-9s %8s %12s %6s %7s %6s %5s %5s\n" "offload-$off" "$kind" "$m" \
+			"$(printf '%s\n' "${vals[@]}" | minmax)" "$(printf '%s\n' "${retr[@]}" | median)" "$ratio" \
+			"$wdrop" "${cpu[0]}" "${wait[0]}"
 		[ "$kind" != bridge ] && bench_row tcp_fwd "TCP through weir-fwd $kind, hosts' offloads $off" \
 			Gbit/s higher "$m" "${med[bridge]}" "Linux bridge" \
 			"$(printf '%s\n' "${vals[@]}" | minmax)" "" "$runs" "$flows Cubic flows"

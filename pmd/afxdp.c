@@ -5,6 +5,7 @@
  *     afxdp:IFACE?queues=N&start_queue=Q&mode=native|skb|auto
  *           &zerocopy=auto|on|off&busy_poll=0|1&prog=default|weir|PATH
  *           &udp_port=P&ethertype=T&multibuf=auto|on|off&frame_size=B&fill=N
+ *           &csum=fix|keep&gso_tx=auto|on|off
  *
  * The port's packet pool *is* the UMEM: buffer i of the pool is UMEM chunk
  * i (chunk size = pool->buf_size, frame headroom = pool->headroom), so a
@@ -34,7 +35,8 @@
  * This file is the control path: options, sockets (trying what auto
  * settings allow), open and close, statistics, and the ops table. The data
  * path is afxdp_rxtx.c, the shared UMEMs afxdp_umem.c, the XDP program and
- * the libraries' messages afxdp_prog.c (afxdp_internal.h joins them).
+ * the libraries' messages afxdp_prog.c, the packet socket that sends
+ * super-frames whole (gso_tx) afxdp_gso.c (afxdp_internal.h joins them).
  */
 #include <errno.h>
 #include <linux/capability.h>
@@ -127,7 +129,7 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	struct afxdp_priv *priv = port->priv;
 	struct xdp_statistics xs, sum = {0};
 	uint64_t copies = 0, tkicks = 0, fkicks = 0, multi = 0, big = 0, kerr = 0, bad = 0, bad_comp = 0;
-	uint64_t rx_csum = 0, tx_csum = 0;
+	uint64_t rx_csum = 0, tx_csum = 0, gso_sent = 0, gso_again = 0, gso_waits = 0;
 	uint64_t steer[STEER_STAT_NR];
 	int k = 0;
 
@@ -153,6 +155,9 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 		bad_comp += weir_port_ctr_read(&t->tx_bad_comp);
 		rx_csum += weir_port_ctr_read(&r->rx_csum_completed);
 		tx_csum += weir_port_ctr_read(&t->tx_csum_completed);
+		gso_sent += weir_port_ctr_read(&t->tx_gso_sent);
+		gso_again += weir_port_ctr_read(&t->tx_gso_again);
+		gso_waits += weir_port_ctr_read(&t->tx_gso_waits);
 	}
 	steer_counts(priv, steer);
 #define XS(nm, val)                                                                  \
@@ -179,6 +184,9 @@ static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	XS("tx_bad_completions", bad_comp);
 	XS("rx_csum_completed", rx_csum);
 	XS("tx_csum_completed", tx_csum);
+	XS("tx_gso_sent", gso_sent);
+	XS("tx_gso_again", gso_again);
+	XS("tx_gso_waits", gso_waits);
 	XS("steer_redirected", steer[STEER_STAT_REDIRECT]);
 	XS("steer_passed", steer[STEER_STAT_PASS]);
 	XS("zerocopy", priv->got_zc);
@@ -382,7 +390,7 @@ static int set_busy_poll(struct weir_port *port, int fd)
 static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afxdp_priv *priv = port->priv;
-	uint64_t nq, sq, bp, fs, udp, et, fill;
+	uint64_t nq, sq, bp, fs, udp, et, fill, ring;
 	const char *prog;
 	int e;
 
@@ -394,7 +402,8 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 				   2048, 65536, &fs)) ||
 	    (e = weir_port_arg_u64(port, "udp_port", 0, 0, 65535, &udp)) ||
 	    (e = weir_port_arg_u64(port, "ethertype", 0, 0, 0xffff, &et)) ||
-	    (e = weir_port_arg_u64(port, "fill", 0, 0, 1 << 20, &fill)))
+	    (e = weir_port_arg_u64(port, "fill", 0, 0, 1 << 20, &fill)) ||
+	    (e = weir_port_arg_u64(port, "rx_ring", 0, 0, 1 << 16, &ring)))
 		return e;
 	if ((priv->mode_req = weir_port_arg_choice(port, "mode", MODE_AUTO)) < 0)
 		return priv->mode_req;
@@ -405,6 +414,8 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	if ((e = weir_port_arg_choice(port, "csum", 0)) < 0)
 		return e;
 	priv->csum_fix = e == 0;
+	if ((priv->gso_req = weir_port_arg_choice(port, "gso_tx", TRI_AUTO)) < 0)
+		return priv->gso_req;
 	if (weir_port_iface_is_virtual_peer(port->ifname))
 		WEIR_INFO("%s: a veth/tap, whose Linux peer offloads checksums by default: %s", port->label,
 			  priv->csum_fix ? "partial checksums are completed in software (csum=fix, "
@@ -444,6 +455,7 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->start_queue = (uint16_t)sq;
 	priv->busy_poll = bp;
 	priv->fill = (uint32_t)fill;
+	priv->rx_ring = (uint32_t)ring;
 	return 0;
 }
 
@@ -467,7 +479,9 @@ static int open_sizes(struct weir_port *port, const struct weir_port_conf *conf,
 				      "queues must be <= %d; ethtool -L to add queues)",
 				      priv->start_queue + priv->nq - 1, port->ifname, devq,
 				      devq == 1 ? "" : "s", devq);
-	sz->rx = conf->rx_size ? conf->rx_size : XSK_RING_CONS__DEFAULT_NUM_DESCS;
+	sz->rx = priv->rx_ring		? priv->rx_ring
+		 : conf->rx_size ? conf->rx_size
+				 : XSK_RING_CONS__DEFAULT_NUM_DESCS;
 	if (!weir_is_pow2(sz->rx) || (conf->tx_size && !weir_is_pow2(conf->tx_size)))
 		return weir_port_fail(port, -EINVAL, "ring sizes must be powers of two");
 	sz->fill = 2 * sz->rx;
@@ -566,11 +580,24 @@ static int open_queues(struct weir_port *port, const struct afxdp_sizes *sz)
 		rxq->busy_poll = txq->busy_poll = priv->busy_poll;
 		rxq->csum_fix = priv->csum_fix;
 		txq->sg = priv->got_sg;
+		txq->zc = priv->got_zc;
+		if (priv->gso_req != TRI_OFF && (e = afxdp_gso_open(port, txq, priv->ifindex)) &&
+		    priv->gso_req == TRI_ON)
+			return e;
 		rxq->fill_target = WEIR_MIN(priv->fill ? priv->fill : sz->rx / 2, sz->per_q) &
 				   ~(uint32_t)(FILL_BATCH - 1);
 		afxdp_refill(rxq);
 	}
 	return 0;
+}
+
+/* True when every TX queue has its GSO companion (afxdp_gso.c). */
+static bool gso_all(const struct weir_port *port)
+{
+	for (uint16_t i = 0; i < port->fp.nb_txq; i++)
+		if (((const struct afxdp_txq *)port->fp.txq[i])->gso_fd < 0)
+			return false;
+	return port->fp.nb_txq > 0;
 }
 
 /* Says what the port got, and what it fell back from (notes). */
@@ -581,7 +608,7 @@ static void open_say(struct weir_port *port, const char *notes)
 
 	WEIR_INFO("%s: %u queue%s (%u..%u), %s mode, %s%s%s%s, need_wakeup on, busy poll "
 		  "%s, multi-buffer %s (%s%u B%s), program %s%s, UMEM %s, "
-		  "%u-byte frames, data at offset %u%s%s",
+		  "%u-byte frames, data at offset %u, super-frames %s%s%s",
 		  port->label, priv->nq, priv->nq == 1 ? "" : "s", priv->start_queue,
 		  priv->start_queue + priv->nq - 1, afxdp_mode_name(priv->got_mode),
 		  priv->got_zc ? "zero-copy" : "copy",
@@ -597,6 +624,9 @@ static void open_say(struct weir_port *port, const char *notes)
 		  priv->steer.enabled ? " (steered: the rest goes to the kernel)" : "",
 		  priv->us->ports > 1 ? "shared with another port" : "own",
 		  port->pool->buf_size, port->pool->headroom + XDP_HEADROOM,
+		  gso_all(port) ? "whole by a packet socket (gso_tx)"
+		  : priv->gso_req == TRI_OFF ? "cut in software (gso_tx=off)"
+					     : "cut in software (no packet socket for gso_tx)",
 		  notes[0] ? "; fell back: " : "", notes);
 }
 
@@ -616,6 +646,8 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 		return e;
 	if ((e = weir_port_alloc_queues(port, priv->nq, priv->nq)))
 		return weir_port_fail(port, e, "out of memory");
+	for (uint16_t i = 0; i < priv->nq; i++)
+		((struct afxdp_txq *)port->fp.txq[i])->gso_fd = -1;
 	afxdp_lib_msgs_keep(msgs);
 	prev_print = afxdp_lib_print_take();
 	if (!(e = afxdp_ensure_bpffs(port)) &&
@@ -631,6 +663,12 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	/* AF_XDP carries no GSO metadata: frames arrive as the wire has them
 	 * (multi-buffer chains are one wire frame), partial checksums maybe. */
 	port->rx_offloads = WEIR_PORT_OFFLOAD_CSUM;
+	/* Partial checksums are completed in software on the XDP ring; with
+	 * the GSO companion on every queue, super-frames go out whole. */
+	port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM;
+	if (!e && gso_all(port))
+		port->tx_offloads |= WEIR_PORT_OFFLOAD_GSO_TCP | WEIR_PORT_OFFLOAD_GSO_UDP |
+				     WEIR_PORT_OFFLOAD_GSO_GAIN;
 	/* Once its device is gone an XSK polls as nothing (no POLLERR): an
 	 * idle lcore must come back now and then for rx_empty's check. */
 	port->idle_poll_ns = AFXDP_DEAD_CHECK_NS;
@@ -661,6 +699,7 @@ static void afxdp_close(struct weir_port *port)
 		if (!priv->xsk[i])
 			continue;
 		rxq = (struct afxdp_rxq *)port->fp.rxq[i];
+		afxdp_gso_close((struct afxdp_txq *)port->fp.txq[i]);
 		xsk_socket__delete(priv->xsk[i]);
 		priv->xsk[i] = NULL;
 		afxdp_umem_reclaim(priv->us, rxq->sock_id);
@@ -690,9 +729,14 @@ static const struct weir_port_param afxdp_params[] = {
 	{"multibuf", "XDP multi-buffer (jumbo frames as chains), default auto", "auto|on|off"},
 	{"frame_size", "UMEM chunk size; must equal the pool's buffer size", NULL},
 	{"fill", "buffers kept in the fill ring, default half the RX ring", NULL},
+	{"rx_ring", "RX ring descriptors (a power of two; the fill ring is twice that), "
+		    "default 2048: what a queue absorbs while its lcore is off the CPU", NULL},
 	{"csum", "fix: complete the partial checksums a Linux sender with tx-checksumming "
 		 "leaves (AF_XDP carries no checksum metadata); keep: pass frames as they "
 		 "arrive (default fix)", "fix|keep"},
+	{"gso_tx", "super-frames (GRO's, GSO) whole by a packet socket with a vnet header beside "
+		   "the XDP ring, in order with it (AF_XDP sends wire frames only); default auto "
+		   "(on unless the socket cannot be had)", "auto|on|off"},
 	{NULL, NULL, NULL},
 };
 

@@ -5,7 +5,7 @@
  * control path (options, sockets, open and close, statistics) with the ops
  * table and registration; afxdp_rxtx.c the data path; afxdp_umem.c the
  * UMEMs shared between ports; afxdp_prog.c the XDP program and the
- * libbpf/libxdp messages. The cross-file names are afxdp_*, never weir_*:
+ * libbpf/libxdp messages; afxdp_gso.c the packet socket for super-frames. The cross-file names are afxdp_*, never weir_*:
  * libweir exports weir_* only.
  */
 #ifndef WEIR_PMD_AFXDP_INTERNAL_H
@@ -101,6 +101,9 @@ struct afxdp_txq {
 	bool warned_gso;
 	uint64_t tx_copies, tx_kicks, tx_kick_errors, tx_too_big, tx_multibuf, tx_csum_completed;
 	uint64_t tx_bad_comp; /* completion addresses of no buffer this socket sent */
+	int gso_fd; /* afxdp_gso.c's packet socket for super-frames, -1: none */
+	bool zc;    /* zero-copy: a super-frame waits for completions, not consumption */
+	uint64_t tx_gso_sent, tx_gso_again, tx_gso_waits;
 };
 
 struct afxdp_priv {
@@ -110,7 +113,9 @@ struct afxdp_priv {
 	struct xsk_socket *xsk[MAX_QUEUES];
 	int mode_req, zc_req, sg_req, prog_kind;
 	bool busy_poll, csum_fix;
+	int gso_req; /* gso_tx=: TRI_* */
 	uint32_t fill; /* fill= : buffers kept in the fill ring, 0 = default */
+	uint32_t rx_ring; /* rx_ring= : RX ring descriptors, 0 = default */
 	enum xdp_attach_mode got_mode;
 	bool got_zc, got_sg;
 	struct xdp_program *prog; /* weir's or the user's; NULL for libxdp's default */
@@ -125,6 +130,21 @@ struct afxdp_priv {
 uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n);
 uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n);
 uint16_t afxdp_tx_done(struct weir_txq *q);
+/* True when nothing the queue put on the XDP TX ring can still leave after
+ * a frame sent now by another path (afxdp_gso.c's ordering rule); reaps and
+ * kicks as needed. */
+bool afxdp_tx_drained(struct afxdp_txq *txq);
+
+/* --- afxdp_gso.c: super-frames by a packet socket ------------------------ */
+
+/* Opens txq's packet socket (PACKET_VNET_HDR, PACKET_QDISC_BYPASS) on
+ * ifindex: 0, or a negative errno said through weir_port_fail; gso_fd is
+ * -1 on failure. */
+int afxdp_gso_open(struct weir_port *port, struct afxdp_txq *txq, int ifindex);
+void afxdp_gso_close(struct afxdp_txq *txq);
+/* Sends super-frame p whole (the caller frees it): 0, -EAGAIN (try again
+ * later), or another negative errno (counted; drop it). */
+int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p);
 int afxdp_wait_fd(struct weir_rxq *q);
 /* Keeps fill_target buffers in the kernel's hands for RX (queue's lcore,
  * or the control path before the lcores start). */

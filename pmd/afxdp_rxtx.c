@@ -381,6 +381,79 @@ static void tx_dropped(struct afxdp_txq *txq, struct weir_pkt *p)
 	weir_pkt_free(p);
 }
 
+bool afxdp_tx_drained(struct afxdp_txq *txq)
+{
+	if (tx_pending(txq))
+		kick_tx(txq);
+	if (tx_pending(txq))
+		return false;
+	if (txq->zc && txq->in_flight)
+		reap(txq);
+	return !txq->zc || txq->in_flight == 0;
+}
+
+/* Hands the used descriptors written from the producer index on to the
+ * kernel. */
+static void tx_submit(struct afxdp_txq *txq, uint32_t used)
+{
+	uint32_t idx;
+
+	xsk_ring_prod__reserve(&txq->tx, used, &idx);
+	xsk_ring_prod__submit(&txq->tx, used);
+	txq->in_flight += used;
+	kick_tx(txq);
+}
+
+/* Super-frame p by the GSO companion, once the descriptors before it have
+ * left: 1 sent (or dropped, counted; p is freed either way), 0 not now. */
+static int tx_gso(struct afxdp_txq *txq, struct weir_pkt *p)
+{
+	int e;
+
+	if (!afxdp_tx_drained(txq)) {
+		weir_port_ctr_add(&txq->tx_gso_waits, 1);
+		return 0;
+	}
+	e = afxdp_gso_send(txq, p);
+	if (e == -EAGAIN)
+		return 0;
+	/* Sent or refused, the kernel is done with it: complete at once. */
+	tx_dropped(txq, p);
+	return e ? -1 : 1;
+}
+
+/* A packet that cannot go by address, copied into a pool buffer and put
+ * on the TX ring at index at: 1 (the caller frees p), 0 dropped (never
+ * fits a buffer: counted, freed), -1 no buffer now. */
+static int tx_copy(struct afxdp_txq *txq, struct weir_pkt *p, uint32_t at)
+{
+	struct weir_pool *pool = txq->pool;
+	struct weir_pkt *c;
+	struct xdp_desc *d;
+
+	if (p->pkt_len > pool->buf_size - pool->headroom) {
+		/* Never fits one buffer: dropping is the only answer, retrying
+		 * would spin forever. */
+		weir_port_ctr_add(&txq->tx_too_big, 1);
+		weir_port_ctr_add(&txq->q.stats.errors, 1);
+		tx_dropped(txq, p);
+		return 0;
+	}
+	c = weir_pkt_alloc(pool);
+	if (!c)
+		return -1;
+	weir_pkt_copy_out(p, 0, p->pkt_len, weir_pkt_data(c));
+	c->data_len = (uint16_t)p->pkt_len;
+	c->pkt_len = p->pkt_len;
+	weir_port_ctr_add(&txq->tx_copies, 1);
+	d = xsk_ring_prod__tx_desc(&txq->tx, at);
+	d->addr = pkt_umem_base(pool, c) + c->data_off;
+	d->len = c->data_len;
+	d->options = 0;
+	txq->owner[c->idx] = txq->sock_id;
+	return 1;
+}
+
 uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 {
 	struct afxdp_txq *txq = (struct afxdp_txq *)q;
@@ -395,6 +468,22 @@ uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 	for (sent = 0; sent < n; sent++) {
 		struct weir_pkt *p = pkts[sent];
 
+		if (weir_unlikely(txq->gso_fd >= 0 && weir_pkt_is_gso(p))) {
+			uint32_t len = p->pkt_len;
+			int r;
+
+			if (used)
+				tx_submit(txq, used);
+			used = 0;
+			idx = txq->tx.cached_prod;
+			r = tx_gso(txq, p);
+			if (r == 0)
+				break;
+			if (r > 0)
+				bytes += len;
+			room = xsk_prod_nb_free(&txq->tx, txq->tx.size);
+			continue;
+		}
 		if (weir_unlikely(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL || weir_pkt_is_gso(p)) &&
 		    tx_offload(txq, p) < 0) {
 			tx_dropped(txq, p);
@@ -419,41 +508,21 @@ uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 				s->next = NULL;
 			}
 		} else {
-			struct weir_pkt *c;
-			struct xdp_desc *d;
+			int r;
 
 			if (used == room)
 				break;
-			if (p->pkt_len > pool->buf_size - pool->headroom) {
-				/* Never fits one buffer: dropping is the only
-				 * answer, retrying would spin forever. */
-				weir_port_ctr_add(&txq->tx_too_big, 1);
-				weir_port_ctr_add(&q->stats.errors, 1);
-				tx_dropped(txq, p);
-				continue;
-			}
-			c = weir_pkt_alloc(pool);
-			if (!c)
+			r = tx_copy(txq, p, idx + used);
+			if (r < 0)
 				break;
-			weir_pkt_copy_out(p, 0, p->pkt_len, weir_pkt_data(c));
-			c->data_len = (uint16_t)p->pkt_len;
-			c->pkt_len = p->pkt_len;
-			bytes += p->pkt_len;
-			weir_pkt_free(p);
-			weir_port_ctr_add(&txq->tx_copies, 1);
-			d = xsk_ring_prod__tx_desc(&txq->tx, idx + used++);
-			d->addr = pkt_umem_base(pool, c) + c->data_off;
-			d->len = c->data_len;
-			d->options = 0;
-			txq->owner[c->idx] = txq->sock_id;
+			used += (uint32_t)r;
+			bytes += r ? p->pkt_len : 0;
+			if (r)
+				weir_pkt_free(p);
 		}
 	}
-	if (used) {
-		xsk_ring_prod__reserve(&txq->tx, used, &idx);
-		xsk_ring_prod__submit(&txq->tx, used);
-		txq->in_flight += used;
-		kick_tx(txq);
-	}
+	if (used)
+		tx_submit(txq, used);
 	weir_port_ctr_add(&q->stats.packets, sent);
 	weir_port_ctr_add(&q->stats.bytes, bytes);
 	return sent;

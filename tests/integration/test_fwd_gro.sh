@@ -11,6 +11,12 @@
 #             weir verifies and coalesces into super-frames
 #   csumoff6  the same over IPv6
 #   off       csumoff with --gro off: nothing coalesced
+#   xdp       afxdp ports, the hosts' defaults (the XDP program turns the
+#             sender's TSO off: 1500-byte frames with partial checksums);
+#             the super-frames leave by the ports' GSO companion socket
+#             (gso_tx, default auto), in order with the XDP ring
+#   xdpoff    xdp with gso_tx=off: the egress cannot send super-frames
+#             whole, so nothing is coalesced
 # Passes when data flows (>= 200 Mbit/s), the receiver counts no checksum
 # error (InCsumErrors), weir verified and coalesced (csumoff*) or not
 # (off), weir dropped nothing it was handed, and exits cleanly.
@@ -21,7 +27,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 FWD=$BUILD/apps/weir-fwd
-CASE=${1:?usage: $0 default|csumoff|csumoff6|off}
+CASE=${1:?usage: $0 default|csumoff|csumoff6|off|xdp|xdpoff}
 
 weir_require_veth
 weir_require_cmd iperf3 ping python3 ethtool
@@ -41,7 +47,7 @@ else
 	weir_nsexec b ip addr add 10.97.0.2/24 dev "$(weir_if b dut)"
 	A=10.97.0.1 B=10.97.0.2
 fi
-if [ "$CASE" != default ]; then
+if [ "$CASE" != default ] && [ "${CASE#xdp}" = "$CASE" ]; then
 	weir_nsexec a ethtool -K "$(weir_if a dut)" tx off >/dev/null
 	weir_nsexec b ethtool -K "$(weir_if b dut)" tx off >/dev/null
 fi
@@ -54,9 +60,11 @@ csum_errors() { # NS -> Tcp InCsumErrors (IPv4 and IPv6 share the counter)
 		END { print s+0 }' /proc/net/snmp
 }
 
-GRO=on
+GRO=on KIND=afpacket ARGS=
 [ "$CASE" = off ] && GRO=off
-weir_bg dut "$FWD" -p "afpacket:$(weir_if dut a)" -p "afpacket:$(weir_if dut b)" --mode l2 \
+[ "${CASE#xdp}" != "$CASE" ] && KIND=afxdp
+[ "$CASE" = xdpoff ] && ARGS="?gso_tx=off"
+weir_bg dut "$FWD" -p "$KIND:$(weir_if dut a)$ARGS" -p "$KIND:$(weir_if dut b)$ARGS" --mode l2 \
 	--gro "$GRO" --cores 1 --quiet --json >"$OUT" 2>&1
 FWD_PID=$WEIR_BG_PID
 ok=0
@@ -73,7 +81,7 @@ weir_nsexec a timeout 30 iperf3 -c "$B" -p 5201 -t 3 -P 4 -C cubic -J >/tmp/weir
 read -r BPS RETR < <(python3 -c 'import json, sys
 e = json.load(open(sys.argv[1]))["end"]
 print(e["sum_received"]["bits_per_second"], e["sum_sent"].get("retransmits", 0))' /tmp/weir-gro-$$.json)
-echo "gro $GRO, hosts $CASE: $(python3 -c "print(round($BPS/1e9,2))") Gbit/s, $RETR retransmits"
+echo "$KIND$ARGS, gro $GRO, hosts $CASE: $(python3 -c "print(round($BPS/1e9,2))") Gbit/s, $RETR retransmits"
 python3 -c "import sys; sys.exit(0 if $BPS >= 2e8 else 1)" || fail "only $BPS bit/s through weir-fwd"
 
 A_ERR=$(csum_errors a)
@@ -106,5 +114,17 @@ if case.startswith("csumoff"):
     assert tot("gro_csum_verified") > 0, "segments without checksum word merged unverified"
 if case == "off":
     assert tot("gro_frames") == 0, "--gro off, yet super-frames made"
+xt = lambda k: sum(p.get(k, 0) for p in x)
+if case.startswith("xdp"):
+    print("afxdp: super-frames by the packet socket %d (again %d, waits for the XDP ring %d), "
+          "kick errors %d" % (xt("tx_gso_sent"), xt("tx_gso_again"), xt("tx_gso_waits"),
+          xt("tx_kick_errors")))
+    assert xt("tx_kick_errors") == 0, "a send failed"
+if case == "xdp":
+    assert tot("gro_frames") > 0 and xt("tx_gso_sent") == tot("gro_frames"), \
+        "every super-frame GRO made must leave by the packet socket"
+if case == "xdpoff":
+    assert tot("gro_frames") == 0 and xt("tx_gso_sent") == 0, \
+        "gso_tx=off, yet super-frames made or sent whole"
 PY
 echo "PASS"
