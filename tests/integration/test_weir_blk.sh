@@ -106,7 +106,8 @@ modes)
 	for spec in "uring:$dev?direct=1" "uring:$dev?direct=0" "uring:$dev?direct=1&fixed=0" \
 		"uring:$dev?direct=1&sqpoll=1" "uring:$dev?direct=1&sqpoll=1&sq_cpu=0&wait=1" \
 		"uring:$dev?direct=1&wait=0" "uring:$dev?direct=1&wait=1&lbs=4096" \
-		"uring:$dir/file?direct=1" "uring:$shm/file?direct=0"; do
+		"uring:$dir/file?direct=1" "uring:$shm/file?direct=0" "uring:$shm/file?direct=0&inline=0" \
+		"uring:$dir/file?direct=0&inline=1"; do
 		n=$((n + 1))
 		st="$dir/state$n"
 		wb -d "$spec" --rw write --bs 16k --iodepth 8 --verify --verify-state "$st" --json
@@ -116,9 +117,13 @@ modes)
 		[ "$(json read.bytes)" = "$want" ] || fail "$spec: read $(json read.bytes) of $want bytes"
 		[ "$(json verify.durable_at_start)" = "$blocks" ] ||
 			fail "$spec: $(json verify.durable_at_start) of $blocks blocks recorded durable"
-		# Wait mode is what was asked: sleeping unless polling was.
+		# Wait mode is what was asked: sleeping unless polling was, or the
+		# I/O is done in submit (inline=auto on tmpfs, inline=1).
 		case $spec in
 		*wait=0*) [ "$(json wait)" = False ] || fail "$spec waits" ;;
+		*inline=1 | "uring:$shm/file?direct=0")
+			[ "$(json wait)" = False ] && [ "$(json xstats.inline)" = 1 ] &&
+				[ "$(json xstats.inline_ios)" -gt 0 ] || fail "$spec is not inline" ;;
 		*) [ "$(json wait)" = True ] || fail "$spec does not wait" ;;
 		esac
 		# Reordered asynchronous writes and reads over the same blocks.
