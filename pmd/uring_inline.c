@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * uring, inline I/O (inline=auto|0|1): reads and writes done by the
- * submitting thread itself with preadv/pwritev2, for page-cache files that
- * cannot be read without blocking.
+ * submitting thread itself with preadv/pwritev2, for files in memory that
+ * cannot be read without blocking (tmpfs, buffered or O_DIRECT alike).
  *
  * io_uring first tries a buffered read with IOCB_NOWAIT and completes it in
  * the submitting thread when the data is cached. A file whose file system
@@ -191,7 +191,8 @@ int uring_inline_pick(struct weir_blk *dev, int mode, const struct stat *st)
 		u->inline_io = true;
 		return 0;
 	}
-	if (mode == 0 || u->direct || u->sqpoll || u->iopoll || !S_ISREG(st->st_mode) ||
+	/* O_DIRECT on tmpfs is the same page-cache copy, punted the same way. */
+	if (mode == 0 || u->sqpoll || u->iopoll || !S_ISREG(st->st_mode) ||
 	    !(fs = memory_fs(u->fd)) || !refuses_nowait(u->fd))
 		return 0;
 	u->inline_io = true;

@@ -148,6 +148,7 @@ ParameterizedTestParameters(blk, every_mode_reads_back_what_it_wrote)
 		{"/tmp", "direct=1&sqpoll=1&wait=1&sq_cpu=0"},
 		{"/dev/shm", "direct=0"},
 		{"/dev/shm", "direct=0&inline=0"},
+		{"/dev/shm", "direct=1&lbs=4096"},
 		{"/dev/shm", "direct=0&inline=0&fixed=0&lbs=4096"},
 		{"/tmp", "direct=0&inline=1"},
 		{"/tmp", "direct=1&inline=1&fixed=0"},
@@ -216,10 +217,10 @@ ParameterizedTest(struct mode *m, blk, every_mode_reads_back_what_it_wrote)
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_SQPOLL), !!strstr(m->keys, "sqpoll=1"));
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_FIXED), !strstr(m->keys, "fixed=0"));
 	cr_assert_eq(in.lbs, strstr(m->keys, "lbs=4096") ? 4096u : 512u);
-	/* inline=auto: on for tmpfs's page cache (no RWF_NOWAIT), never else. */
+	/* inline=auto: on for tmpfs (no RWF_NOWAIT), never else. */
 	inl = strstr(m->keys, "inline=1") ||
-	      (!strcmp(m->dir, "/dev/shm") && strstr(m->keys, "direct=0") &&
-	       !strstr(m->keys, "inline=0") && !strstr(m->keys, "sqpoll=1"));
+	      (!strcmp(m->dir, "/dev/shm") && !strstr(m->keys, "inline=0") &&
+	       !strstr(m->keys, "sqpoll=1"));
 	cr_assert_eq(xstat(dev, "inline"), inl, "%s: inline", m->keys);
 	/* An inline device never sleeps: its completions are there at once. */
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_WAIT),
