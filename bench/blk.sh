@@ -111,11 +111,13 @@ print("%.0f %.2f %.2f %.0f %.0f" % (d["iops"], d["lat_ns"]["p50"] / 1e3, d["lat_
 EOF
 }
 fio_run() { # FILE QD DIRECT SQPOLL_CPU (-: no SQPOLL) [ENGINE (default io_uring)]
-	local sq=() eng=(--ioengine=io_uring --fixedbufs --registerfiles)
+	local sq=() eng=(--ioengine=io_uring --fixedbufs --registerfiles) qd=$2
 	[ "$4" != - ] && sq=(--sqthread_poll=1 --sqthread_poll_cpu="$4")
-	[ "${5:-io_uring}" != io_uring ] && eng=(--ioengine="$5")
+	# A synchronous engine has one I/O in flight (fio caps it, and says
+	# so on stdout, before the JSON).
+	[ "${5:-io_uring}" != io_uring ] && eng=(--ioengine="$5") qd=1
 	/usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$cpu" fio --name=blk --filename="$1" \
-		"${eng[@]}" --direct="$3" --rw=randread --bs=4k --iodepth="$2" \
+		"${eng[@]}" --direct="$3" --rw=randread --bs=4k --iodepth="$qd" \
 		"${sq[@]}" --time_based --runtime="$secs" --cpus_allowed="$cpu" \
 		--lat_percentiles=1 --output-format=json >"$tmp/fio.json" 2>"$tmp/fio.err"
 	python3 - "$tmp/fio.json" "$tmp/time" <<'EOF' || { sed 's/^/  fio: /' "$tmp/fio.err" >&2; echo "0 0 0 0 0"; }
