@@ -232,6 +232,23 @@ print(next(i for i in range(len(d) // 4) if struct.unpack_from("<I", d, 4 * i)[0
 	dd if=/dev/zero of="$REPLY" bs="$lbs" seek="$lba" count=1 oflag=direct conv=notrunc status=none
 	wb_fails "lba $lba: no weir-blk header: a lost write" -d "$dev" --verify-only \
 		--verify-state "$st" --bs 64k --iodepth 8
+	# The same on tmpfs, where inline=auto writes in the submitting thread.
+	mkdir -p "$shm"
+	truncate -s 16M "$shm/crash"
+	dev="uring:$shm/crash?direct=0"
+	echo "+ weir-blk -d $dev --rw randwrite --verify --fsync 32 (inline; kill -9 after 1 s)"
+	"$blk" -d "$dev" --rw randwrite --bs 8k --iodepth 16 --verify --fsync 32 \
+		--verify-state "$dir/state2" -t 30s --quiet >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	pid=""
+	wb -d "$dev" --verify-only --verify-state "$dir/state2" --bs 64k --iodepth 8 --json
+	[ "$(json xstats.inline)" = 1 ] || fail "$dev: not inline"
+	[ "$(json verify.durable_at_start)" -gt 100 ] ||
+		fail "only $(json verify.durable_at_start) blocks durable after 1 s inline"
+	[ "$(json verify.mismatches)" = 0 ] || fail "inline: a durable write was lost"
 	;;
 rate)
 	mkdir -p "$shm"
