@@ -50,9 +50,9 @@
  * block device (only its owner could unregister the file at close, which
  * an O_EXCL reopen needs) and not for a stacked driver's members, which
  * sleep in ppoll on the ring's fd (conf.fd_wait).
- * A page-cache file that refuses non-blocking reads and lives in memory
- * (tmpfs) is done inline (inline=auto): submit does each request as a
- * system call, io_uring would hand each to a kernel worker (uring_inline.c).
+ * A file in memory (tmpfs, buffered or O_DIRECT) that refuses non-blocking
+ * reads is done inline (inline=auto): submit does each request as a system
+ * call, where io_uring would hand each to a kernel worker (uring_inline.c).
  * On an NVMe generic character device (/dev/ngXnY) I/O is NVMe passthrough
  * (IORING_OP_URING_CMD, uring_nvme.c).
  *
