@@ -3,7 +3,7 @@
  * uring: block devices and files through io_uring, one ring per queue pair.
  *
  *     uring:/path?direct=1&qd=128&sqpoll=0&sq_cpu=N&iopoll=0|1|force&fixed=1&lbs=512|4096
- *                 &ro=0&merge=1&wait=0|1&defer=0|1&batch=N&spin=US
+ *                 &ro=0&merge=1&wait=0|1&defer=0|1&batch=N&spin=US&inline=0|1|auto
  *
  * The file is opened with O_DIRECT (direct=1, the default) and registered
  * with each ring; the pools given at open are registered as fixed buffers
@@ -50,6 +50,9 @@
  * block device (only its owner could unregister the file at close, which
  * an O_EXCL reopen needs) and not for a stacked driver's members, which
  * sleep in ppoll on the ring's fd (conf.fd_wait).
+ * A file in memory (tmpfs, buffered or O_DIRECT) that refuses non-blocking
+ * reads is done inline (inline=auto): submit does each request as a system
+ * call, where io_uring would hand each to a kernel worker (uring_inline.c).
  * On an NVMe generic character device (/dev/ngXnY) I/O is NVMe passthrough
  * (IORING_OP_URING_CMD, uring_nvme.c).
  *
@@ -525,15 +528,22 @@ static int uring_open(struct weir_blk *dev, const struct weir_blk_conf *conf)
 	uint64_t qd, size;
 	struct stat st;
 	bool ro;
-	int err;
+	int err, inl;
 
 	u->fd = -1;
 	if ((err = parse_keys(dev, conf, &qd, &ro)))
 		return err;
+	if ((inl = weir_blk_arg_choice(dev, "inline", 2)) < 0)
+		return inl;
 	if ((err = open_fd(dev, ro, u->direct, &st)))
 		return err;
 	if ((err = probe_geometry(dev, &st, &ro, &size, &dev_lbs, &mem_align)) ||
-	    (err = fill_info(dev, &st, ro, size, dev_lbs, mem_align)))
+	    (err = uring_inline_pick(dev, inl, &st)))
+		goto fail;
+	/* Inline: the done ring fills during submit, nothing is waited for. */
+	if (u->inline_io)
+		u->wait = u->defer = false;
+	if ((err = fill_info(dev, &st, ro, size, dev_lbs, mem_align)))
 		goto fail;
 	if (u->bdev && u->defer && weir_blk_arg_given(dev, "defer")) {
 		err = weir_blk_fail(dev, -EINVAL, "defer=1 is for files: a block device's ring "
@@ -612,12 +622,12 @@ static void uring_close(struct weir_blk *dev)
 static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 {
 	struct uring_priv *u = dev->priv;
-	uint64_t v[12] = {0};
+	uint64_t v[14] = {0};
 	static const char *const names[] = {"fixed_ios", "vectored_ios", "short_resubmits",
 					    "eagain_retries", "discards_without_effect",
 					    "iopoll_refused", "waits", "deferred_rings",
 					    "ring_handovers", "batch_submits", "spin_hits",
-					    "vectored_fixed_ios"};
+					    "vectored_fixed_ios", "inline", "inline_ios"};
 
 	for (uint16_t i = 0; i < dev->nb_qp; i++) {
 		const struct uring_qp *q = (const struct uring_qp *)dev->qp[i];
@@ -631,15 +641,17 @@ static int uring_xstats(struct weir_blk *dev, struct weir_blk_xstat *xs, int n)
 		v[9] += q->n_groups;
 		v[10] += q->n_spin_hits;
 		v[11] += q->n_vfixed;
+		v[13] += q->n_inline;
 	}
 	v[7] = u->defer ? dev->nb_qp : 0;
 	v[4] = atomic_load(&u->discard_noop);
 	v[5] = atomic_load(&u->iopoll_refused);
-	for (int i = 0; i < 12 && i < n; i++) {
+	v[12] = u->inline_io;
+	for (int i = 0; i < 14 && i < n; i++) {
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", names[i]);
 		xs[i].value = v[i];
 	}
-	return 12;
+	return 14;
 }
 
 #define SPIN_STR_(x) #x
@@ -666,6 +678,9 @@ static const struct weir_blk_param uring_params[] = {
 		 "while the polling thread is pinned to the waiting thread's CPU)", NULL},
 	{"defer", "completions run in the waiting thread, in a batch (DEFER_TASKRUN; default "
 		  "1 where wait=1 on a file)", "0|1"},
+	{"inline", "reads and writes done by the submitting thread (preadv/pwritev2) instead "
+		   "of io_uring (default auto: on for a memory file system's file that refuses "
+		   "RWF_NOWAIT, which io_uring hands to a kernel worker per request)", "0|1|auto"},
 	{NULL, NULL, NULL},
 };
 

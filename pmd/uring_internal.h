@@ -8,6 +8,7 @@
 
 #include <liburing.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "uring_nvme.h"
@@ -33,6 +34,7 @@ struct uring_priv {
 	int fd;
 	bool bdev, nvme, direct, sqpoll, iopoll, iopoll_force, fixed, merge, wait;
 	bool defer; /* rings SINGLE_ISSUER|DEFER_TASKRUN, enabled by their first submitter */
+	bool inline_io; /* inline=: reads and writes are system calls in submit */
 	bool vec_fixed; /* the kernel has READV_FIXED/WRITEV_FIXED (probed at open) */
 	int sq_cpu; /* the SQPOLL thread's CPU, -1: the scheduler's choice */
 	uint32_t lbs_shift;
@@ -79,6 +81,7 @@ struct uring_qp {
 	uint64_t n_groups;     /* batch=: full groups submitted within a burst */
 	uint64_t n_spin_hits;  /* spin=: waits a completion ended while spinning */
 	uint64_t n_vfixed;     /* vectored I/Os on registered buffers */
+	uint64_t n_inline;     /* inline=: I/Os done by system calls in submit */
 };
 
 static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
@@ -86,7 +89,70 @@ static inline struct uring_priv *priv_of(struct weir_blk_qp *qp)
 	return qp->dev->priv;
 }
 
+/* --- building an I/O from requests (uring_io.c, uring_inline.c) --- */
+
+static inline void uring_add_iov(struct uring_io *io, const struct iovec *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct iovec *last = io->niov ? &io->iov[io->niov - 1] : NULL;
+
+		/* Neighbouring pool buffers become one run (one fixed I/O). */
+		if (last && (uint8_t *)last->iov_base + last->iov_len == v[i].iov_base)
+			last->iov_len += v[i].iov_len;
+		else
+			io->iov[io->niov++] = v[i];
+	}
+}
+
+static inline bool uring_can_merge(const struct uring_priv *u, const struct uring_io *io,
+				   const struct weir_blk_req *r, uint32_t bytes, int niov)
+{
+	return u->merge && io->op == r->op && r->op <= WEIR_BLK_WRITE &&
+	       io->fua == !!(r->flags & WEIR_BLK_REQ_FUA) &&
+	       !((io->head->flags | r->flags) & WEIR_BLK_REQ_NOMERGE) &&
+	       io->off + io->left == r->lba << u->lbs_shift &&
+	       io->left + bytes <= u->merge_max && io->niov + niov <= WEIR_BLK_MAX_IOV;
+}
+
+static inline void uring_io_start(struct uring_priv *u, struct uring_io *io,
+				  struct weir_blk_req *r, uint32_t bytes)
+{
+	io->head = io->tail = r;
+	r->drv_next = NULL;
+	io->op = r->op;
+	io->fua = r->flags & WEIR_BLK_REQ_FUA;
+	io->off = r->lba << u->lbs_shift;
+	io->left = r->op == WEIR_BLK_FLUSH ? 0 : bytes;
+	io->done = 0;
+	io->first = io->niov = 0;
+	io->tries = 0;
+}
+
+/* Steps the I/O's iovecs past n transferred bytes. */
+static inline void uring_io_advance(struct uring_io *io, uint32_t n)
+{
+	io->done += n;
+	io->left -= n;
+	io->off += n;
+	while (n) {
+		struct iovec *v = &io->iov[io->first];
+
+		if (n < v->iov_len) {
+			v->iov_base = (uint8_t *)v->iov_base + n;
+			v->iov_len -= n;
+			break;
+		}
+		n -= (uint32_t)v->iov_len;
+		io->first++;
+	}
+}
+
 int uring_adopt(struct uring_qp *q);
+/* Completes the requests of io: each one fully transferred before err
+ * (0: all) succeeds, the rest get err. */
+void uring_io_done(struct uring_qp *q, struct uring_io *io, int err);
+uint16_t uring_inline_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
+int uring_inline_pick(struct weir_blk *dev, int mode, const struct stat *st);
 uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n);
 uint16_t uring_poll(struct weir_blk_qp *qp, uint16_t budget);
 uint16_t uring_wait(struct weir_blk_qp *qp, uint16_t budget, uint64_t timeout_ns);

@@ -159,43 +159,6 @@ static int prep_io(struct uring_qp *q, uint32_t slot)
 
 /* --- submission --------------------------------------------------------- */
 
-static void add_iov(struct uring_io *io, const struct iovec *v, int n)
-{
-	for (int i = 0; i < n; i++) {
-		struct iovec *last = io->niov ? &io->iov[io->niov - 1] : NULL;
-
-		/* Neighbouring pool buffers become one run (one fixed I/O). */
-		if (last && (uint8_t *)last->iov_base + last->iov_len == v[i].iov_base)
-			last->iov_len += v[i].iov_len;
-		else
-			io->iov[io->niov++] = v[i];
-	}
-}
-
-static bool can_merge(const struct uring_priv *u, const struct uring_io *io,
-		      const struct weir_blk_req *r, uint32_t bytes, int niov)
-{
-	return u->merge && io->op == r->op && r->op <= WEIR_BLK_WRITE &&
-	       io->fua == !!(r->flags & WEIR_BLK_REQ_FUA) &&
-	       !((io->head->flags | r->flags) & WEIR_BLK_REQ_NOMERGE) &&
-	       io->off + io->left == r->lba << u->lbs_shift &&
-	       io->left + bytes <= u->merge_max && io->niov + niov <= WEIR_BLK_MAX_IOV;
-}
-
-static void io_start(struct uring_priv *u, struct uring_io *io, struct weir_blk_req *r,
-		     uint32_t bytes)
-{
-	io->head = io->tail = r;
-	r->drv_next = NULL;
-	io->op = r->op;
-	io->fua = r->flags & WEIR_BLK_REQ_FUA;
-	io->off = r->lba << u->lbs_shift;
-	io->left = r->op == WEIR_BLK_FLUSH ? 0 : bytes;
-	io->done = 0;
-	io->first = io->niov = 0;
-	io->tries = 0;
-}
-
 uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16_t n)
 {
 	struct uring_qp *q = (struct uring_qp *)qp;
@@ -205,6 +168,8 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 	uint32_t slot = 0;
 	uint16_t i, io_first = 0;
 
+	if (u->inline_io)
+		return uring_inline_submit(qp, reqs, n);
 	if (u->defer && uring_adopt(q) < 0)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -212,12 +177,12 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 		uint32_t bytes = r->nblocks << u->lbs_shift;
 		int niov = r->op <= WEIR_BLK_WRITE ? weir_blk_req_iov(r, v) : 0;
 
-		if (io && can_merge(u, io, r, bytes, niov)) {
+		if (io && uring_can_merge(u, io, r, bytes, niov)) {
 			io->tail->drv_next = r;
 			io->tail = r;
 			r->drv_next = NULL;
 			io->left += bytes;
-			add_iov(io, v, niov);
+			uring_add_iov(io, v, niov);
 			qp->stats.merged++;
 			continue;
 		}
@@ -235,8 +200,8 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 		slot = q->free[--q->nfree];
 		io = &q->io[slot];
 		io_first = i;
-		io_start(u, io, r, bytes);
-		add_iov(io, v, niov);
+		uring_io_start(u, io, r, bytes);
+		uring_add_iov(io, v, niov);
 		q->busy++;
 		qp->stats.ios++;
 	}
@@ -258,9 +223,8 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 
 /* --- completion --------------------------------------------------------- */
 
-static void io_finish(struct uring_qp *q, uint32_t slot, int err)
+void uring_io_done(struct uring_qp *q, struct uring_io *io, int err)
 {
-	struct uring_io *io = &q->io[slot];
 	uint64_t end = 0;
 	uint32_t lbs = q->base.dev->info.lbs;
 
@@ -278,27 +242,13 @@ static void io_finish(struct uring_qp *q, uint32_t slot, int err)
 		/* What a short transfer finished before the error stands. */
 		weir_blk_qp_complete(&q->base, r, err && end > io->done ? err : 0);
 	}
-	q->free[q->nfree++] = slot;
-	q->busy--;
 }
 
-/* Steps the I/O's iovecs past n transferred bytes. */
-static void io_advance(struct uring_io *io, uint32_t n)
+static void io_finish(struct uring_qp *q, uint32_t slot, int err)
 {
-	io->done += n;
-	io->left -= n;
-	io->off += n;
-	while (n) {
-		struct iovec *v = &io->iov[io->first];
-
-		if (n < v->iov_len) {
-			v->iov_base = (uint8_t *)v->iov_base + n;
-			v->iov_len -= n;
-			break;
-		}
-		n -= (uint32_t)v->iov_len;
-		io->first++;
-	}
+	uring_io_done(q, &q->io[slot], err);
+	q->free[q->nfree++] = slot;
+	q->busy--;
 }
 
 static void resubmit(struct uring_qp *q, uint32_t slot)
@@ -361,7 +311,7 @@ static void io_complete(struct uring_qp *q, uint32_t slot, int res, bool from_au
 		return;
 	}
 	q->n_short++;
-	io_advance(io, (uint32_t)res);
+	uring_io_advance(io, (uint32_t)res);
 	resubmit(q, slot);
 }
 

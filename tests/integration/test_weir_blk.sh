@@ -106,7 +106,8 @@ modes)
 	for spec in "uring:$dev?direct=1" "uring:$dev?direct=0" "uring:$dev?direct=1&fixed=0" \
 		"uring:$dev?direct=1&sqpoll=1" "uring:$dev?direct=1&sqpoll=1&sq_cpu=0&wait=1" \
 		"uring:$dev?direct=1&wait=0" "uring:$dev?direct=1&wait=1&lbs=4096" \
-		"uring:$dir/file?direct=1" "uring:$shm/file?direct=0"; do
+		"uring:$dir/file?direct=1" "uring:$shm/file?direct=0" "uring:$shm/file?direct=0&inline=0" \
+		"uring:$dir/file?direct=0&inline=1"; do
 		n=$((n + 1))
 		st="$dir/state$n"
 		wb -d "$spec" --rw write --bs 16k --iodepth 8 --verify --verify-state "$st" --json
@@ -116,9 +117,13 @@ modes)
 		[ "$(json read.bytes)" = "$want" ] || fail "$spec: read $(json read.bytes) of $want bytes"
 		[ "$(json verify.durable_at_start)" = "$blocks" ] ||
 			fail "$spec: $(json verify.durable_at_start) of $blocks blocks recorded durable"
-		# Wait mode is what was asked: sleeping unless polling was.
+		# Wait mode is what was asked: sleeping unless polling was, or the
+		# I/O is done in submit (inline=auto on tmpfs, inline=1).
 		case $spec in
 		*wait=0*) [ "$(json wait)" = False ] || fail "$spec waits" ;;
+		*inline=1 | "uring:$shm/file?direct=0")
+			[ "$(json wait)" = False ] && [ "$(json xstats.inline)" = 1 ] &&
+				[ "$(json xstats.inline_ios)" -gt 0 ] || fail "$spec is not inline" ;;
 		*) [ "$(json wait)" = True ] || fail "$spec does not wait" ;;
 		esac
 		# Reordered asynchronous writes and reads over the same blocks.
@@ -227,6 +232,23 @@ print(next(i for i in range(len(d) // 4) if struct.unpack_from("<I", d, 4 * i)[0
 	dd if=/dev/zero of="$REPLY" bs="$lbs" seek="$lba" count=1 oflag=direct conv=notrunc status=none
 	wb_fails "lba $lba: no weir-blk header: a lost write" -d "$dev" --verify-only \
 		--verify-state "$st" --bs 64k --iodepth 8
+	# The same on tmpfs, where inline=auto writes in the submitting thread.
+	mkdir -p "$shm"
+	truncate -s 16M "$shm/crash"
+	dev="uring:$shm/crash?direct=0"
+	echo "+ weir-blk -d $dev --rw randwrite --verify --fsync 32 (inline; kill -9 after 1 s)"
+	"$blk" -d "$dev" --rw randwrite --bs 8k --iodepth 16 --verify --fsync 32 \
+		--verify-state "$dir/state2" -t 30s --quiet >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	pid=""
+	wb -d "$dev" --verify-only --verify-state "$dir/state2" --bs 64k --iodepth 8 --json
+	[ "$(json xstats.inline)" = 1 ] || fail "$dev: not inline"
+	[ "$(json verify.durable_at_start)" -gt 100 ] ||
+		fail "only $(json verify.durable_at_start) blocks durable after 1 s inline"
+	[ "$(json verify.mismatches)" = 0 ] || fail "inline: a durable write was lost"
 	;;
 rate)
 	mkdir -p "$shm"

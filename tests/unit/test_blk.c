@@ -147,6 +147,11 @@ ParameterizedTestParameters(blk, every_mode_reads_back_what_it_wrote)
 		{"/tmp", "direct=0&wait=1"},
 		{"/tmp", "direct=1&sqpoll=1&wait=1&sq_cpu=0"},
 		{"/dev/shm", "direct=0"},
+		{"/dev/shm", "direct=0&inline=0"},
+		{"/dev/shm", "direct=1&lbs=4096"},
+		{"/dev/shm", "direct=0&inline=0&fixed=0&lbs=4096"},
+		{"/tmp", "direct=0&inline=1"},
+		{"/tmp", "direct=1&inline=1&fixed=0"},
 		{"/dev/shm", "direct=1&sqpoll=1&lbs=4096"},
 	};
 
@@ -201,6 +206,7 @@ ParameterizedTest(struct mode *m, blk, every_mode_reads_back_what_it_wrote)
 	struct weir_blk_stats st;
 	struct weir_blk_info in;
 	struct weir_blk *dev;
+	bool inl;
 
 	scratch_file(m->dir, 2 << 20, f, sizeof(f));
 	snprintf(spec, sizeof(spec), "uring:%s?%s", f, m->keys);
@@ -211,12 +217,19 @@ ParameterizedTest(struct mode *m, blk, every_mode_reads_back_what_it_wrote)
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_SQPOLL), !!strstr(m->keys, "sqpoll=1"));
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_FIXED), !strstr(m->keys, "fixed=0"));
 	cr_assert_eq(in.lbs, strstr(m->keys, "lbs=4096") ? 4096u : 512u);
+	/* inline=auto: on for tmpfs (no RWF_NOWAIT), never else. */
+	inl = strstr(m->keys, "inline=1") ||
+	      (!strcmp(m->dir, "/dev/shm") && !strstr(m->keys, "inline=0") &&
+	       !strstr(m->keys, "sqpoll=1"));
+	cr_assert_eq(xstat(dev, "inline"), inl, "%s: inline", m->keys);
+	/* An inline device never sleeps: its completions are there at once. */
 	cr_assert_eq(!!(in.features & WEIR_BLK_F_WAIT),
-		     strstr(m->keys, "wait=1") || (!strstr(m->keys, "wait=0") &&
-						    !strstr(m->keys, "iopoll=1")));
+		     !inl && (strstr(m->keys, "wait=1") || (!strstr(m->keys, "wait=0") &&
+							     !strstr(m->keys, "iopoll=1"))));
 	write_read_all(dev, 1);
 	write_read_all(dev, 2);
-	cr_assert_eq(!!xstat(dev, "fixed_ios"), !strstr(m->keys, "fixed=0"));
+	cr_assert_eq(!!xstat(dev, "inline_ios"), inl);
+	cr_assert_eq(!!xstat(dev, "fixed_ios"), !strstr(m->keys, "fixed=0") && !inl);
 	cr_assert_eq(blk_op(dev, 0, WEIR_BLK_FLUSH, 0, 0), 0);
 	weir_blk_stats_get(dev, &st);
 	cr_assert_eq(st.errors + st.refused, 0);

@@ -6,7 +6,8 @@
  * of at most N (xstat batch_submits), wait mode sleeps in the kernel and
  * returns at its timeout or a completion, wait=0 with SQPOLL spins, and
  * SQPOLL's default spins on the completion queue for spin= us before it
- * sleeps (xstat spin_hits), never with the poller pinned to its own CPU.
+ * sleeps (xstat spin_hits), never with the poller pinned to its own CPU;
+ * inline=auto does tmpfs I/O in submit, completions still polled.
  * fini fails when a pool buffer leaked.
  */
 #include <pthread.h>
@@ -167,5 +168,66 @@ Test(blk_wait, sqpoll_spins_briefly_on_the_completion_queue_then_sleeps)
 	sqpoll_reads(spec, &hits, &waits);
 	sched_setaffinity(0, sizeof(old), &old);
 	cr_assert_eq(hits, 0, "spun with the poller on this CPU");
+	unlink(f);
+}
+
+/* inline=auto on tmpfs (which refuses RWF_NOWAIT: io_uring would hand
+ * each request to a kernel worker): submit does the I/O, poll_burst still
+ * hands the completions over, adjacent requests merge, and a FUA write is
+ * durable on completion, a plain one only after a flush. */
+Test(blk_wait, inline_on_tmpfs_completes_in_submit_and_keeps_the_queue_pair_contract)
+{
+	struct weir_blk_req w[5], rd = {.op = WEIR_BLK_READ, .lba = 0, .nblocks = 8};
+	struct weir_blk_req *rp[5], *done[8];
+	struct weir_blk_conf conf = {.pool = pool};
+	char f[64], spec[160], why[WEIR_BLK_ERRSIZE];
+	struct weir_blk *dev;
+
+	scratch_file("/dev/shm", 1 << 20, f, sizeof(f));
+	snprintf(spec, sizeof(spec), "uring:%s?direct=0&lbs=512", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(xstat(dev, "inline"), 1, "tmpfs, buffered: inline=auto is on");
+	for (int i = 0; i < 5; i++) {
+		/* One FUA write at 64, four adjacent plain ones from 0. */
+		w[i] = (struct weir_blk_req){.op = WEIR_BLK_WRITE, .lba = i < 4 ? (uint64_t)i * 8 : 64,
+					     .nblocks = 8, .flags = i < 4 ? 0 : WEIR_BLK_REQ_FUA};
+		cr_assert_eq(weir_blk_buf_alloc(pool, 4096, &w[i].pkt), 0);
+		pkt_pattern(w[i].pkt, w[i].lba * 512, 7);
+		rp[i] = &w[i];
+	}
+	cr_assert_eq(weir_blk_submit_burst(dev, 0, rp, 5), 5);
+	cr_assert_eq(weir_blk_inflight(dev, 0), 5, "done, but not yet polled");
+	cr_assert_eq(xstat(dev, "inline_ios"), 2, "four adjacent writes merged into one");
+	cr_assert_eq(weir_blk_poll_burst(dev, 0, done, 8), 5);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(w[i].status, 0, "write %d: %d", i, w[i].status);
+		cr_assert_eq(!!(w[i].done_flags & WEIR_BLK_DONE_DURABLE), i == 4, "write %d", i);
+		weir_pkt_free(w[i].pkt);
+	}
+	cr_assert_lt(weir_blk_durable_seq(dev, 0), w[0].seq, "no flush yet");
+	cr_assert_eq(blk_op(dev, 0, WEIR_BLK_FLUSH, 0, 0), 0);
+	cr_assert_geq(weir_blk_durable_seq(dev, 0), w[3].seq, "the flush covers them");
+	cr_assert_eq(weir_blk_buf_alloc(pool, 4096, &rd.pkt), 0);
+	cr_assert_eq(weir_blk_sync(dev, 0, &rd), 0);
+	cr_assert_eq(pkt_find_bad(rd.pkt, 0, 7), -1);
+	weir_pkt_free(rd.pkt);
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 8, 7), 0);
+	weir_blk_close(dev);
+	/* inline=0 keeps io_uring; sqpoll=1 and inline=1 contradict. */
+	snprintf(spec, sizeof(spec), "uring:%s?direct=0&inline=0", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 64, 8, 7), 0);
+	cr_assert_eq(xstat(dev, "inline") + xstat(dev, "inline_ios"), 0);
+	weir_blk_close(dev);
+	snprintf(spec, sizeof(spec), "uring:%s?direct=0&inline=1&sqpoll=1", f);
+	cr_assert_eq(weir_blk_open(spec, &conf, &dev, why, sizeof(why)), -EINVAL);
+	cr_assert(strstr(why, "inline=1 runs I/O in the submitting thread"), "%s", why);
+	unlink(f);
+	/* A disk file (it has RWF_NOWAIT): auto leaves io_uring in charge. */
+	scratch_file("/tmp", 1 << 20, f, sizeof(f));
+	snprintf(spec, sizeof(spec), "uring:%s?direct=0", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(xstat(dev, "inline"), 0, "a disk file's page cache: no inline");
+	weir_blk_close(dev);
 	unlink(f);
 }
