@@ -232,11 +232,11 @@ static int open_mirror(struct cap *c, int i)
 
 /*
  * It also gets wake=0 unless it says otherwise: the per-frame wake ring
- * (afpacket's default, for a forwarder's first frame after idle) runs two
- * more eBPF programs per frame in the receiving kernel (on a veth, on the
- * sender's CPU: bench/capture.sh's generator fell from ~290-360 to ~260
- * kpps), and a capture gains nothing from waking within 100 us when its
- * blocks may wait 10 ms anyway.
+ * (afpacket's default, for a forwarder's first frame after idle) runs an
+ * eBPF fanout program per frame in the receiving kernel (on a veth, on the
+ * sender's CPU; with the two it had before, bench/capture.sh's generator
+ * fell from ~290-360 to ~260 kpps), and a capture gains nothing from waking
+ * within 100 us when its blocks may wait 10 ms anyway.
  */
 static const char *port_spec(const char *spec, char *buf, size_t len)
 {

@@ -67,20 +67,23 @@ struct afp_kstats {
 };
 
 /* The wake ring (afpacket_wake.c): a TPACKET_V2 socket fanned out with the
- * block ring by an eBPF program that reads *sel; each socket's own filter
- * counts the frames that reach it. */
+ * block ring by an eBPF program that reads *sel and counts the frames it
+ * sends each socket. */
 #define AFP_WAKE_ARM_EMPTY 256 /* empty polls before frames go to the wake ring */
 #define AFP_WAKE_BUSY 16      /* frames waiting in it that send them back */
+#define AFP_WAKE_LIGHT 32     /* ... or frames taken from it within a window */
+#define AFP_WAKE_WINDOW_NS 1000000
+#define AFP_WAKE_PROGS 2 /* the fanout program, a drop-all filter for the setup */
 #define AFP_WAKE_RING_BYTES (4u << 20) /* the wake ring's slots, together */
 /* The programs' map value, shared with the kernel: what the kernel writes
  * per frame on a line of its own. */
 struct afp_wake_ctl {
 	uint32_t sel;   /* fanout member for new frames: 0 blocks, 1 wake ring */
-	uint32_t sent;  /* frames that reached the wake socket (its filter) */
+	uint32_t sent;  /* frames the program sent the wake socket */
 	uint32_t done;  /* of those, read (or dropped by the kernel) */
-	uint32_t ready; /* 0 until the group is made: the wake socket takes nothing */
+	uint32_t ready; /* 0 until the group is made: nothing counted, nothing lands */
 	uint32_t pad0[12];
-	uint32_t blk;    /* frames that reached the block socket (its filter) */
+	uint32_t blk;    /* frames the program sent the block socket */
 	uint32_t blk_ok; /* blk when the driver last found every one of them read */
 	uint32_t pad1[14];
 };
@@ -88,7 +91,7 @@ static_assert(sizeof(struct afp_wake_ctl) == 128, "two cache lines");
 static_assert(offsetof(struct afp_wake_ctl, blk) == 64, "the kernel's line");
 struct afp_wake {
 	int fd, epfd, map_fd;
-	int prog_fd[3]; /* fanout, block socket filter, wake socket filter */
+	int prog_fd[AFP_WAKE_PROGS];
 	struct afp_wake_ctl *ctl; /* in ctl_map */
 	void *ctl_map;
 	uint8_t *map;   /* the ring */
@@ -98,6 +101,8 @@ struct afp_wake {
 	bool holding; /* wake-ring frames wait for older ones in the blocks */
 	bool broken;  /* the wake ring is stuck: never armed again */
 	uint32_t dropped_at; /* ctl->done + 1 after the last drops seen, 0: none */
+	uint32_t light_n;    /* frames taken from the wake ring since light_t0 */
+	weir_ns_t light_t0;
 	uint64_t pkts, arms, slips, drops; /* xstats */
 };
 struct afp_rxq {

@@ -14,20 +14,25 @@
  * mmapped BPF_F_MMAPABLE array), so switching costs one store and no system
  * call. The driver "arms" the wake ring after AFP_WAKE_ARM_EMPTY empty polls
  * and goes back to the blocks when a poll finds AFP_WAKE_BUSY frames
- * waiting in the wake ring: light traffic and the first frames after idle
- * take the per-frame ring (copied into pool buffers), sustained load the
- * zero-copy blocks. The program itself sends frames back to the blocks
+ * waiting in the wake ring, or it took more than AFP_WAKE_LIGHT frames
+ * within a millisecond: light traffic and the first frames after idle
+ * take the per-frame ring (copied into pool buffers), anything more the
+ * zero-copy blocks. (A wake-ring frame costs the sending CPU of a veth
+ * ~0.4 us more than a block frame: a slot of its own, a wake-up callback;
+ * when weir kept up with a 300-470 kpps sender, a fifth of its frames went
+ * through the wake ring.) The program itself sends frames back to the blocks
  * (the "spill") when the wake ring is nearly full, and for frames its 4 KiB
  * slots do not hold: GSO super-frames, frames of an MTU raised since.
  *
  * Order. A switch is one store, but a frame the kernel steered just before
  * it may still be on its way (on another CPU, or a vCPU the host stalled)
  * while newer ones land in the other ring; and a frame in the block ring's
- * open block is not seen before the block retires. So each socket has a
- * socket filter of its own that counts every frame reaching it (ctl->blk,
- * ctl->sent; the kernel's order: fanout program, then the member's filter,
- * then the frame lands or is dropped and counted in PACKET_STATISTICS),
- * and the driver reads a ring only when the other one holds nothing older:
+ * open block is not seen before the block retires. So the fanout program
+ * counts the frames it sends each socket (ctl->blk, ctl->sent; what it
+ * sends lands or is dropped and counted in the socket's PACKET_STATISTICS,
+ * but for looped-back frames, which the kernel drops uncounted first and
+ * the program does not count either), and the driver reads a ring only
+ * when the other one holds nothing older:
  *  - blocks -> wake ring: a wake-ring frame is read only once every frame
  *    counted on the block socket has been read from the blocks or dropped
  *    (the block socket's PACKET_STATISTICS, whose tp_packets counts both,
@@ -41,12 +46,13 @@
  *  - wake ring -> blocks: a block is opened only once every frame counted
  *    on the wake socket has been read (ctl->done) or dropped (its
  *    PACKET_STATISTICS), unless the wake ring is holding for that block.
- * Counting at the sockets' own filters, not in the fanout program, makes
- * the counts exact: frames that reached a socket before it joined the group
- * are counted too, and frames the kernel drops before a socket's filter
- * (looped-back ones) by neither. The checks cost a load or two per burst
- * and per block, and a getsockopt only while a count has moved (at each
- * arm, and for frames that raced a switch).
+ * The counts are exact only if nothing lands that the program did not
+ * count: frames reaching a socket before it joined the group, so both
+ * drop everything until the group is made (afp_wake_join). One program
+ * per frame (the fanout program and the two counting filters it replaced
+ * were ~5% of a veth sender's CPU in a profile). The checks cost a load or
+ * two per burst and per block, and a getsockopt only while a count has
+ * moved (at each arm, and for frames that raced a switch).
  *
  * The queue's wait_fd is an epoll set of both sockets. Ports with more
  * than one queue (their fanout spreads by flow) or kernels without eBPF
@@ -88,7 +94,7 @@
 #define AFP_FANOUT_IGNORE_OUT 0x4000
 #define AFP_FANOUT_UNIQUE 0x2000
 
-enum { PROG_FANOUT, PROG_BLK, PROG_WAKE };
+enum { PROG_FANOUT, PROG_DROP };
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
 {
@@ -114,14 +120,20 @@ static int prog_load(const struct bpf_insn *insn, uint32_t n)
 }
 
 /*
- * The fanout program (r6: the skb, r1: the map value):
+ * The fanout program (r6: the skb, r1: the map value), the only program a
+ * frame runs once the group is made:
  *
- *     if (!c->sel) return 0;
- *     if (skb->gso_size || skb->len > max_len)
- *             { xchg(&c->sel, 0); return 0; }    (must spill)
- *     if (c->sent - c->done >= limit && c->blk == c->blk_ok)
- *             { xchg(&c->sel, 0); return 0; }    (the spill)
- *     return 1;
+ *     if (!c->ready) return 1;              (setup: the wake socket drops it)
+ *     if (skb->pkt_type == PACKET_LOOPBACK) return 0;   (counted nowhere)
+ *     if (c->sel) {
+ *             if (skb->gso_size || skb->len > max_len)
+ *                     goto must_spill;
+ *             if (c->sent - c->done < limit || c->blk != c->blk_ok)
+ *                     { atomic c->sent += 1; return 1; }
+ *     must_spill:
+ *             xchg(&c->sel, 0);             (the spill)
+ *     }
+ *     atomic c->blk += 1; return 0;
  *
  * A frame no slot holds always goes to the blocks: in a slot it would be
  * cut, i.e. dropped (rx_truncated), and a 64 KiB TCP super-frame is 45
@@ -131,13 +143,10 @@ static int prog_load(const struct bpf_insn *insn, uint32_t n)
  * frames older than it: a reordering, which TCP rides out, where the cut
  * was a certain loss.
  *
- * and the two counting filters, which keep every byte (return ~0):
- *
- *     block socket:  atomic c->blk += 1;
- *     wake socket:   if (!c->ready) return 0; atomic c->sent += 1;
- *
- * The fetching atomics are full barriers (BPF's memory model): a count
- * seen by the driver implies the program's spill store before it.
+ * and a filter that drops everything, on each socket only while the group
+ * is made (afp_wake_join). The fetching atomics are full barriers (BPF's
+ * memory model): a count seen by the driver implies the program's spill
+ * store before it.
  */
 static int progs_load(struct afp_wake *w)
 {
@@ -147,52 +156,48 @@ static int progs_load(struct afp_wake *w)
 	const struct bpf_insn fanout[] = {
 		I(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
 		MAP_VALUE(m),
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, CTL(ready), 0),
+		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 25, 0), /* -> setup */
+		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
+		  (short)offsetof(struct __sk_buff, pkt_type), 0),
+		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, 21, PACKET_LOOPBACK), /* -> uncounted */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, CTL(sel), 0),
-		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 16, 0), /* -> exit with 0 */
+		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 17, 0), /* -> blocks */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
 		  (short)offsetof(struct __sk_buff, gso_size), 0),
-		I(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 11, 0), /* -> must spill */
+		I(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 13, 0), /* -> must spill */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
 		  (short)offsetof(struct __sk_buff, len), 0),
-		I(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_2, 0, 9, max_len), /* -> must spill */
+		I(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_2, 0, 11, max_len), /* -> must spill */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(sent), 0),
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, CTL(done), 0),
 		I(BPF_ALU | BPF_SUB | BPF_X, BPF_REG_2, BPF_REG_3, 0, 0),
-		I(BPF_JMP32 | BPF_JGE | BPF_K, BPF_REG_2, 0, 2, limit), /* -> spill */
-		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1), /* wake: */
+		I(BPF_JMP32 | BPF_JGE | BPF_K, BPF_REG_2, 0, 4, limit), /* -> spill */
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1), /* wake: */
+		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(sent), BPF_ADD | BPF_FETCH),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1),
 		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(blk), 0), /* spill: */
 		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, CTL(blk_ok), 0),
-		I(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_2, BPF_REG_3, -5, 0), /* -> wake */
+		I(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_2, BPF_REG_3, -7, 0), /* -> wake */
 		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 0), /* must spill: */
 		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(sel), BPF_XCHG),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1), /* blocks: */
+		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(blk), BPF_ADD | BPF_FETCH),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0), /* uncounted: */
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1), /* setup: */
+		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct bpf_insn drop[] = {
 		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
 		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
-	const struct bpf_insn blk[] = {
-		MAP_VALUE(m),
-		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1),
-		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(blk), BPF_ADD | BPF_FETCH),
-		I(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1),
-		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
-	const struct bpf_insn wake[] = {
-		MAP_VALUE(m),
-		I(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, CTL(ready), 0),
-		I(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, 4, 0), /* -> drop */
-		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 1),
-		I(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_1, BPF_REG_2, CTL(sent), BPF_ADD | BPF_FETCH),
-		I(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1),
-		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-		I(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0), /* drop: */
-		I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	};
 
-	static_assert(WEIR_ARRAY_SIZE(fanout) == 22, "the jumps above count on it");
+	static_assert(WEIR_ARRAY_SIZE(fanout) == 32, "the jumps above count on it");
 	w->prog_fd[PROG_FANOUT] = prog_load(fanout, WEIR_ARRAY_SIZE(fanout));
-	w->prog_fd[PROG_BLK] = prog_load(blk, WEIR_ARRAY_SIZE(blk));
-	w->prog_fd[PROG_WAKE] = prog_load(wake, WEIR_ARRAY_SIZE(wake));
-	for (int i = 0; i < 3; i++)
+	w->prog_fd[PROG_DROP] = prog_load(drop, WEIR_ARRAY_SIZE(drop));
+	for (int i = 0; i < AFP_WAKE_PROGS; i++)
 		if (w->prog_fd[i] < 0)
 			return -errno;
 	return 0;
@@ -228,8 +233,8 @@ static int filter_attach(int fd, int prog_fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) ? -errno : 0;
 }
 
-/* The wake socket: a TPACKET_V2 ring of w->slots frames, its counting
- * filter on before it is bound. */
+/* The wake socket: a TPACKET_V2 ring of w->slots frames, dropping all
+ * until the group is made (afp_wake_join). */
 static int ring_make(struct afp_wake *w, int ifindex, bool vnet, uint32_t frame_size)
 {
 	struct tpacket_req req = {
@@ -253,7 +258,7 @@ static int ring_make(struct afp_wake *w, int ifindex, bool vnet, uint32_t frame_
 	    (vnet && setsockopt(w->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) ||
 	    setsockopt(w->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
 		return -errno;
-	if ((err = filter_attach(w->fd, w->prog_fd[PROG_WAKE])))
+	if ((err = filter_attach(w->fd, w->prog_fd[PROG_DROP])))
 		return err;
 	w->map_len = (size_t)frame_size * w->slots;
 	m = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, w->fd, 0);
@@ -309,7 +314,7 @@ static void wake_free(struct afp_wake *w)
 		close(w->epfd);
 	if (w->fd >= 0)
 		close(w->fd);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < AFP_WAKE_PROGS; i++)
 		if (w->prog_fd[i] >= 0)
 			close(w->prog_fd[i]);
 	if (w->map_fd >= 0)
@@ -336,17 +341,42 @@ void afp_wake_setup(struct afp_rxq *q, int ifindex, bool vnet, uint32_t frame_si
 	if (!w)
 		return;
 	w->fd = w->epfd = w->map_fd = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < AFP_WAKE_PROGS; i++)
 		w->prog_fd[i] = -1;
 	w->slots = AFP_WAKE_RING_BYTES / frame_size;
 	w->frame_size = frame_size;
 	q->wake = w;
 	if ((err = map_make(w)) || (err = progs_load(w)) ||
-	    (err = filter_attach(q->ring->fd, w->prog_fd[PROG_BLK])) ||
+	    (err = filter_attach(q->ring->fd, w->prog_fd[PROG_DROP])) ||
 	    (err = ring_make(w, ifindex, vnet, frame_size)))
 		wake_drop(q, err);
 }
 
+/* Waits until every frame the kernel is delivering has landed or been
+ * dropped: setting the fanout program again waits for an RCU grace period
+ * (synchronize_net() in __fanout_set_data_bpf) before it frees the old one. */
+static int group_settle(struct afp_wake *w, int ring_fd)
+{
+	return setsockopt(ring_fd, SOL_PACKET, PACKET_FANOUT_DATA, &w->prog_fd[PROG_FANOUT],
+			  sizeof(int)) ? -errno : 0;
+}
+
+static int filter_detach(int fd)
+{
+	int unused = 0;
+
+	return setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &unused, sizeof(unused)) ? -errno : 0;
+}
+
+/*
+ * Until the group is made both sockets drop everything, so no frame lands
+ * that the program did not count: once both joined and the group settled,
+ * nothing reaches the block socket but through the program, which sends
+ * every frame to the wake socket until ready is set; the block socket's
+ * filter goes, ready is set (the program counts from here on), and once
+ * the frames sent to the wake socket before that are gone, its filter goes
+ * too. Two grace periods at open; then one program per frame.
+ */
 void afp_wake_join(struct afp_rxq *q)
 {
 	struct afp_wake *w = q->wake;
@@ -354,13 +384,16 @@ void afp_wake_join(struct afp_rxq *q)
 
 	if (!w)
 		return;
-	if ((err = group_make(w, q->ring->fd)) || (err = epoll_make(w, q->ring->fd))) {
-		wake_drop(q, err);
-		return;
-	}
-	/* From here on the wake socket takes what the program sends it (and
-	 * nothing before: sel is 0). */
+	if ((err = group_make(w, q->ring->fd)) || (err = epoll_make(w, q->ring->fd)) ||
+	    (err = group_settle(w, q->ring->fd)) || (err = filter_detach(q->ring->fd)))
+		goto fail;
 	__atomic_store_n(&w->ctl->ready, 1, __ATOMIC_SEQ_CST);
+	if ((err = group_settle(w, q->ring->fd)) || (err = filter_detach(w->fd)))
+		goto fail;
+	return;
+fail:
+	/* The block socket's frames are not all counted: no wake ring. */
+	wake_drop(q, err);
 }
 
 void afp_wake_release(struct afp_rxq *q)
@@ -381,8 +414,10 @@ static void select_ring(struct afp_wake *w, uint32_t member)
 	 * before any frame goes to the wake ring; the counts read after a
 	 * switch are read after it. */
 	__atomic_store_n(&w->ctl->sel, member, __ATOMIC_SEQ_CST);
-	if (member == 1)
+	if (member == 1) {
+		w->light_t0 = 0; /* a new window at the first frame */
 		weir_port_ctr_add(&w->arms, 1);
+	}
 }
 
 /* Frames in the block ring not read yet: in the block open in the driver,
@@ -599,8 +634,20 @@ uint16_t afp_wake_rx(struct afp_rxq *q, struct weir_pkt **pkts, uint16_t n, uint
 			pkts[got++] = p;
 		}
 	}
-	/* Sustained load: back to the zero-copy blocks. */
-	if (seen >= AFP_WAKE_BUSY && sel)
-		select_ring(w, 0);
+	/* Sustained load, or more than light traffic: back to the zero-copy
+	 * blocks. A wake-ring frame costs the kernel a slot of its own and a
+	 * wake-up callback (~0.4 us of the sender's CPU on a veth), a block
+	 * frame a few bytes in a shared block; above AFP_WAKE_LIGHT frames a
+	 * millisecond that is no longer worth it, and frames wait for a block
+	 * to fill or retire as on any busy TPACKET_V3 ring. */
+	if (sel && seen) {
+		if (now - w->light_t0 > AFP_WAKE_WINDOW_NS) {
+			w->light_t0 = now;
+			w->light_n = 0;
+		}
+		w->light_n += seen;
+		if (seen >= AFP_WAKE_BUSY || w->light_n > AFP_WAKE_LIGHT)
+			select_ring(w, 0);
+	}
 	return got;
 }

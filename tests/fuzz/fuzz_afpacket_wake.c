@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w = calloc(1, sizeof(*w));
 	CHECK(w);
 	w->fd = w->epfd = w->map_fd = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < AFP_WAKE_PROGS; i++)
 		w->prog_fd[i] = -1;
 	w->ctl = &ctl;
 	w->slots = SLOTS;
