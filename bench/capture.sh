@@ -223,6 +223,14 @@ ceiling_part() {
 	for t in none $TOOLS; do
 		printf "ceiling with %-8s median %s pps (rounds:%s)\n" "$t" "$(med "${X[$t]}")" "${X[$t]}"
 	done
+	# The sender's CPU is saturated in every round: what a capture adds
+	# to its time per frame is the kernel's delivery to that tool (with
+	# KWORK=none; with rps, only the hand-off to CAP_CPU).
+	for t in $TOOLS; do
+		awk -v a="$(med "${X[none]}")" -v b="$(med "${X[$t]}")" -v t="$t" 'BEGIN {if (a > 0 && b > 0)
+			printf "sender CPU per frame with %s capturing: %+.0f ns (%.0f against %.0f alone)\n",
+				t, 1e9 / b - 1e9 / a, 1e9 / b, 1e9 / a}'
+	done
 }
 
 # cpu_ns PID: on-CPU ns of all of PID's threads so far.
