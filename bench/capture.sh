@@ -216,7 +216,7 @@ ceiling_part() {
 		for t in none $TOOLS; do
 			read -r rate got sent < <(ceil_trial "$t")
 			echo "  round $rep: $t: offered $rate pps$([ "$t" = none ] || awk -v g="$got" -v s="$sent" \
-				'BEGIN {printf ", captured %d of %d (%.2f%% lost)", g, s, s > 0 ? 100 * (1 - g / s) : 0}')"
+				'BEGIN {printf ", captured %d of %d (%.2f%% lost)", g, s, (s > 0 ? 100 * (1 - g / s) : 0)}')"
 			X[$t]="${X[$t]:-} $rate"
 		done
 	done
