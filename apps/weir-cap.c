@@ -240,19 +240,33 @@ static int open_mirror(struct cap *c, int i)
  */
 static const char *port_spec(const char *spec, char *buf, size_t len)
 {
-	bool tmo, wake;
+	/* 1 MiB blocks, 16 of them (the driver's 256 KiB x 64: the same
+	 * 16 MiB): a wakeup, a poll and a block release per ~7000 frames.
+	 * bench/capture.sh PARTS=cpu at 300 kpps, 3 rounds: 177 ns a frame
+	 * (150-207) -> 142 (125-150), tcpdump 186 (148-190). */
+	static const char *const defs[][2] = {
+		{"timeout_us=", CAP_AFP_TIMEOUT_STR}, {"wake=", "0"},
+		{"block_size=", "1048576"}, {"blocks=", "16"},
+	};
+	size_t at;
 	int n;
 
 	if (strncmp(spec, "afpacket:", 9))
 		return spec;
-	tmo = strstr(spec, "timeout_us=") != NULL;
-	wake = strstr(spec, "wake=") != NULL;
-	if (tmo && wake)
+	n = snprintf(buf, len, "%s", spec);
+	if (n < 0 || (size_t)n >= len)
 		return spec;
-	n = snprintf(buf, len, "%s%c%s%s%s", spec, strchr(spec, '?') ? '&' : '?',
-		     tmo ? "" : "timeout_us=" CAP_AFP_TIMEOUT_STR, !tmo && !wake ? "&" : "",
-		     wake ? "" : "wake=0");
-	return n > 0 && (size_t)n < len ? buf : spec;
+	at = (size_t)n;
+	for (size_t k = 0; k < sizeof(defs) / sizeof(defs[0]); k++) {
+		if (strstr(spec, defs[k][0]))
+			continue;
+		n = snprintf(buf + at, len - at, "%c%s%s", strchr(buf, '?') ? '&' : '?', defs[k][0],
+			     defs[k][1]);
+		if (n < 0 || (size_t)n >= len - at)
+			return spec;
+		at += (size_t)n;
+	}
+	return buf;
 }
 
 static int open_ports(struct cap *c)
