@@ -3,14 +3,27 @@
 #
 # Capture to a file: the highest offered rate of 64-byte frames at which a
 # capture tool writes to a file with less than 0.1% loss, for weir-cap
-# (afpacket port, pcapng), tcpdump -w and dumpcap (if installed), on the
-# same veth, with the same generator (weir-gen -m tx, afpacket with
-# qdisc_bypass, on GEN_CPU) and the capture on CAP_CPU (one CPU for every
-# tool: weir-cap's --cores N,N puts its writer inline in the receive
-# lcore). Each rate is a trial of SECS seconds of frames; loss is 1 - (frames in the file / frames
-# the generator sent). Rates go up by STEP x from START until a trial
-# loses more; then BISECT halvings of the last interval. Each tool is
-# measured REPS times, alternating; medians and the ratio are printed.
+# (afpacket port, pcapng; weirxdp: an afxdp port), tcpdump -w and dumpcap
+# (if installed), on the same veth, with the same generator (weir-gen -m
+# tx on GEN_CPU, over GEN_PORT: afxdp, or afpacket with qdisc_bypass) and
+# the capture on CAP_CPU (one CPU for every tool: weir-cap's --cores N,N
+# puts its writer inline in the receive lcore). Each rate is a trial of
+# SECS seconds of frames; loss is 1 - (frames in the file / frames the
+# generator sent). Rates go up by STEP x from START until a trial loses
+# more; then BISECT halvings of the last interval. Each tool is measured
+# REPS times, alternating; medians and the ratio are printed.
+#
+# Method: what bounds the search. On a veth there is no NIC: the
+# receiving kernel's work (the skb, the copy into each tool's packet
+# ring, the stack after it) runs where the sender's veth_xmit runs, on
+# GEN_CPU, unless KWORK=rps moves it to CAP_CPU (rps_cpus on the capture
+# veth, as a NIC's interrupt on the capture core would: the tool then
+# shares its CPU with the kernel's delivery to it). So the loss part first
+# measures the ceiling: the generator alone (nothing capturing) asked for
+# far more than it can send, and with each tool capturing. A tool that
+# loses nothing at the highest rate the generator reaches is reported as
+# a lower bound ("+"): the generator, not the tool, was the limit. Both
+# tools always run under the same GEN_PORT, KWORK, CPUs and file system.
 #
 # The second part is not bound by the generator: CPU time per captured
 # frame at a fixed offered rate CPU_PPS below every tool's limit, CPU_SECS
@@ -18,20 +31,17 @@
 # capturing process's threads (/proc/PID/task/*/schedstat: utime + stime
 # in ns) from just before the generator starts until 1.5 s after it ends
 # (libpcap's tools get their last ring block after 1 s), divided by the
-# frames in the file.
+# frames in the file. It does not count the kernel's delivery into the
+# ring (on the sender's CPU, or in softirq), which the ceiling part shows.
 #
 #   bench/capture.sh [BUILD_DIR]       (as root)
 #   env: REPS=3 SECS=2 START=100000 STEP=1.5 BISECT=2 GEN_CPU=0 CAP_CPU=1
 #        DIR=/var/tmp (where the files go) TOOLS="weir tcpdump dumpcap"
 #        (weirpcap: weir-cap -F pcap, classic pcap like tcpdump's -w, 16
-#        bytes of record header a frame against pcapng's 44)
-#        KWORK=none|rps PARTS="loss cpu file" CPU_PPS=300000 CPU_SECS=4
-#
-# On a veth the kernel's receive work (the copy into each tool's packet
-# ring) runs on the sender's CPU, so on two cores the generator tops out
-# before any tool does. KWORK=rps moves that work to CAP_CPU (rps_cpus), as
-# a NIC's interrupt on the capture core would: the tool then shares its
-# CPU with the kernel's delivery to it, and the generator can offer more.
+#        bytes of record header a frame against pcapng's 44; weirxdp:
+#        weir-cap -i afxdp:, the frames taken by XDP before the stack)
+#        KWORK=none|rps GEN_PORT=afxdp|afpacket PARTS="ceiling loss cpu file"
+#        CPU_PPS=300000 CPU_SECS=4
 #
 # A rate the generator cannot reach (its own rate below 90% of the one
 # asked) caps the search: a tool that keeps up with everything offered is
@@ -45,7 +55,7 @@ CAP="$build/apps/weir-cap" GEN="$build/apps/weir-gen"
 REPS=${REPS:-3} SECS=${SECS:-2} START=${START:-100000} STEP=${STEP:-1.5} BISECT=${BISECT:-2}
 GEN_CPU=${GEN_CPU:-0} CAP_CPU=${CAP_CPU:-1} DIR=${DIR:-/var/tmp} KWORK=${KWORK:-none}
 TOOLS=${TOOLS:-weir tcpdump dumpcap}
-PARTS=${PARTS:-loss cpu file} CPU_PPS=${CPU_PPS:-300000} CPU_SECS=${CPU_SECS:-4}
+PARTS=${PARTS:-ceiling loss cpu file} GEN_PORT=${GEN_PORT:-afxdp} CPU_PPS=${CPU_PPS:-300000} CPU_SECS=${CPU_SECS:-4}
 [ -x "$CAP" ] && [ -x "$GEN" ] || { echo "no $CAP or $GEN: build first"; exit 1; }
 weir_require_veth
 weir_require_cmd tcpdump capinfos awk
@@ -59,6 +69,11 @@ none) ;;
 rps) weir_nsexec dut sh -c "printf %x $((1 << CAP_CPU)) >/sys/class/net/$D/queues/rx-0/rps_cpus" || exit 1 ;;
 *) echo "KWORK=$KWORK: none or rps"; exit 1 ;;
 esac
+case "$GEN_PORT" in
+afxdp) GSPEC="afxdp:$G" ;;
+afpacket) GSPEC="afpacket:$G?qdisc_bypass=1" ;;
+*) echo "GEN_PORT=$GEN_PORT: afxdp or afpacket"; exit 1 ;;
+esac
 tmp=$(mktemp -d "$DIR/weir-bench-capture.XXXXXX")
 weir_on_cleanup "rm -rf '$tmp'"
 
@@ -67,6 +82,7 @@ start_tool() {
 	case "$1" in
 	weir) weir_bg dut "$CAP" --quiet -i "afpacket:$D" -w "$2" --cores "$CAP_CPU,$CAP_CPU" ;;
 	weirpcap) weir_bg dut "$CAP" --quiet -i "afpacket:$D" -w "$2" -F pcap --cores "$CAP_CPU,$CAP_CPU" ;;
+	weirxdp) weir_bg dut "$CAP" --quiet -i "afxdp:$D" -w "$2" --cores "$CAP_CPU,$CAP_CPU" ;;
 	tcpdump) weir_bg dut taskset -c "$CAP_CPU" tcpdump -i "$D" -n -w "$2" ;;
 	dumpcap) weir_bg dut taskset -c "$CAP_CPU" dumpcap -q -i "$D" -w "$2" ;;
 	esac
@@ -79,7 +95,7 @@ trial() {
 	start_tool "$1" "$f" 2>"$tmp/tool.err"
 	pid=$WEIR_BG_PID
 	sleep 1
-	weir_nsexec gen "$GEN" --quiet -p "afpacket:$G?qdisc_bypass=1" -m tx -r "${2}pps" -n "$n" \
+	weir_nsexec gen "$GEN" --quiet -p "$GSPEC" -m tx -r "${2}pps" -n "$n" \
 		--cores "$GEN_CPU" >"$tmp/gen" 2>&1
 	# libpcap hands tcpdump and dumpcap a ring block when it is full or
 	# after their 1 s timeout: the last frames wait that long.
@@ -136,7 +152,7 @@ med() { printf "%s\n" $1 | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1)
 rng() { printf "%s\n" $1 | sort -g | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//'; }
 
 loss_part() {
-	echo "capture bench: ${SECS}s of 64-byte frames per trial, generator weir-gen on CPU $GEN_CPU, capture on CPU $CAP_CPU, files in $DIR, kernel receive work: $KWORK"
+	echo "capture bench: ${SECS}s of 64-byte frames per trial, generator weir-gen over $GEN_PORT on CPU $GEN_CPU, capture on CPU $CAP_CPU, files in $DIR, kernel receive work: $KWORK"
 	echo "  weir:    weir-cap -i afpacket:$D -w F.pcapng --cores $CAP_CPU,$CAP_CPU"
 	echo "  tcpdump: taskset -c $CAP_CPU tcpdump -i $D -n -w F ($(tcpdump --version 2>&1 | head -1))"
 	command -v dumpcap >/dev/null && echo "  dumpcap: taskset -c $CAP_CPU dumpcap -q -i $D -w F"
@@ -166,6 +182,57 @@ loss_part() {
 	done
 }
 
+# ceil_trial TOOL|none: prints "offered_pps captured sent": the generator
+# asked for CEIL_PPS for SECS, TOOL capturing (none: nothing).
+ceil_trial() {
+	local f="$tmp/x.pcapng" pid="" got=0 sent rate
+	rm -f "$f"
+	if [ "$1" != none ]; then
+		start_tool "$1" "$f" 2>"$tmp/tool.err"
+		pid=$WEIR_BG_PID
+		sleep 1
+	fi
+	weir_nsexec gen "$GEN" --quiet -p "$GSPEC" -m tx -r "$CEIL_PPS" -t "${SECS}s" \
+		--cores "$GEN_CPU" >"$tmp/gen" 2>&1
+	if [ -n "$pid" ]; then
+		sleep 1.5
+		kill -INT "$pid"
+		wait "$pid" 2>/dev/null
+		got=$(capinfos -c -M "$f" 2>/dev/null | awk '/Number of packets/ {print $NF}')
+	fi
+	sent=$(awk '/tx:/ {print $2; exit}' "$tmp/gen")
+	rate=$(awk '/tx:/ {for (i = 1; i < NF; i++) if ($(i + 1) ~ /^[kM]pps/) {
+		print int($i * ($(i + 1) ~ /^M/ ? 1e6 : 1e3)); exit}}' "$tmp/gen")
+	echo "${rate:-0} ${got:-0} ${sent:-0}"
+}
+
+# The generator's ceiling: alone, and with each tool capturing all it can.
+ceiling_part() {
+	local rep t rate got sent
+	declare -A X
+	CEIL_PPS=${CEIL_PPS:-20mpps}
+	echo "ceiling: weir-gen over $GEN_PORT asked $CEIL_PPS for ${SECS}s, KWORK=$KWORK"
+	for rep in $(seq "$REPS"); do
+		for t in none $TOOLS; do
+			read -r rate got sent < <(ceil_trial "$t")
+			echo "  round $rep: $t: offered $rate pps$([ "$t" = none ] || awk -v g="$got" -v s="$sent" \
+				'BEGIN {printf ", captured %d of %d (%.2f%% lost)", g, s, (s > 0 ? 100 * (1 - g / s) : 0)}')"
+			X[$t]="${X[$t]:-} $rate"
+		done
+	done
+	for t in none $TOOLS; do
+		printf "ceiling with %-8s median %s pps (rounds:%s)\n" "$t" "$(med "${X[$t]}")" "${X[$t]}"
+	done
+	# The sender's CPU is saturated in every round: what a capture adds
+	# to its time per frame is the kernel's delivery to that tool (with
+	# KWORK=none; with rps, only the hand-off to CAP_CPU).
+	for t in $TOOLS; do
+		awk -v a="$(med "${X[none]}")" -v b="$(med "${X[$t]}")" -v t="$t" 'BEGIN {if (a > 0 && b > 0)
+			printf "sender CPU per frame with %s capturing: %+.0f ns (%.0f against %.0f alone)\n",
+				t, 1e9 / b - 1e9 / a, 1e9 / b, 1e9 / a}'
+	done
+}
+
 # cpu_ns PID: on-CPU ns of all of PID's threads so far.
 cpu_ns() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
@@ -179,7 +246,7 @@ cpu_trial() {
 	pid=$WEIR_BG_PID
 	sleep 1
 	c0=$(cpu_ns "$pid")
-	weir_nsexec gen "$GEN" --quiet -p "afpacket:$G?qdisc_bypass=1" -m tx -r "${CPU_PPS}pps" \
+	weir_nsexec gen "$GEN" --quiet -p "$GSPEC" -m tx -r "${CPU_PPS}pps" \
 		-n $((CPU_PPS * CPU_SECS)) --cores "$GEN_CPU" >"$tmp/gen" 2>&1
 	sleep 1.5
 	c1=$(cpu_ns "$pid")
@@ -259,9 +326,10 @@ file_part() {
 
 for part in $PARTS; do
 	case "$part" in
+	ceiling) ceiling_part ;;
 	loss) loss_part ;;
 	cpu) cpu_part ;;
 	file) file_part ;;
-	*) echo "PARTS: loss, cpu, file (not $part)"; exit 1 ;;
+	*) echo "PARTS: ceiling, loss, cpu, file (not $part)"; exit 1 ;;
 	esac
 done

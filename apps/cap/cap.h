@@ -47,6 +47,7 @@
 #define CAP_STAGE (CAP_BATCH * CAP_COPY_MAX)
 #define CAP_DONE 64               /* staged packets freed in one weir_pkt_free_bulk */
 #define CAP_FLUSH_NS (20 * WEIR_NS_PER_MS) /* a batch waits at most this long while busy */
+#define CAP_XDP_RX 8192           /* AF_XDP RX descriptors a port (see open_ports) */
 
 /* ->udata64 of a captured frame: interface id and direction. */
 #define CAP_META(ifid, dir) ((uint64_t)(ifid) | (uint64_t)(dir) << 16)

@@ -6,12 +6,20 @@
  * script can compare them with what tshark and libpcap read; the port's
  * xstats go to stderr as name=value lines.
  *
+ * A replay also says how long the scheduler kept the reader off its CPU:
+ * desched_max_ns= is the longest run-queue wait (from
+ * /proc/thread-self/schedstat, the kernel's own count) between two polls,
+ * so the test can tell a replay that kept bad time from a process that was
+ * not running (a loaded machine) and judge only the runs that ran.
+ *
  *   pcap_tool write SPEC N [GAP_US]  N frames (every third a chain) in
  *                              bursts of 8, GAP_US apart; hex on stdout
  *   pcap_tool read SPEC        replays until the port says it is done
  *
  * Exit 0, or 1 with the port's message when it does not open or dies.
  */
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,24 +128,51 @@ static int do_write(struct weir_port *port, struct weir_pool *pool, int n, long 
 	return 0;
 }
 
+/* Run-queue wait of this thread so far in ns (schedstat's second field),
+ * or 0 when the kernel has no schedstat. */
+static uint64_t runq_wait_ns(int fd)
+{
+	char buf[96];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	uint64_t run, wait;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return sscanf(buf, "%" SCNu64 " %" SCNu64, &run, &wait) == 2 ? wait : 0;
+}
+
 static int do_read(struct weir_port *port)
 {
 	weir_ns_t end = weir_clock_now() + 60 * WEIR_NS_PER_SEC;
 	struct weir_pkt *pkts[32];
+	int sfd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	uint64_t wait = runq_wait_ns(sfd), wait_max = 0;
 	unsigned idle = 0;
+	int rc = 1;
 
 	while (weir_clock_now() < end) {
 		uint16_t got = weir_port_rx_burst(port, 0, pkts, 32);
+		uint64_t w = runq_wait_ns(sfd);
 
+		if (w - wait > wait_max)
+			wait_max = w - wait;
+		wait = w;
 		for (uint16_t i = 0; i < got; i++)
 			print_hex(pkts[i]);
 		weir_pkt_free_bulk(pkts, got);
 		idle = got ? 0 : idle + 1;
-		if (idle % 64 == 1 && xstat(port, "replay_done"))
-			return 0;
+		if (idle % 64 == 1 && xstat(port, "replay_done")) {
+			rc = 0;
+			break;
+		}
 	}
-	fprintf(stderr, "pcap_tool: replay did not end within 60 s\n");
-	return 1;
+	fprintf(stderr, "desched_max_ns=%" PRIu64 "%s\n", wait_max, sfd < 0 ? " (no schedstat)" : "");
+	if (sfd >= 0)
+		close(sfd);
+	if (rc)
+		fprintf(stderr, "pcap_tool: replay did not end within 60 s\n");
+	return rc;
 }
 
 int main(int argc, char **argv)

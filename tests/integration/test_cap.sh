@@ -32,6 +32,8 @@
 #                        live inline (root)
 #   test_cap.sh live     afpacket on a veth in a namespace, weir-gen on the
 #                        other end: every frame sent is in the file (root)
+#   test_cap.sh live_xdp the same through an afxdp port (weir-cap's deeper
+#                        AF_XDP RX ring) (root)
 #   test_cap.sh mirror   capture from a running weir-fwd (-i app:SOCKET):
 #                        the frames it forwarded, both ports, with their
 #                        direction, none dropped (root)
@@ -44,7 +46,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 CAP=$BUILD/apps/weir-cap
 GEN=$BUILD/apps/weir-gen
-CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|signal_twice|full|live|inline|mirror|mirror_gen}
+CASE=${1:?usage: test_cap.sh read|filter|rotate|signal|signal_twice|full|live|live_xdp|inline|mirror|mirror_gen}
 [ -x "$CAP" ] || weir_skip "weir-cap not built under $BUILD (needs libpcap)"
 weir_require_cmd tshark capinfos tcpdump python3
 FAILS=0
@@ -421,9 +423,9 @@ case_live() {
 	weir_require_veth
 	[ -x "$GEN" ] || weir_skip "weir-gen not built"
 	weir_topo_pair a b
-	local f=$TMP/live.pcapng ifb
+	local f=$TMP/live.pcapng ifb drv=${LIVE_DRV:-afpacket}
 	ifb=$(weir_if b a)
-	weir_nsexec b "$CAP" "${XARGS[@]}" --quiet -i "afpacket:$ifb" -w "$f" -c 20000 udp 2>"$TMP/err" &
+	weir_nsexec b "$CAP" "${XARGS[@]}" --quiet -i "$drv:$ifb" -w "$f" -c 20000 udp 2>"$TMP/err" &
 	local pid=$!
 	sleep 0.5
 	weir_nsexec a "$GEN" --quiet -p "afpacket:$(weir_if a b)" -m tx -r 50kpps -n 20000 >/dev/null 2>&1 ||
@@ -433,7 +435,7 @@ case_live() {
 	[ "$(nframes "$f")" = 20000 ] || fail "live: $(nframes "$f") frames in the file, want 20000: $(cat "$TMP/err")"
 	monotonic "$f" || fail "live: timestamps"
 	[ "$(tshark -r "$f" -Y 'udp.dstport == 9' 2>/dev/null | wc -l)" = 20000 ] || fail "live: not weir-gen's frames"
-	echo "ok: live: 20000 frames from weir-gen over afpacket: $(head -1 "$TMP/err")"
+	echo "ok: live: 20000 frames from weir-gen over afpacket, captured by $drv: $(head -1 "$TMP/err")"
 }
 
 # A running weir-fwd between two namespaces, unchanged: weir-cap mirrors
@@ -507,6 +509,7 @@ signal) case_signal ;;
 signal_twice) case_signal_twice ;;
 full) case_full ;;
 live) case_live ;;
+live_xdp) LIVE_DRV=afxdp case_live ;;
 inline) case_inline ;;
 mirror) case_mirror ;;
 mirror_gen) case_mirror_gen ;;

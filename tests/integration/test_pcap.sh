@@ -13,9 +13,11 @@
 #                                   through libpcap, the same frames
 #   test_pcap.sh PCAP_TOOL replay   files made by text2pcap and editcap
 #                                   replay as the frames they were made of
-#   test_pcap.sh PCAP_TOOL timing   a file with 20 ms gaps replays at its
+#   test_pcap.sh PCAP_TOOL timing   a file with 5 ms gaps replays at its
 #                                   timing (and at speed=2, pps=): elapsed
 #                                   time, p99 deviation reported and bounded
+#                                   (runs the scheduler kept off the CPU
+#                                   for >= 20 ms at once are run again)
 #   test_pcap.sh PCAP_TOOL bad      truncated, corrupt-header, text and
 #                                   missing files: refused with a message or
 #                                   read up to the damage, never a crash
@@ -178,23 +180,42 @@ case_replay() {
 }
 
 # replay_timed SPEC MIN_MS MAX_MS: replays, checks the elapsed time and
-# the p99 deviation the port reports (loose: a shared, noisy machine).
+# the p99 deviation the port reports (loose: a shared, noisy machine). A
+# run that misses either bound while pcap_tool was kept off its CPU for
+# DESCHED_MS or more at once (its desched_max_ns, the kernel's run-queue
+# wait) says nothing about the replay's timing: it is run again, up to 3
+# times. A miss without such a wait fails at once, and so does a third
+# descheduled miss: a loaded machine can delay the verdict, not pass it.
+DESCHED_MS=20
 replay_timed() {
-	local spec=$1 min=$2 max=$3 t0 t1 ms p99 n
-	t0=$(date +%s%N)
-	"$TOOL" read "$spec" >"$TMP/out.hex" 2>"$TMP/r.err" || { fail "$spec: $(cat "$TMP/r.err")"; return; }
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
+	local spec=$1 min=$2 max=$3 t0 t1 ms p99 n why desched try
 	n=$(wc -l <"$TMP/in.hex")
-	[ "$(wc -l <"$TMP/out.hex")" = $n ] || fail "$spec: $(wc -l <"$TMP/out.hex") of $n frames"
-	{ [ $ms -ge $min ] && [ $ms -le $max ]; } || fail "$spec: took $ms ms, want $min..$max"
-	p99=$(sed -n 's/^replay_dev_p99_ns=//p' "$TMP/r.err")
-	# 50 ms: two cores shared with other builds; a quiet machine reads
-	# tens to hundreds of microseconds here.
-	[ -n "$p99" ] && [ "$p99" -lt 50000000 ] || fail "$spec: p99 deviation ${p99:-missing} ns (want < 50 ms)"
-	grep -q "deviation from the schedule p50 .* p99 .* late" "$TMP/r.err" ||
-		fail "$spec: no timing report at close: $(tail -1 "$TMP/r.err")"
-	echo "ok: $spec: $ms ms, p99 deviation $((p99 / 1000)) us; $(grep -o 'p50.*' "$TMP/r.err")"
+	for try in 1 2 3; do
+		t0=$(date +%s%N)
+		"$TOOL" read "$spec" >"$TMP/out.hex" 2>"$TMP/r.err" || { fail "$spec: $(cat "$TMP/r.err")"; return; }
+		t1=$(date +%s%N)
+		ms=$(((t1 - t0) / 1000000))
+		[ "$(wc -l <"$TMP/out.hex")" = $n ] || { fail "$spec: $(wc -l <"$TMP/out.hex") of $n frames"; return; }
+		grep -q "deviation from the schedule p50 .* p99 .* late" "$TMP/r.err" ||
+			{ fail "$spec: no timing report at close: $(tail -1 "$TMP/r.err")"; return; }
+		p99=$(sed -n 's/^replay_dev_p99_ns=//p' "$TMP/r.err")
+		desched=$(sed -n 's/^desched_max_ns=\([0-9]*\).*/\1/p' "$TMP/r.err")
+		[ -n "$p99" ] && [ -n "$desched" ] || { fail "$spec: no replay_dev_p99_ns or desched_max_ns"; return; }
+		why=""
+		{ [ $ms -ge $min ] && [ $ms -le $max ]; } || why="took $ms ms, want $min..$max"
+		# 50 ms: two cores shared with other builds; a quiet machine
+		# reads tens to hundreds of microseconds here.
+		[ "$p99" -lt 50000000 ] || why="${why:+$why; }p99 deviation $p99 ns (want < 50 ms)"
+		if [ -z "$why" ]; then
+			echo "ok: $spec: $ms ms, p99 deviation $((p99 / 1000)) us, longest run-queue wait $((desched / 1000)) us; $(grep -o 'p50.*' "$TMP/r.err")"
+			return
+		fi
+		if [ "$desched" -lt $((DESCHED_MS * 1000000)) ] || [ $try = 3 ]; then
+			fail "$spec: $why (longest run-queue wait $((desched / 1000)) us, run $try)"
+			return
+		fi
+		echo "note: $spec: $why, but pcap_tool waited $((desched / 1000000)) ms for a CPU at once: run again"
+	done
 }
 
 case_timing() {
