@@ -11,7 +11,28 @@
 #
 #   bench/virtio.sh [BUILD_DIR] [SECONDS] [RUNS]
 #   (env: GEN_CPU, default 0; BACKEND_CPU, default 1; WAIT_MAX, default
-#   10; RETRIES, default 2)
+#   10; RETRIES, default 2; RTT_SPREAD, default 1.5; ONLY, default
+#   "split dpdk packed")
+#
+# Pinning: the sender's polling thread on GEN_CPU, the backend's on
+# BACKEND_CPU, each alone on its CPU (taskset, DPDK -l/--main-lcore; the
+# idle main lcores on the other CPU), the same for weir and DPDK. Both
+# poll without sleeping, so on one CPU they would take turns by the
+# scheduler's slices and measure it; on two CPUs every ring index,
+# descriptor and packet line crosses between them, which is what a
+# driver and its vhost backend cost each other.
+#
+# What moves the figures, found here (2 vCPUs of a KVM guest on AMD
+# EPYC): where the host puts the two vCPUs. bench/c2c measures one cache
+# line's round trip between GEN_CPU and BACKEND_CPU before each run: it
+# read 52-80 ns or ~320 ns within minutes (the host moving the vCPUs
+# between cores sharing a cache and cores that do not), and all three
+# senders' Mpps follow it (~4-5 Mpps at 320 ns). A run's three tries
+# (split, DPDK, packed) are comparable only at one round trip: a run
+# whose round trips differ by more than RTT_SPREAD times is run again
+# (RETRIES times at most), and each run's own ratios are printed with
+# their median, beside the ratio of the medians. Steal (the host running
+# something else on these vCPUs) is printed too; it stayed 0-3%.
 #
 # The machine is shared: a run whose backend or sender thread spent more
 # than WAIT_MAX % of the timed window runnable but not running (waiting
@@ -20,12 +41,9 @@
 # RETRIES times; the last try counts. The CPUs here are shared with
 # other containers, whose processes this one cannot see (so the "most
 # CPU" named is often nothing much): with both threads waiting 40-55%,
-# split, packed and DPDK alike fell to 1-2 Mpps, far below half, since
-# the ring holds 256 frames (microseconds) and the two lose their CPUs at
-# different times (milliseconds). Runs with neither waiting still
-# ranged 4.5-15.5 Mpps for DPDK's virtio-user and 7.6-23.4 for packed
-# rings (host-side sharing this VM cannot see), so read medians of few
-# runs here as the machine's, not the rings'.
+# split, packed and DPDK alike fell to 1-2 Mpps, since the ring holds 256
+# frames (microseconds) and the two lose their CPUs at different times
+# (milliseconds).
 #
 # No huge pages are needed by either: weir's pool is a memfd, and DPDK
 # 22.11's EAL backs --no-huge memory with a memfd too, which virtio-user
@@ -156,6 +174,7 @@ try() {
   for t in $(seq 0 "$retries"); do
     r=$("$@")
     read -r last bw sw hog rtt st <<<"$r"
+    rtts+=("$rtt")
     if [ "$bw" -le "$wait_max" ] && [ "$sw" -le "$wait_max" ]; then
       echo "  $name $last Mpps (backend waited ${bw}%, sender ${sw}%; line round trip ${rtt} ns, steal ${st}%)"
       return
@@ -169,18 +188,30 @@ try() {
 echo "virtio 64-byte TX into dpdk-testpmd net_vhost (rxonly, CPU $be_cpu), sender on CPU $gen_cpu, ${secs}s x $runs"
 wait_max=${WAIT_MAX:-10}
 retries=${RETRIES:-2}
+rtt_spread=${RTT_SPREAD:-1.5}
 contended=0
-w_all=() p_all=() d_all=()
+w_all=() p_all=() d_all=() rw_all=() rp_all=()
 for i in $(seq 1 "$runs"); do
-  echo "run $i:"
-  last=0; want split && try "weir virtio split " run_weir 0
-  w=$last
-  last=0; want dpdk && try "DPDK virtio-user  " run_dpdk
-  d=$last
-  last=0; want packed && try "weir virtio packed" run_weir 1
-  p=$last
-  echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps"
-  w_all+=("$w") p_all+=("$p") d_all+=("$d")
+  for t in $(seq 0 "$retries"); do
+    echo "run $i:"
+    rtts=()
+    last=0; want split && try "weir virtio split " run_weir 0
+    w=$last
+    last=0; want dpdk && try "DPDK virtio-user  " run_dpdk
+    d=$last
+    last=0; want packed && try "weir virtio packed" run_weir 1
+    p=$last
+    spread=$(printf '%s\n' "${rtts[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' |
+      awk '{print ($1 > 0 ? $2 / $1 : 99)}')
+    awk -v s="$spread" -v m="$rtt_spread" 'BEGIN {exit !(s <= m)}' && break
+    echo "run $i: the line round trip moved ${spread}x between its runs" \
+      "(the host moved the vCPUs): not comparable$([ "$t" -lt "$retries" ] && echo ', again')"
+  done
+  rw=$(awk -v a="$w" -v b="$d" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
+  rp=$(awk -v a="$p" -v b="$d" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
+  echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps;" \
+    "split ${rw}x, packed ${rp}x (line round trips ${rtts[*]} ns)"
+  w_all+=("$w") p_all+=("$p") d_all+=("$d") rw_all+=("$rw") rp_all+=("$rp")
 done
 [ "$contended" = 0 ] || echo "$contended of the runs above stayed contended after $retries retries"
 range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd-; }
@@ -191,7 +222,9 @@ echo "weir virtio, packed: $p_med Mpps (median, $(range "${p_all[@]}"))"
 d_med=$(printf '%s\n' "${d_all[@]}" | median)
 echo "DPDK virtio-user:    $d_med Mpps (median, $(range "${d_all[@]}"))"
 awk -v w="$w_med" -v p="$p_med" -v d="$d_med" 'BEGIN {if (d > 0)
-  printf "ratio weir/DPDK:     split %.2fx, packed %.2fx\n", w / d, p / d}'
+  printf "ratio of the medians: split %.2fx, packed %.2fx\n", w / d, p / d}'
+echo "median of the runs' own ratios: split $(printf '%s\n' "${rw_all[@]}" | median)x" \
+  "($(range "${rw_all[@]}")), packed $(printf '%s\n' "${rp_all[@]}" | median)x ($(range "${rp_all[@]}"))"
 bench_row virtio "64 B TX into testpmd net_vhost, split ring" Mpps higher "$w_med" "$d_med" \
 	"DPDK virtio-user" "$(range "${w_all[@]}")" "$(range "${d_all[@]}")" "$runs"
 bench_row virtio "64 B TX into testpmd net_vhost, packed ring" Mpps higher "$p_med" "$d_med" \

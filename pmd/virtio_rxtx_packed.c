@@ -242,6 +242,8 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		return 0;
 	if (q->pq.nfree < q->size / 2)
 		vt_tx_reap_packed(q);
+	vt_tx_prefetch(pkts, n < q->pq.nfree ? n : q->pq.nfree, q->pq.desc, q->pq.next_avail,
+			       q->size);
 	for (i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
 		bool inplace;
