@@ -174,15 +174,16 @@ try() {
   for t in $(seq 0 "$retries"); do
     r=$("$@")
     read -r last bw sw hog rtt st <<<"$r"
-    rtts+=("$rtt")
     if [ "$bw" -le "$wait_max" ] && [ "$sw" -le "$wait_max" ]; then
       echo "  $name $last Mpps (backend waited ${bw}%, sender ${sw}%; line round trip ${rtt} ns, steal ${st}%)"
+      rtts+=("$rtt")
       return
     fi
     echo "  $name $last Mpps, contended: backend waited ${bw}%, sender ${sw}% for the CPU" \
       "(most CPU of the processes visible here: $hog; line round trip ${rtt} ns)$([ "$t" -lt "$retries" ] && echo ', again')"
   done
   contended=$((contended + 1))
+  rtts+=("$rtt")
 }
 
 echo "virtio 64-byte TX into dpdk-testpmd net_vhost (rxonly, CPU $be_cpu), sender on CPU $gen_cpu, ${secs}s x $runs"
@@ -207,8 +208,8 @@ for i in $(seq 1 "$runs"); do
     echo "run $i: the line round trip moved ${spread}x between its runs" \
       "(the host moved the vCPUs): not comparable$([ "$t" -lt "$retries" ] && echo ', again')"
   done
-  rw=$(awk -v a="$w" -v b="$d" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
-  rp=$(awk -v a="$p" -v b="$d" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}')
+  rw=$(awk -v a="$w" -v b="$d" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+  rp=$(awk -v a="$p" -v b="$d" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
   echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps;" \
     "split ${rw}x, packed ${rp}x (line round trips ${rtts[*]} ns)"
   w_all+=("$w") p_all+=("$p") d_all+=("$d") rw_all+=("$rw") rp_all+=("$rp")
