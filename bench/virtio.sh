@@ -11,7 +11,7 @@
 #
 #   bench/virtio.sh [BUILD_DIR] [SECONDS] [RUNS]
 #   (env: GEN_CPU, default 0; BACKEND_CPU, default 1; WAIT_MAX, default
-#   10; RETRIES, default 2; RTT_SPREAD, default 1.5; ONLY, default
+#   10; RETRIES, default 2; RTT_SPREAD, default 2.5; ONLY, default
 #   "split dpdk packed")
 #
 # Pinning: the sender's polling thread on GEN_CPU, the backend's on
@@ -189,7 +189,7 @@ try() {
 echo "virtio 64-byte TX into dpdk-testpmd net_vhost (rxonly, CPU $be_cpu), sender on CPU $gen_cpu, ${secs}s x $runs"
 wait_max=${WAIT_MAX:-10}
 retries=${RETRIES:-2}
-rtt_spread=${RTT_SPREAD:-1.5}
+rtt_spread=${RTT_SPREAD:-2.5}
 contended=0
 w_all=() p_all=() d_all=() rw_all=() rp_all=()
 for i in $(seq 1 "$runs"); do
