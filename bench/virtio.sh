@@ -75,7 +75,8 @@ trap cleanup EXIT
 # busiest PID: "tid run_ns wait_ns" of PID's thread that has run longest
 # (the polling lcore), from /proc/PID/task/*/schedstat; again PID TID:
 # the same thread's "tid run_ns wait_ns" later (the same thread both
-# times, or the difference means nothing).
+# times, or the difference means nothing; "tid 0 0" when it has ended,
+# which counts as waiting 100%: the run did not last the window).
 busiest() {
   local t run wait best=0 out="0 0 0"
   for t in /proc/"$1"/task/*/schedstat; do
@@ -144,7 +145,8 @@ backend_run() {
   # mpps, backend wait %, sender wait %, the other process that ran most,
   # the line round trip, the host's steal % of the window.
   echo "${mpps:-0} $b0 $b1 $s0 $s1 $((w1 - w0)) $hog $rtt $(steal_pct "$st0" "$(steal)" "$((w1 - w0))")" |
-    awk '{printf "%s %.0f %.0f %s:%s %s %s\n", $1, 100 * ($7 - $4) / $14, 100 * ($13 - $10) / $14, $15, $16, $17, $18}'
+    awk '{printf "%s %.0f %.0f %s:%s %s %s\n", $1, $6 ? 100 * ($7 - $4) / $14 : 100,
+      $12 ? 100 * ($13 - $10) / $14 : 100, $15, $16, $17, $18}'
 }
 
 # run_weir PACKED: weir-gen over split (0) or packed (1) rings.
