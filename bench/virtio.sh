@@ -11,7 +11,28 @@
 #
 #   bench/virtio.sh [BUILD_DIR] [SECONDS] [RUNS]
 #   (env: GEN_CPU, default 0; BACKEND_CPU, default 1; WAIT_MAX, default
-#   10; RETRIES, default 2)
+#   10; RETRIES, default 2; RTT_SPREAD, default 2.5; ONLY, default
+#   "split dpdk packed")
+#
+# Pinning: the sender's polling thread on GEN_CPU, the backend's on
+# BACKEND_CPU, each alone on its CPU (taskset, DPDK -l/--main-lcore; the
+# idle main lcores on the other CPU), the same for weir and DPDK. Both
+# poll without sleeping, so on one CPU they would take turns by the
+# scheduler's slices and measure it; on two CPUs every ring index,
+# descriptor and packet line crosses between them, which is what a
+# driver and its vhost backend cost each other.
+#
+# What moves the figures, found here (2 vCPUs of a KVM guest on AMD
+# EPYC): where the host puts the two vCPUs. bench/c2c measures one cache
+# line's round trip between GEN_CPU and BACKEND_CPU before each run: it
+# read 52-80 ns or ~320 ns within minutes (the host moving the vCPUs
+# between cores sharing a cache and cores that do not), and all three
+# senders' Mpps follow it (~4-5 Mpps at 320 ns). A run's three tries
+# (split, DPDK, packed) are comparable only at one round trip: a run
+# whose round trips differ by more than RTT_SPREAD times is run again
+# (RETRIES times at most), and each run's own ratios are printed with
+# their median, beside the ratio of the medians. Steal (the host running
+# something else on these vCPUs) is printed too; it stayed 0-3%.
 #
 # The machine is shared: a run whose backend or sender thread spent more
 # than WAIT_MAX % of the timed window runnable but not running (waiting
@@ -20,12 +41,9 @@
 # RETRIES times; the last try counts. The CPUs here are shared with
 # other containers, whose processes this one cannot see (so the "most
 # CPU" named is often nothing much): with both threads waiting 40-55%,
-# split, packed and DPDK alike fell to 1-2 Mpps, far below half, since
-# the ring holds 256 frames (microseconds) and the two lose their CPUs at
-# different times (milliseconds). Runs with neither waiting still
-# ranged 4.5-15.5 Mpps for DPDK's virtio-user and 7.6-23.4 for packed
-# rings (host-side sharing this VM cannot see), so read medians of few
-# runs here as the machine's, not the rings'.
+# split, packed and DPDK alike fell to 1-2 Mpps, since the ring holds 256
+# frames (microseconds) and the two lose their CPUs at different times
+# (milliseconds).
 #
 # No huge pages are needed by either: weir's pool is a memfd, and DPDK
 # 22.11's EAL backs --no-huge memory with a memfd too, which virtio-user
@@ -41,6 +59,8 @@ runs=${3:-3}
 gen_cpu=${GEN_CPU:-0}
 be_cpu=${BACKEND_CPU:-1}
 gen="$build/apps/weir-gen"
+c2c="$build/bench/c2c"
+[ -x "$c2c" ] || { echo "virtio.sh: $c2c not built" >&2; exit 1; }
 [ -x "$gen" ] || { echo "virtio.sh: $gen not built" >&2; exit 1; }
 command -v dpdk-testpmd >/dev/null || { echo "virtio.sh: dpdk-testpmd not found; skipping" >&2; exit 77; }
 tmp=$(mktemp -d /tmp/weir-bench-virtio.XXXXXX)
@@ -52,15 +72,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# busiest PID: "run_ns wait_ns" of PID's thread that has run longest
-# (the polling lcore), from /proc/PID/task/*/schedstat.
+# busiest PID: "tid run_ns wait_ns" of PID's thread that has run longest
+# (the polling lcore), from /proc/PID/task/*/schedstat; again PID TID:
+# the same thread's "tid run_ns wait_ns" later (the same thread both
+# times, or the difference means nothing; "tid 0 0" when it has ended,
+# which counts as waiting 100%: the run did not last the window).
 busiest() {
-  local t run wait best=0 out="0 0"
+  local t run wait best=0 out="0 0 0"
   for t in /proc/"$1"/task/*/schedstat; do
     read -r run wait _ <"$t" 2>/dev/null || continue
-    [ "$run" -gt "$best" ] && best=$run out="$run $wait"
+    [ "$run" -gt "$best" ] && best=$run out="$(basename "$(dirname "$t")") $run $wait"
   done
   echo "$out"
+}
+again() {
+  local run=0 wait=0
+  read -r run wait _ <"/proc/$1/task/$2/schedstat" 2>/dev/null || true
+  echo "$2 $run $wait"
 }
 
 # cpu_hogs: every process's CPU time now, "pid ticks comm" lines.
@@ -69,14 +97,26 @@ cpu_hogs() {
     awk '{n = split($0, a, ") "); split(a[n], f, " "); print $1, f[12] + f[13], $2}'
 }
 
+# steal: the two CPUs' steal ticks (time the host ran something else
+# on them), summed, from /proc/stat; steal_pct BEFORE AFTER NS: % of
+# one CPU over NS ns.
+steal() {
+  awk -v a="cpu$gen_cpu" -v b="cpu$be_cpu" '$1 == a || $1 == b {s += $9} END {print s + 0}' /proc/stat
+}
+steal_pct() {
+  awk -v a="$1" -v b="$2" -v ns="$3" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%.0f", (b - a) / hz * 1e9 / ns * 100}'
+}
+
 # backend_run SENDER...: starts the backend, then SENDER in the
 # background once the socket is there; prints the backend's Rx Mpps over
 # the timed window (after 2 s of warm-up), the % of the window the
 # backend's and the sender's polling threads waited for their CPU, and
 # the other process that ran most meanwhile.
 backend_run() {
-  local log=$tmp/backend.log i mpps t0 b0 s0 b1 s1 w0 w1 h0 hog
+  local log=$tmp/backend.log i mpps t0 b0 s0 b1 s1 w0 w1 h0 hog rtt st0
   rm -f "$sock"
+  rtt=$("$c2c" "$gen_cpu" "$be_cpu" 100 2>/dev/null || echo 0)
   { echo start; sleep 2; echo "show port stats all"; sleep "$secs"; echo "show port stats all"
     echo stop; echo quit; } |
     dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix "weirvb$$" -l "$gen_cpu,$be_cpu" \
@@ -88,9 +128,9 @@ backend_run() {
   "$@" >"$tmp/sender.log" 2>&1 &
   tx_pid=$!
   sleep "$(awk -v t="$t0" -v n="$(date +%s%N)" 'BEGIN {d = (t + 2.05e9 - n) / 1e9; print (d > 0 ? d : 0)}')"
-  b0=$(busiest "$be_pid") s0=$(busiest "$tx_pid") w0=$(date +%s%N) h0=$(cpu_hogs)
+  b0=$(busiest "$be_pid") s0=$(busiest "$tx_pid") w0=$(date +%s%N) h0=$(cpu_hogs) st0=$(steal)
   sleep "$secs"
-  b1=$(busiest "$be_pid") s1=$(busiest "$tx_pid") w1=$(date +%s%N)
+  b1=$(again "$be_pid" "${b0%% *}") s1=$(again "$tx_pid" "${s0%% *}") w1=$(date +%s%N)
   hog=$(cpu_hogs | awk -v me="$be_pid $tx_pid" -v w="$((w1 - w0))" '
     NR == FNR {t[$1] = $2; next}
     ($1 in t) && index(" " me " ", " " $1 " ") == 0 {d = $2 - t[$1]; if (d > best) {best = d; c = $3}}
@@ -102,9 +142,11 @@ backend_run() {
   tx_pid=
   mpps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '{print $2}' | tail -n 1 |
     awk '{printf "%.2f", $1 / 1e6}')
-  # mpps, backend wait %, sender wait %, the other process that ran most.
-  echo "${mpps:-0} $b0 $b1 $s0 $s1 $((w1 - w0)) $hog" |
-    awk '{printf "%s %.0f %.0f %s:%s\n", $1, 100 * ($5 - $3) / $10, 100 * ($9 - $7) / $10, $11, $12}'
+  # mpps, backend wait %, sender wait %, the other process that ran most,
+  # the line round trip, the host's steal % of the window.
+  echo "${mpps:-0} $b0 $b1 $s0 $s1 $((w1 - w0)) $hog $rtt $(steal_pct "$st0" "$(steal)" "$((w1 - w0))")" |
+    awk '{printf "%s %.0f %.0f %s:%s %s %s\n", $1, $6 ? 100 * ($7 - $4) / $14 : 100,
+      $12 ? 100 * ($13 - $10) / $14 : 100, $15, $16, $17, $18}'
 }
 
 # run_weir PACKED: weir-gen over split (0) or packed (1) rings.
@@ -120,6 +162,9 @@ run_dpdk() {
     --total-num-mbufs 16384 --stats-period 100
 }
 
+# want SENDER: SENDER (split, packed, dpdk) is in $ONLY (default all).
+want() { case " ${ONLY:-split dpdk packed} " in *" $1 "*) return 0 ;; esac; return 1; }
+
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # try NAME CMD...: CMD (a run_ function) until its backend and sender
@@ -130,32 +175,46 @@ try() {
   shift
   for t in $(seq 0 "$retries"); do
     r=$("$@")
-    read -r last bw sw hog <<<"$r"
+    read -r last bw sw hog rtt st <<<"$r"
     if [ "$bw" -le "$wait_max" ] && [ "$sw" -le "$wait_max" ]; then
-      echo "  $name $last Mpps (backend waited ${bw}%, sender ${sw}%)"
+      echo "  $name $last Mpps (backend waited ${bw}%, sender ${sw}%; line round trip ${rtt} ns, steal ${st}%)"
+      rtts+=("$rtt")
       return
     fi
     echo "  $name $last Mpps, contended: backend waited ${bw}%, sender ${sw}% for the CPU" \
-      "(most CPU of the processes visible here: $hog)$([ "$t" -lt "$retries" ] && echo ', again')"
+      "(most CPU of the processes visible here: $hog; line round trip ${rtt} ns)$([ "$t" -lt "$retries" ] && echo ', again')"
   done
   contended=$((contended + 1))
+  rtts+=("$rtt")
 }
 
 echo "virtio 64-byte TX into dpdk-testpmd net_vhost (rxonly, CPU $be_cpu), sender on CPU $gen_cpu, ${secs}s x $runs"
 wait_max=${WAIT_MAX:-10}
 retries=${RETRIES:-2}
+rtt_spread=${RTT_SPREAD:-2.5}
 contended=0
-w_all=() p_all=() d_all=()
+w_all=() p_all=() d_all=() rw_all=() rp_all=()
 for i in $(seq 1 "$runs"); do
-  echo "run $i:"
-  try "weir virtio split " run_weir 0
-  w=$last
-  try "DPDK virtio-user  " run_dpdk
-  d=$last
-  try "weir virtio packed" run_weir 1
-  p=$last
-  echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps"
-  w_all+=("$w") p_all+=("$p") d_all+=("$d")
+  for t in $(seq 0 "$retries"); do
+    echo "run $i:"
+    rtts=()
+    last=0; want split && try "weir virtio split " run_weir 0
+    w=$last
+    last=0; want dpdk && try "DPDK virtio-user  " run_dpdk
+    d=$last
+    last=0; want packed && try "weir virtio packed" run_weir 1
+    p=$last
+    spread=$(printf '%s\n' "${rtts[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ' |
+      awk '{print ($1 > 0 ? $2 / $1 : 99)}')
+    awk -v s="$spread" -v m="$rtt_spread" 'BEGIN {exit !(s <= m)}' && break
+    echo "run $i: the line round trip moved ${spread}x between its runs" \
+      "(the host moved the vCPUs): not comparable$([ "$t" -lt "$retries" ] && echo ', again')"
+  done
+  rw=$(awk -v a="$w" -v b="$d" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+  rp=$(awk -v a="$p" -v b="$d" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+  echo "run $i: weir virtio split $w Mpps, packed $p Mpps, DPDK virtio-user $d Mpps;" \
+    "split ${rw}x, packed ${rp}x (line round trips ${rtts[*]} ns)"
+  w_all+=("$w") p_all+=("$p") d_all+=("$d") rw_all+=("$rw") rp_all+=("$rp")
 done
 [ "$contended" = 0 ] || echo "$contended of the runs above stayed contended after $retries retries"
 range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd-; }
@@ -166,7 +225,9 @@ echo "weir virtio, packed: $p_med Mpps (median, $(range "${p_all[@]}"))"
 d_med=$(printf '%s\n' "${d_all[@]}" | median)
 echo "DPDK virtio-user:    $d_med Mpps (median, $(range "${d_all[@]}"))"
 awk -v w="$w_med" -v p="$p_med" -v d="$d_med" 'BEGIN {if (d > 0)
-  printf "ratio weir/DPDK:     split %.2fx, packed %.2fx\n", w / d, p / d}'
+  printf "ratio of the medians: split %.2fx, packed %.2fx\n", w / d, p / d}'
+echo "median of the runs' own ratios: split $(printf '%s\n' "${rw_all[@]}" | median)x" \
+  "($(range "${rw_all[@]}")), packed $(printf '%s\n' "${rp_all[@]}" | median)x ($(range "${rp_all[@]}"))"
 bench_row virtio "64 B TX into testpmd net_vhost, split ring" Mpps higher "$w_med" "$d_med" \
 	"DPDK virtio-user" "$(range "${w_all[@]}")" "$(range "${d_all[@]}")" "$runs"
 bench_row virtio "64 B TX into testpmd net_vhost, packed ring" Mpps higher "$p_med" "$d_med" \

@@ -301,7 +301,9 @@ struct vt_packed {
 	uint16_t size;
 	uint16_t next_avail, next_used; /* ring positions */
 	uint16_t nfree;                 /* positions weir may fill */
-	uint16_t added;                 /* made available since the last kick test */
+	uint16_t added;                 /* made available since the last publish */
+	uint16_t held_flags;            /* what held's flags become at publish */
+	struct vring_packed_desc *held; /* the batch's first descriptor, or NULL */
 	bool avail_wrap, used_wrap;
 	bool event_idx;
 };
@@ -310,7 +312,18 @@ size_t vt_packed_bytes(uint16_t n);
 /* Lays the ring of size n out in mem (vt_packed_bytes(n) zeroed bytes). */
 void vt_packed_init(struct vt_packed *pq, void *mem, uint16_t n, bool event_idx);
 void vt_packed_addrs(const struct vt_packed *pq, struct vhu_vring_addr *a);
-/* Makes the chain segs[0..k-1] available as buffer id (k <= nfree). */
+/*
+ * Adding and publishing. The descriptors added between two publishes are
+ * one batch: every one is written in full except the batch's first
+ * descriptor's flags, which vt_packed_publish writes last with one
+ * release store (§2.8.6 allows a batch made available by its first
+ * descriptor's flags, as for a chain's head). A device polling the ring
+ * waits at that first descriptor, so it does not pull each line of the
+ * ring back while weir is still writing the next descriptor in it (four
+ * descriptors share a line); it then finds the whole batch at once.
+ */
+/* Writes the chain segs[0..k-1] as buffer id (k <= nfree); available
+ * at the next vt_packed_publish. */
 void vt_packed_add(struct vt_packed *pq, const struct vt_seg *segs, uint16_t k, uint16_t id,
 		   bool write);
 /* vt_packed_add for one descriptor, inline (the fast paths' case). */
@@ -324,9 +337,15 @@ static inline void vt_packed_add_one(struct vt_packed *pq, uint64_t addr, uint32
 	d->addr = addr;
 	d->len = len;
 	d->id = id;
-	/* Release: addr, len and id are visible before the flags that make
-	 * the descriptor available (as in vt_packed_add). */
-	__atomic_store_n(&d->flags, f, __ATOMIC_RELEASE);
+	/* Relaxed: the device reads this descriptor only after the batch's
+	 * first one, whose flags vt_packed_publish stores with release after
+	 * everything written here. */
+	if (pq->held) {
+		__atomic_store_n(&d->flags, f, __ATOMIC_RELAXED);
+	} else {
+		pq->held = d;
+		pq->held_flags = f;
+	}
 	if (++pq->next_avail == pq->size) {
 		pq->next_avail = 0;
 		pq->avail_wrap = !pq->avail_wrap;
@@ -335,9 +354,10 @@ static inline void vt_packed_add_one(struct vt_packed *pq, uint64_t addr, uint32
 	pq->added++;
 }
 
-/* True when the device asked to be kicked for what was added since the
- * last call. */
-bool vt_packed_kick_needed(struct vt_packed *pq);
+/* Makes the batch added since the last call available (the release
+ * store of its first descriptor's flags, pairing with the device's
+ * acquire of them); true when the device asked to be kicked for it. */
+bool vt_packed_publish(struct vt_packed *pq);
 /* The used descriptor at pos (when the device has written one there for
  * wrap counter wrap): true with *out copied out once, or false. Inline:
  * the bursts test one per frame. */
@@ -555,6 +575,37 @@ static inline bool vt_tx_simple(const struct vt_txq *q, const struct weir_pkt *p
 	return p->nb_segs == 1 && p->pool == q->pool && !p->flags &&
 	       !(p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) && !weir_pkt_is_gso(p) &&
 	       p->data_off >= VT_HDR_SIZE && weir_pkt_refcnt(p) == 1;
+}
+
+/* Asks for the line at p in a writable state, ahead of the stores to it:
+ * the lines a TX burst writes (descriptors, the headers in headroom) were
+ * last read by the device on its CPU, and a store to each would wait for
+ * that copy's invalidation in turn, the store buffer filling behind it;
+ * asked for together, the waits overlap. x86's PREFETCHW (a NOP where
+ * unsupported) needs no -march; elsewhere the compiler's write prefetch. */
+static inline void vt_prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* Prefetches for writing the headroom lines of pkts[0..n-1] and the ring
+ * lines of descriptors first..first+n-1 (16 bytes each, wrapping at
+ * size, a power of two; desc line-aligned). Nothing for n == 0. */
+static inline void vt_tx_prefetch(struct weir_pkt *const *pkts, uint16_t n, const void *desc,
+				  uint16_t first, uint16_t size)
+{
+	const uint8_t *d = desc;
+
+	if (!n)
+		return;
+	for (uint16_t i = 0; i < n; i++)
+		vt_prefetch_w(weir_pkt_data(pkts[i]) - VT_HDR_SIZE);
+	for (uint32_t l = first / 4u; l <= (first + n - 1u) / 4u; l++)
+		vt_prefetch_w(d + ((l * 64u) & (size * 16u - 1)));
 }
 
 /* Where a simple packet's header goes, zeroed (no flags, no GSO). */

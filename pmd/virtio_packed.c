@@ -76,10 +76,17 @@ void vt_packed_add(struct vt_packed *pq, const struct vt_seg *segs, uint16_t k, 
 			pq->avail_wrap = !pq->avail_wrap;
 		}
 	}
-	/* Release: the head's flags make the whole chain available, so every
-	 * field written above is visible first (§2.8.21: the device reads the
-	 * chain after it sees the head available, with a read barrier). */
-	__atomic_store_n(&pq->desc[head].flags, head_flags, __ATOMIC_RELEASE);
+	if (!pq->held) {
+		/* The batch's first: vt_packed_publish makes it available. */
+		pq->held = &pq->desc[head];
+		pq->held_flags = head_flags;
+	} else {
+		/* Release: the head's flags make the whole chain available, so
+		 * every field written above is visible first (§2.8.21: the
+		 * device reads the chain after it sees the head available,
+		 * with a read barrier). */
+		__atomic_store_n(&pq->desc[head].flags, head_flags, __ATOMIC_RELEASE);
+	}
 	pq->nfree = (uint16_t)(pq->nfree - k);
 	pq->added += k;
 }
@@ -91,11 +98,19 @@ static inline bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-bool vt_packed_kick_needed(struct vt_packed *pq)
+bool vt_packed_publish(struct vt_packed *pq)
 {
 	uint16_t new_idx = pq->next_avail, old = (uint16_t)(new_idx - pq->added);
 	uint16_t off_wrap, flags, event;
 
+	/* Release: every descriptor of the batch (this one's fields, the
+	 * others' fields and flags) is visible before the flags that make
+	 * the first available; pairs with the device's acquire (its read
+	 * barrier after seeing a descriptor available, §2.8.21). */
+	if (pq->held) {
+		__atomic_store_n(&pq->held->flags, pq->held_flags, __ATOMIC_RELEASE);
+		pq->held = NULL;
+	}
 	pq->added = 0;
 	/* Full barrier: the descriptors made available must be visible before
 	 * the device's suppression state is read, pairing with the device's

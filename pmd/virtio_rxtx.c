@@ -531,6 +531,9 @@ static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t 
 		return 0;
 	if (q->nfree < q->vq.size / 2)
 		tx_reap(txq);
+	/* In order the free descriptors run on from free_head. */
+	if (q->in_order)
+		vt_tx_prefetch(pkts, n < q->nfree ? n : q->nfree, q->vq.desc, q->free_head, q->vq.size);
 	for (i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
 		bool inplace;

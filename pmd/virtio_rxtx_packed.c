@@ -40,7 +40,7 @@ uint16_t vt_rx_refill_packed(struct vt_rxq *q)
 		}
 		posted += n;
 	}
-	if (posted && vt_packed_kick_needed(&q->pq) && q->kick_fd >= 0)
+	if (posted && vt_packed_publish(&q->pq) && q->kick_fd >= 0)
 		vt_kick(q->kick_fd, &q->kicks);
 	return posted;
 }
@@ -242,6 +242,8 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		return 0;
 	if (q->pq.nfree < q->size / 2)
 		vt_tx_reap_packed(q);
+	vt_tx_prefetch(pkts, n < q->pq.nfree ? n : q->pq.nfree, q->pq.desc, q->pq.next_avail,
+			       q->size);
 	for (i = 0; i < n; i++) {
 		struct weir_pkt *p = pkts[i];
 		bool inplace;
@@ -280,7 +282,7 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		bytes += p->pkt_len;
 		sent++;
 	}
-	if (sent && vt_packed_kick_needed(&q->pq))
+	if (sent && vt_packed_publish(&q->pq))
 		vt_kick(q->kick_fd, &q->kicks);
 	weir_port_ctr_add(&q->q.stats.packets, sent);
 	weir_port_ctr_add(&q->q.stats.bytes, bytes);

@@ -96,17 +96,19 @@ Test(virtio, packed_kick_with_wrap_counters)
 	pq.device->off_wrap = 5 | 0x8000; /* kick past position 5 of wrap 1 */
 	for (int i = 0; i < 4; i++)
 		vt_packed_add(&pq, &s, 1, (uint16_t)i, false);
+	cr_expect_eq(pq.desc[0].flags, 0, "the batch's first is held until publish");
+	cr_expect_eq(pq.desc[1].flags, VRING_PACKED_DESC_F_AVAIL, "the rest written in full");
+	cr_expect_not(vt_packed_publish(&pq), "0..4 does not pass 5");
 	cr_expect_eq(pq.desc[0].flags, VRING_PACKED_DESC_F_AVAIL, "available in wrap 1");
-	cr_expect_not(vt_packed_kick_needed(&pq), "0..4 does not pass 5");
 	for (int i = 0; i < 4; i++)
 		vt_packed_add(&pq, &s, 1, (uint16_t)i, false);
 	cr_expect(!pq.avail_wrap && pq.next_avail == 0, "wrapped after 8");
-	cr_expect(vt_packed_kick_needed(&pq), "4..8 passes 5");
+	cr_expect(vt_packed_publish(&pq), "4..8 passes 5");
 	pq.device->flags = VRING_PACKED_EVENT_DISABLE;
 	pq.nfree = 8;
 	vt_packed_add(&pq, &s, 1, 0, false);
+	cr_expect_not(vt_packed_publish(&pq), "disabled");
 	cr_expect_eq(pq.desc[0].flags, VRING_PACKED_DESC_F_USED, "available in wrap 0");
-	cr_expect_not(vt_packed_kick_needed(&pq), "disabled");
 }
 
 Test(virtio, packed_used_needs_both_bits_and_the_right_wrap)
