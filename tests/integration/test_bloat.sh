@@ -102,17 +102,20 @@ n = sum(1 for x in rows if x["kind"] == "link_mbps" and x["value"])
 check(n >= 20, f"link_mbps samples in samples.csv: {n}")
 # The AQM's timeline (drops and marks per sample, backlog) from the same
 # telemetry, and with --tcp-trace the senders' windows from ss: per
-# direction, the per-sample drops add up to no more than the run's total
-# (the samples span only the load), and the windows of 2 flows were seen.
+# direction, drops and marks per sample and the windows of 2 flows seen;
+# both directions' per-sample drops add up to no more than the run's total
+# (the samples span only the load).
+aqm = 0
 for dr in ("up", "down"):
     drops = [float(x["value"]) for x in rows if x["kind"] == "drops_aqm" and x["flow"] == dr]
     marks = [float(x["value"]) for x in rows if x["kind"] == "ecn_marks" and x["flow"] == dr]
     check(len(drops) >= 20 and len(marks) == len(drops) and min(drops + marks) >= 0,
           f"{dr}: drops_aqm/ecn_marks per sample ({len(drops)} samples, {sum(drops):g} drops)")
-    check(sum(drops) + sum(marks) <= r["qdisc"]["drops_aqm"] + r["qdisc"]["marks"],
-          f"{dr}: sampled AQM drops+marks within the run's total ({r['qdisc']['drops_aqm']} + {r['qdisc']['marks']})")
+    aqm += sum(drops) + sum(marks)
     cw = [float(x["value"]) for x in rows if x["kind"] == "cwnd_pkts" and x["flow"] == dr]
     check(len(cw) >= 20 and max(cw) >= 20, f"{dr}: senders' summed cwnd sampled ({len(cw)}, max {max(cw or [0]):g} pkts)")
+check(aqm <= r["qdisc"]["drops_aqm"] + r["qdisc"]["marks"],
+      f"sampled AQM drops+marks {aqm:g} within the run's total ({r['qdisc']['drops_aqm']} + {r['qdisc']['marks']})")
 check(sum(1 for v in j["verdicts"] if v.startswith("fq_codel check ")) == 3,
       "three fq_codel verdict lines (latency, utilisation, goodput/ceiling)")
 ET.parse(f"{d}/latency.svg")
