@@ -116,9 +116,28 @@ def link_summary(link, a, samples, run_t0):
         dt = cur["t"] - prev["t"]
         if dt <= 0:
             continue
+        t = round(cur["t"] - run_t0, 4)
         for d in ("up", "down"):
-            samples.append({"t": round(cur["t"] - run_t0, 4), "phase": "loaded", "kind": "link_mbps",
+            samples.append({"t": t, "phase": "loaded", "kind": "link_mbps",
                             "flow": d, "value": round((cur[d][0] - prev[d][0]) * 8 / dt / 1e6, 3)})
+            samples.extend(timeline(prev, cur, d, t))
+    return out
+
+
+def timeline(prev, cur, d, t):
+    """What the scheduler did between two link samples (drops and marks,
+    and its backlog at the second) and, with --tcp-trace, the senders'
+    summed congestion window: the samples that explain the link's dips."""
+    out = []
+    pq, cq = prev.get(d + "_q"), cur.get(d + "_q")
+    if pq and cq:
+        for k in ("drops_aqm", "drops_limit", "ecn_marks"):
+            out.append({"t": t, "phase": "loaded", "kind": k, "flow": d, "value": cq[k] - pq[k]})
+        out.append({"t": t, "phase": "loaded", "kind": "backlog_pkts", "flow": d,
+                    "value": cq["backlog_pkts"]})
+    cw = cur.get("cwnd", {}).get(d)
+    if cw:
+        out.append({"t": t, "phase": "loaded", "kind": "cwnd_pkts", "flow": d, "value": cw["cwnd_pkts"]})
     return out
 
 

@@ -3,6 +3,7 @@
 
 import argparse
 import os
+import re
 from .common import PROG, parse_rate, parse_time
 
 
@@ -39,6 +40,12 @@ def build_args(argv):
                    help="TCP bulk flows in EACH direction (default %(default)s)")
     p.add_argument("--cc", default="cubic", help="TCP congestion control of the load (default %(default)s)")
     p.add_argument("--ecn", action="store_true", help="let the TCP load negotiate ECN")
+    p.add_argument("--fq-codel-opts", default="",
+                   help="parameters for weir's fq_codel, as tc takes them (e.g. 'interval 40ms', "
+                        "'noecn'; default: none, tc's defaults: target 5ms interval 100ms ecn)")
+    p.add_argument("--tcp-trace", action="store_true",
+                   help="also sample the load's congestion windows (ss -tin on both ends, with "
+                        "the link counters every 0.25 s) into samples.csv (kind cwnd_pkts)")
     p.add_argument("--probe-interval", default="20ms",
                    help="interval of each probe stream, ICMP and UDP (default %(default)s)")
     p.add_argument("--port-kind", default="afxdp", choices=["afxdp", "afpacket"],
@@ -99,6 +106,9 @@ def build_args(argv):
         bad(f"--flows {a.flows}: need 1..32 flows per direction")
     if not 0.002 <= a.probe_s <= 1:
         bad("--probe-interval: need 2ms..1s")
+    if not re.fullmatch(r"[A-Za-z0-9_. ]*", a.fq_codel_opts):
+        bad(f"--fq-codel-opts '{a.fq_codel_opts}': only fq_codel's own words and values "
+            "(e.g. 'interval 40ms target 5ms noecn'), no '/' or braces")
     if a.port_args is None:
         a.port_args = "blocks=128" if a.port_kind == "afpacket" else ""
     a.scheds = [s.strip() for s in a.sched.split(",") if s.strip()]

@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def weir_tree(sched, a):
     return {
         "fifo-long": f"{shaper} / fifo limit {pkts_long}",
         "fifo-short": f"{shaper} / fifo limit {pkts_short}",
-        "fq_codel": f"{shaper} / fq_codel",
+        "fq_codel": f"{shaper} / fq_codel{' ' + a.fq_codel_opts if a.fq_codel_opts else ''}",
     }[sched]
 
 
@@ -75,13 +76,40 @@ def link_counters(kind, path, sock):
     if kind == "weir":
         j = read_fwd_telemetry(sock)
         ports = {p["id"]: p for p in j["ports"]}
-        return {"t": t, "up": (ports[1]["tx_bytes"], ports[1]["tx_packets"]),
-                "down": (ports[0]["tx_bytes"], ports[0]["tx_packets"])}
+        out = {"t": t, "up": (ports[1]["tx_bytes"], ports[1]["tx_packets"]),
+               "down": (ports[0]["tx_bytes"], ports[0]["tx_packets"])}
+        for d, pid in (("up", 1), ("down", 0)):
+            # The scheduler's own counters at the same instant: when it
+            # dropped or marked, and what it held (the timeline of the AQM).
+            qs = [q.get("qdisc") or {} for q in ports[pid].get("queues", [])]
+            out[d + "_q"] = {k: sum(q.get(k, 0) for q in qs)
+                             for k in ("drops_aqm", "drops_limit", "ecn_marks", "backlog_pkts")}
+        return out
     out = {"t": t}
     for dev, d in (("r1", "up"), ("r0", "down")):
         r = run(nsexec(path.rtr, ["tc", "-s", "-j", "qdisc", "show", "dev", dev]), check=False)
         q = [q for q in json.loads(r.stdout) if q.get("kind") == "tbf"][0]
         out[d] = (q["bytes"], q["packets"])
+    return out
+
+
+def tcp_cwnd(path):
+    """Per direction, the load's senders' congestion windows (packets)
+    summed, from `ss -tin` on each end: 'up' the client's sending sockets,
+    'down' the server's. A socket sends when it has sent more than it
+    received (the control connection and the receivers do not)."""
+    out = {}
+    for d, ns in (("up", path.cli), ("down", path.srv)):
+        r = run(nsexec(ns, ["ss", "-tinH", "state", "established"]), check=False, timeout=5)
+        cwnd = flows = 0
+        for blk in re.split(r"\n(?=\S)", r.stdout):
+            num = dict(re.findall(r"\b(cwnd|bytes_sent|bytes_received):(\d+)", blk))
+            sent, got = int(num.get("bytes_sent", 0)), int(num.get("bytes_received", 0))
+            if f":{IPERF_PORT}" not in blk or sent <= max(got, 100000):
+                continue
+            flows += 1
+            cwnd += int(num.get("cwnd", 0))
+        out[d] = {"cwnd_pkts": cwnd, "flows": flows}
     return out
 
 
@@ -185,8 +213,12 @@ def run_one(idx, sched, a, fwd, outdir, kids, first, results):
             # Best effort: a failed read costs the utilisation figure (the
             # report says so), never the run.
             try:
-                link.append(link_counters(kind, path, sock))
-            except (OSError, ValueError, KeyError, IndexError, Fatal) as e:
+                s = link_counters(kind, path, sock)
+                if a.tcp_trace:
+                    s["cwnd"] = tcp_cwnd(path)
+                link.append(s)
+            except (OSError, ValueError, KeyError, IndexError, Fatal,
+                    subprocess.TimeoutExpired) as e:
                 if not any(n.startswith("link counters") for n in res["notes"]):
                     res["notes"].append(f"link counters: {e}")
 

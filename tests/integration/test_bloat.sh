@@ -41,7 +41,7 @@ leftover_ns() { ip netns list | awk '{print $1}' | grep -E "^wb-$1-[0-9a-f]{6}-[
 # --- 1. a short fq_codel run, end to end ------------------------------------
 "$bloat" --weir-fwd "$fwd" --sched fq_codel --rate 100mbit --delay 20ms \
 	--idle 2s --load 6s --flows 2 --out "$tmp/run" --pcap "$tmp/probes.pcap" \
-	--pcap-count 200 >"$tmp/run.out" 2>&1 &
+	--pcap-count 200 --tcp-trace >"$tmp/run.out" 2>&1 &
 pid=$!
 wait $pid
 rc=$?
@@ -100,6 +100,22 @@ for dr in ("up", "down"):
           f"goodput {dr} {g[f'{dr}_pct']}% of the rate <= link {u}%; {gc}% of the ceiling")
 n = sum(1 for x in rows if x["kind"] == "link_mbps" and x["value"])
 check(n >= 20, f"link_mbps samples in samples.csv: {n}")
+# The AQM's timeline (drops and marks per sample, backlog) from the same
+# telemetry, and with --tcp-trace the senders' windows from ss: per
+# direction, drops and marks per sample and the windows of 2 flows seen;
+# both directions' per-sample drops add up to no more than the run's total
+# (the samples span only the load).
+aqm = 0
+for dr in ("up", "down"):
+    drops = [float(x["value"]) for x in rows if x["kind"] == "drops_aqm" and x["flow"] == dr]
+    marks = [float(x["value"]) for x in rows if x["kind"] == "ecn_marks" and x["flow"] == dr]
+    check(len(drops) >= 20 and len(marks) == len(drops) and min(drops + marks) >= 0,
+          f"{dr}: drops_aqm/ecn_marks per sample ({len(drops)} samples, {sum(drops):g} drops)")
+    aqm += sum(drops) + sum(marks)
+    cw = [float(x["value"]) for x in rows if x["kind"] == "cwnd_pkts" and x["flow"] == dr]
+    check(len(cw) >= 20 and max(cw) >= 20, f"{dr}: senders' summed cwnd sampled ({len(cw)}, max {max(cw or [0]):g} pkts)")
+check(aqm <= r["qdisc"]["drops_aqm"] + r["qdisc"]["marks"],
+      f"sampled AQM drops+marks {aqm:g} within the run's total ({r['qdisc']['drops_aqm']} + {r['qdisc']['marks']})")
 check(sum(1 for v in j["verdicts"] if v.startswith("fq_codel check ")) == 3,
       "three fq_codel verdict lines (latency, utilisation, goodput/ceiling)")
 ET.parse(f"{d}/latency.svg")
@@ -125,6 +141,7 @@ expect_fail 2 "unrecognized arguments: --frobnicate" --frobnicate
 expect_fail 2 "impossible bottleneck rate" --rate 0
 expect_fail 2 "impossible bottleneck rate" --rate 400gbit
 expect_fail 2 "unknown scheduler 'fifo-medium'" --sched fifo-medium
+expect_fail 2 "only fq_codel's own words" --fq-codel-opts "ecn / fifo"
 # A port that fails to open: weir-fwd's own message, exit 1, nothing left.
 "$bloat" --weir-fwd "$fwd" --sched fq_codel --port-args nosuchkey=1 --out "$tmp/bad" \
 	>"$tmp/bad.out" 2>&1 &
