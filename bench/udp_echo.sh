@@ -41,8 +41,10 @@ window=${4:-16}
 rate=${5:-50000}
 servers=${6:-weir-afxdp linux linux-spin}
 kwork=${KWORK:-threaded}
+cmode=${CLIENT:-xdp}
+CPORT=40000
 ECHO=$build/apps/weir-echo
-CLIENT=$build/bench/udp_echo_client
+CLIENT_BIN=$build/bench/udp_echo_client
 SERVER=$build/bench/udp_echo_server
 . "$(dirname "$0")/lib/rows.sh"
 tag=$$
@@ -53,7 +55,8 @@ scpu=$((ncpu - 1))
 ccpu=0
 
 [ "$(id -u)" = 0 ] || { echo "udp_echo.sh: needs root (namespaces)" >&2; exit 77; }
-for b in "$ECHO" "$CLIENT" "$SERVER"; do
+case $cmode in xdp | socket) ;; *) echo "udp_echo.sh: CLIENT=$cmode: xdp or socket" >&2; exit 1 ;; esac
+for b in "$ECHO" "$CLIENT_BIN" "$SERVER"; do
 	[ -x "$b" ] || { echo "udp_echo.sh: $b not built (ninja -C $build)" >&2; exit 1; }
 done
 
@@ -133,11 +136,28 @@ server_ns() {
 	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
-client() { ip netns exec $C taskset -c $ccpu "$CLIENT" $SA 7 --size 64 "$@"; }
+# The client: over AF_XDP on its veth (CLIENT=xdp) or a kernel UDP socket
+# (CLIENT=socket). The XDP program it attaches may make the veth's NAPI
+# thread anew, unpinned: pinned again to the client's CPU during the
+# warm-up (0.5 s).
+client() {
+	local xdp=
+	[ "$cmode" = xdp ] && xdp="--xdp afxdp:$CI?prog=weir&udp_port=$CPORT&csum=keep --src $CA
+		--src-port $CPORT --dst-mac $(ip netns exec $S cat /sys/class/net/$SI/address)"
+	ip netns exec $C taskset -c $ccpu "$CLIENT_BIN" $SA 7 --size 64 $xdp "$@" &
+	local pid=$!
+	if [ "$kwork" = threaded ]; then
+		for _ in 1 2 3 4; do
+			sleep 0.1
+			for p in $(pgrep -f "napi/$CI-"); do taskset -pc $ccpu "$p" >/dev/null; done
+		done
+	fi
+	wait $pid
+}
 field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
 
 declare -A R
-echo "udp_echo: 64 B UDP request/response, client CPU $ccpu, server CPU $scpu, $secs s x $runs runs, KWORK=$kwork,"
+echo "udp_echo: 64 B UDP request/response, client $cmode on CPU $ccpu, server CPU $scpu, $secs s x $runs runs, KWORK=$kwork,"
 echo "window $window (closed loop), fixed rate $rate/s for CPU per request; medians (min-max)"
 for r in $(seq "$runs"); do
 	order=$servers
