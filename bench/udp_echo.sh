@@ -53,9 +53,9 @@
 #   WAIT=1 (default): the closed-loop client sleeps on its queue while the
 #     window is full; 0 polls. Its CPU also runs its veth's NAPI thread,
 #     which carries the replies: a polling client shares that CPU with it
-#     by the scheduler's slices, and the p99 became slices (one run at
-#     window 64: weir 1171 us polling vs 410 sleeping, Linux 5112 vs 4489;
-#     rates 350k vs 297k and 77k vs 120k, shared machine).
+#     by the scheduler's slices, and the p99 became slices (at
+#     window 64: weir 1171 us polling (3 runs) vs 410 sleeping (1), Linux
+#     5112 vs 4489; rates 350k vs 297k and 77k vs 120k; shared machine).
 #   ECHO_ARGS: more weir-echo options (e.g. "--spin 0", the fixed 512-poll spin)
 #   PERF=PREFIX: perf record of the server's CPU during (b), to PREFIX.SERVER.RUN
 set -uo pipefail
