@@ -21,6 +21,9 @@ weir_require_veth
 for b in "$CLIENT" "$SERVER" "$ECHO"; do
 	[ -x "$b" ] || weir_skip "$b not built"
 done
+# The driver list comes with the error for an unknown one.
+"$CLIENT" 127.0.0.1 7 --duration 0.1 --xdp none: --src 127.0.0.1 --src-port 1 \
+	--dst-mac 0:0:0:0:0:1 2>&1 | grep -q "afxdp" || weir_skip "built without afxdp (libxdp)"
 weir_timeout 60
 
 weir_topo_pair a b || exit 1
