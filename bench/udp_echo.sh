@@ -9,6 +9,24 @@
 # server on CPU 1; for weir, afxdp or afpacket on the veth, which then has
 # no address; for Linux, the same veth with the address). Same client, same
 # cores, RUNS rounds with the servers' order alternating, medians.
+#
+# The client must cost less per request than the servers, or it measures
+# itself. Over a kernel UDP socket (CLIENT=socket) it did not: with
+# sendmmsg/recvmmsg batches of 64 its CPU was ~97% busy (the client 60-68%,
+# its veth's NAPI thread 29-37%: ~7 us a request) while the servers were
+# 50-60% busy, so both came out near the client's ~140k/s. CLIENT=xdp (the
+# default) sends and receives whole frames on an afxdp port on its veth
+# (udp_echo_client_xdp.c; weir's XDP program takes only UDP to the
+# client's port, the kernel keeps answering ARP): the same datagrams, with
+# full checksums, for both servers, without the kernel's UDP send and
+# receive on the client's CPU.
+# WINDOW 64 by default: at 16 the round trip, not a server, bounded the
+# rate (16 in flight / ~90 us p50, with the client spinning and its NAPI
+# thread sharing CPU 0, ~150-180k/s for either server); 64 saturates both
+# servers (weir ~2.3x its rate at 16, Linux ~1.3x), and at 256 the extra
+# window is pure queueing (weir +23% rate for 8x the p99; Linux's p99
+# grows 1.4x). Both servers are measured at the same window; the
+# one-in-flight figures give the RTT with no queue.
 #   (a) closed loop, WINDOW requests in flight: replies/s, p50/p99 RTT;
 #       and one request in flight (ping-pong): p50/p99 RTT, the latency
 #       of one request through each stack with no queue;
@@ -31,18 +49,29 @@
 #
 #   bench/udp_echo.sh [BUILD_DIR] [SECONDS] [RUNS] [WINDOW] [RATE] [SERVERS]
 #   SERVERS: default "weir-afxdp linux linux-spin" (also weir-afpacket)
+#   CLIENT=xdp|socket: the client's path (above)
+#   WAIT=1 (default): the closed-loop client sleeps on its queue while the
+#     window is full; 0 polls. Its CPU also runs its veth's NAPI thread,
+#     which carries the replies: a polling client shares that CPU with it
+#     by the scheduler's slices, and the p99 became slices (at
+#     window 64: weir 1171 us polling (3 runs) vs 410 sleeping (1), Linux
+#     5112 vs 4489; rates 350k vs 297k and 77k vs 120k; shared machine).
 #   ECHO_ARGS: more weir-echo options (e.g. "--spin 0", the fixed 512-poll spin)
+#   PERF=PREFIX: perf record of the server's CPU during (b), to PREFIX.SERVER.RUN
 set -uo pipefail
 
 build=${1:-build}
 secs=${2:-5}
 runs=${3:-3}
-window=${4:-16}
+window=${4:-64}
 rate=${5:-50000}
 servers=${6:-weir-afxdp linux linux-spin}
 kwork=${KWORK:-threaded}
+cmode=${CLIENT:-xdp}
+cwait=${WAIT:-1}
+CPORT=40000
 ECHO=$build/apps/weir-echo
-CLIENT=$build/bench/udp_echo_client
+CLIENT_BIN=$build/bench/udp_echo_client
 SERVER=$build/bench/udp_echo_server
 . "$(dirname "$0")/lib/rows.sh"
 tag=$$
@@ -53,7 +82,8 @@ scpu=$((ncpu - 1))
 ccpu=0
 
 [ "$(id -u)" = 0 ] || { echo "udp_echo.sh: needs root (namespaces)" >&2; exit 77; }
-for b in "$ECHO" "$CLIENT" "$SERVER"; do
+case $cmode in xdp | socket) ;; *) echo "udp_echo.sh: CLIENT=$cmode: xdp or socket" >&2; exit 1 ;; esac
+for b in "$ECHO" "$CLIENT_BIN" "$SERVER"; do
 	[ -x "$b" ] || { echo "udp_echo.sh: $b not built (ninja -C $build)" >&2; exit 1; }
 done
 
@@ -133,21 +163,44 @@ server_ns() {
 	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
-client() { ip netns exec $C taskset -c $ccpu "$CLIENT" $SA 7 --size 64 "$@"; }
+# The client: over AF_XDP on its veth (CLIENT=xdp) or a kernel UDP socket
+# (CLIENT=socket). The XDP program it attaches may make the veth's NAPI
+# thread anew, unpinned: pinned again to the client's CPU during the
+# warm-up (0.5 s).
+client() {
+	local xdp=
+	[ "$cmode" = xdp ] && xdp="--xdp afxdp:$CI?prog=weir&udp_port=$CPORT&csum=keep --src $CA
+		--src-port $CPORT --dst-mac $(ip netns exec $S cat /sys/class/net/$SI/address)"
+	ip netns exec $C taskset -c $ccpu "$CLIENT_BIN" $SA 7 --size 64 $xdp "$@" &
+	local pid=$!
+	if [ "$kwork" = threaded ]; then
+		for _ in 1 2 3 4; do
+			sleep 0.1
+			for p in $(pgrep -f "napi/$CI-"); do taskset -pc $ccpu "$p" >/dev/null; done
+		done
+	fi
+	wait $pid
+}
 field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
 
 declare -A R
-echo "udp_echo: 64 B UDP request/response, client CPU $ccpu, server CPU $scpu, $secs s x $runs runs, KWORK=$kwork,"
+echo "udp_echo: 64 B UDP request/response, client $cmode on CPU $ccpu, server CPU $scpu, $secs s x $runs runs, KWORK=$kwork,"
 echo "window $window (closed loop), fixed rate $rate/s for CPU per request; medians (min-max)"
 for r in $(seq "$runs"); do
 	order=$servers
 	[ $((r % 2)) = 0 ] && order=$(echo "$servers" | tr ' ' '\n' | tac | tr '\n' ' ')
 	for s in $order; do
 		start_server "$s" || exit 1
-		out=$(client --window "$window" --duration "$secs")
-		pp=$(client --window 1 --duration "$secs")
+		out=$(client --window "$window" --wait "$cwait" --duration "$secs")
+		pp=$(client --window 1 --wait "$cwait" --duration "$secs")
 		c0=$(server_ns)
+		ppid=
+		if [ -n "${PERF:-}" ]; then
+			perf record -q -C $scpu -o "$PERF.$s.$r" -- sleep "$secs" 2>/dev/null &
+			ppid=$!
+		fi
 		fixed=$(client --rate "$rate" --duration "$secs" --warmup 0)
+		[ -n "$ppid" ] && wait "$ppid"
 		c1=$(server_ns)
 		stop_server
 		replies=$(echo "$fixed" | field replies)

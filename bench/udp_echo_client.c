@@ -34,31 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/histogram.h"
+#include "weir/port.h"
 
-#define BATCH 64
-#define MAX_SIZE 1472
+#include "udp_echo_client.h"
 
-struct req {
-	uint64_t seq;
-	uint64_t ts;
-};
-
-struct client {
-	int fd;
-	uint32_t size, window;
-	double rate, duration, warmup;
-	uint64_t timeout_ns;
-	uint64_t next_seq, sent, replies, replies_all, stale;
-	uint64_t inflight_end; /* closed loop: still in flight when it ended */
-	uint64_t last_reply;
-	bool measuring;
-	bool wait; /* closed loop: sleep for replies when the window is full */
-	struct hist hist;
-	uint8_t tx[BATCH][MAX_SIZE], rx[BATCH][MAX_SIZE];
-};
-
-static uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -74,6 +54,8 @@ static uint32_t send_n(struct client *c, uint32_t n)
 	uint64_t t = now_ns();
 	int r;
 
+	if (c->port)
+		return xdp_send_n(c, n);
 	if (n > BATCH)
 		n = BATCH;
 	for (uint32_t i = 0; i < n; i++) {
@@ -91,6 +73,21 @@ static uint32_t send_n(struct client *c, uint32_t n)
 	return (uint32_t)r;
 }
 
+void client_reply(struct client *c, const uint8_t *d, uint32_t len, uint64_t t)
+{
+	struct req q;
+
+	if (len < sizeof(q)) {
+		c->stale++;
+		return;
+	}
+	memcpy(&q, d, sizeof(q));
+	if (c->measuring)
+		hist_record(&c->hist, t - q.ts);
+	c->replies += c->measuring;
+	c->replies_all++;
+}
+
 /* Reads the replies waiting; with MSG_WAITFORONE in flags it sleeps for
  * the first (at most the socket's 1 ms receive timeout). Returns how many. */
 static uint32_t recv_all(struct client *c, int flags)
@@ -100,6 +97,8 @@ static uint32_t recv_all(struct client *c, int flags)
 	uint64_t t;
 	int r;
 
+	if (c->port)
+		return xdp_recv_all(c, flags & MSG_WAITFORONE);
 	for (uint32_t i = 0; i < BATCH; i++) {
 		iov[i] = (struct iovec){.iov_base = c->rx[i], .iov_len = MAX_SIZE};
 		m[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
@@ -109,19 +108,8 @@ static uint32_t recv_all(struct client *c, int flags)
 		return 0;
 	t = now_ns();
 	c->last_reply = t;
-	for (int i = 0; i < r; i++) {
-		struct req q;
-
-		if (m[i].msg_len < sizeof(q)) {
-			c->stale++;
-			continue;
-		}
-		memcpy(&q, c->rx[i], sizeof(q));
-		if (c->measuring)
-			hist_record(&c->hist, t - q.ts);
-		c->replies += c->measuring;
-		c->replies_all++;
-	}
+	for (int i = 0; i < r; i++)
+		client_reply(c, c->rx[i], m[i].msg_len, t);
 	return (uint32_t)r;
 }
 
@@ -182,19 +170,46 @@ static void fixed_rate(struct client *c, uint64_t end, uint64_t measure_from)
 static int usage(void)
 {
 	fprintf(stderr, "usage: udp_echo_client ADDR PORT [--size N] [--window W [--wait 0|1] | "
-			"--rate PPS] [--duration S] [--warmup S] [--timeout-ms MS]\n");
+			"--rate PPS] [--duration S] [--warmup S] [--timeout-ms MS]\n"
+			"       [--xdp SPEC --src ADDR --src-port P --dst-mac MAC]\n");
 	return 2;
 }
 
-static int parse(struct client *c, int argc, char **argv, struct sockaddr_in *dst)
+/* --xdp's options; 1 if k was one of them, -1 if its value was wrong. */
+static int parse_xdp(struct client *c, const char *k, const char *v)
 {
+	uint8_t *m = c->dst_mac;
+
+	if (!strcmp(k, "--xdp"))
+		c->xdp_spec = v;
+	else if (!strcmp(k, "--src"))
+		return inet_pton(AF_INET, v, &c->src) == 1 ? 1 : -1;
+	else if (!strcmp(k, "--src-port"))
+		c->src_port = (uint16_t)atoi(v);
+	else if (!strcmp(k, "--dst-mac"))
+		return sscanf(v, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", m, m + 1, m + 2, m + 3, m + 4,
+			      m + 5) == 6 ? 1 : -1;
+	else
+		return 0;
+	return 1;
+}
+
+static int parse(struct client *c, int argc, char **argv)
+{
+	struct sockaddr_in *dst = &c->dst;
+
 	if (argc < 3 || inet_pton(AF_INET, argv[1], &dst->sin_addr) != 1)
 		return usage();
 	dst->sin_family = AF_INET;
 	dst->sin_port = htons((uint16_t)atoi(argv[2]));
 	for (int i = 3; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
+		int x = parse_xdp(c, k, v);
 
+		if (x < 0)
+			return usage();
+		if (x)
+			continue;
 		if (!strcmp(k, "--size"))
 			c->size = (uint32_t)atoi(v);
 		else if (!strcmp(k, "--window"))
@@ -217,6 +232,26 @@ static int parse(struct client *c, int argc, char **argv, struct sockaddr_in *ds
 			sizeof(struct req), MAX_SIZE);
 		return 2;
 	}
+	if (c->xdp_spec && (!c->src.s_addr || !c->src_port)) {
+		fprintf(stderr, "udp_echo_client: --xdp needs --src, --src-port and --dst-mac\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int open_socket(struct client *c)
+{
+	int buf = 4 << 20;
+
+	c->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&c->dst, sizeof(c->dst)) < 0) {
+		perror("udp_echo_client: socket");
+		return -1;
+	}
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_usec = 1000},
+		   sizeof(struct timeval));
 	return 0;
 }
 
@@ -224,23 +259,15 @@ int main(int argc, char **argv)
 {
 	static struct client c = {.size = 64, .window = 16, .duration = 5, .warmup = 0.5,
 				  .timeout_ns = 20000000};
-	struct sockaddr_in dst = {0};
-	int buf = 4 << 20, rc = parse(&c, argc, argv, &dst);
+	int rc = parse(&c, argc, argv);
 	uint64_t start, end, from;
 	double secs;
 
 	if (rc)
 		return rc;
 	hist_init(&c.hist);
-	c.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
-		perror("udp_echo_client: socket");
+	if (c.xdp_spec ? xdp_open(&c) : open_socket(&c))
 		return 1;
-	}
-	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){.tv_usec = 1000},
-		   sizeof(struct timeval));
 	start = now_ns();
 	from = start + (uint64_t)(c.warmup * 1e9);
 	end = from + (uint64_t)(c.duration * 1e9);
@@ -255,6 +282,9 @@ int main(int argc, char **argv)
 	       (unsigned long)hist_percentile(&c.hist, 99.9), (unsigned long)c.sent,
 	       (unsigned long)(c.sent > c.replies_all + c.inflight_end
 				       ? c.sent - c.replies_all - c.inflight_end : 0));
-	close(c.fd);
+	if (c.port)
+		xdp_close(&c);
+	else
+		close(c.fd);
 	return 0;
 }
