@@ -316,6 +316,62 @@ static void case_rx(const char *args)
 	pool_done(pool);
 }
 
+/* tx_fill: up to 32 frames from seq on, every fifth big one a header
+ * segment chained in front of its payload (*chained counts them). */
+static uint16_t tx_fill(struct weir_pool *pool, struct weir_pkt **pk, uint32_t seq, uint32_t N,
+			uint32_t *chained)
+{
+	uint16_t n = 0;
+
+	for (; seq < N && n < 32; seq++) {
+		uint16_t size = size_of(seq);
+		struct weir_pkt *p = weir_pkt_alloc(pool);
+		uint8_t f[MAX_FRAME];
+
+		if (!p)
+			break;
+		frame_build(f, seq, size, 1);
+		if (seq % 5 == 4 && size > 100) {
+			struct weir_pkt *tail = weir_pkt_alloc(pool);
+
+			CHECK(tail != NULL, "pool empty");
+			memcpy(weir_pkt_put(p, 42), f, 42);
+			memcpy(weir_pkt_put(tail, size - 42), f + 42, size - 42);
+			CHECK(weir_pkt_chain(p, tail) == 0, "chain");
+			(*chained)++;
+		} else {
+			memcpy(weir_pkt_put(p, size), f, size);
+		}
+		pk[n++] = p;
+	}
+	return n;
+}
+
+/* tx_drain: what the Linux socket fd has received so far, each frame
+ * checked byte for byte and seen once; returns how many. */
+static uint32_t tx_drain(int fd, uint8_t *seen, uint32_t N)
+{
+	uint32_t got = 0;
+
+	for (;;) {
+		uint8_t f[MAX_FRAME + 64];
+		ssize_t r = recv(fd, f, sizeof(f), MSG_DONTWAIT);
+		uint16_t flow;
+		long s;
+
+		if (r < 0)
+			return got;
+		s = frame_parse(f, (uint32_t)r, &flow);
+		if (s < 0)
+			continue;
+		CHECK(s < (long)N && !seen[s], "unexpected or duplicate seq %ld", s);
+		CHECK(frame_verify(f, (uint32_t)r, s, flow) == 0,
+		      "frame %ld (%zd bytes) differs from what weir sent", s, r);
+		seen[s] = 1;
+		got++;
+	}
+}
+
 static void case_tx(void)
 {
 	const uint32_t N = 3000;
@@ -329,57 +385,21 @@ static void case_tx(void)
 
 	while (seq < N || got < N) {
 		struct weir_pkt *pk[32];
-		uint16_t n = 0;
+		uint16_t n = tx_fill(pool, pk, seq, N, &chained);
 
-		while (seq < N && n < 32) {
-			uint16_t size = size_of(seq);
-			struct weir_pkt *p = weir_pkt_alloc(pool);
-			uint8_t f[MAX_FRAME];
-
-			if (!p)
-				break;
-			frame_build(f, seq, size, 1);
-			if (seq % 5 == 4 && size > 100) {
-				/* A header segment in front of a payload segment. */
-				struct weir_pkt *tail = weir_pkt_alloc(pool);
-
-				CHECK(tail != NULL, "pool empty");
-				memcpy(weir_pkt_put(p, 42), f, 42);
-				memcpy(weir_pkt_put(tail, size - 42), f + 42, size - 42);
-				CHECK(weir_pkt_chain(p, tail) == 0, "chain");
-				chained++;
-			} else {
-				memcpy(weir_pkt_put(p, size), f, size);
-			}
-			pk[n++] = p;
-			seq++;
-		}
+		seq += n;
 		if (n) {
 			uint16_t sent = weir_port_tx_burst(port, 0, pk, n);
 
 			/* What was not taken is ours: resend those later. */
+			for (uint16_t i = sent; i < n; i++)
+				if (pk[i]->next)
+					chained--;
 			weir_pkt_free_bulk(pk + sent, n - sent);
 			seq -= n - sent;
 		}
 		done += weir_port_tx_done(port, 0);
-		for (;;) {
-			uint8_t f[MAX_FRAME + 64];
-			ssize_t r = recv(fd, f, sizeof(f), MSG_DONTWAIT);
-			uint16_t flow;
-			long s;
-
-			if (r < 0)
-				break;
-			s = frame_parse(f, (uint32_t)r, &flow);
-			if (s < 0)
-				continue;
-			CHECK(s < (long)N && !seen[s], "unexpected or duplicate seq %ld", s);
-			CHECK(frame_verify(f, (uint32_t)r, s, flow) == 0,
-			      "frame %ld (%zd bytes) differs from what weir sent", s, r);
-			if (s < (long)N)
-				seen[s] = 1;
-			got++;
-		}
+		got += tx_drain(fd, seen, N);
 		if (seq == N) {
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
