@@ -25,6 +25,7 @@
 #include "weir/pkt.h"
 
 #include "afpacket_internal.h"
+#include "vnet.h"
 
 static inline struct tpacket2_hdr *tx_frame(const struct afp_txq *q, uint32_t i)
 {
@@ -95,22 +96,6 @@ static void tx_kick(struct afp_txq *q)
 		tx_error(q, errno);
 }
 
-/* p's offload metadata as the kernel reads it in front of a frame. */
-static void vnet_from_pkt(const struct weir_pkt *p, struct virtio_net_hdr *vh)
-{
-	memset(vh, 0, sizeof(*vh));
-	if (p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) {
-		vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh->csum_start = htole16(p->csum_start);
-		vh->csum_offset = htole16(p->csum_offset);
-	}
-	if (weir_pkt_is_gso(p)) {
-		vh->gso_type = p->gso_type;
-		vh->gso_size = htole16(p->gso_size);
-		vh->hdr_len = htole16(p->hdr_len); /* the kernel raises it past the checksum */
-	}
-}
-
 /*
  * A frame longer than a ring slot (a GSO super-frame) goes by sendmsg on the
  * queue's ring-less socket, its segments as the iovec: the kernel copies it
@@ -119,19 +104,7 @@ static void vnet_from_pkt(const struct weir_pkt *p, struct virtio_net_hdr *vh)
  */
 static int tx_big(struct afp_txq *q, const struct weir_pkt *p)
 {
-	struct iovec iov[WEIR_PKT_MAX_SEGS + 1];
-	struct virtio_net_hdr vh;
-	struct msghdr m = {.msg_iov = iov};
-	size_t n = 0;
-
-	vnet_from_pkt(p, &vh);
-	iov[n++] = (struct iovec){.iov_base = &vh, .iov_len = sizeof(vh)};
-	for (const struct weir_pkt *s = p; s && n < WEIR_ARRAY_SIZE(iov); s = s->next)
-		iov[n++] = (struct iovec){.iov_base = weir_pkt_data(s), .iov_len = s->data_len};
-	m.msg_iovlen = n;
-	if (sendmsg(q->big_fd, &m, MSG_DONTWAIT) >= 0)
-		return 0;
-	return -errno;
+	return vnet_sendmsg(q->big_fd, p);
 }
 
 /* Copies p into the ring slot at head (with its vnet header when the

@@ -38,6 +38,7 @@
 #include "weir/pkt.h"
 
 #include "afxdp_internal.h"
+#include "vnet.h"
 
 int afxdp_gso_open(struct weir_port *port, struct afxdp_txq *txq, int ifindex)
 {
@@ -70,37 +71,15 @@ void afxdp_gso_close(struct afxdp_txq *txq)
 	txq->gso_fd = -1;
 }
 
-/* p's offload metadata as the kernel reads it in front of the frame. */
-static void vnet_from_pkt(const struct weir_pkt *p, struct virtio_net_hdr *vh)
-{
-	memset(vh, 0, sizeof(*vh));
-	if (p->ol_flags & WEIR_PKT_OL_CSUM_PARTIAL) {
-		vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh->csum_start = htole16(p->csum_start);
-		vh->csum_offset = htole16(p->csum_offset);
-	}
-	vh->gso_type = p->gso_type;
-	vh->gso_size = htole16(p->gso_size);
-	vh->hdr_len = htole16(p->hdr_len); /* the kernel raises it past the checksum */
-}
-
 int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p)
 {
-	struct iovec iov[WEIR_PKT_MAX_SEGS + 1];
-	struct virtio_net_hdr vh;
-	struct msghdr m = {.msg_iov = iov};
-	size_t n = 0;
+	int e = vnet_sendmsg(txq->gso_fd, p);
 
-	vnet_from_pkt(p, &vh);
-	iov[n++] = (struct iovec){.iov_base = &vh, .iov_len = sizeof(vh)};
-	for (const struct weir_pkt *s = p; s && n < WEIR_ARRAY_SIZE(iov); s = s->next)
-		iov[n++] = (struct iovec){.iov_base = weir_pkt_data(s), .iov_len = s->data_len};
-	m.msg_iovlen = n;
-	if (sendmsg(txq->gso_fd, &m, MSG_DONTWAIT) >= 0) {
+	if (e == 0) {
 		weir_port_ctr_add(&txq->tx_gso_sent, 1);
 		return 0;
 	}
-	switch (errno) {
+	switch (-e) {
 	case EAGAIN:
 	case ENOBUFS:
 	case EINTR:
@@ -108,11 +87,11 @@ int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p)
 		return -EAGAIN;
 	case ENXIO:
 	case ENODEV:
-		weir_port_died(txq->q.port, AFXDP_GONE, strerror(errno));
+		weir_port_died(txq->q.port, AFXDP_GONE, strerror(-e));
 		return -ENXIO;
 	default:
 		weir_port_ctr_add(&txq->tx_kick_errors, 1);
 		weir_port_ctr_add(&txq->q.stats.errors, 1);
-		return -errno;
+		return e;
 	}
 }

@@ -132,15 +132,8 @@ uint16_t uring_inline_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs,
 		uint32_t bytes = r->nblocks << u->lbs_shift;
 		int niov = r->op <= WEIR_BLK_WRITE ? weir_blk_req_iov(r, v) : 0;
 
-		if (open && uring_can_merge(u, io, r, bytes, niov)) {
-			io->tail->drv_next = r;
-			io->tail = r;
-			r->drv_next = NULL;
-			io->left += bytes;
-			uring_add_iov(io, v, niov);
-			qp->stats.merged++;
+		if (open && uring_merge(qp, u, io, r, bytes, v, niov))
 			continue;
-		}
 		if (open)
 			run(q, io);
 		uring_io_start(u, io, r, bytes);

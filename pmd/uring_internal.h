@@ -114,6 +114,23 @@ static inline bool uring_can_merge(const struct uring_priv *u, const struct urin
 	       io->left + bytes <= u->merge_max && io->niov + niov <= WEIR_BLK_MAX_IOV;
 }
 
+/* uring_merge: r (its iovec v, niov entries) appended to io, when
+ * uring_can_merge allows it; false (io unchanged) otherwise. */
+static inline bool uring_merge(struct weir_blk_qp *qp, const struct uring_priv *u,
+			       struct uring_io *io, struct weir_blk_req *r, uint32_t bytes,
+			       const struct iovec *v, int niov)
+{
+	if (!uring_can_merge(u, io, r, bytes, niov))
+		return false;
+	io->tail->drv_next = r;
+	io->tail = r;
+	r->drv_next = NULL;
+	io->left += bytes;
+	uring_add_iov(io, v, niov);
+	qp->stats.merged++;
+	return true;
+}
+
 static inline void uring_io_start(struct uring_priv *u, struct uring_io *io,
 				  struct weir_blk_req *r, uint32_t bytes)
 {

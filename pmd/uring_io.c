@@ -177,15 +177,8 @@ uint16_t uring_submit(struct weir_blk_qp *qp, struct weir_blk_req **reqs, uint16
 		uint32_t bytes = r->nblocks << u->lbs_shift;
 		int niov = r->op <= WEIR_BLK_WRITE ? weir_blk_req_iov(r, v) : 0;
 
-		if (io && uring_can_merge(u, io, r, bytes, niov)) {
-			io->tail->drv_next = r;
-			io->tail = r;
-			r->drv_next = NULL;
-			io->left += bytes;
-			uring_add_iov(io, v, niov);
-			qp->stats.merged++;
+		if (io && uring_merge(qp, u, io, r, bytes, v, niov))
 			continue;
-		}
 		if (io && prep_io(q, slot) < 0)
 			break;
 		/* A full group goes now, unplugged (batch=); the last one of
