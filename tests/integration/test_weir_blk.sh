@@ -96,6 +96,19 @@ verify_all() { # SPEC STATE
 	[ "$(json verify.mismatches)" = 0 ] || fail "mismatches on $1"
 }
 
+# killed_load DEV STATE SECS: a verified random-write load on DEV (its
+# durable blocks recorded in STATE), killed with SIGKILL after SECS seconds.
+killed_load() {
+	echo "+ weir-blk -d $1 --rw randwrite --verify --fsync 32 (kill -9 after $3 s)"
+	"$blk" -d "$1" --rw randwrite --bs 8k --iodepth 16 --verify --fsync 32 \
+		--verify-state "$2" -t 30s --quiet >/dev/null 2>&1 &
+	pid=$!
+	sleep "$3"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	pid=""
+}
+
 case "$case_" in
 modes)
 	mkloop m 8M
@@ -203,14 +216,7 @@ crash)
 	mkloop c 32M
 	dev="uring:$REPLY?direct=1"
 	st="$dir/state"
-	echo "+ weir-blk -d $dev --rw randwrite --verify --fsync 32 (kill -9 after 2 s)"
-	"$blk" -d "$dev" --rw randwrite --bs 8k --iodepth 16 --verify --fsync 32 \
-		--verify-state "$st" -t 30s --quiet >/dev/null 2>&1 &
-	pid=$!
-	sleep 2
-	kill -9 "$pid"
-	wait "$pid" 2>/dev/null
-	pid=""
+	killed_load "$dev" "$st" 2
 	# The dead process's rings are torn down by the kernel a little later;
 	# until then the device is held (O_EXCL), as weir-blk would say.
 	python3 -c 'import os, sys, time
@@ -236,14 +242,7 @@ print(next(i for i in range(len(d) // 4) if struct.unpack_from("<I", d, 4 * i)[0
 	mkdir -p "$shm"
 	truncate -s 16M "$shm/crash"
 	dev="uring:$shm/crash?direct=0"
-	echo "+ weir-blk -d $dev --rw randwrite --verify --fsync 32 (inline; kill -9 after 1 s)"
-	"$blk" -d "$dev" --rw randwrite --bs 8k --iodepth 16 --verify --fsync 32 \
-		--verify-state "$dir/state2" -t 30s --quiet >/dev/null 2>&1 &
-	pid=$!
-	sleep 1
-	kill -9 "$pid"
-	wait "$pid" 2>/dev/null
-	pid=""
+	killed_load "$dev" "$dir/state2" 1
 	wb -d "$dev" --verify-only --verify-state "$dir/state2" --bs 64k --iodepth 8 --json
 	[ "$(json xstats.inline)" = 1 ] || fail "$dev: not inline"
 	[ "$(json verify.durable_at_start)" -gt 100 ] ||
