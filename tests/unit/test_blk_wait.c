@@ -7,7 +7,8 @@
  * returns at its timeout or a completion, wait=0 with SQPOLL spins, and
  * SQPOLL's default spins on the completion queue for spin= us before it
  * sleeps (xstat spin_hits), never with the poller pinned to its own CPU;
- * inline=auto does tmpfs I/O in submit, completions still polled.
+ * inline=auto does tmpfs I/O in submit, completions still polled, and
+ * steps aside for an explicit wait=1/defer=1, which inline=1 refuses.
  * fini fails when a pool buffer leaked.
  */
 #include <pthread.h>
