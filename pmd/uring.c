@@ -680,7 +680,8 @@ static const struct weir_blk_param uring_params[] = {
 		  "1 where wait=1 on a file)", "0|1"},
 	{"inline", "reads and writes done by the submitting thread (preadv/pwritev2) instead "
 		   "of io_uring (default auto: on for a memory file system's file that refuses "
-		   "RWF_NOWAIT, which io_uring hands to a kernel worker per request)", "0|1|auto"},
+		   "RWF_NOWAIT, which io_uring hands to a kernel worker per request; an explicit "
+		   "wait=1 or defer=1 keeps io_uring, and inline=1 refuses them)", "0|1|auto"},
 	{NULL, NULL, NULL},
 };
 

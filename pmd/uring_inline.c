@@ -22,7 +22,9 @@
  * submitted, one at a time, which costs nothing where the CPU does the
  * copy anyway, and would serialise a device, so auto never picks it for a
  * file with a device under it (inline=1 forces it anywhere but sqpoll=1,
- * iopoll=1 and NVMe passthrough).
+ * iopoll=1 and NVMe passthrough). An explicit wait=1 or defer=1 asks for
+ * io_uring's sleep in the kernel: inline=1 refuses it (naming both fixes),
+ * auto stays off and says so.
  */
 #include <errno.h>
 #include <linux/falloc.h>
@@ -173,6 +175,10 @@ static const char *memory_fs(int fd)
 int uring_inline_pick(struct weir_blk *dev, int mode, const struct stat *st)
 {
 	struct uring_priv *u = dev->priv;
+	/* wait=1 or defer=1 given: the spec asked for io_uring's sleep. */
+	const char *waits = weir_blk_arg_given(dev, "wait") && u->wait     ? "wait=1"
+			    : weir_blk_arg_given(dev, "defer") && u->defer ? "defer=1"
+									   : NULL;
 	const char *fs;
 
 	if (mode == 1 && (u->sqpoll || u->iopoll || u->nvme))
@@ -180,6 +186,11 @@ int uring_inline_pick(struct weir_blk *dev, int mode, const struct stat *st)
 				     "%s hands it to the kernel: drop one of them",
 				     u->sqpoll ? "sqpoll=1" : u->iopoll ? "iopoll=1"
 								    : "NVMe passthrough");
+	if (mode == 1 && waits)
+		return weir_blk_fail(dev, -EINVAL, "inline=1 does each read and write inside "
+				     "submit, so nothing is left to sleep for; %s asks to wait in "
+				     "the kernel: drop %s, or use inline=0 to keep io_uring", waits,
+				     waits);
 	if (mode == 1) {
 		u->inline_io = true;
 		return 0;
@@ -188,6 +199,13 @@ int uring_inline_pick(struct weir_blk *dev, int mode, const struct stat *st)
 	if (mode == 0 || u->sqpoll || u->iopoll || !S_ISREG(st->st_mode) ||
 	    !(fs = memory_fs(u->fd)) || !refuses_nowait(u->fd))
 		return 0;
+	if (waits) {
+		WEIR_INFO("%s: inline=auto stays off: %s refuses non-blocking reads, but %s asks "
+			  "io_uring to wait in the kernel (every request goes to a kernel worker "
+			  "thread; drop %s to have them run in the submitting thread)", dev->label,
+			  fs, waits, waits);
+		return 0;
+	}
 	u->inline_io = true;
 	WEIR_INFO("%s: inline=auto: %s refuses non-blocking reads (RWF_NOWAIT), so io_uring "
 		  "would hand every request to a kernel worker thread; reads and writes run in "

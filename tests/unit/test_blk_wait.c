@@ -7,7 +7,8 @@
  * returns at its timeout or a completion, wait=0 with SQPOLL spins, and
  * SQPOLL's default spins on the completion queue for spin= us before it
  * sleeps (xstat spin_hits), never with the poller pinned to its own CPU;
- * inline=auto does tmpfs I/O in submit, completions still polled.
+ * inline=auto does tmpfs I/O in submit, completions still polled, and
+ * steps aside for an explicit wait=1/defer=1, which inline=1 refuses.
  * fini fails when a pool buffer leaked.
  */
 #include <pthread.h>
@@ -228,6 +229,39 @@ Test(blk_wait, inline_on_tmpfs_completes_in_submit_and_keeps_the_queue_pair_cont
 	snprintf(spec, sizeof(spec), "uring:%s?direct=0", f);
 	dev = blk_open_ok(spec, 1);
 	cr_assert_eq(xstat(dev, "inline"), 0, "a disk file's page cache: no inline");
+	weir_blk_close(dev);
+	unlink(f);
+}
+
+/* inline=1 does the I/O in submit: an explicit wait=1 or defer=1 (a sleep
+ * in the kernel) contradicts it and is refused, naming both fixes;
+ * inline=auto on tmpfs steps aside for them and keeps io_uring. */
+Test(blk_wait, inline_refuses_an_explicit_wait_and_auto_steps_aside)
+{
+	static const char *const asks[] = {"wait=1", "defer=1"};
+	struct weir_blk_conf conf = {.pool = pool};
+	char f[64], spec[160], why[WEIR_BLK_ERRSIZE];
+	struct weir_blk *dev;
+
+	scratch_file("/dev/shm", 1 << 20, f, sizeof(f));
+	for (int i = 0; i < 2; i++) {
+		snprintf(spec, sizeof(spec), "uring:%s?direct=0&inline=1&%s", f, asks[i]);
+		cr_assert_eq(weir_blk_open(spec, &conf, &dev, why, sizeof(why)), -EINVAL, "%s",
+			     spec);
+		cr_assert(strstr(why, asks[i]) && strstr(why, "inline=0"), "%s: %s", spec, why);
+		snprintf(spec, sizeof(spec), "uring:%s?direct=0&%s", f, asks[i]);
+		dev = blk_open_ok(spec, 1);
+		cr_assert_eq(xstat(dev, "inline"), 0, "%s: auto keeps io_uring", spec);
+		cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_WRITE, 0, 8, 3), 0);
+		cr_assert_eq(blk_rw(dev, 0, WEIR_BLK_READ, 0, 8, 3), 0);
+		cr_assert_geq(xstat(dev, "waits"), 1, "%s: slept in the kernel", spec);
+		cr_assert_eq(xstat(dev, "inline_ios"), 0);
+		weir_blk_close(dev);
+	}
+	/* wait=0 is no contradiction. */
+	snprintf(spec, sizeof(spec), "uring:%s?direct=0&inline=1&wait=0", f);
+	dev = blk_open_ok(spec, 1);
+	cr_assert_eq(xstat(dev, "inline"), 1);
 	weir_blk_close(dev);
 	unlink(f);
 }
