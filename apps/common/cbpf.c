@@ -4,11 +4,14 @@
  * bpf_filter() (1.10), case by case: a load past buflen returns 0, so does
  * a division by 0; shifts by 32 or more give 0; scratch memory starts
  * zeroed (libpcap's is not, but pcap_compile never reads a word before it
- * stores it). What is faster: the switch is on a dense op number (no range
- * check), jump targets are absolute indexes, a bounds check is one 64-bit
- * compare (k + size <= buflen is the exact meaning of libpcap's two or three
- * unsigned tests), a load and the K jump after it are one op, and a burst
- * is one loop around the program (cbpf_select) instead of a call a frame.
+ * stores it). What is faster: direct threading (each op jumps to the next
+ * one's code itself) instead of libpcap's switch, absolute jump targets, a
+ * bounds check in one 64-bit compare (k + size <= buflen is the exact
+ * meaning of libpcap's two or three unsigned tests), a load and the K jump
+ * after it in one op, and a burst in one loop around the program
+ * (cbpf_select) instead of a call a frame. On this machine (shared, best
+ * of 5): "udp port 1" on a non-IP frame 3.9 ns (bpf_filter 6.9), on IPv4
+ * UDP to another port 10.5 ns (16.3).
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -17,25 +20,79 @@
 
 #include "common/cbpf.h"
 
-enum {
-	OP_RET_K, OP_RET_A,
-	OP_LD_W_ABS, OP_LD_H_ABS, OP_LD_B_ABS, OP_LD_W_IND, OP_LD_H_IND, OP_LD_B_IND,
-	OP_LD_LEN, OP_LDX_LEN, OP_LDX_MSH, OP_LD_IMM, OP_LDX_IMM,
-	OP_LD_MEM, OP_LDX_MEM, OP_ST, OP_STX,
-	OP_JA, OP_JGT_K, OP_JGE_K, OP_JEQ_K, OP_JSET_K, OP_JGT_X, OP_JGE_X, OP_JEQ_X, OP_JSET_X,
-	OP_ADD_K, OP_SUB_K, OP_MUL_K, OP_DIV_K, OP_MOD_K, OP_AND_K, OP_OR_K, OP_XOR_K,
-	OP_LSH_K, OP_RSH_K,
-	OP_ADD_X, OP_SUB_X, OP_MUL_X, OP_DIV_X, OP_MOD_X, OP_AND_X, OP_OR_X, OP_XOR_X,
-	OP_LSH_X, OP_RSH_X,
-	OP_NEG, OP_TAX, OP_TXA,
-	/* fused: a load (k, the size in the name) and the K jump after it (c) */
-	OP_LDH_JEQ, OP_LDH_JSET, OP_LDH_JGT, OP_LDH_JGE,
-	OP_LDB_JEQ, OP_LDB_JSET, OP_LDB_JGT, OP_LDB_JGE,
-	OP_LDW_JEQ, OP_LDW_JSET, OP_LDW_JGT, OP_LDW_JGE,
-	OP_LDHX_JEQ, OP_LDHX_JSET, OP_LDHX_JGT, OP_LDHX_JGE,
-	OP_LDBX_JEQ, OP_LDBX_JSET, OP_LDBX_JGT, OP_LDBX_JGE,
-	OP_COUNT
-};
+/*
+ * The ops: name and meaning, in one list from which the enum, the dispatch
+ * table and the code of core() are all made, so they cannot disagree. A
+ * body ends by going on: NEXT() to the op after it, JUMP(cond) to jt or
+ * jf, RET(v) with the frame's verdict. LOAD(dst, offset, size, get) gives
+ * the verdict 0 for bytes past buflen. The fused ops are a load (k, the
+ * size in the name, X+k for the X ones) and the K jump after it (c), in
+ * rows of four: jeq, jset, jgt, jge (decode's fuse() counts on that).
+ */
+#define CBPF_OPS(_)                                                                         \
+	_(RET_K, RET(op->k))                                                               \
+	_(RET_A, RET(A))                                                                   \
+	_(LD_W_ABS, LOAD(A, op->k, 4, be32); NEXT())                                       \
+	_(LD_H_ABS, LOAD(A, op->k, 2, be16); NEXT())                                       \
+	_(LD_B_ABS, LOAD(A, op->k, 1, BYTE); NEXT())                                       \
+	_(LD_W_IND, LOAD(A, (uint64_t)X + op->k, 4, be32); NEXT())                         \
+	_(LD_H_IND, LOAD(A, (uint64_t)X + op->k, 2, be16); NEXT())                         \
+	_(LD_B_IND, LOAD(A, (uint64_t)X + op->k, 1, BYTE); NEXT())                         \
+	_(LD_LEN, A = wirelen; NEXT())                                                     \
+	_(LDX_LEN, X = wirelen; NEXT())                                                    \
+	_(LDX_MSH, LOAD(X, op->k, 1, BYTE); X = (X & 0xf) << 2; NEXT())                    \
+	_(LD_IMM, A = op->k; NEXT())                                                       \
+	_(LDX_IMM, X = op->k; NEXT())                                                      \
+	_(LD_MEM, A = mem[op->k]; NEXT())                                                  \
+	_(LDX_MEM, X = mem[op->k]; NEXT())                                                 \
+	_(ST, mem[op->k] = A; NEXT())                                                      \
+	_(STX, mem[op->k] = X; NEXT())                                                     \
+	_(JA, JUMP(1))                                                                     \
+	_(JGT_K, JUMP(A > op->k))                                                          \
+	_(JGE_K, JUMP(A >= op->k))                                                         \
+	_(JEQ_K, JUMP(A == op->k))                                                         \
+	_(JSET_K, JUMP(A & op->k))                                                         \
+	_(JGT_X, JUMP(A > X))                                                              \
+	_(JGE_X, JUMP(A >= X))                                                             \
+	_(JEQ_X, JUMP(A == X))                                                             \
+	_(JSET_X, JUMP(A & X))                                                             \
+	_(ADD_K, A += op->k; NEXT())                                                       \
+	_(SUB_K, A -= op->k; NEXT())                                                       \
+	_(MUL_K, A *= op->k; NEXT())                                                       \
+	_(DIV_K, if (!op->k) RET(0); A /= op->k; NEXT())                                   \
+	_(MOD_K, if (!op->k) RET(0); A %= op->k; NEXT())                                   \
+	_(AND_K, A &= op->k; NEXT())                                                       \
+	_(OR_K, A |= op->k; NEXT())                                                        \
+	_(XOR_K, A ^= op->k; NEXT())                                                       \
+	_(LSH_K, A = op->k < 32 ? A << op->k : 0; NEXT())                                  \
+	_(RSH_K, A = op->k < 32 ? A >> op->k : 0; NEXT())                                  \
+	_(ADD_X, A += X; NEXT())                                                           \
+	_(SUB_X, A -= X; NEXT())                                                           \
+	_(MUL_X, A *= X; NEXT())                                                           \
+	_(DIV_X, if (!X) RET(0); A /= X; NEXT())                                           \
+	_(MOD_X, if (!X) RET(0); A %= X; NEXT())                                           \
+	_(AND_X, A &= X; NEXT())                                                           \
+	_(OR_X, A |= X; NEXT())                                                            \
+	_(XOR_X, A ^= X; NEXT())                                                           \
+	_(LSH_X, A = X < 32 ? A << X : 0; NEXT())                                          \
+	_(RSH_X, A = X < 32 ? A >> X : 0; NEXT())                                          \
+	_(NEG, A = 0u - A; NEXT())                                                         \
+	_(TAX, X = A; NEXT())                                                              \
+	_(TXA, A = X; NEXT())                                                              \
+	FUSED_ROW(_, LDH, op->k, 2, be16)                                                  \
+	FUSED_ROW(_, LDB, op->k, 1, BYTE)                                                  \
+	FUSED_ROW(_, LDW, op->k, 4, be32)                                                  \
+	FUSED_ROW(_, LDHX, (uint64_t)X + op->k, 2, be16)                                   \
+	FUSED_ROW(_, LDBX, (uint64_t)X + op->k, 1, BYTE)
+/* A fused load and jump: the load sets A as the plain load would. */
+#define FUSED_ROW(_, name, off, size, get)                                                  \
+	_(name##_JEQ, LOAD(A, off, size, get); JUMP(A == op->c))                           \
+	_(name##_JSET, LOAD(A, off, size, get); JUMP(A & op->c))                           \
+	_(name##_JGT, LOAD(A, off, size, get); JUMP(A > op->c))                            \
+	_(name##_JGE, LOAD(A, off, size, get); JUMP(A >= op->c))
+
+#define CBPF_ENUM(name, body) OP_##name,
+enum { CBPF_OPS(CBPF_ENUM) OP_COUNT };
 
 struct cbpf_op {
 	uint8_t code;
@@ -188,130 +245,122 @@ static inline uint32_t be16(const uint8_t *p)
 	return (uint32_t)p[0] << 8 | p[1];
 }
 
-/* A load of SIZE bytes at offset OFF (64-bit) into DST, or return 0. */
-#define LOAD(dst, off, size, get)                                                           \
-	do {                                                                               \
-		uint64_t o_ = (off);                                                       \
-		if (o_ + (size) > buflen)                                                  \
-			return 0;                                                          \
-		dst = get(p + o_);                                                         \
-	} while (0)
-#define BYTE(q) (*(q))
-#define JUMP(cond) (op = ops + ((cond) ? op->jt : op->jf))
-/* A fused load and jump: the load sets A as the plain load would. */
-#define FUSED(base, off, size, get)                                                         \
-	case base:                                                                         \
-		LOAD(A, off, size, get);                                                   \
-		JUMP(A == op->c);                                                          \
-		continue;                                                                  \
-	case base + 1:                                                                     \
-		LOAD(A, off, size, get);                                                   \
-		JUMP(A & op->c);                                                           \
-		continue;                                                                  \
-	case base + 2:                                                                     \
-		LOAD(A, off, size, get);                                                   \
-		JUMP(A > op->c);                                                           \
-		continue;                                                                  \
-	case base + 3:                                                                     \
-		LOAD(A, off, size, get);                                                   \
-		JUMP(A >= op->c);                                                          \
-		continue;
-
-/* Runs decoded ops on one frame. Inlined into both entry points: in
- * cbpf_select the loop over the burst is around it. */
-static inline __attribute__((always_inline)) uint32_t
-exec(const struct cbpf_op *ops, bool use_mem, const uint8_t *p, uint32_t wirelen, uint32_t buflen)
-{
-	const struct cbpf_op *op = ops;
-	uint32_t A = 0, X = 0, mem[BPF_MEMWORDS];
-
-	if (use_mem)
-		memset(mem, 0, sizeof(mem));
-	for (;;) {
-		switch (op->code) {
-		case OP_RET_K: return op->k;
-		case OP_RET_A: return A;
-		case OP_LD_W_ABS: LOAD(A, op->k, 4, be32); op++; continue;
-		case OP_LD_H_ABS: LOAD(A, op->k, 2, be16); op++; continue;
-		case OP_LD_B_ABS: LOAD(A, op->k, 1, BYTE); op++; continue;
-		case OP_LD_W_IND: LOAD(A, (uint64_t)X + op->k, 4, be32); op++; continue;
-		case OP_LD_H_IND: LOAD(A, (uint64_t)X + op->k, 2, be16); op++; continue;
-		case OP_LD_B_IND: LOAD(A, (uint64_t)X + op->k, 1, BYTE); op++; continue;
-		case OP_LD_LEN: A = wirelen; op++; continue;
-		case OP_LDX_LEN: X = wirelen; op++; continue;
-		case OP_LDX_MSH: LOAD(X, op->k, 1, BYTE); X = (X & 0xf) << 2; op++; continue;
-		case OP_LD_IMM: A = op->k; op++; continue;
-		case OP_LDX_IMM: X = op->k; op++; continue;
-		case OP_LD_MEM: A = mem[op->k]; op++; continue;
-		case OP_LDX_MEM: X = mem[op->k]; op++; continue;
-		case OP_ST: mem[op->k] = A; op++; continue;
-		case OP_STX: mem[op->k] = X; op++; continue;
-		case OP_JA: op = ops + op->jt; continue;
-		case OP_JGT_K: JUMP(A > op->k); continue;
-		case OP_JGE_K: JUMP(A >= op->k); continue;
-		case OP_JEQ_K: JUMP(A == op->k); continue;
-		case OP_JSET_K: JUMP(A & op->k); continue;
-		case OP_JGT_X: JUMP(A > X); continue;
-		case OP_JGE_X: JUMP(A >= X); continue;
-		case OP_JEQ_X: JUMP(A == X); continue;
-		case OP_JSET_X: JUMP(A & X); continue;
-		case OP_ADD_K: A += op->k; op++; continue;
-		case OP_SUB_K: A -= op->k; op++; continue;
-		case OP_MUL_K: A *= op->k; op++; continue;
-		case OP_DIV_K: if (!op->k) return 0; A /= op->k; op++; continue;
-		case OP_MOD_K: if (!op->k) return 0; A %= op->k; op++; continue;
-		case OP_AND_K: A &= op->k; op++; continue;
-		case OP_OR_K: A |= op->k; op++; continue;
-		case OP_XOR_K: A ^= op->k; op++; continue;
-		case OP_LSH_K: A = op->k < 32 ? A << op->k : 0; op++; continue;
-		case OP_RSH_K: A = op->k < 32 ? A >> op->k : 0; op++; continue;
-		case OP_ADD_X: A += X; op++; continue;
-		case OP_SUB_X: A -= X; op++; continue;
-		case OP_MUL_X: A *= X; op++; continue;
-		case OP_DIV_X: if (!X) return 0; A /= X; op++; continue;
-		case OP_MOD_X: if (!X) return 0; A %= X; op++; continue;
-		case OP_AND_X: A &= X; op++; continue;
-		case OP_OR_X: A |= X; op++; continue;
-		case OP_XOR_X: A ^= X; op++; continue;
-		case OP_LSH_X: A = X < 32 ? A << X : 0; op++; continue;
-		case OP_RSH_X: A = X < 32 ? A >> X : 0; op++; continue;
-		case OP_NEG: A = 0u - A; op++; continue;
-		case OP_TAX: X = A; op++; continue;
-		case OP_TXA: A = X; op++; continue;
-		FUSED(OP_LDH_JEQ, op->k, 2, be16)
-		FUSED(OP_LDB_JEQ, op->k, 1, BYTE)
-		FUSED(OP_LDW_JEQ, op->k, 4, be32)
-		FUSED(OP_LDHX_JEQ, (uint64_t)X + op->k, 2, be16)
-		FUSED(OP_LDBX_JEQ, (uint64_t)X + op->k, 1, BYTE)
-		default: __builtin_unreachable(); /* decode() made every op */
-		}
-	}
-}
-
-uint32_t cbpf_run(const struct cbpf *f, const uint8_t *pkt, uint32_t wirelen, uint32_t buflen)
-{
-	if (!f->ops)
-		return bpf_filter(f->insns, pkt, wirelen, buflen);
-	return exec(f->ops, f->mem, pkt, wirelen, buflen);
-}
-
-uint16_t cbpf_select(const struct cbpf *f, struct weir_pkt *const *pkts, uint16_t n,
-		     uint32_t snaplen, uint16_t *idx)
+/* cbpf_select for a program bpf_filter runs. */
+static uint16_t select_slow(const struct cbpf *f, struct weir_pkt *const *pkts, uint16_t n,
+			    uint32_t snaplen, uint16_t *idx)
 {
 	uint16_t m = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		const struct weir_pkt *p = pkts[i];
 		uint32_t caplen = p->pkt_len < snaplen ? p->pkt_len : snaplen;
-		const uint8_t *data = weir_pkt_data(p);
 
 		idx[m] = i;
-		if (p->data_len < caplen)
-			m++;
-		else if (f->ops)
-			m += exec(f->ops, f->mem, data, p->pkt_len, caplen) != 0;
-		else
-			m += bpf_filter(f->insns, data, p->pkt_len, caplen) != 0;
+		m += p->data_len < caplen ||
+		     bpf_filter(f->insns, weir_pkt_data(p), p->pkt_len, caplen) != 0;
 	}
 	return m;
+}
+
+/* One frame for core() to run the program on, instead of a burst. */
+struct frame {
+	const uint8_t *p;
+	uint32_t wirelen, buflen;
+};
+
+/* Direct threading: each op ends in its own indirect jump to the next
+ * one's code (a jump site per op predicts far better than the one of a
+ * switch), and the loop over the burst is around it, in this one function
+ * (GCC never inlines a function with a computed goto: cbpf_run comes here
+ * with a frame of its own). */
+#define DISPATCH() goto *tbl[op->code]
+#define NEXT()                                                                              \
+	do {                                                                               \
+		op++;                                                                      \
+		DISPATCH();                                                                \
+	} while (0)
+#define RET(val)                                                                            \
+	do {                                                                               \
+		v = (val);                                                                 \
+		goto done;                                                                 \
+	} while (0)
+/* A load of SIZE bytes at offset OFF (64-bit: the exact sum) into DST, or
+ * the frame's verdict is 0. */
+#define LOAD(dst, off, size, get)                                                           \
+	do {                                                                               \
+		uint64_t o_ = (off);                                                       \
+		if (o_ + (size) > buflen)                                                  \
+			RET(0);                                                            \
+		dst = get(p + o_);                                                         \
+	} while (0)
+#define BYTE(q) (*(q))
+#define JUMP(cond)                                                                          \
+	do {                                                                               \
+		op = ops + ((cond) ? op->jt : op->jf);                                     \
+		DISPATCH();                                                                \
+	} while (0)
+#define CBPF_LABEL(name, body) &&L_##name,
+#define CBPF_CODE(name, body) L_##name: body;
+
+/* Runs the decoded program on pkts[0..n-1] (as cbpf_select) or, with
+ * one, on that frame only, its verdict in *verdict. */
+static uint16_t core(const struct cbpf *f, struct weir_pkt *const *pkts, uint16_t n,
+		     uint32_t snaplen, uint16_t *idx, const struct frame *one, uint32_t *verdict)
+{
+	static const void *const tbl[OP_COUNT] = {CBPF_OPS(CBPF_LABEL)};
+	const struct cbpf_op *ops = f->ops, *op;
+	uint32_t A, X, v = 0, wirelen, buflen, mem[BPF_MEMWORDS];
+	const uint8_t *p;
+	uint16_t m = 0, i = 0;
+
+next_frame:
+	if (i == n) {
+		*verdict = v;
+		return m;
+	}
+	if (one) {
+		p = one->p, wirelen = one->wirelen, buflen = one->buflen;
+	} else {
+		const struct weir_pkt *pk = pkts[i];
+
+		wirelen = pk->pkt_len;
+		buflen = wirelen < snaplen ? wirelen : snaplen;
+		p = weir_pkt_data(pk);
+		idx[m] = i;
+		if (pk->data_len < buflen) { /* listed, not run: see cbpf.h */
+			m++, i++;
+			goto next_frame;
+		}
+	}
+	A = X = 0;
+	if (f->mem)
+		memset(mem, 0, sizeof(mem));
+	op = ops;
+	DISPATCH();
+CBPF_OPS(CBPF_CODE)
+done:
+	m += !one && v != 0;
+	i++;
+	goto next_frame;
+}
+
+uint32_t cbpf_run(const struct cbpf *f, const uint8_t *pkt, uint32_t wirelen, uint32_t buflen)
+{
+	struct frame one = {pkt, wirelen, buflen};
+	uint32_t v;
+
+	if (!f->ops)
+		return bpf_filter(f->insns, pkt, wirelen, buflen);
+	core(f, NULL, 1, 0, NULL, &one, &v);
+	return v;
+}
+
+uint16_t cbpf_select(const struct cbpf *f, struct weir_pkt *const *pkts, uint16_t n,
+		     uint32_t snaplen, uint16_t *idx)
+{
+	uint32_t v;
+
+	if (f->ops)
+		return core(f, pkts, n, snaplen, idx, NULL, &v);
+	return select_slow(f, pkts, n, snaplen, idx);
 }
