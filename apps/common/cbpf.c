@@ -262,17 +262,11 @@ static uint16_t select_slow(const struct cbpf *f, struct weir_pkt *const *pkts, 
 	return m;
 }
 
-/* One frame for core() to run the program on, instead of a burst. */
-struct frame {
-	const uint8_t *p;
-	uint32_t wirelen, buflen;
-};
-
 /* Direct threading: each op ends in its own indirect jump to the next
  * one's code (a jump site per op predicts far better than the one of a
  * switch), and the loop over the burst is around it, in this one function
  * (GCC never inlines a function with a computed goto: cbpf_run comes here
- * with a frame of its own). */
+ * with a burst of one). */
 #define DISPATCH() goto *tbl[op->code]
 #define NEXT()                                                                              \
 	do {                                                                               \
@@ -302,10 +296,10 @@ struct frame {
 #define CBPF_LABEL(name, body) &&L_##name,
 #define CBPF_CODE(name, body) L_##name: body;
 
-/* Runs the decoded program on pkts[0..n-1] (as cbpf_select) or, with
- * one, on that frame only, its verdict in *verdict. */
+/* Runs the decoded program on pkts[0..n-1] (as cbpf_select); the last
+ * frame's verdict in *verdict. */
 static uint16_t core(const struct cbpf *f, struct weir_pkt *const *pkts, uint16_t n,
-		     uint32_t snaplen, uint16_t *idx, const struct frame *one, uint32_t *verdict)
+		     uint32_t snaplen, uint16_t *idx, uint32_t *verdict)
 {
 	static const void *const tbl[OP_COUNT] = {CBPF_OPS(CBPF_LABEL)};
 	const struct cbpf_op *ops = f->ops, *op;
@@ -318,19 +312,13 @@ next_frame:
 		*verdict = v;
 		return m;
 	}
-	if (one) {
-		p = one->p, wirelen = one->wirelen, buflen = one->buflen;
-	} else {
-		const struct weir_pkt *pk = pkts[i];
-
-		wirelen = pk->pkt_len;
-		buflen = wirelen < snaplen ? wirelen : snaplen;
-		p = weir_pkt_data(pk);
-		idx[m] = i;
-		if (pk->data_len < buflen) { /* listed, not run: see cbpf.h */
-			m++, i++;
-			goto next_frame;
-		}
+	wirelen = pkts[i]->pkt_len;
+	buflen = wirelen < snaplen ? wirelen : snaplen;
+	p = weir_pkt_data(pkts[i]);
+	idx[m] = i;
+	if (pkts[i]->data_len < buflen) { /* listed, not run: see cbpf.h */
+		m++, i++;
+		goto next_frame;
 	}
 	A = X = 0;
 	if (f->mem)
@@ -339,19 +327,23 @@ next_frame:
 	DISPATCH();
 CBPF_OPS(CBPF_CODE)
 done:
-	m += !one && v != 0;
+	m += v != 0;
 	i++;
 	goto next_frame;
 }
 
 uint32_t cbpf_run(const struct cbpf *f, const uint8_t *pkt, uint32_t wirelen, uint32_t buflen)
 {
-	struct frame one = {pkt, wirelen, buflen};
+	/* As a burst of one frame that holds buflen bytes (a packet's
+	 * data_len is 16 bits; no caller has buflen over wirelen). */
+	struct weir_pkt one = {.buf = (uint8_t *)pkt, .pkt_len = wirelen,
+			       .data_len = (uint16_t)buflen};
+	uint16_t idx;
 	uint32_t v;
 
-	if (!f->ops)
+	if (!f->ops || buflen > wirelen || buflen > UINT16_MAX)
 		return bpf_filter(f->insns, pkt, wirelen, buflen);
-	core(f, NULL, 1, 0, NULL, &one, &v);
+	core(f, (struct weir_pkt *const[]){&one}, 1, buflen, &idx, &v);
 	return v;
 }
 
@@ -361,6 +353,6 @@ uint16_t cbpf_select(const struct cbpf *f, struct weir_pkt *const *pkts, uint16_
 	uint32_t v;
 
 	if (f->ops)
-		return core(f, pkts, n, snaplen, idx, NULL, &v);
+		return core(f, pkts, n, snaplen, idx, &v);
 	return select_slow(f, pkts, n, snaplen, idx);
 }
