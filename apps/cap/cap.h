@@ -37,6 +37,7 @@
 #include "weir/ring.h"
 
 #include "common/app.h"
+#include "common/cbpf.h"
 #include "common/mirror.h"
 
 #define CAP_MAX_PORTS 8
@@ -82,6 +83,7 @@ struct cap_rx {
 /* A compiled filter (libpcap's BPF); insns NULL: everything matches. */
 struct cap_filter {
 	struct bpf_program prog;
+	struct cbpf *fast; /* prog, decoded (common/cbpf.h): what runs */
 	bool compiled;
 };
 

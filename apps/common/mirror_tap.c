@@ -21,6 +21,7 @@
 #include "weir/port.h"
 
 #include "common/app.h"
+#include "common/cbpf.h"
 #include "common/mirror.h"
 #include "common/report.h"
 
@@ -32,13 +33,13 @@ struct mq {
 	uint64_t end[APP_MAX_BURST];  /* tx_pre: head after frame i */
 	uint32_t cum[APP_MAX_BURST];  /* tx_pre: matches in frames 0..i */
 	uint16_t nfit;                /* tx_pre: frames before the ring was full */
+	bool any;                     /* tx_pre: a frame may have matched */
 };
 
 struct mirror_session {
 	struct weir_port *port;
 	struct weir_port_tap tap;
-	struct bpf_program prog;
-	bool filtered;
+	struct cbpf *filter;          /* NULL: every frame */
 	uint32_t snaplen, ring_bytes, rings;
 	int fd;
 	void *area;
@@ -74,21 +75,20 @@ static uint8_t *reserve(struct mirror_session *s, struct mq *m, uint32_t caplen)
 	return m->data + off;
 }
 
-/* 0 when a flat frame does not match, 1 when it does or cannot be told
- * here (a chain with a short head: put filters its copy). Inline in the
- * burst loops: a frame that does not match costs bpf_filter and nothing
- * else (through put, whose prologue, epilogue and record set-up came to 40
- * instructions a frame, a third of the tap's own cost per direction). */
-static inline int prefilter(const struct mirror_session *s, const struct weir_pkt *p)
+/* The frames of pkts[0..n-1] that may match, into idx (see cbpf_select):
+ * a burst that matches nothing costs one pass of the filter over it and
+ * nothing else, no call or store a frame. */
+static uint16_t candidates(const struct mirror_session *s, struct weir_pkt *const *pkts,
+			   uint16_t n, uint16_t *idx)
 {
-	uint32_t caplen = p->pkt_len < s->snaplen ? p->pkt_len : s->snaplen;
-
-	if (!s->filtered || p->data_len < caplen)
-		return 1;
-	return bpf_filter(s->prog.bf_insns, weir_pkt_data(p), p->pkt_len, caplen) != 0;
+	if (s->filter)
+		return cbpf_select(s->filter, pkts, n, s->snaplen, idx);
+	for (uint16_t i = 0; i < n; i++)
+		idx[i] = i;
+	return n;
 }
 
-/* Copies p, which prefilter() let through, into the ring if it matches:
+/* Copies p, which candidates() let through, into the ring if it matches:
  * 1 copied, 0 no match, -1 no room. */
 static int put(struct mirror_session *s, struct mq *m, const struct weir_pkt *p, uint32_t dir)
 {
@@ -100,8 +100,7 @@ static int put(struct mirror_session *s, struct mq *m, const struct weir_pkt *p,
 	if (!slot)
 		return -1;
 	weir_pkt_copy_out(p, 0, caplen, slot + sizeof(rec));
-	if (s->filtered && !flat &&
-	    !bpf_filter(s->prog.bf_insns, slot + sizeof(rec), p->pkt_len, caplen))
+	if (s->filter && !flat && !cbpf_run(s->filter, slot + sizeof(rec), p->pkt_len, caplen))
 		return 0; /* the slot is reused by the next frame */
 	rec.ts = weir_clock_realtime();
 	memcpy(slot, &rec, sizeof(rec));
@@ -109,17 +108,19 @@ static int put(struct mirror_session *s, struct mq *m, const struct weir_pkt *p,
 	return 1;
 }
 
-static void tap_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n)
+/* tap_rx for n <= APP_MAX_BURST frames. */
+static void rx_part(struct mirror_session *s, struct mq *m, struct weir_pkt *const *pkts,
+		    uint16_t n)
 {
-	struct mirror_session *s = arg;
-	struct mq *m = &s->q[q];
 	uint64_t seen = 0, drops = 0, h0;
+	uint16_t idx[APP_MAX_BURST], k;
 
-	if (q >= s->rings)
+	k = candidates(s, pkts, n, idx);
+	if (!k)
 		return;
 	h0 = m->head;
-	for (uint16_t i = 0; i < n; i++) {
-		int r = prefilter(s, pkts[i]) ? put(s, m, pkts[i], MIRROR_DIR_RX) : 0;
+	for (uint16_t j = 0; j < k; j++) {
+		int r = put(s, m, pkts[idx[j]], MIRROR_DIR_RX);
 
 		seen += r != 0;
 		drops += r < 0;
@@ -137,21 +138,41 @@ static void tap_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t
 		ctr_add(&m->r->drops, drops);
 }
 
+static void tap_rx(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n)
+{
+	struct mirror_session *s = arg;
+
+	if (q >= s->rings)
+		return;
+	for (uint16_t o = 0; o < n; o += APP_MAX_BURST)
+		rx_part(s, &s->q[q], pkts + o, n - o < APP_MAX_BURST ? n - o : APP_MAX_BURST);
+}
+
 static void tap_tx_pre(void *arg, uint16_t q, struct weir_pkt *const *pkts, uint16_t n)
 {
 	struct mirror_session *s = arg;
 	struct mq *m;
 	uint32_t matched = 0;
+	uint16_t idx[APP_MAX_BURST], k, j = 0;
 	bool full = false;
 
 	if (q >= s->rings)
 		return;
 	m = &s->q[q];
+	if (n > APP_MAX_BURST)
+		n = APP_MAX_BURST;
+	k = candidates(s, pkts, n, idx);
+	/* Nothing may match: tx_post has nothing to publish or count. */
+	m->any = k != 0;
+	if (!k)
+		return;
 	m->nfit = 0;
-	for (uint16_t i = 0; i < n && i < APP_MAX_BURST; i++) {
+	for (uint16_t i = 0; i < n; i++) {
 		/* Once the ring is full a frame that may match is a drop. */
-		int r = !prefilter(s, pkts[i]) ? 0 : full ? -1 : put(s, m, pkts[i], MIRROR_DIR_TX);
+		bool cand = j < k && idx[j] == i;
+		int r = !cand ? 0 : full ? -1 : put(s, m, pkts[i], MIRROR_DIR_TX);
 
+		j += cand;
 		full |= r < 0;
 		matched += r != 0;
 		m->nfit += !full;
@@ -167,7 +188,7 @@ static void tap_tx_post(void *arg, uint16_t q, uint16_t taken)
 	uint64_t pub;
 	uint16_t k;
 
-	if (q >= s->rings)
+	if (q >= s->rings || !s->q[q].any)
 		return;
 	m = &s->q[q];
 	if (taken > APP_MAX_BURST)
@@ -197,8 +218,7 @@ static void session_free(struct mirror_session *s)
 		munmap(s->area, s->area_bytes);
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->filtered)
-		pcap_freecode(&s->prog);
+	cbpf_free(s->filter);
 	free(s);
 }
 
@@ -284,21 +304,24 @@ static int session_area(struct mirror_session *s, const char *spec)
 
 static int session_filter(struct mirror_session *s, const char *expr, char *why, size_t len)
 {
+	struct bpf_program prog;
 	pcap_t *p;
+	int err;
 
 	if (!expr[strspn(expr, " \t")])
 		return 0;
 	p = pcap_open_dead(DLT_EN10MB, (int)s->snaplen);
 	if (!p)
 		return -ENOMEM;
-	if (pcap_compile(p, &s->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		snprintf(why, len, "filter '%s': %s", expr, pcap_geterr(p));
 		pcap_close(p);
 		return -EINVAL;
 	}
 	pcap_close(p);
-	s->filtered = true;
-	return 0;
+	err = cbpf_load(&s->filter, prog.bf_insns, prog.bf_len);
+	pcap_freecode(&prog);
+	return err;
 }
 
 static void capture_cmd(struct app_tele_client *c, const char *args, FILE *out, void *arg)

@@ -30,12 +30,14 @@
 struct weir_rxq {
 	struct weir_port *port;
 	uint16_t id;
+	_Atomic uint8_t tap_inside;    /* src/port_tap.c: its lcore is in a tap wrapper */
 	struct weir_queue_stats stats; /* weir_port_ctr_add only */
 };
 
 struct weir_txq {
 	struct weir_port *port;
 	uint16_t id;
+	_Atomic uint8_t tap_inside;    /* src/port_tap.c: its lcore is in a tap wrapper */
 	struct weir_queue_stats stats; /* weir_port_ctr_add only; nombuf unused */
 	/* Completions reported by tx_done (monotonic): what the device has
 	 * finished sending, and what a burst took but dropped (too big, a
@@ -115,9 +117,10 @@ struct weir_port {
 	 * again (weir_port_idle_poll_ns); set by the driver's open. */
 	uint64_t idle_poll_ns;
 	char err[WEIR_PORT_ERRSIZE];
-	/* A mirror (src/port_tap.c): the tap, and bursts inside its wrappers. */
+	/* A mirror (src/port_tap.c): the tap; whether its wrappers must
+	 * fence (no membarrier(2) here). */
 	_Atomic(const struct weir_port_tap *) tap;
-	_Atomic uint32_t tap_busy;
+	bool tap_fence;
 };
 
 static_assert(offsetof(struct weir_port, fp) == 0,
