@@ -13,6 +13,10 @@
  * Built with clang -target bpf at build time and embedded in libweir;
  * section "xdp.frags" marks it safe for multi-buffer frames: it reads only
  * the headers, which are always in the first buffer.
+ *
+ * With gso_rx (skb mode), frames longer than `pass_over` are passed to the
+ * kernel whatever they hold: they are GSO super-frames, and the driver's
+ * packet socket takes them with the kernel's metadata (afxdp_gso.c).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -118,6 +122,10 @@ int weir_xsk_steer(struct xdp_md *ctx)
 	__u32 zero = 0;
 	struct weir_steer_cfg *cfg = bpf_map_lookup_elem(&weir_steer, &zero);
 
+	if (cfg && cfg->pass_over && bpf_xdp_get_buff_len(ctx) > cfg->pass_over) {
+		count(STEER_STAT_PASS_BIG);
+		return XDP_PASS;
+	}
 	if (!cfg || (cfg->enabled && !wanted(ctx, cfg))) {
 		count(STEER_STAT_PASS);
 		return XDP_PASS;
