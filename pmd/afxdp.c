@@ -483,7 +483,8 @@ static int open_queues(struct weir_port *port, const struct afxdp_sizes *sz)
 		    priv->gso_req == TRI_ON)
 			return e;
 		if (priv->gso_rx && i == 0 &&
-		    (e = afxdp_gso_rx_open(port, rxq, priv->ifindex, priv->steer.pass_over)))
+		    (e = afxdp_gso_rx_open(port, rxq, priv->ifindex,
+					   priv->steer.enabled ? priv->steer.pass_over : 0)))
 			return e;
 		rxq->fill_target = WEIR_MIN(priv->fill ? priv->fill : sz->rx / 2, sz->per_q) &
 				   ~(uint32_t)(FILL_BATCH - 1);

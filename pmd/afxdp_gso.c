@@ -108,18 +108,20 @@ int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p)
  * UDP GSO's datagram size, the partial checksum's offsets), so weir's
  * program passes every frame longer than the MTU to the kernel
  * (weir_steer_cfg.pass_over) and this socket takes those, with the
- * virtio_net_hdr the kernel fills from the skb, as afpacket gets them. Its
- * classic BPF filter keeps only frames longer than pass_over: a frame the
- * program redirected never reaches a packet socket (it leaves the stack at
- * the XDP hook), and the short frames the program passes (steering) are
- * the host's. PACKET_IGNORE_OUTGOING keeps what weir sends out of it.
+ * virtio_net_hdr the kernel fills from the skb, as afpacket gets them. A
+ * frame the program redirected never reaches a packet socket (it leaves
+ * the stack at the XDP hook). The program also passes the short frames of
+ * a flow that sent a super-frame in the last second (afxdp_kern.c), so
+ * that a TCP stream's tail segments do not overtake its super-frames on
+ * the other channel (with the two read one after the other, they did: a
+ * spurious retransmit each). Without steering the socket takes every frame
+ * that reaches the stack; with it (udp_port=, ethertype=, where the short
+ * frames passed are the host's) its classic BPF filter keeps only frames
+ * longer than pass_over, and a flow's short frames keep the XDP ring.
+ * PACKET_IGNORE_OUTGOING keeps what weir sends out of it.
  *
  * One socket per port, on RX queue 0 (a packet socket sees the whole
- * interface): with queues=N a flow's super-frames arrive on queue 0 and its
- * short frames on its own queue. Within queue 0 the two channels are read
- * one after the other in each burst, so a short frame that followed a
- * super-frame may pass it (TCP takes a reordering; frames longer than the
- * MTU are rare in a flow's tail).
+ * interface): with queues=N a flow's super-frames arrive on queue 0.
  */
 
 /* Frames longer than this are truncated (counted in rx_gso_errors). */
@@ -128,11 +130,12 @@ int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p)
 #define GSO_RX_RCVBUF (32 << 20) /* the senders' windows while weir is off the CPU */
 #define GSO_RX_COLD_POLLS 8      /* an empty socket is read one burst in this many */
 
-/* The socket's filter: frames longer than pass_over, whole; nothing else. */
+/* The socket's filter: frames longer than pass_over, whole; nothing else
+ * (pass_over 0: every frame). */
 static int gso_rx_filter(int fd, uint32_t pass_over)
 {
 	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), /* skb->len, from the MAC header */
 		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, pass_over, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
 		BPF_STMT(BPF_RET | BPF_K, 0),

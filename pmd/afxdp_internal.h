@@ -162,7 +162,7 @@ void afxdp_gso_close(struct afxdp_txq *txq);
 /* Sends super-frame p whole (the caller frees it): 0, -EAGAIN (try again
  * later), or another negative errno (counted; drop it). */
 int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p);
-/* Opens rxq's packet socket for frames longer than pass_over (gso_rx:
+/* Opens rxq's packet socket for frames longer than pass_over (0: all; gso_rx:
  * what weir's program passes to the kernel in skb mode) and an epoll fd
  * over it and rxq->fd (rxq->wait_fd). 0, or a negative errno said through
  * weir_port_fail. */

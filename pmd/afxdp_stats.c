@@ -131,6 +131,7 @@ int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
 	XS("steer_redirected", steer[STEER_STAT_REDIRECT]);
 	XS("steer_passed", steer[STEER_STAT_PASS]);
 	XS("steer_passed_big", steer[STEER_STAT_PASS_BIG]);
+	XS("steer_passed_flow", steer[STEER_STAT_PASS_FLOW]);
 	XS("rx_gso_frames", gso_rx);
 	XS("rx_gso_nombuf", gso_rx_nombuf);
 	XS("rx_gso_errors", gso_rx_err);

@@ -23,6 +23,6 @@ struct weir_steer_cfg {
 };
 
 /* Keys of weir_steer_stats. */
-enum { STEER_STAT_REDIRECT, STEER_STAT_PASS, STEER_STAT_PASS_BIG, STEER_STAT_NR };
+enum { STEER_STAT_REDIRECT, STEER_STAT_PASS, STEER_STAT_PASS_BIG, STEER_STAT_PASS_FLOW, STEER_STAT_NR };
 
 #endif
