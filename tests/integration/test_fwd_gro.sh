@@ -17,6 +17,11 @@
 #             (gso_tx, default auto), in order with the XDP ring
 #   xdpoff    xdp with gso_tx=off: the egress cannot send super-frames
 #             whole, so nothing is coalesced
+#   xdpskb    afxdp ports in skb mode (mode=skb, gso_rx auto: on): the
+#             sender keeps TSO, its super-frames reach weir whole by the
+#             port's packet socket (gso_rx) with their metadata and leave
+#             whole by gso_tx; no reordering between the two channels
+#             worth a retransmit storm (weir's drop counters are asserted)
 # Passes when data flows (>= 200 Mbit/s), the receiver counts no checksum
 # error (InCsumErrors), weir verified and coalesced (csumoff*) or not
 # (off), weir dropped nothing it was handed, and exits cleanly.
@@ -27,7 +32,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 FWD=$BUILD/apps/weir-fwd
-CASE=${1:?usage: $0 default|csumoff|csumoff6|off|xdp|xdpoff}
+CASE=${1:?usage: $0 default|csumoff|csumoff6|off|xdp|xdpoff|xdpskb}
 
 weir_require_veth
 weir_require_cmd iperf3 ping python3 ethtool
@@ -64,6 +69,7 @@ GRO=on KIND=afpacket ARGS=
 [ "$CASE" = off ] && GRO=off
 [ "${CASE#xdp}" != "$CASE" ] && KIND=afxdp
 [ "$CASE" = xdpoff ] && ARGS="?gso_tx=off"
+[ "$CASE" = xdpskb ] && ARGS="?mode=skb"
 weir_bg dut "$FWD" -p "$KIND:$(weir_if dut a)$ARGS" -p "$KIND:$(weir_if dut b)$ARGS" --mode l2 \
 	--gro "$GRO" --cores 1 --quiet --json >"$OUT" 2>&1
 FWD_PID=$WEIR_BG_PID
@@ -123,6 +129,17 @@ if case.startswith("xdp"):
 if case == "xdp":
     assert tot("gro_frames") > 0 and xt("tx_gso_sent") == tot("gro_frames"), \
         "every super-frame GRO made must leave by the packet socket"
+if case == "xdpskb":
+    print("afxdp gso_rx: super-frames passed %d, short frames of their flows %d, received "
+          "by the packet socket %d (no buffer %d, errors %d)" % (xt("steer_passed_big"),
+          xt("steer_passed_flow"), xt("rx_gso_frames"), xt("rx_gso_nombuf"), xt("rx_gso_errors")))
+    assert xt("native_mode") == 0, "mode=skb, yet attached native"
+    assert xt("steer_passed_big") > 0 and xt("tx_gso_sent") > 0, \
+        "the sender keeps TSO in skb mode: super-frames must come whole and leave whole"
+    assert xt("rx_gso_frames") == xt("steer_passed_big") + xt("steer_passed_flow"), \
+        "a frame the program passed to the packet socket was not received"
+    assert xt("rx_gso_nombuf") == 0 and xt("rx_gso_errors") == 0, "gso_rx lost frames"
+    assert sum(p["rx_missed"] for p in d["ports"]) == 0, "the kernel dropped frames for weir"
 if case == "xdpoff":
     assert tot("gro_frames") == 0 and xt("tx_gso_sent") == 0, \
         "gso_tx=off, yet super-frames made or sent whole"
