@@ -20,7 +20,9 @@
 #   bench/tcp_fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [FLOWS]
 # FWD_ARGS adds options to weir-fwd (e.g. FWD_ARGS="--gro off"), PORT_ARGS
 # to both port specs (e.g. PORT_ARGS="?blocks=256"); PATHS
-# chooses the paths (default "bridge afpacket afxdp"), HOSTS the settings
+# chooses the paths (default "bridge afpacket afxdp afxdp_skb"; afxdp_skb is
+# afxdp with mode=skb, whose gso_rx takes the senders' super-frames whole:
+# a native XDP program turns a veth peer's TSO off), HOSTS the settings
 # (default "on off").
 set -uo pipefail
 
@@ -83,7 +85,10 @@ mid() {
 		# veth's xmit runs: it cannot be pinned, only its peers can.
 		;;
 	*)
-		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0${PORT_ARGS:-}" -p "$1:m1${PORT_ARGS:-}" --mode l2 \
+		# afxdp_skb: afxdp ports in skb mode (gso_rx: the senders keep TSO).
+		local drv=${1%_skb} args=${PORT_ARGS:-}
+		[ "$1" = afxdp_skb ] && args="?mode=skb${args:+&${args#\?}}"
+		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$drv:m0$args" -p "$drv:m1$args" --mode l2 \
 			--cores "$fcpu" --quiet --json ${FWD_ARGS:-} >"$SUMMARY" 2>/dev/null &
 		FPID=$!
 		;;
@@ -132,7 +137,7 @@ printf "%-11s %-9s %8s %12s %6s %7s %6s %5s %5s\n" hosts path Gbit/s min-max ret
 	wdrop cpu% wait%
 for off in ${HOSTS:-on off}; do
 	declare -A med=()
-	for kind in ${PATHS:-bridge afpacket afxdp}; do
+	for kind in ${PATHS:-bridge afpacket afxdp afxdp_skb}; do
 		topo "$off"
 		mid $kind || continue
 		vals=() retr=() cpu=() wait=()
