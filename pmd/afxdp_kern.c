@@ -76,6 +76,15 @@ struct {
 	__type(value, __u64);
 } weir_gso_flows SEC(".maps");
 
+/* When the last super-frame was seen, of any flow: while none was lately,
+ * short frames skip the flow lookup (a 64-byte flood pays one clock read). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} weir_gso_last SEC(".maps");
+
 /* A flow stays on the packet socket this long after its last super-frame. */
 #define GSO_FLOW_NS (1000ull * 1000 * 1000)
 
@@ -197,22 +206,27 @@ static __always_inline int flow_of(struct xdp_md *ctx, struct flow_key *k)
 static __always_inline int gso_pass(struct xdp_md *ctx, __u32 pass_over, int flows)
 {
 	struct flow_key k = {0};
-	__u64 now, *seen;
+	__u32 zero = 0;
+	__u64 now, *seen, *last = bpf_map_lookup_elem(&weir_gso_last, &zero);
 
-	if (!flows || !flow_of(ctx, &k)) {
-		if (bpf_xdp_get_buff_len(ctx) <= pass_over)
-			return 0;
-		count(STEER_STAT_PASS_BIG);
-		return 1;
-	}
-	now = bpf_ktime_get_ns();
 	if (bpf_xdp_get_buff_len(ctx) > pass_over) {
+		count(STEER_STAT_PASS_BIG);
+		if (!flows || !last || !flow_of(ctx, &k))
+			return 1;
+		/* Written at most 16 times per period: every CPU reads them. */
+		now = bpf_ktime_get_ns();
+		if (now - *last > GSO_FLOW_NS / 16)
+			*last = now;
 		seen = bpf_map_lookup_elem(&weir_gso_flows, &k);
 		if (!seen || now - *seen > GSO_FLOW_NS / 16)
 			bpf_map_update_elem(&weir_gso_flows, &k, &now, BPF_ANY);
-		count(STEER_STAT_PASS_BIG);
 		return 1;
 	}
+	if (!flows || !last)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - *last > GSO_FLOW_NS || !flow_of(ctx, &k))
+		return 0;
 	seen = bpf_map_lookup_elem(&weir_gso_flows, &k);
 	if (!seen || now - *seen > GSO_FLOW_NS)
 		return 0;
