@@ -6,7 +6,8 @@
 #
 #   bench/fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [null|afpacket|afxdp|dpdk_null|dpdk_afxdp|all]
 #   env: AFP_ARGS="wake=0" (added to weir-fwd's afpacket port specs),
-#        AFXDP_ARGS="mode=skb" (to its afxdp port specs; the row says so)
+#        AFXDP_ARGS="mode=native" (to its afxdp port specs; the row says so;
+#        weir-fwd's default on a veth is mode=skb)
 #
 # null:      weir-fwd -p null: -p null: -m io  vs
 #            dpdk-testpmd --vdev net_null0 --vdev net_null1 --forward-mode=io
@@ -189,7 +190,7 @@ bench_veth() {
 		if [ "$drv" = afpacket ] && [ -n "${AFP_ARGS:-}" ]; then
 			w0+="?$AFP_ARGS"; w1+="?$AFP_ARGS"
 		fi
-		# e.g. AFXDP_ARGS=mode=skb: the row is named after it.
+		# e.g. AFXDP_ARGS=mode=native: the row is named after it.
 		if [ "$drv" = afxdp ] && [ -n "${AFXDP_ARGS:-}" ]; then
 			w0+="?$AFXDP_ARGS"; w1+="?$AFXDP_ARGS"; name="afxdp?$AFXDP_ARGS"
 		fi

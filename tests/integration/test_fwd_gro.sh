@@ -11,13 +11,15 @@
 #             weir verifies and coalesces into super-frames
 #   csumoff6  the same over IPv6
 #   off       csumoff with --gro off: nothing coalesced
-#   xdp       afxdp ports, the hosts' defaults (the XDP program turns the
+#   xdp       afxdp ports in native mode (mode=native: weir-fwd's default
+#             on a veth is skb mode), the hosts' defaults (the XDP program turns the
 #             sender's TSO off: 1500-byte frames with partial checksums);
 #             the super-frames leave by the ports' GSO companion socket
 #             (gso_tx, default auto), in order with the XDP ring
 #   xdpoff    xdp with gso_tx=off: the egress cannot send super-frames
 #             whole, so nothing is coalesced
-#   xdpskb    afxdp ports in skb mode (mode=skb, gso_rx auto: on): the
+#   xdpskb    afxdp ports as weir-fwd opens them on a veth: skb mode
+#             (gso_rx auto: on): the
 #             sender keeps TSO, its super-frames reach weir whole by the
 #             port's packet socket (gso_rx) with their metadata and leave
 #             whole by gso_tx; no reordering between the two channels
@@ -68,8 +70,8 @@ csum_errors() { # NS -> Tcp InCsumErrors (IPv4 and IPv6 share the counter)
 GRO=on KIND=afpacket ARGS=
 [ "$CASE" = off ] && GRO=off
 [ "${CASE#xdp}" != "$CASE" ] && KIND=afxdp
-[ "$CASE" = xdpoff ] && ARGS="?gso_tx=off"
-[ "$CASE" = xdpskb ] && ARGS="?mode=skb"
+[ "$CASE" = xdp ] && ARGS="?mode=native"
+[ "$CASE" = xdpoff ] && ARGS="?mode=native&gso_tx=off"
 weir_bg dut "$FWD" -p "$KIND:$(weir_if dut a)$ARGS" -p "$KIND:$(weir_if dut b)$ARGS" --mode l2 \
 	--gro "$GRO" --cores 1 --quiet --json >"$OUT" 2>&1
 FWD_PID=$WEIR_BG_PID
