@@ -270,6 +270,30 @@ static int set_busy_poll(struct weir_port *port, int fd)
 	return 0;
 }
 
+/* gso_rx= (auto: on with mode=skb), after mode= and prog=: it needs skb
+ * mode (native XDP turns a veth peer's TSO off) and weir's program (which
+ * passes the super-frames to the kernel). 0 or -EINVAL with the message. */
+static int parse_gso_rx(struct weir_port *port)
+{
+	struct afxdp_priv *priv = port->priv;
+	int e = weir_port_arg_choice(port, "gso_rx", TRI_AUTO);
+
+	if (e < 0)
+		return e;
+	priv->gso_rx = e == TRI_ON || (e == TRI_AUTO && priv->mode_req == MODE_SKB);
+	if (!priv->gso_rx)
+		return 0;
+	if (priv->mode_req == MODE_NATIVE)
+		return weir_port_fail(port, -EINVAL, "gso_rx=on needs mode=skb (a native XDP "
+				      "program turns the veth peer's TSO off)");
+	if (priv->prog_kind == PROG_PATH)
+		return weir_port_fail(port, -EINVAL, "gso_rx needs weir's program (prog=weir): it "
+				      "passes frames longer than the MTU to the packet socket");
+	priv->mode_req = MODE_SKB;
+	priv->prog_kind = PROG_WEIR;
+	return 0;
+}
+
 static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afxdp_priv *priv = port->priv;
@@ -299,16 +323,6 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->csum_fix = e == 0;
 	if ((priv->gso_req = weir_port_arg_choice(port, "gso_tx", TRI_AUTO)) < 0)
 		return priv->gso_req;
-	if ((e = weir_port_arg_choice(port, "gso_rx", TRI_AUTO)) < 0)
-		return e;
-	/* auto: with mode=skb. Needs skb mode (native XDP turns the peer's
-	 * TSO off) and weir's program (it passes the super-frames). */
-	priv->gso_rx = e == TRI_ON || (e == TRI_AUTO && priv->mode_req == MODE_SKB);
-	if (priv->gso_rx && priv->mode_req == MODE_NATIVE)
-		return weir_port_fail(port, -EINVAL, "gso_rx=on needs mode=skb (a native XDP "
-				      "program turns the veth peer's TSO off)");
-	if (priv->gso_rx)
-		priv->mode_req = MODE_SKB;
 	if (weir_port_iface_is_virtual_peer(port->ifname))
 		WEIR_INFO("%s: a veth/tap, whose Linux peer offloads checksums by default: %s", port->label,
 			  priv->csum_fix ? "partial checksums are completed in software (csum=fix, "
@@ -340,11 +354,8 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->steer.udp_port = (uint16_t)udp;
 	priv->steer.ethertype = (uint16_t)et;
 	priv->steer.enabled = udp || et;
-	if (priv->gso_rx && priv->prog_kind == PROG_PATH)
-		return weir_port_fail(port, -EINVAL, "gso_rx needs weir's program (prog=weir): it "
-				      "passes frames longer than the MTU to the packet socket");
-	if (priv->gso_rx)
-		priv->prog_kind = PROG_WEIR;
+	if ((e = parse_gso_rx(port)))
+		return e;
 	if (priv->steer.enabled && priv->prog_kind == PROG_DEFAULT)
 		return weir_port_fail(port, -EINVAL,
 				      "udp_port=/ethertype= steer with weir's program: add "
