@@ -5,7 +5,9 @@
 # forwarding, same drivers, same cores, runs alternating, median of RUNS.
 #
 #   bench/fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [null|afpacket|afxdp|dpdk_null|dpdk_afxdp|all]
-#   env: AFP_ARGS="wake=0" (added to weir-fwd's afpacket port specs)
+#   env: AFP_ARGS="wake=0" (added to weir-fwd's afpacket port specs),
+#        AFXDP_ARGS="mode=native" (to its afxdp port specs; the row says so;
+#        weir-fwd's default on a veth is mode=skb)
 #
 # null:      weir-fwd -p null: -p null: -m io  vs
 #            dpdk-testpmd --vdev net_null0 --vdev net_null1 --forward-mode=io
@@ -157,7 +159,7 @@ bench_dpdk_null() {
 # testpmd's vdevs for the same sockets), or dpdk_afxdp (weir-fwd on
 # testpmd's very vdevs, through the dpdk: bridge).
 bench_veth() {
-	local drv=$1 tp0 tp1 gpid
+	local drv=$1 name=$1 tp0 tp1 gpid
 	(
 		. "$HERE/../tests/integration/lib/netns.sh"
 		weir_require_veth
@@ -188,6 +190,10 @@ bench_veth() {
 		if [ "$drv" = afpacket ] && [ -n "${AFP_ARGS:-}" ]; then
 			w0+="?$AFP_ARGS"; w1+="?$AFP_ARGS"
 		fi
+		# e.g. AFXDP_ARGS=mode=native: the row is named after it.
+		if [ "$drv" = afxdp ] && [ -n "${AFXDP_ARGS:-}" ]; then
+			w0+="?$AFXDP_ARGS"; w1+="?$AFXDP_ARGS"; name="afxdp?$AFXDP_ARGS"
+		fi
 		if [ "$drv" = dpdk_afxdp ]; then
 			w0="dpdk:$tp0?csum=keep"; w1="dpdk:$tp1?csum=keep"; gdrv=afxdp
 		fi
@@ -199,7 +205,7 @@ bench_veth() {
 			T+=("$(testpmd_rate "ip netns exec $(weir_ns dut)" "$tp0" "$tp1")")
 			echo "  run $i: weir-fwd ${W[-1]} Mpps, testpmd ${T[-1]} Mpps"
 		done
-		report "$drv"
+		report "$name"
 	)
 }
 

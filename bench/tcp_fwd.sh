@@ -20,7 +20,10 @@
 #   bench/tcp_fwd.sh [BUILD_DIR] [SECONDS] [RUNS] [FLOWS]
 # FWD_ARGS adds options to weir-fwd (e.g. FWD_ARGS="--gro off"), PORT_ARGS
 # to both port specs (e.g. PORT_ARGS="?blocks=256"); PATHS
-# chooses the paths (default "bridge afpacket afxdp"), HOSTS the settings
+# chooses the paths (default "bridge afpacket afxdp afxdp_native"; afxdp is
+# weir-fwd's default on a veth, skb mode, whose gso_rx takes the senders'
+# super-frames whole; afxdp_native is mode=native, which turns a veth
+# peer's TSO off), HOSTS the settings
 # (default "on off").
 set -uo pipefail
 
@@ -83,7 +86,11 @@ mid() {
 		# veth's xmit runs: it cannot be pinned, only its peers can.
 		;;
 	*)
-		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$1:m0${PORT_ARGS:-}" -p "$1:m1${PORT_ARGS:-}" --mode l2 \
+		# afxdp_native: afxdp ports in native mode (weir-fwd's default on
+		# a veth is skb mode, whose gso_rx lets the senders keep TSO).
+		local drv=${1%_native} args=${PORT_ARGS:-}
+		[ "$1" = afxdp_native ] && args="?mode=native${args:+&${args#\?}}"
+		ip netns exec $M taskset -c "$fcpu" "$FWD" -p "$drv:m0$args" -p "$drv:m1$args" --mode l2 \
 			--cores "$fcpu" --quiet --json ${FWD_ARGS:-} >"$SUMMARY" 2>/dev/null &
 		FPID=$!
 		;;
@@ -132,7 +139,7 @@ printf "%-11s %-9s %8s %12s %6s %7s %6s %5s %5s\n" hosts path Gbit/s min-max ret
 	wdrop cpu% wait%
 for off in ${HOSTS:-on off}; do
 	declare -A med=()
-	for kind in ${PATHS:-bridge afpacket afxdp}; do
+	for kind in ${PATHS:-bridge afpacket afxdp afxdp_native}; do
 		topo "$off"
 		mid $kind || continue
 		vals=() retr=() cpu=() wait=()

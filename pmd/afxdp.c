@@ -5,7 +5,7 @@
  *     afxdp:IFACE?queues=N&start_queue=Q&mode=native|skb|auto
  *           &zerocopy=auto|on|off&busy_poll=0|1&prog=default|weir|PATH
  *           &udp_port=P&ethertype=T&multibuf=auto|on|off&frame_size=B&fill=N
- *           &csum=fix|keep&gso_tx=auto|on|off
+ *           &csum=fix|keep&gso_tx=auto|on|off&gso_rx=auto|on|off
  *
  * The port's packet pool *is* the UMEM: buffer i of the pool is UMEM chunk
  * i (chunk size = pool->buf_size, frame headroom = pool->headroom), so a
@@ -33,10 +33,11 @@
  * send happens inside sendto), or on every empty poll with busy_poll=1.
  *
  * This file is the control path: options, sockets (trying what auto
- * settings allow), open and close, statistics, and the ops table. The data
+ * settings allow), open and close, and the ops table. The data
  * path is afxdp_rxtx.c, the shared UMEMs afxdp_umem.c, the XDP program and
- * the libraries' messages afxdp_prog.c, the packet socket that sends
- * super-frames whole (gso_tx) afxdp_gso.c (afxdp_internal.h joins them).
+ * the libraries' messages afxdp_prog.c, the packet sockets that send
+ * and receive super-frames whole (gso_tx, gso_rx) afxdp_gso.c, statistics
+ * afxdp_stats.c (afxdp_internal.h joins them).
  */
 #include <errno.h>
 #include <linux/capability.h>
@@ -76,124 +77,6 @@
 
 #define BUSY_POLL_US 20
 #define BUSY_POLL_BUDGET 64
-
-/* --- stats ----------------------------------------------------------------- */
-
-static int xsk_stats(const struct afxdp_priv *priv, uint16_t i, struct xdp_statistics *xs)
-{
-	socklen_t len = sizeof(*xs);
-
-	memset(xs, 0, sizeof(*xs));
-	if (!priv->xsk[i])
-		return -ENOENT;
-	return getsockopt(xsk_socket__fd(priv->xsk[i]), SOL_XDP, XDP_STATISTICS, xs, &len) ? -errno
-											       : 0;
-}
-
-static void afxdp_stats(struct weir_port *port, struct weir_port_stats *st)
-{
-	struct afxdp_priv *priv = port->priv;
-	struct xdp_statistics xs;
-
-	for (uint16_t i = 0; i < priv->nq; i++) {
-		if (xsk_stats(priv, i, &xs))
-			continue;
-		st->imissed += xs.rx_dropped + xs.rx_ring_full;
-		st->ierrors += xs.rx_invalid_descs;
-		st->oerrors += xs.tx_invalid_descs;
-	}
-}
-
-/* The steering program's per-CPU counters, summed (by STEER_STAT_*). */
-static void steer_counts(const struct afxdp_priv *priv, uint64_t out[STEER_STAT_NR])
-{
-	int ncpu = libbpf_num_possible_cpus();
-
-	memset(out, 0, STEER_STAT_NR * sizeof(*out));
-	if (priv->stats_map_fd < 0 || ncpu <= 0)
-		return;
-	for (uint32_t k = 0; k < STEER_STAT_NR; k++) {
-		uint64_t *v = calloc((size_t)ncpu, sizeof(*v));
-
-		if (!v)
-			return;
-		if (!bpf_map_lookup_elem(priv->stats_map_fd, &k, v))
-			for (int c = 0; c < ncpu; c++)
-				out[k] += v[c];
-		free(v);
-	}
-}
-
-static int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n)
-{
-	struct afxdp_priv *priv = port->priv;
-	struct xdp_statistics xs, sum = {0};
-	uint64_t copies = 0, tkicks = 0, fkicks = 0, multi = 0, big = 0, kerr = 0, bad = 0, bad_comp = 0;
-	uint64_t rx_csum = 0, tx_csum = 0, gso_sent = 0, gso_again = 0, gso_waits = 0;
-	uint64_t steer[STEER_STAT_NR];
-	int k = 0;
-
-	for (uint16_t i = 0; i < priv->nq; i++) {
-		const struct afxdp_rxq *r = (const struct afxdp_rxq *)port->fp.rxq[i];
-		const struct afxdp_txq *t = (const struct afxdp_txq *)port->fp.txq[i];
-
-		if (!xsk_stats(priv, i, &xs)) {
-			sum.rx_dropped += xs.rx_dropped;
-			sum.rx_invalid_descs += xs.rx_invalid_descs;
-			sum.tx_invalid_descs += xs.tx_invalid_descs;
-			sum.rx_ring_full += xs.rx_ring_full;
-			sum.rx_fill_ring_empty_descs += xs.rx_fill_ring_empty_descs;
-			sum.tx_ring_empty_descs += xs.tx_ring_empty_descs;
-		}
-		copies += weir_port_ctr_read(&t->tx_copies);
-		tkicks += weir_port_ctr_read(&t->tx_kicks);
-		kerr += weir_port_ctr_read(&t->tx_kick_errors);
-		big += weir_port_ctr_read(&t->tx_too_big);
-		multi += weir_port_ctr_read(&r->rx_multibuf) + weir_port_ctr_read(&t->tx_multibuf);
-		fkicks += weir_port_ctr_read(&r->fill_kicks) + weir_port_ctr_read(&r->rx_kicks);
-		bad += weir_port_ctr_read(&r->rx_bad_desc);
-		bad_comp += weir_port_ctr_read(&t->tx_bad_comp);
-		rx_csum += weir_port_ctr_read(&r->rx_csum_completed);
-		tx_csum += weir_port_ctr_read(&t->tx_csum_completed);
-		gso_sent += weir_port_ctr_read(&t->tx_gso_sent);
-		gso_again += weir_port_ctr_read(&t->tx_gso_again);
-		gso_waits += weir_port_ctr_read(&t->tx_gso_waits);
-	}
-	steer_counts(priv, steer);
-#define XS(nm, val)                                                                  \
-	do {                                                                         \
-		if (k < n) {                                                         \
-			snprintf(x[k].name, sizeof(x[k].name), "%s", nm);            \
-			x[k].value = (val);                                          \
-		}                                                                    \
-		k++;                                                                 \
-	} while (0)
-	XS("rx_dropped", sum.rx_dropped);
-	XS("rx_invalid_descs", sum.rx_invalid_descs);
-	XS("tx_invalid_descs", sum.tx_invalid_descs);
-	XS("rx_ring_full", sum.rx_ring_full);
-	XS("rx_fill_ring_empty_descs", sum.rx_fill_ring_empty_descs);
-	XS("tx_ring_empty_descs", sum.tx_ring_empty_descs);
-	XS("tx_copies", copies);
-	XS("tx_kicks", tkicks);
-	XS("tx_kick_errors", kerr);
-	XS("tx_too_big", big);
-	XS("rx_fill_kicks", fkicks);
-	XS("multibuf_frames", multi);
-	XS("rx_bad_desc", bad);
-	XS("tx_bad_completions", bad_comp);
-	XS("rx_csum_completed", rx_csum);
-	XS("tx_csum_completed", tx_csum);
-	XS("tx_gso_sent", gso_sent);
-	XS("tx_gso_again", gso_again);
-	XS("tx_gso_waits", gso_waits);
-	XS("steer_redirected", steer[STEER_STAT_REDIRECT]);
-	XS("steer_passed", steer[STEER_STAT_PASS]);
-	XS("zerocopy", priv->got_zc);
-	XS("native_mode", priv->got_mode == XDP_MODE_NATIVE);
-#undef XS
-	return k;
-}
 
 /* --- control path ------------------------------------------------------------ */
 
@@ -387,6 +270,30 @@ static int set_busy_poll(struct weir_port *port, int fd)
 	return 0;
 }
 
+/* gso_rx= (auto: on with mode=skb), after mode= and prog=: it needs skb
+ * mode (native XDP turns a veth peer's TSO off) and weir's program (which
+ * passes the super-frames to the kernel). 0 or -EINVAL with the message. */
+static int parse_gso_rx(struct weir_port *port)
+{
+	struct afxdp_priv *priv = port->priv;
+	int e = weir_port_arg_choice(port, "gso_rx", TRI_AUTO);
+
+	if (e < 0)
+		return e;
+	priv->gso_rx = e == TRI_ON || (e == TRI_AUTO && priv->mode_req == MODE_SKB);
+	if (!priv->gso_rx)
+		return 0;
+	if (priv->mode_req == MODE_NATIVE)
+		return weir_port_fail(port, -EINVAL, "gso_rx=on needs mode=skb (a native XDP "
+				      "program turns the veth peer's TSO off)");
+	if (priv->prog_kind == PROG_PATH)
+		return weir_port_fail(port, -EINVAL, "gso_rx needs weir's program (prog=weir): it "
+				      "passes frames longer than the MTU to the packet socket");
+	priv->mode_req = MODE_SKB;
+	priv->prog_kind = PROG_WEIR;
+	return 0;
+}
+
 static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 {
 	struct afxdp_priv *priv = port->priv;
@@ -447,6 +354,8 @@ static int parse_spec(struct weir_port *port, const struct weir_port_conf *conf)
 	priv->steer.udp_port = (uint16_t)udp;
 	priv->steer.ethertype = (uint16_t)et;
 	priv->steer.enabled = udp || et;
+	if ((e = parse_gso_rx(port)))
+		return e;
 	if (priv->steer.enabled && priv->prog_kind == PROG_DEFAULT)
 		return weir_port_fail(port, -EINVAL,
 				      "udp_port=/ethertype= steer with weir's program: add "
@@ -584,6 +493,10 @@ static int open_queues(struct weir_port *port, const struct afxdp_sizes *sz)
 		if (priv->gso_req != TRI_OFF && (e = afxdp_gso_open(port, txq, priv->ifindex)) &&
 		    priv->gso_req == TRI_ON)
 			return e;
+		if (priv->gso_rx && i == 0 &&
+		    (e = afxdp_gso_rx_open(port, rxq, priv->ifindex,
+					   priv->steer.enabled ? priv->steer.pass_over : 0)))
+			return e;
 		rxq->fill_target = WEIR_MIN(priv->fill ? priv->fill : sz->rx / 2, sz->per_q) &
 				   ~(uint32_t)(FILL_BATCH - 1);
 		afxdp_refill(rxq);
@@ -608,7 +521,7 @@ static void open_say(struct weir_port *port, const char *notes)
 
 	WEIR_INFO("%s: %u queue%s (%u..%u), %s mode, %s%s%s%s, need_wakeup on, busy poll "
 		  "%s, multi-buffer %s (%s%u B%s), program %s%s, UMEM %s, "
-		  "%u-byte frames, data at offset %u, super-frames %s%s%s",
+		  "%u-byte frames, data at offset %u, super-frames %s%s%s%s",
 		  port->label, priv->nq, priv->nq == 1 ? "" : "s", priv->start_queue,
 		  priv->start_queue + priv->nq - 1, afxdp_mode_name(priv->got_mode),
 		  priv->got_zc ? "zero-copy" : "copy",
@@ -627,7 +540,8 @@ static void open_say(struct weir_port *port, const char *notes)
 		  gso_all(port) ? "whole by a packet socket (gso_tx)"
 		  : priv->gso_req == TRI_OFF ? "cut in software (gso_tx=off)"
 					     : "cut in software (no packet socket for gso_tx)",
-		  notes[0] ? "; fell back: " : "", notes);
+		  priv->gso_rx ? ", received whole by a packet socket (gso_rx: the sender keeps TSO)"
+			       : "", notes[0] ? "; fell back: " : "", notes);
 }
 
 static void afxdp_close(struct weir_port *port);
@@ -644,10 +558,15 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	if ((e = parse_spec(port, conf)) || (e = weir_port_iface_probe(port, 0, &priv->ifindex)) ||
 	    (e = open_sizes(port, conf, &sz)))
 		return e;
+	/* Longer than the MTU with a VLAN tag: a GSO super-frame. */
+	priv->steer.pass_over = priv->gso_rx ? port->mtu + ETH_HLEN + 4 : 0;
 	if ((e = weir_port_alloc_queues(port, priv->nq, priv->nq)))
 		return weir_port_fail(port, e, "out of memory");
-	for (uint16_t i = 0; i < priv->nq; i++)
+	for (uint16_t i = 0; i < priv->nq; i++) {
 		((struct afxdp_txq *)port->fp.txq[i])->gso_fd = -1;
+		((struct afxdp_rxq *)port->fp.rxq[i])->gso_rx_fd = -1;
+		((struct afxdp_rxq *)port->fp.rxq[i])->wait_fd = -1;
+	}
 	afxdp_lib_msgs_keep(msgs);
 	prev_print = afxdp_lib_print_take();
 	if (!(e = afxdp_ensure_bpffs(port)) &&
@@ -662,7 +581,8 @@ static int afxdp_open(struct weir_port *port, const struct weir_port_conf *conf)
 	afxdp_lib_print_give_back(prev_print);
 	/* AF_XDP carries no GSO metadata: frames arrive as the wire has them
 	 * (multi-buffer chains are one wire frame), partial checksums maybe. */
-	port->rx_offloads = WEIR_PORT_OFFLOAD_CSUM;
+	port->rx_offloads = WEIR_PORT_OFFLOAD_CSUM |
+			    (priv->gso_rx ? WEIR_PORT_OFFLOAD_GSO_TCP | WEIR_PORT_OFFLOAD_GSO_UDP : 0);
 	/* Partial checksums are completed in software on the XDP ring; with
 	 * the GSO companion on every queue, super-frames go out whole. */
 	port->tx_offloads = WEIR_PORT_OFFLOAD_CSUM;
@@ -700,6 +620,7 @@ static void afxdp_close(struct weir_port *port)
 			continue;
 		rxq = (struct afxdp_rxq *)port->fp.rxq[i];
 		afxdp_gso_close((struct afxdp_txq *)port->fp.txq[i]);
+		afxdp_gso_rx_close(rxq);
 		xsk_socket__delete(priv->xsk[i]);
 		priv->xsk[i] = NULL;
 		afxdp_umem_reclaim(priv->us, rxq->sock_id);
@@ -737,6 +658,9 @@ static const struct weir_port_param afxdp_params[] = {
 	{"gso_tx", "super-frames (GRO's, GSO) whole by a packet socket with a vnet header beside "
 		   "the XDP ring, in order with it (AF_XDP sends wire frames only); default auto "
 		   "(on unless the socket cannot be had)", "auto|on|off"},
+	{"gso_rx", "skb mode: a Linux sender's GSO super-frames received whole, with their "
+		   "metadata, by a packet socket beside the XDP ring (native XDP turns a veth "
+		   "peer's TSO off); default auto (on with mode=skb)", "auto|on|off"},
 	{NULL, NULL, NULL},
 };
 

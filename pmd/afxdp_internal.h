@@ -5,7 +5,8 @@
  * control path (options, sockets, open and close, statistics) with the ops
  * table and registration; afxdp_rxtx.c the data path; afxdp_umem.c the
  * UMEMs shared between ports; afxdp_prog.c the XDP program and the
- * libbpf/libxdp messages; afxdp_gso.c the packet socket for super-frames. The cross-file names are afxdp_*, never weir_*:
+ * libbpf/libxdp messages; afxdp_gso.c the packet sockets for super-frames; afxdp_stats.c the
+ * statistics. The cross-file names are afxdp_*, never weir_*:
  * libweir exports weir_* only.
  */
 #ifndef WEIR_PMD_AFXDP_INTERNAL_H
@@ -31,6 +32,8 @@
 #define XDP_PKT_CONTD (1 << 0)
 #endif
 #define FILL_BATCH 64    /* refill granularity */
+/* Segments of a super-frame received by gso_rx at most (2 KiB buffers). */
+#define AFXDP_GSO_RX_SEGS 40
 #define MAX_QUEUES 64
 /* An RX queue with nothing to receive looks for a vanished device this often. */
 #define AFXDP_DEAD_CHECK_NS (200 * WEIR_NS_PER_MS)
@@ -86,6 +89,14 @@ struct afxdp_rxq {
 	uint32_t empty_polls;
 	weir_ns_t dead_checked; /* when check_dead last ran */
 	uint64_t fill_kicks, rx_kicks, rx_multibuf, rx_bad_desc, rx_csum_completed;
+	/* gso_rx (afxdp_gso.c): the packet socket for super-frames, -1: none;
+	 * wait_fd an epoll fd over it and fd (-1: fd alone). */
+	int gso_rx_fd, wait_fd;
+	bool gso_hot;      /* the last read of it found frames */
+	uint32_t gso_cold; /* bursts since, while it was empty */
+	uint16_t gso_stashed;
+	struct weir_pkt *gso_stash[AFXDP_GSO_RX_SEGS]; /* buffers for the next frame */
+	uint64_t rx_gso_frames, rx_gso_nombuf, rx_gso_errors;
 };
 
 struct afxdp_txq {
@@ -114,6 +125,7 @@ struct afxdp_priv {
 	int mode_req, zc_req, sg_req, prog_kind;
 	bool busy_poll, csum_fix;
 	int gso_req; /* gso_tx=: TRI_* */
+	bool gso_rx; /* gso_rx: skb mode, super-frames by a packet socket */
 	uint32_t fill; /* fill= : buffers kept in the fill ring, 0 = default */
 	uint32_t rx_ring; /* rx_ring= : RX ring descriptors, 0 = default */
 	enum xdp_attach_mode got_mode;
@@ -124,6 +136,11 @@ struct afxdp_priv {
 	char *verifier_log;
 	int memfd;
 };
+
+/* --- afxdp_stats.c: statistics (the ops table's stats and xstats) ---------- */
+
+void afxdp_stats(struct weir_port *port, struct weir_port_stats *st);
+int afxdp_xstats(struct weir_port *port, struct weir_xstat *x, int n);
 
 /* --- afxdp_rxtx.c: the data path ----------------------------------------- */
 
@@ -145,6 +162,17 @@ void afxdp_gso_close(struct afxdp_txq *txq);
 /* Sends super-frame p whole (the caller frees it): 0, -EAGAIN (try again
  * later), or another negative errno (counted; drop it). */
 int afxdp_gso_send(struct afxdp_txq *txq, const struct weir_pkt *p);
+/* Opens rxq's packet socket for frames longer than pass_over (0: all; gso_rx:
+ * what weir's program passes to the kernel in skb mode) and an epoll fd
+ * over it and rxq->fd (rxq->wait_fd). 0, or a negative errno said through
+ * weir_port_fail. */
+int afxdp_gso_rx_open(struct weir_port *port, struct afxdp_rxq *rxq, int ifindex, uint32_t pass_over);
+/* Closes both and gives back the buffers it held. */
+void afxdp_gso_rx_close(struct afxdp_rxq *rxq);
+/* Up to n super-frames from rxq's socket, with their offload metadata;
+ * xsk_idle: the XDP ring had nothing (an empty socket is then read every
+ * time, else one burst in a few). rxq's lcore. */
+uint16_t afxdp_gso_rx(struct afxdp_rxq *rxq, struct weir_pkt **pkts, uint16_t n, bool xsk_idle);
 int afxdp_wait_fd(struct weir_rxq *q);
 /* Keeps fill_target buffers in the kernel's hands for RX (queue's lcore,
  * or the control path before the lcores start). */

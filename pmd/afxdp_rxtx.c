@@ -168,9 +168,10 @@ static void rx_empty(struct afxdp_rxq *rxq)
 	}
 }
 
-uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
+/* The XDP RX ring's frames (chains for multi-buffer ones), at most n. */
+static uint16_t rx_xsk(struct afxdp_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 {
-	struct afxdp_rxq *rxq = (struct afxdp_rxq *)q;
+	struct weir_rxq *q = &rxq->q;
 	struct weir_pkt *head = NULL, *tail = NULL;
 	uint32_t avail, idx, used = 0, done = 0, head_at = 0;
 	uint64_t bytes = 0;
@@ -238,6 +239,17 @@ uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
 	weir_port_ctr_add(&q->stats.packets, done);
 	weir_port_ctr_add(&q->stats.bytes, bytes);
 	return (uint16_t)done;
+}
+
+uint16_t afxdp_rx_burst(struct weir_rxq *q, struct weir_pkt **pkts, uint16_t n)
+{
+	struct afxdp_rxq *rxq = (struct afxdp_rxq *)q;
+	uint16_t done = rx_xsk(rxq, pkts, n);
+
+	/* gso_rx: the super-frames the program passed to the kernel. */
+	if (rxq->gso_rx_fd >= 0 && done < n)
+		done += afxdp_gso_rx(rxq, pkts + done, n - done, done == 0);
+	return done;
 }
 
 /* Reaps the completion ring: sent buffers go back to their pool. */
@@ -530,5 +542,7 @@ uint16_t afxdp_tx_burst(struct weir_txq *q, struct weir_pkt **pkts, uint16_t n)
 
 int afxdp_wait_fd(struct weir_rxq *q)
 {
-	return ((struct afxdp_rxq *)q)->fd;
+	const struct afxdp_rxq *rxq = (const struct afxdp_rxq *)q;
+
+	return rxq->wait_fd >= 0 ? rxq->wait_fd : rxq->fd;
 }

@@ -16,9 +16,13 @@ struct weir_steer_cfg {
 	__u16 ethertype; /* host order, 0: no EtherType match */
 	__u16 udp_port;  /* host order, 0: no UDP match */
 	__u32 enabled;   /* 0: every frame goes to the socket */
+	/* Frames longer than this (all buffers; 0: no limit) are passed to the
+	 * kernel: in skb mode they are a Linux sender's GSO super-frames, which
+	 * the port's packet socket takes with their metadata (gso_rx). */
+	__u32 pass_over;
 };
 
 /* Keys of weir_steer_stats. */
-enum { STEER_STAT_REDIRECT, STEER_STAT_PASS, STEER_STAT_NR };
+enum { STEER_STAT_REDIRECT, STEER_STAT_PASS, STEER_STAT_PASS_BIG, STEER_STAT_PASS_FLOW, STEER_STAT_NR };
 
 #endif

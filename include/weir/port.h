@@ -152,6 +152,10 @@ uint16_t weir_port_id(const struct weir_port *port);
 void weir_port_mac(const struct weir_port *port, uint8_t mac[6]);
 /* The largest L3 payload a frame may carry (1500 unless the device says). */
 uint32_t weir_port_mtu(const struct weir_port *port);
+/* True for a veth or tap interface named ifname: its peer is a Linux stack
+ * whose defaults (tx-checksumming, TSO/GSO on) send partial checksums and
+ * super-frames. False for anything else, or an interface that is not there. */
+bool weir_port_iface_is_virtual_peer(const char *ifname);
 /* enum weir_port_offload bits of what the port's transmit side takes. */
 uint32_t weir_port_tx_offloads(const struct weir_port *port);
 /* enum weir_port_offload bits of what the port's receive side may deliver:

@@ -211,8 +211,6 @@ void weir_port_iface_list(char *buf, size_t len);
 /* The kernel driver behind a Linux interface ("veth", "tun", "virtio_net",
  * ...) into buf (ETHTOOL_GDRVINFO, no privilege needed): 0 or -errno. */
 int weir_port_iface_driver(const char *ifname, char *buf, size_t len);
-/* True for a veth or tap: its peer is a Linux stack whose defaults
- * (tx-checksumming, TSO/GSO on) send partial checksums and super-frames. */
-bool weir_port_iface_is_virtual_peer(const char *ifname);
+/* weir_port_iface_is_virtual_peer() is in port.h (apps ask it too). */
 
 #endif

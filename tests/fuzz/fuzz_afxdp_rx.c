@@ -126,7 +126,7 @@ static void burst(struct afxdp_rxq *rxq, uint16_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct afxdp_rxq rxq = {.q = {.port = &port}, .pool = pool, .owner = owner, .sock_id = 1,
-				.fd = -1, .fill_target = 48};
+				.fd = -1, .gso_rx_fd = -1, .wait_fd = -1, .fill_target = 48};
 	uint64_t posted[16] = {0}, addr;
 	unsigned nposted = 0;
 

@@ -158,6 +158,8 @@ errors)
 	bad "frame_size that is not the pool's" "afxdp:$A?frame_size=4096" "pool"
 	bad "steering without weir's program" "afxdp:$A?udp_port=9000" "prog=weir"
 	bad "bad mode value" "afxdp:$A?mode=fast" "native|skb|auto"
+	bad "gso_rx in native mode" "afxdp:$A?mode=native&gso_rx=on" "needs mode=skb"
+	bad "gso_rx with a user's program" "afxdp:$A?mode=skb&prog=/nonexistent.o" "prog=weir"
 	ENVS="LIBXDP_BPFFS=/nonexistent/bpffs" bad "no bpffs" "afxdp:$A" "bpffs"
 	if command -v clang >/dev/null; then
 		cat >"$tmp/bad.c" <<-'EOF'

@@ -11,12 +11,19 @@
 #             weir verifies and coalesces into super-frames
 #   csumoff6  the same over IPv6
 #   off       csumoff with --gro off: nothing coalesced
-#   xdp       afxdp ports, the hosts' defaults (the XDP program turns the
+#   xdp       afxdp ports in native mode (mode=native: weir-fwd's default
+#             on a veth is skb mode), the hosts' defaults (the XDP program turns the
 #             sender's TSO off: 1500-byte frames with partial checksums);
 #             the super-frames leave by the ports' GSO companion socket
 #             (gso_tx, default auto), in order with the XDP ring
 #   xdpoff    xdp with gso_tx=off: the egress cannot send super-frames
 #             whole, so nothing is coalesced
+#   xdpskb    afxdp ports as weir-fwd opens them on a veth: skb mode
+#             (gso_rx auto: on): the
+#             sender keeps TSO, its super-frames reach weir whole by the
+#             port's packet socket (gso_rx) with their metadata and leave
+#             whole by gso_tx; no reordering between the two channels
+#             worth a retransmit storm (weir's drop counters are asserted)
 # Passes when data flows (>= 200 Mbit/s), the receiver counts no checksum
 # error (InCsumErrors), weir verified and coalesced (csumoff*) or not
 # (off), weir dropped nothing it was handed, and exits cleanly.
@@ -27,7 +34,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/netns.sh"
 BUILD=${WEIR_BUILD:-$HERE/../../build}
 FWD=$BUILD/apps/weir-fwd
-CASE=${1:?usage: $0 default|csumoff|csumoff6|off|xdp|xdpoff}
+CASE=${1:?usage: $0 default|csumoff|csumoff6|off|xdp|xdpoff|xdpskb}
 
 weir_require_veth
 weir_require_cmd iperf3 ping python3 ethtool
@@ -63,7 +70,8 @@ csum_errors() { # NS -> Tcp InCsumErrors (IPv4 and IPv6 share the counter)
 GRO=on KIND=afpacket ARGS=
 [ "$CASE" = off ] && GRO=off
 [ "${CASE#xdp}" != "$CASE" ] && KIND=afxdp
-[ "$CASE" = xdpoff ] && ARGS="?gso_tx=off"
+[ "$CASE" = xdp ] && ARGS="?mode=native"
+[ "$CASE" = xdpoff ] && ARGS="?mode=native&gso_tx=off"
 weir_bg dut "$FWD" -p "$KIND:$(weir_if dut a)$ARGS" -p "$KIND:$(weir_if dut b)$ARGS" --mode l2 \
 	--gro "$GRO" --cores 1 --quiet --json >"$OUT" 2>&1
 FWD_PID=$WEIR_BG_PID
@@ -123,6 +131,17 @@ if case.startswith("xdp"):
 if case == "xdp":
     assert tot("gro_frames") > 0 and xt("tx_gso_sent") == tot("gro_frames"), \
         "every super-frame GRO made must leave by the packet socket"
+if case == "xdpskb":
+    print("afxdp gso_rx: super-frames passed %d, short frames of their flows %d, received "
+          "by the packet socket %d (no buffer %d, errors %d)" % (xt("steer_passed_big"),
+          xt("steer_passed_flow"), xt("rx_gso_frames"), xt("rx_gso_nombuf"), xt("rx_gso_errors")))
+    assert xt("native_mode") == 0, "mode=skb, yet attached native"
+    assert xt("steer_passed_big") > 0 and xt("tx_gso_sent") > 0, \
+        "the sender keeps TSO in skb mode: super-frames must come whole and leave whole"
+    assert xt("rx_gso_frames") == xt("steer_passed_big") + xt("steer_passed_flow"), \
+        "a frame the program passed to the packet socket was not received"
+    assert xt("rx_gso_nombuf") == 0 and xt("rx_gso_errors") == 0, "gso_rx lost frames"
+    assert sum(p["rx_missed"] for p in d["ports"]) == 0, "the kernel dropped frames for weir"
 if case == "xdpoff":
     assert tot("gro_frames") == 0 and xt("tx_gso_sent") == 0, \
         "gso_tx=off, yet super-frames made or sent whole"
