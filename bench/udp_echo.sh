@@ -30,6 +30,9 @@
 #   (a) closed loop, WINDOW requests in flight: replies/s, p50/p99 RTT;
 #       and one request in flight (ping-pong): p50/p99 RTT, the latency
 #       of one request through each stack with no queue;
+#       and during the closed loop each side's CPU per reply and busy
+#       share (its threads and its veth's NAPI thread): which CPU, if
+#       either, limits the rate;
 #   (b) fixed rate RATE/s (below saturation): the server's CPU per request
 #       (its threads' run time from /proc/PID/task/*/schedstat over the
 #       run / replies), and p50/p99 RTT at that rate.
@@ -163,10 +166,31 @@ server_ns() {
 	cat /proc/"$SPID"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
+# CPU time (ns) of the client PID's threads so far, and of its veth's
+# NAPI thread (KWORK=threaded), which delivers the replies to it.
+client_ns() {
+	local napi=
+	[ "$kwork" = threaded ] && napi=$(for p in $(pgrep -f "napi/$CI-"); do echo /proc/$p/schedstat; done)
+	cat /proc/"$1"/task/*/schedstat $napi 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+
+# sat_sample PID: each side's CPU over the middle of a closed-loop run
+# (from 0.3 s after the warm-up to 0.5 s before the end), to $TMP/sat as
+# "SERVER_NS CLIENT_NS ELAPSED_NS": what each CPU spends at saturation,
+# and whether either is the limit (near 100% of ELAPSED) or the round trip.
+sat_sample() {
+	local s0 c0 t0 s1 c1 t1
+	sleep 0.4
+	s0=$(server_ns) c0=$(client_ns "$1") t0=$(date +%s%N)
+	sleep "$(awk -v s="$secs" 'BEGIN {print (s > 1 ? s - 0.8 : 0.2)}')"
+	s1=$(server_ns) c1=$(client_ns "$1") t1=$(date +%s%N)
+	echo "$((s1 - s0)) $((c1 - c0)) $((t1 - t0))" >"$TMP/sat"
+}
+
 # The client: over AF_XDP on its veth (CLIENT=xdp) or a kernel UDP socket
 # (CLIENT=socket). The XDP program it attaches may make the veth's NAPI
 # thread anew, unpinned: pinned again to the client's CPU during the
-# warm-up (0.5 s).
+# warm-up (0.5 s). SAT=1 in its environment: sat_sample during the run.
 client() {
 	local xdp=
 	[ "$cmode" = xdp ] && xdp="--xdp afxdp:$CI?prog=weir&udp_port=$CPORT&csum=keep --src $CA
@@ -179,11 +203,13 @@ client() {
 			for p in $(pgrep -f "napi/$CI-"); do taskset -pc $ccpu "$p" >/dev/null; done
 		done
 	fi
+	[ -n "${SAT:-}" ] && sat_sample $pid
 	wait $pid
 }
 field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
 
 declare -A R
+last() { echo "$1" | awk '{print $NF}'; }
 echo "udp_echo: 64 B UDP request/response, client $cmode on CPU $ccpu, server CPU $scpu, $secs s x $runs runs, KWORK=$kwork,"
 echo "window $window (closed loop), fixed rate $rate/s for CPU per request; medians (min-max)"
 for r in $(seq "$runs"); do
@@ -191,7 +217,9 @@ for r in $(seq "$runs"); do
 	[ $((r % 2)) = 0 ] && order=$(echo "$servers" | tr ' ' '\n' | tac | tr '\n' ' ')
 	for s in $order; do
 		start_server "$s" || exit 1
-		out=$(client --window "$window" --wait "$cwait" --duration "$secs")
+		rm -f "$TMP/sat"
+		out=$(SAT=1 client --window "$window" --wait "$cwait" --duration "$secs")
+		read -r sat_s sat_c sat_t <"$TMP/sat" 2>/dev/null || sat_s=0 sat_c=0 sat_t=0
 		pp=$(client --window 1 --wait "$cwait" --duration "$secs")
 		c0=$(server_ns)
 		ppid=
@@ -213,7 +241,12 @@ for r in $(seq "$runs"); do
 		R[$s,cpu]+="$(( (c1 - c0) / (replies > 0 ? replies : 1) )) "
 		R[$s,fp50]+="$(echo "$fixed" | field rtt_p50_ns) "
 		R[$s,fp99]+="$(echo "$fixed" | field rtt_p99_ns) "
-		echo "  run $r $s: closed: $out | 1 in flight: $pp | fixed: $fixed | server cpu $(( (c1 - c0) / 1000000 )) ms"
+		sat_r=$(echo "$out" | field rate)
+		R[$s,ssat]+="$(awk -v n="$sat_s" -v t="$sat_t" -v r="${sat_r:-0}" 'BEGIN {printf "%.0f", t && r ? n * 1e9 / t / r : 0}') "
+		R[$s,csat]+="$(awk -v n="$sat_c" -v t="$sat_t" -v r="${sat_r:-0}" 'BEGIN {printf "%.0f", t && r ? n * 1e9 / t / r : 0}') "
+		R[$s,sbusy]+="$(awk -v n="$sat_s" -v t="$sat_t" 'BEGIN {printf "%.0f", t ? n * 100 / t : 0}') "
+		R[$s,cbusy]+="$(awk -v n="$sat_c" -v t="$sat_t" 'BEGIN {printf "%.0f", t ? n * 100 / t : 0}') "
+		echo "  run $r $s: closed: $out | busy server $(last "${R[$s,sbusy]}")% client $(last "${R[$s,cbusy]}")% | 1 in flight: $pp | fixed: $fixed | server cpu $(( (c1 - c0) / 1000000 )) ms"
 	done
 done
 
@@ -231,6 +264,14 @@ for s in $servers; do
 		"$(div "$(med "$s" pp50)" 1000)" "$(div "$(med "$s" pp99)" 1000)" \
 		"$(med "$s" cpu)" "$(rng "$s" cpu)" \
 		"$(div "$(med "$s" fp50)" 1000)" "$(div "$(med "$s" fp99)" 1000)"
+done
+# At saturation (the closed loop): each side's CPU per reply and how busy
+# it was. Neither near 100%: the round trip of WINDOW, not a CPU, is the limit.
+printf '%-14s %30s %30s %14s %14s\n' "at saturation" "server cpu ns/reply" "client cpu ns/reply" \
+	"server busy %" "client busy %"
+for s in $servers; do
+	printf '%-14s %12s (%15s) %12s (%15s) %14s %14s\n' "$s" "$(med "$s" ssat)" "$(rng "$s" ssat)" \
+		"$(med "$s" csat)" "$(rng "$s" csat)" "$(med "$s" sbusy)" "$(med "$s" cbusy)"
 done
 for w in $servers; do
 	case $w in weir-*) ;; *) continue ;; esac
@@ -250,5 +291,8 @@ for w in $servers; do
 			"$(rng "$w" pp50 1000)" "$(rng "$l" pp50 1000)" "$runs"
 		bench_row udp_echo "CPU per request at a fixed rate, $w vs $l" ns lower "$(med "$w" cpu)" \
 			"$(med "$l" cpu)" "Linux UDP ($l)" "$(rng "$w" cpu)" "$(rng "$l" cpu)" "$runs"
+		bench_row udp_echo "server CPU per reply at saturation, $w vs $l" ns lower \
+			"$(med "$w" ssat)" "$(med "$l" ssat)" "Linux UDP ($l)" "$(rng "$w" ssat)" \
+			"$(rng "$l" ssat)" "$runs"
 	done
 done
