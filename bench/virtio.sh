@@ -149,7 +149,7 @@ backend_run() {
   tx_pid=
   # Rx-pps is testpmd's rate since the last "show port stats": the
   # first one's is the warm-up, the others are the window's seconds.
-  series=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk 'NR > 1 {printf "%s%.1f", NR > 2 ? "/" : "", $2 / 1e6}')
+  series=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk 'NR > 1 {printf("%s%.1f", (NR > 2 ? "/" : ""), $2 / 1e6)}')
   mpps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk 'NR > 1 {s += $2; n++} END {if (n) printf "%.2f", s / n / 1e6}')
   # mpps, backend wait %, sender wait %, the other process that ran most,
   # the line round trip, the host's steal % of the window.
