@@ -45,6 +45,12 @@
 # frames (microseconds) and the two lose their CPUs at different times
 # (milliseconds).
 #
+# Each try's figure is the mean of the backend's per-second rates over
+# the window, and the seconds are printed too: every sender here runs at
+# either ~4-8 or ~13-20 Mpps, and one run flips between the two (weir's
+# and DPDK's alike: 16.4/7.2/5.1/5.1 and 6.1/5.7/11.0/16.3/16.7 for DPDK
+# within minutes), so the mode is not something a sender picks at start.
+#
 # No huge pages are needed by either: weir's pool is a memfd, and DPDK
 # 22.11's EAL backs --no-huge memory with a memfd too, which virtio-user
 # passes to the backend. DPDK's sender runs its forwarding lcore on
@@ -114,10 +120,11 @@ steal_pct() {
 # backend's and the sender's polling threads waited for their CPU, and
 # the other process that ran most meanwhile.
 backend_run() {
-  local log=$tmp/backend.log i mpps t0 b0 s0 b1 s1 w0 w1 h0 hog rtt st0
+  local log=$tmp/backend.log i mpps series t0 b0 s0 b1 s1 w0 w1 h0 hog rtt st0
   rm -f "$sock"
   rtt=$("$c2c" "$gen_cpu" "$be_cpu" 100 2>/dev/null || echo 0)
-  { echo start; sleep 2; echo "show port stats all"; sleep "$secs"; echo "show port stats all"
+  { echo start; sleep 2; echo "show port stats all"
+    for i in $(seq "$secs"); do sleep 1; echo "show port stats all"; done
     echo stop; echo quit; } |
     dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix "weirvb$$" -l "$gen_cpu,$be_cpu" \
       --main-lcore "$gen_cpu" --vdev "net_vhost0,iface=$sock,client=0" -- -i \
@@ -140,13 +147,15 @@ backend_run() {
   kill "$tx_pid" 2>/dev/null || true
   wait "$tx_pid" 2>/dev/null || true
   tx_pid=
-  mpps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk '{print $2}' | tail -n 1 |
-    awk '{printf "%.2f", $1 / 1e6}')
+  # Rx-pps is testpmd's rate since the last "show port stats": the
+  # first one's is the warm-up, the others are the window's seconds.
+  series=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk 'NR > 1 {printf("%s%.1f", (NR > 2 ? "/" : ""), $2 / 1e6)}')
+  mpps=$(grep -o 'Rx-pps: *[0-9]*' "$log" | awk 'NR > 1 {s += $2; n++} END {if (n) printf "%.2f", s / n / 1e6}')
   # mpps, backend wait %, sender wait %, the other process that ran most,
   # the line round trip, the host's steal % of the window.
-  echo "${mpps:-0} $b0 $b1 $s0 $s1 $((w1 - w0)) $hog $rtt $(steal_pct "$st0" "$(steal)" "$((w1 - w0))")" |
-    awk '{printf "%s %.0f %.0f %s:%s %s %s\n", $1, $6 ? 100 * ($7 - $4) / $14 : 100,
-      $12 ? 100 * ($13 - $10) / $14 : 100, $15, $16, $17, $18}'
+  echo "${mpps:-0} $b0 $b1 $s0 $s1 $((w1 - w0)) $hog $rtt $(steal_pct "$st0" "$(steal)" "$((w1 - w0))") ${series:--}" |
+    awk '{printf "%s %.0f %.0f %s:%s %s %s %s\n", $1, $6 ? 100 * ($7 - $4) / $14 : 100,
+      $12 ? 100 * ($13 - $10) / $14 : 100, $15, $16, $17, $18, $19}'
 }
 
 # run_weir PACKED: weir-gen over split (0) or packed (1) rings.
@@ -175,14 +184,14 @@ try() {
   shift
   for t in $(seq 0 "$retries"); do
     r=$("$@")
-    read -r last bw sw hog rtt st <<<"$r"
+    read -r last bw sw hog rtt st series <<<"$r"
     if [ "$bw" -le "$wait_max" ] && [ "$sw" -le "$wait_max" ]; then
-      echo "  $name $last Mpps (backend waited ${bw}%, sender ${sw}%; line round trip ${rtt} ns, steal ${st}%)"
+      echo "  $name $last Mpps (backend waited ${bw}%, sender ${sw}%; line round trip ${rtt} ns, steal ${st}%; per second $series)"
       rtts+=("$rtt")
       return
     fi
     echo "  $name $last Mpps, contended: backend waited ${bw}%, sender ${sw}% for the CPU" \
-      "(most CPU of the processes visible here: $hog; line round trip ${rtt} ns)$([ "$t" -lt "$retries" ] && echo ', again')"
+      "(most CPU of the processes visible here: $hog; line round trip ${rtt} ns; per second $series)$([ "$t" -lt "$retries" ] && echo ', again')"
   done
   contended=$((contended + 1))
   rtts+=("$rtt")

@@ -460,6 +460,9 @@ struct vt_tx_slot {
 	struct weir_pkt *pkt;
 	uint16_t ndesc;
 	uint16_t last; /* last descriptor of the chain (its private next) */
+	/* Sent by the fast loop (vt_tx_simple: one segment of the queue's
+	 * pool, weir's alone): done, it goes straight back to the pool. */
+	bool simple;
 };
 
 struct vt_txq {
@@ -661,22 +664,45 @@ static inline struct weir_pkt *vt_rx_simple(struct vt_rxq *q, uint32_t id, uint3
  * in ring order): else the port is marked dead, false. */
 bool vt_rx_in_order_ok(struct vt_rxq *q, uint32_t id, uint16_t want);
 
-/* Completed TX packets, freed in bulk and counted once per reap. */
+/* Completed TX packets, freed in bulk and counted once per reap. The
+ * fast loop's frames (slot.simple) are the pool's own, one segment, with
+ * the one reference the application handed over: they need none of
+ * weir_pkt_free_bulk's per-packet tests (references, external buffers,
+ * chains, pools) and go back with one weir_pool_put_bulk per batch; the
+ * others are freed the general way. */
 #define VT_REAP_BATCH 64
 struct vt_reap {
-	struct weir_pkt *pkts[VT_REAP_BATCH];
-	uint16_t n, done;
+	struct weir_pkt *pkts[VT_REAP_BATCH]; /* general */
+	struct weir_pkt *fast[VT_REAP_BATCH]; /* slot.simple: pool's own */
+	struct weir_pool *pool;
+	uint16_t n, nfast, done;
 	uint64_t bytes;
 };
-static inline void vt_reap_add(struct vt_reap *r, struct weir_pkt *p)
+static inline void vt_reap_init(const struct vt_txq *q, struct vt_reap *r)
 {
+	r->pool = q->pool;
+	r->n = r->nfast = r->done = 0;
+	r->bytes = 0;
+}
+static inline void vt_reap_add(struct vt_reap *r, const struct vt_tx_slot *s)
+{
+	struct weir_pkt *p = s->pkt;
+
 	r->bytes += p->pkt_len;
+	r->done++;
+	if (weir_likely(s->simple)) {
+		r->fast[r->nfast++] = p;
+		if (r->nfast == VT_REAP_BATCH) {
+			weir_pool_put_bulk(r->pool, r->fast, r->nfast);
+			r->nfast = 0;
+		}
+		return;
+	}
 	r->pkts[r->n++] = p;
 	if (r->n == VT_REAP_BATCH) {
 		weir_pkt_free_bulk(r->pkts, r->n);
 		r->n = 0;
 	}
-	r->done++;
 }
 /* Frees what is left, adds the counters; returns the packets done. */
 uint16_t vt_reap_end(struct vt_txq *q, struct vt_reap *r);

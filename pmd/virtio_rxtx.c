@@ -328,6 +328,8 @@ uint16_t vt_rx_burst(struct weir_rxq *rxq, struct weir_pkt **pkts, uint16_t n)
 
 uint16_t vt_reap_end(struct vt_txq *q, struct vt_reap *r)
 {
+	if (r->nfast)
+		weir_pool_put_bulk(r->pool, r->fast, r->nfast);
 	weir_pkt_free_bulk(r->pkts, r->n);
 	weir_port_ctr_add(&q->q.done_pkts, r->done);
 	weir_port_ctr_add(&q->q.done_bytes, r->bytes);
@@ -351,7 +353,7 @@ static void tx_reap_in_order(struct vt_txq *q, uint16_t avail, struct vt_reap *r
 	for (uint16_t i = 0; i < avail; i++) {
 		struct vt_tx_slot *s = &q->slot[q->reap_head];
 
-		vt_reap_add(r, s->pkt);
+		vt_reap_add(r, s);
 		s->pkt = NULL;
 		q->nfree = (uint16_t)(q->nfree + s->ndesc);
 		q->reap_head = (uint16_t)((q->reap_head + s->ndesc) & q->vq.mask);
@@ -373,7 +375,7 @@ static void tx_reap_any(struct vt_txq *q, uint16_t avail, struct vt_reap *r)
 			return;
 		}
 		s = &q->slot[e.id];
-		vt_reap_add(r, s->pkt);
+		vt_reap_add(r, s);
 		s->pkt = NULL;
 		q->next[s->last] = q->free_head;
 		q->free_head = (uint16_t)e.id;
@@ -400,8 +402,7 @@ static uint16_t tx_reap(struct weir_txq *txq)
 	}
 	if (!avail)
 		return 0;
-	r.n = r.done = 0;
-	r.bytes = 0;
+	vt_reap_init(q, &r);
 	if (q->in_order)
 		tx_reap_in_order(q, (uint16_t)avail, &r);
 	else
@@ -549,7 +550,7 @@ static uint16_t tx_burst(struct weir_txq *txq, struct weir_pkt **pkts, uint16_t 
 			d->next = q->next[id];
 			q->free_head = q->next[id];
 			q->nfree--;
-			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1, .last = id};
+			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1, .last = id, .simple = true};
 			vt_split_avail_add(&q->vq, id);
 			bytes += p->pkt_len;
 			sent++;

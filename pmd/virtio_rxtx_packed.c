@@ -155,7 +155,7 @@ uint16_t vt_rx_burst_packed(struct vt_rxq *q, struct weir_pkt **pkts, uint16_t n
 /* Chain s, whose head is at the next used position, is done. */
 static void reap_chain(struct vt_txq *q, struct vt_tx_slot *s, struct vt_reap *r)
 {
-	vt_reap_add(r, s->pkt);
+	vt_reap_add(r, s);
 	s->pkt = NULL;
 	/* The chain took ndesc positions: step past all of them. */
 	vt_packed_step(q->size, &q->pq.next_used, &q->pq.used_wrap, s->ndesc);
@@ -189,8 +189,7 @@ uint16_t vt_tx_reap_packed(struct vt_txq *q)
 
 	if (weir_unlikely(weir_port_is_dead(q->q.port)))
 		return 0;
-	r.n = r.done = 0;
-	r.bytes = 0;
+	vt_reap_init(q, &r);
 	while (q->nids < q->size && vt_packed_used_at(&q->pq, q->pq.next_used, q->pq.used_wrap, &e)) {
 		if (weir_unlikely(e.id >= q->size || !q->slot[e.id].pkt)) {
 			vt_broken(q, "TX used id %u is %s", e.id,
@@ -252,7 +251,7 @@ uint16_t vt_tx_burst_packed(struct vt_txq *q, struct weir_pkt **pkts, uint16_t n
 		if (weir_likely(vt_tx_simple(q, p)) && q->pq.nfree && q->nids) {
 			id = q->in_order ? q->pq.next_avail : q->free_ids[q->nids - 1];
 			q->nids--;
-			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1};
+			q->slot[id] = (struct vt_tx_slot){.pkt = p, .ndesc = 1, .simple = true};
 			vt_packed_add_one(&q->pq, (uint64_t)(uintptr_t)vt_tx_simple_hdr(p),
 					  p->data_len + VT_HDR_SIZE, id, 0);
 			bytes += p->pkt_len;

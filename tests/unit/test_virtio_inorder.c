@@ -134,6 +134,44 @@ Test(virtio_inorder, split_tx_wraps_the_descriptor_table)
 }
 
 /* Writes a used descriptor at pos as the device does (its wrap counter). */
+static void packed_used(struct vt_packed *pq, uint16_t pos, bool wrap, uint16_t id);
+
+/* Done frames of the fast loop go straight back to the pool (slot.simple);
+ * a frame with a second reference takes the general way and only drops
+ * the driver's reference (its header in a descriptor of its own, so
+ * QSIZE - 1 frames fill the ring). */
+#define N (QSIZE - 1)
+static void tx_fast_and_shared(bool packed)
+{
+	struct weir_pkt *pkts[QSIZE], *kept;
+	struct vt_txq q;
+	uint32_t base = weir_pool_in_use(pool);
+
+	txq_open(&q, packed);
+	for (uint16_t i = 0; i < N; i++) {
+		cr_assert_not_null(pkts[i] = weir_pkt_alloc(pool));
+		cr_assert_not_null(weir_pkt_put(pkts[i], 60));
+	}
+	kept = pkts[5];
+	cr_assert_eq(weir_pkt_refcnt_update(kept, 1), 0);
+	cr_assert_eq(vt_tx_burst(&q.q, pkts, N), N);
+	cr_expect_eq(q.slot[5].simple, false, "a shared frame is not the fast loop's");
+	cr_expect_eq(q.slot[4].simple, true);
+	if (packed)
+		packed_used(&q.pq, 0, true, QSIZE - 1); /* the last head: 5 took 5-6 */
+	else
+		*q.vq.used_idx = N;
+	cr_expect_eq(vt_tx_done(&q.q), N);
+	cr_expect_eq(vt_txq_in_flight(&q), 0);
+	cr_expect_eq(weir_pool_in_use(pool), base + 1, "only the shared frame is still out");
+	cr_expect_eq(weir_pkt_refcnt(kept), 1);
+	weir_pkt_free(kept);
+	cr_expect_not(weir_port_is_dead(&port));
+	vt_txq_release(&q);
+}
+#undef N
+
+/* Writes a used descriptor at pos as the device does (its wrap counter). */
 static void packed_used(struct vt_packed *pq, uint16_t pos, bool wrap, uint16_t id)
 {
 	pq->desc[pos].id = id;
@@ -161,6 +199,16 @@ Test(virtio_inorder, packed_tx_one_used_descriptor_completes_a_batch)
 	cr_expect_eq(q.pq.nfree, QSIZE);
 	cr_expect_not(weir_port_is_dead(&port));
 	vt_txq_release(&q);
+}
+
+Test(virtio_inorder, split_tx_fast_frames_back_to_the_pool_shared_ones_keep_a_reference)
+{
+	tx_fast_and_shared(false);
+}
+
+Test(virtio_inorder, packed_tx_fast_frames_back_to_the_pool_shared_ones_keep_a_reference)
+{
+	tx_fast_and_shared(true);
 }
 
 Test(virtio_inorder, packed_tx_batch_id_not_a_head_in_flight_is_refused)
