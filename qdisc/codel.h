@@ -27,6 +27,7 @@ struct codel_params {
 	weir_ns_t ce_threshold; /* mark CE above this sojourn; 0: off */
 	uint32_t mtu;           /* backlog at or below one MTU never drops */
 	bool ecn;               /* mark ECT packets instead of dropping */
+	bool trend;             /* weir's option, not RFC 8289: see codel_hold */
 };
 
 struct codel_vars {
@@ -37,6 +38,7 @@ struct codel_vars {
 	weir_ns_t first_above_time; /* when sojourn stayed above target an interval; 0: below */
 	weir_ns_t drop_next;       /* next drop (or mark) in dropping state */
 	weir_ns_t ldelay;          /* sojourn of the last dequeued item */
+	weir_ns_t drop_delay;      /* trend: sojourn after the last decision */
 };
 
 struct codel_stats {
@@ -45,6 +47,7 @@ struct codel_stats {
 	uint64_t drop_len;
 	uint64_t ecn_mark;
 	uint64_t ce_mark;       /* marks from ce_threshold */
+	uint64_t drop_held;     /* trend: drops the control law called for, skipped */
 };
 
 /* Callbacks: the queue under control, passed to codel_dequeue. */
@@ -63,6 +66,7 @@ static inline void codel_params_init(struct codel_params *p)
 	p->ce_threshold = 0;
 	p->mtu = 1514;
 	p->ecn = false;
+	p->trend = false;
 }
 
 static inline void codel_vars_init(struct codel_vars *v)
@@ -156,6 +160,32 @@ static inline bool codel_should_drop(const void *item, struct codel_vars *v,
 }
 
 /*
+ * The trend option (weir's, off by default; not in RFC 8289 or Linux):
+ * in the dropping state a drop the control law calls for is skipped while
+ * the head's sojourn has fallen since the last decision (taken after that
+ * decision's drop, so the drop's own removal of a packet does not count):
+ * packets leave faster than they come, the flow is backing off already. A
+ * TCP flow's answer to a drop reaches the queue one RTT plus the sojourn
+ * later; until then plain CoDel sees the same queue and drops again into a
+ * window already cut (three or four Cubic reductions for the one or two a
+ * slow-start overshoot needed, and the link idles while the window grows
+ * back). A skip leaves count as it was and schedules the next decision by
+ * the control law. A flow that sends faster than it is served (an
+ * unresponsive one, or TCP before its answer arrives) has a rising sojourn
+ * between drops and is dropped into exactly as by plain CoDel.
+ */
+static inline bool codel_hold(struct codel_vars *v, const struct codel_params *p,
+			      struct codel_stats *st)
+{
+	if (!p->trend || v->ldelay >= v->drop_delay)
+		return false;
+	v->drop_delay = v->ldelay;
+	st->drop_held++;
+	v->drop_next = codel_control_law(v->drop_next, p->interval, v->rec_inv_sqrt);
+	return true;
+}
+
+/*
  * Dequeues the next item that CoDel lets through, dropping (or marking)
  * per the control law (RFC 8289 section 5.5, with Linux's refinements:
  * count reuse when re-entering the dropping state soon, ECN instead of a
@@ -181,11 +211,14 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 		} else {
 			/* A large backlog may call for several drops at once. */
 			while (v->dropping && !weir_time_after(v->drop_next, now)) {
+				if (codel_hold(v, p, st))
+					break;
 				v->count++;
 				codel_newton_step(v);
 				if (p->ecn && ops->set_ce(ctx, item)) {
 					st->ecn_mark++;
 					marked = true;
+					v->drop_delay = v->ldelay;
 					v->drop_next = codel_control_law(v->drop_next, p->interval,
 									 v->rec_inv_sqrt);
 					goto end;
@@ -199,6 +232,7 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 				else
 					v->drop_next = codel_control_law(v->drop_next, p->interval,
 									 v->rec_inv_sqrt);
+				v->drop_delay = v->ldelay;
 			}
 		}
 	} else if (drop) {
@@ -214,6 +248,7 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 			item = ops->dequeue(ctx);
 			drop = codel_should_drop(item, v, p, st, ops, *backlog, now);
 		}
+		v->drop_delay = v->ldelay;
 		v->dropping = true;
 		/*
 		 * Re-entering the dropping state soon after leaving it: the
