@@ -86,13 +86,14 @@ def verdicts(results):
     out, ok = [], True
     for r in results:
         s = r.get("summary")
-        if r["scheduler"] != "fq_codel" or not s:
+        name = r["scheduler"]
+        if name not in ("fq_codel", "fq_codel-trend") or not s:
             continue
         i, g, lk = s["icmp_rtt_ms"], s["goodput"], s.get("link", {})
         need = (i["idle_p50"], i["loaded_p99"], g["up_pct"], g["down_pct"],
                 g.get("up_pct_of_ceiling"), g.get("down_pct_of_ceiling"))
         if None in need or "up" not in lk or "down" not in lk:
-            out.append("fq_codel: not enough data for a verdict (RTT, goodput and link counters "
+            out.append(f"{name}: not enough data for a verdict (RTT, goodput and link counters "
                        "are all needed)")
             ok = False
             continue
@@ -101,12 +102,12 @@ def verdicts(results):
         gc_ok = min(g["up_pct_of_ceiling"], g["down_pct_of_ceiling"]) >= 90
         ok = ok and lat_ok and ut_ok and gc_ok
         pf = lambda v: "PASS" if v else "FAIL"     # noqa: E731
-        out.append(f"fq_codel check 1, latency: loaded p99 {i['loaded_p99']:.1f} ms <= idle "
+        out.append(f"{name} check 1, latency: loaded p99 {i['loaded_p99']:.1f} ms <= idle "
                    f"{i['idle_p50']:.1f} + 10 ms: {pf(lat_ok)}")
-        out.append(f"fq_codel check 2, link utilisation: up {lk['up']['util_pct']:.1f}% down "
+        out.append(f"{name} check 2, link utilisation: up {lk['up']['util_pct']:.1f}% down "
                    f"{lk['down']['util_pct']:.1f}% of the rate (busiest {lk['up']['seconds']:.1f} s) >= 90%: "
                    f"{pf(ut_ok)}")
-        out.append(f"fq_codel check 3, goodput vs ceiling: up {g['up_pct']:.1f}/"
+        out.append(f"{name} check 3, goodput vs ceiling: up {g['up_pct']:.1f}/"
                    f"{lk['up']['ceiling_pct']:.1f} = {g['up_pct_of_ceiling']:.1f}%, down "
                    f"{g['down_pct']:.1f}/{lk['down']['ceiling_pct']:.1f} = "
                    f"{g['down_pct_of_ceiling']:.1f}% >= 90%: {pf(gc_ok)} (raw goodput, % of the "
