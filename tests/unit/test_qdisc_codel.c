@@ -7,7 +7,9 @@
  * delay near zero beside 8 saturating bulk flows while a FIFO bloats, and
  * fq_codel's packet and memory limits dropping from the fattest flow (also
  * when zero-length packets hold the memory) with every dropped buffer
- * freed once.
+ * freed once; and the trend option skipping drops only while the queue
+ * drains between decisions (smooth and TSO-bursty queues), never for an
+ * unresponsive flow.
  */
 #include <stdlib.h>
 
@@ -525,4 +527,56 @@ Test(codel, trend_still_controls_an_unresponsive_flow)
 		     (unsigned long long)st.last_sojourn);
 	cr_expect_gt(s.sent * 8 / 10.0, 0.95 * 10e6, "utilisation");
 	weir_qdisc_destroy(q);
+}
+
+/* A TSO-like sender: bursts of 20 frames with one timestamp each, 110% of
+ * a 100 Mbit/s link for 1 s, then 90% (backing off) for 1 s. Returns the
+ * AQM drops of each second. */
+static void run_bursts(const char *spec, uint64_t d[2])
+{
+	struct weir_qdisc *q = mkq(spec);
+	const weir_ns_t tx = 1514 * 8 * 10; /* ns at 100 Mbit/s */
+	weir_ns_t next_burst = 0, link_free = 0;
+	struct weir_qdisc_stats st;
+
+	for (weir_ns_t now = 0; now < 2 * WEIR_NS_PER_SEC; now += 10 * WEIR_NS_PER_US) {
+		int second = now >= WEIR_NS_PER_SEC;
+
+		if (now >= next_burst) {
+			for (int i = 0; i < 20; i++)
+				weir_qdisc_enqueue(q, mk_udp(1000, 1472, 0), now);
+			next_burst += 20 * tx * (second ? 110 : 90) / 100;
+		}
+		if (now >= link_free) {
+			struct weir_pkt *p = weir_qdisc_dequeue(q, now, NULL);
+
+			if (p) {
+				link_free = now + tx;
+				weir_pkt_free(p);
+			}
+		}
+		if (now + 10 * WEIR_NS_PER_US == WEIR_NS_PER_SEC) {
+			weir_qdisc_stats_get(q, &st);
+			d[0] = st.drops_aqm;
+		}
+	}
+	weir_qdisc_stats_get(q, &st);
+	d[1] = st.drops_aqm - d[0];
+	weir_qdisc_destroy(q);
+}
+
+Test(codel, trend_reads_a_bursty_queue_by_its_least_sojourn)
+{
+	uint64_t plain[2], trend[2];
+
+	run_bursts("codel limit 10000", plain);
+	run_bursts("codel trend limit 10000", trend);
+	/* Overload: the queue rises between decisions, trend drops as CoDel. */
+	cr_expect_geq(trend[0], plain[0] * 3 / 4, "overload: trend %llu vs plain %llu drops",
+		      (unsigned long long)trend[0], (unsigned long long)plain[0]);
+	/* Backing off (queue still above target, draining): plain CoDel
+	 * drops on, trend lets it drain. */
+	cr_expect_geq(plain[1], 4, "plain dropped %llu while draining", (unsigned long long)plain[1]);
+	cr_expect_leq(trend[1], plain[1] / 2, "draining: trend %llu vs plain %llu drops",
+		      (unsigned long long)trend[1], (unsigned long long)plain[1]);
 }
