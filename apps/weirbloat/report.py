@@ -73,7 +73,12 @@ def table(results, a):
                 f"end) up {lk['up']['util_phase_pct']:.1f}% down {lk['down']['util_phase_pct']:.1f}%"
                 + (f"; steady, after the first {SETTLE_S:g} s (TCP's start and its first backing "
                    f"off) up {lk['up']['util_steady_pct']:.1f}% down {lk['down']['util_steady_pct']:.1f}%"
-                   if "util_steady_pct" in lk["up"] and "util_steady_pct" in lk["down"] else ""))
+                   if "util_steady_pct" in lk["up"] and "util_steady_pct" in lk["down"] else "")
+                + (f"; idle link, % of the window (first {SETTLE_S:g} s: queue empty/held; after: empty/held) "
+                   + " ".join(f"{d} {x['start_empty']:.1f}/{x['start_queued']:.1f} "
+                              f"{x['steady_empty']:.1f}/{x['steady_queued']:.1f}"
+                              for d, x in ((d, lk[d]["lost_pts"]) for d in ("up", "down")))
+                   if "lost_pts" in lk["up"] and "lost_pts" in lk["down"] else ""))
     if any(not r["complete"] for r in results):
         lines.append("* incomplete run (interrupted or failed); figures cover what ran")
     for r in results:
