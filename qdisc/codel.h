@@ -12,6 +12,9 @@
  * codel.h the inverse square root is kept as a Q0.32 fixed-point number and
  * refined by one Newton step each time count grows (exact from a table for
  * small counts), so no division or sqrt() runs per packet.
+ *
+ * One option is weir's own (codel_params.trend, off by default): no drop
+ * while the queue already drains between drops (see codel_hold).
  */
 #ifndef WEIR_QDISC_CODEL_H
 #define WEIR_QDISC_CODEL_H
