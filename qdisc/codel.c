@@ -15,6 +15,7 @@ struct codel_conf {
 	uint32_t limit;
 	uint64_t target, interval, ce_threshold;
 	uint32_t ecn;
+	uint32_t trend;
 };
 
 struct codel_q {
@@ -39,6 +40,8 @@ static const struct qd_param codel_params_tbl[] = {
 	  10 * WEIR_NS_PER_SEC, NULL, NULL, "default off" },
 	{ "ecn", QD_P_FLAG, offsetof(struct codel_conf, ecn), 0, 0, "noecn", NULL,
 	  "default noecn" },
+	{ "trend", QD_P_FLAG, offsetof(struct codel_conf, trend), 0, 0, "notrend", NULL,
+	  "skip a drop while the sojourn falls (weir's, not RFC 8289), default notrend" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -105,6 +108,7 @@ static int codel_init(struct weir_qdisc *q, const void *cf, char *why, size_t le
 	c->params.interval = conf->interval;
 	c->params.ce_threshold = conf->ce_threshold;
 	c->params.ecn = conf->ecn;
+	c->params.trend = conf->trend;
 	codel_vars_init(&c->vars);
 	return 0;
 }
@@ -152,6 +156,8 @@ static void codel_dump(const struct weir_qdisc *q, struct qd_dump *d)
 	if (c->params.ce_threshold)
 		qd_dump_time(d, "ce_threshold", c->params.ce_threshold);
 	qd_dump_flag(d, "ecn", c->params.ecn);
+	if (c->params.trend)
+		qd_dump_flag(d, "trend", true);
 }
 
 static void codel_dump_stats(const struct weir_qdisc *q, struct qd_dump *d)
@@ -165,11 +171,12 @@ static void codel_dump_stats(const struct weir_qdisc *q, struct qd_dump *d)
 	qd_dump_u64(d, "maxpacket", c->stats.maxpacket);
 	qd_dump_u64(d, "drop_overlimit", c->drop_overlimit);
 	qd_dump_u64(d, "ce_mark", c->stats.ce_mark);
+	qd_dump_u64(d, "drop_held", c->stats.drop_held);
 }
 
 static const struct weir_qdisc_ops codel_ops = {
 	.kind = "codel",
-	.usage = "codel [limit PACKETS] [target TIME] [interval TIME] [ce_threshold TIME] [ecn|noecn]",
+	.usage = "codel [limit PACKETS] [target TIME] [interval TIME] [ce_threshold TIME] [ecn|noecn] [trend|notrend]",
 	.priv_size = sizeof(struct codel_q),
 	.conf_size = sizeof(struct codel_conf),
 	.conf_default = &codel_default,

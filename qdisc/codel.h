@@ -12,6 +12,9 @@
  * codel.h the inverse square root is kept as a Q0.32 fixed-point number and
  * refined by one Newton step each time count grows (exact from a table for
  * small counts), so no division or sqrt() runs per packet.
+ *
+ * One option is weir's own (codel_params.trend, off by default): no drop
+ * while the queue already drains between drops (see codel_hold).
  */
 #ifndef WEIR_QDISC_CODEL_H
 #define WEIR_QDISC_CODEL_H
@@ -27,6 +30,7 @@ struct codel_params {
 	weir_ns_t ce_threshold; /* mark CE above this sojourn; 0: off */
 	uint32_t mtu;           /* backlog at or below one MTU never drops */
 	bool ecn;               /* mark ECT packets instead of dropping */
+	bool trend;             /* weir's option, not RFC 8289: see codel_hold */
 };
 
 struct codel_vars {
@@ -37,6 +41,8 @@ struct codel_vars {
 	weir_ns_t first_above_time; /* when sojourn stayed above target an interval; 0: below */
 	weir_ns_t drop_next;       /* next drop (or mark) in dropping state */
 	weir_ns_t ldelay;          /* sojourn of the last dequeued item */
+	weir_ns_t win_min;         /* trend: least sojourn since the last decision */
+	weir_ns_t prev_min;        /* trend: win_min at the last decision */
 };
 
 struct codel_stats {
@@ -45,6 +51,7 @@ struct codel_stats {
 	uint64_t drop_len;
 	uint64_t ecn_mark;
 	uint64_t ce_mark;       /* marks from ce_threshold */
+	uint64_t drop_held;     /* trend: drops the control law called for, skipped */
 };
 
 /* Callbacks: the queue under control, passed to codel_dequeue. */
@@ -63,11 +70,12 @@ static inline void codel_params_init(struct codel_params *p)
 	p->ce_threshold = 0;
 	p->mtu = 1514;
 	p->ecn = false;
+	p->trend = false;
 }
 
 static inline void codel_vars_init(struct codel_vars *v)
 {
-	*v = (struct codel_vars){ .rec_inv_sqrt = UINT32_MAX };
+	*v = (struct codel_vars){ .rec_inv_sqrt = UINT32_MAX, .win_min = UINT64_MAX };
 }
 
 /*
@@ -138,6 +146,8 @@ static inline bool codel_should_drop(const void *item, struct codel_vars *v,
 	}
 	len = ops->len(item);
 	v->ldelay = now - ops->enq_time(item);
+	if (v->ldelay < v->win_min)
+		v->win_min = v->ldelay;
 	if (len > st->maxpacket)
 		st->maxpacket = len;
 	/* Below target, or too little queued to matter (one MTU): reset. */
@@ -153,6 +163,62 @@ static inline bool codel_should_drop(const void *item, struct codel_vars *v,
 		return false;
 	}
 	return weir_time_after(now, v->first_above_time);
+}
+
+/*
+ * The trend option (weir's, off by default; not in RFC 8289 or Linux):
+ * in the dropping state a drop the control law calls for is skipped when
+ * the least sojourn seen since the last decision is below the least of the
+ * span before: the standing queue is falling, the flow backs off already.
+ * (The least, not the head's: a TSO burst enters with one timestamp, so
+ * the head's sojourn is a sawtooth; and the span starts after the last
+ * drop, whose removal of a packet does not count as a fall.) A TCP flow's
+ * answer to a drop reaches the queue one RTT plus the sojourn later; until
+ * then plain CoDel sees the same queue and drops again into a window
+ * already cut (three or four Cubic reductions for the one or two a
+ * slow-start overshoot needed, and the link idles while the window grows
+ * back). A skip leaves count as it was and schedules the next decision by
+ * the control law. A flow that sends faster than it is served (an
+ * unresponsive one, or TCP before its answer arrives) has a rising queue
+ * between decisions and is dropped into exactly as by plain CoDel.
+ */
+static inline bool codel_hold(struct codel_vars *v, const struct codel_params *p,
+			      struct codel_stats *st)
+{
+	bool falling = v->win_min < v->prev_min;
+
+	v->prev_min = v->win_min;
+	v->win_min = UINT64_MAX;
+	if (!p->trend || !falling)
+		return false;
+	st->drop_held++;
+	v->drop_next = codel_control_law(v->drop_next, p->interval, v->rec_inv_sqrt);
+	return true;
+}
+
+/*
+ * Drops the head *item and dequeues the next into *item; returns whether
+ * CoDel would drop that one too. The next head arrived later than the one
+ * dropped: the fall in sojourn this removal causes by itself is taken off
+ * trend's reference, so only a fall between drops reads as backing off.
+ */
+static inline bool codel_drop_head(void *ctx, void **item, const uint64_t *backlog,
+				   const struct codel_params *p, struct codel_vars *v,
+				   struct codel_stats *st, const struct codel_queue_ops *ops,
+				   weir_ns_t now)
+{
+	weir_ns_t t = ops->enq_time(*item);
+
+	st->drop_len += ops->len(*item);
+	st->drop_count++;
+	ops->drop(ctx, *item);
+	*item = ops->dequeue(ctx);
+	if (*item && weir_time_after(ops->enq_time(*item), t)) {
+		weir_ns_t gap = ops->enq_time(*item) - t;
+
+		v->prev_min = v->prev_min > gap ? v->prev_min - gap : 0;
+	}
+	return codel_should_drop(*item, v, p, st, ops, *backlog, now);
 }
 
 /*
@@ -181,6 +247,8 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 		} else {
 			/* A large backlog may call for several drops at once. */
 			while (v->dropping && !weir_time_after(v->drop_next, now)) {
+				if (codel_hold(v, p, st))
+					break;
 				v->count++;
 				codel_newton_step(v);
 				if (p->ecn && ops->set_ce(ctx, item)) {
@@ -190,11 +258,7 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 									 v->rec_inv_sqrt);
 					goto end;
 				}
-				st->drop_len += ops->len(item);
-				st->drop_count++;
-				ops->drop(ctx, item);
-				item = ops->dequeue(ctx);
-				if (!codel_should_drop(item, v, p, st, ops, *backlog, now))
+				if (!codel_drop_head(ctx, &item, backlog, p, v, st, ops, now))
 					v->dropping = false;
 				else
 					v->drop_next = codel_control_law(v->drop_next, p->interval,
@@ -208,12 +272,10 @@ static inline void *codel_dequeue(void *ctx, const uint64_t *backlog, const stru
 			st->ecn_mark++;
 			marked = true;
 		} else {
-			st->drop_len += ops->len(item);
-			st->drop_count++;
-			ops->drop(ctx, item);
-			item = ops->dequeue(ctx);
-			drop = codel_should_drop(item, v, p, st, ops, *backlog, now);
+			drop = codel_drop_head(ctx, &item, backlog, p, v, st, ops, now);
 		}
+		v->prev_min = v->ldelay;
+		v->win_min = UINT64_MAX;
 		v->dropping = true;
 		/*
 		 * Re-entering the dropping state soon after leaving it: the

@@ -30,6 +30,7 @@ struct fq_conf {
 	uint64_t target, interval, ce_threshold;
 	uint64_t memory_limit;
 	uint32_t ecn;
+	uint32_t trend;
 	uint32_t drop_batch;
 	uint32_t seed;
 };
@@ -84,6 +85,8 @@ static const struct qd_param fq_params[] = {
 	{ "memory_limit", QD_P_SIZE, offsetof(struct fq_conf, memory_limit), 65536, 1ULL << 34,
 	  NULL, NULL, "bytes of buffers, default 32mb" },
 	{ "ecn", QD_P_FLAG, offsetof(struct fq_conf, ecn), 0, 0, "noecn", NULL, "default ecn" },
+	{ "trend", QD_P_FLAG, offsetof(struct fq_conf, trend), 0, 0, "notrend", NULL,
+	  "skip a drop while the sojourn falls (weir's, not RFC 8289), default notrend" },
 	{ "drop_batch", QD_P_U32, offsetof(struct fq_conf, drop_batch), 1, 4096, NULL, NULL,
 	  "default 64" },
 	{ "seed", QD_P_U32, offsetof(struct fq_conf, seed), 0, UINT32_MAX, NULL, NULL,
@@ -207,6 +210,7 @@ static int fq_init(struct weir_qdisc *q, const void *c, char *why, size_t len)
 	fq->cparams.interval = conf->interval;
 	fq->cparams.ce_threshold = conf->ce_threshold;
 	fq->cparams.ecn = conf->ecn;
+	fq->cparams.trend = conf->trend;
 	for (uint32_t i = 0; i < fq->nb_flows; i++)
 		codel_vars_init(&fq->flows[i].cvars);
 	return 0;
@@ -383,6 +387,8 @@ static void fq_dump(const struct weir_qdisc *q, struct qd_dump *d)
 		qd_dump_time(d, "ce_threshold", fq->cparams.ce_threshold);
 	qd_dump_size(d, "memory_limit", fq->memory_limit);
 	qd_dump_flag(d, "ecn", fq->cparams.ecn);
+	if (fq->cparams.trend)
+		qd_dump_flag(d, "trend", true);
 	qd_dump_u64(d, "drop_batch", fq->drop_batch);
 }
 
@@ -401,6 +407,7 @@ static void fq_dump_stats(const struct weir_qdisc *q, struct qd_dump *d)
 	qd_dump_u64(d, "new_flow_count", fq->new_flow_count);
 	qd_dump_u64(d, "ecn_mark", fq->cstats.ecn_mark);
 	qd_dump_u64(d, "ce_mark", fq->cstats.ce_mark);
+	qd_dump_u64(d, "drop_held", fq->cstats.drop_held);
 	qd_dump_u64(d, "new_flows_len", nnew);
 	qd_dump_u64(d, "old_flows_len", nold);
 	qd_dump_size(d, "memory_used", fq->memory_usage);
@@ -410,7 +417,7 @@ static void fq_dump_stats(const struct weir_qdisc *q, struct qd_dump *d)
 static const struct weir_qdisc_ops fq_codel_ops = {
 	.kind = "fq_codel",
 	.usage = "fq_codel [limit PACKETS] [flows N] [quantum SIZE] [target TIME] [interval TIME] "
-		 "[ce_threshold TIME] [memory_limit SIZE] [ecn|noecn] [drop_batch N] [seed N]",
+		 "[ce_threshold TIME] [memory_limit SIZE] [ecn|noecn] [trend|notrend] [drop_batch N] [seed N]",
 	.priv_size = sizeof(struct fq),
 	.conf_size = sizeof(struct fq_conf),
 	.conf_default = &fq_default,

@@ -72,6 +72,30 @@ def link_window(link, i, j, a):
     return out
 
 
+def lost_split(ts, i, j, a):
+    """Where the link's idle time went between samples i and j, per
+    direction, in points of that window: in its first SETTLE_S s (TCP's
+    start and first backing off) or after, and with the scheduler's queue
+    empty at either end of a sample (the senders sent too little) or
+    holding packets at both ends (the shaper or the forwarder's core fell
+    short: with packets queued the link should read 100%). None without the
+    backlog counters (the kernel tbf)."""
+    out = {}
+    secs = ts[j]["t"] - ts[i]["t"]
+    for d in ("up", "down"):
+        if secs <= 0 or any(f"{d}_q" not in ts[k] for k in range(i, j + 1)):
+            return None
+        lost = {"start_empty": 0.0, "start_queued": 0.0, "steady_empty": 0.0, "steady_queued": 0.0}
+        for k in range(i + 1, j + 1):
+            dt = ts[k]["t"] - ts[k - 1]["t"]
+            idle = max(dt - (ts[k][d][0] - ts[k - 1][d][0]) * 8 / a.rate_bps, 0.0)
+            part = "start" if ts[k]["t"] - ts[i]["t"] <= SETTLE_S else "steady"
+            held = ts[k][f"{d}_q"].get("backlog_pkts", 0) and ts[k - 1][f"{d}_q"].get("backlog_pkts", 0)
+            lost[f"{part}_{'queued' if held else 'empty'}"] += 100 * idle / secs
+        out[d] = {k: round(v, 2) for k, v in lost.items()}
+    return out
+
+
 def link_summary(link, a, samples, run_t0):
     """Per direction, from the bottleneck's tx counters sampled through the
     loaded phase: wire utilisation (frame bytes sent / what the rate allows
@@ -106,10 +130,13 @@ def link_summary(link, a, samples, run_t0):
         k = next((k for k in range(best[1], best[2]) if ts[k]["t"] >= ts[best[1]]["t"] + SETTLE_S), None)
         if k is not None and ts[best[2]]["t"] - ts[k]["t"] >= 1:
             steady = link_window(ts, k, best[2], a)
+    lost = lost_split(ts, best[1], best[2], a) if load else None
     for d in ("up", "down"):
         if d in load:
             out[d] = dict(load[d], window_start_s=round(ts[best[1]]["t"] - run_t0, 3),
                           util_phase_pct=phase[d]["util_pct"], seconds_phase=phase[d]["seconds"])
+            if lost:
+                out[d]["lost_pts"] = lost[d]
             if d in steady:
                 out[d].update(util_steady_pct=steady[d]["util_pct"], seconds_steady=steady[d]["seconds"])
     for prev, cur in zip(ts, ts[1:]):

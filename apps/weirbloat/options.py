@@ -12,6 +12,7 @@ SCHEDULERS = {
     "fifo-long": ("weir", "weir tbf + long fifo"),
     "fifo-short": ("weir", "weir tbf + short fifo"),
     "fq_codel": ("weir", "weir tbf + fq_codel"),
+    "fq_codel-trend": ("weir", "weir tbf + fq_codel trend: no drop while the flow's queue drains"),
     "kernel-tbf": ("kernel", "kernel tbf, long buffer"),
     "kernel-tbf-short": ("kernel", "kernel tbf, short buffer"),
 }
@@ -73,7 +74,7 @@ def build_args(argv):
                    help="capture the probe traffic (ICMP and UDP probes) of the first run to this file")
     p.add_argument("--pcap-count", type=int, default=600, help="packets to capture (default %(default)s)")
     p.add_argument("--check", action="store_true",
-                   help="exit 3 unless every fq_codel run keeps loaded p99 <= idle + 10 ms, "
+                   help="exit 3 unless every fq_codel (and fq_codel-trend) run keeps loaded p99 <= idle + 10 ms, "
                         "uses >= 90%% of the bottleneck rate on the wire in each direction, and "
                         "gets >= 90%% of this load's goodput ceiling (payload share of the frames "
                         "less the reverse ACKs) in each direction")

@@ -73,7 +73,12 @@ def table(results, a):
                 f"end) up {lk['up']['util_phase_pct']:.1f}% down {lk['down']['util_phase_pct']:.1f}%"
                 + (f"; steady, after the first {SETTLE_S:g} s (TCP's start and its first backing "
                    f"off) up {lk['up']['util_steady_pct']:.1f}% down {lk['down']['util_steady_pct']:.1f}%"
-                   if "util_steady_pct" in lk["up"] and "util_steady_pct" in lk["down"] else ""))
+                   if "util_steady_pct" in lk["up"] and "util_steady_pct" in lk["down"] else "")
+                + (f"; idle link, % of the window (first {SETTLE_S:g} s: queue empty/held; after: empty/held) "
+                   + " ".join(f"{d} {x['start_empty']:.1f}/{x['start_queued']:.1f} "
+                              f"{x['steady_empty']:.1f}/{x['steady_queued']:.1f}"
+                              for d, x in ((d, lk[d]["lost_pts"]) for d in ("up", "down")))
+                   if "lost_pts" in lk["up"] and "lost_pts" in lk["down"] else ""))
     if any(not r["complete"] for r in results):
         lines.append("* incomplete run (interrupted or failed); figures cover what ran")
     for r in results:
@@ -86,13 +91,14 @@ def verdicts(results):
     out, ok = [], True
     for r in results:
         s = r.get("summary")
-        if r["scheduler"] != "fq_codel" or not s:
+        name = r["scheduler"]
+        if name not in ("fq_codel", "fq_codel-trend") or not s:
             continue
         i, g, lk = s["icmp_rtt_ms"], s["goodput"], s.get("link", {})
         need = (i["idle_p50"], i["loaded_p99"], g["up_pct"], g["down_pct"],
                 g.get("up_pct_of_ceiling"), g.get("down_pct_of_ceiling"))
         if None in need or "up" not in lk or "down" not in lk:
-            out.append("fq_codel: not enough data for a verdict (RTT, goodput and link counters "
+            out.append(f"{name}: not enough data for a verdict (RTT, goodput and link counters "
                        "are all needed)")
             ok = False
             continue
@@ -101,12 +107,12 @@ def verdicts(results):
         gc_ok = min(g["up_pct_of_ceiling"], g["down_pct_of_ceiling"]) >= 90
         ok = ok and lat_ok and ut_ok and gc_ok
         pf = lambda v: "PASS" if v else "FAIL"     # noqa: E731
-        out.append(f"fq_codel check 1, latency: loaded p99 {i['loaded_p99']:.1f} ms <= idle "
+        out.append(f"{name} check 1, latency: loaded p99 {i['loaded_p99']:.1f} ms <= idle "
                    f"{i['idle_p50']:.1f} + 10 ms: {pf(lat_ok)}")
-        out.append(f"fq_codel check 2, link utilisation: up {lk['up']['util_pct']:.1f}% down "
+        out.append(f"{name} check 2, link utilisation: up {lk['up']['util_pct']:.1f}% down "
                    f"{lk['down']['util_pct']:.1f}% of the rate (busiest {lk['up']['seconds']:.1f} s) >= 90%: "
                    f"{pf(ut_ok)}")
-        out.append(f"fq_codel check 3, goodput vs ceiling: up {g['up_pct']:.1f}/"
+        out.append(f"{name} check 3, goodput vs ceiling: up {g['up_pct']:.1f}/"
                    f"{lk['up']['ceiling_pct']:.1f} = {g['up_pct_of_ceiling']:.1f}%, down "
                    f"{g['down_pct']:.1f}/{lk['down']['ceiling_pct']:.1f} = "
                    f"{g['down_pct_of_ceiling']:.1f}% >= 90%: {pf(gc_ok)} (raw goodput, % of the "

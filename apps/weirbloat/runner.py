@@ -28,6 +28,7 @@ def weir_tree(sched, a):
         "fifo-long": f"{shaper} / fifo limit {pkts_long}",
         "fifo-short": f"{shaper} / fifo limit {pkts_short}",
         "fq_codel": f"{shaper} / fq_codel{' ' + a.fq_codel_opts if a.fq_codel_opts else ''}",
+        "fq_codel-trend": f"{shaper} / fq_codel trend{' ' + a.fq_codel_opts if a.fq_codel_opts else ''}",
     }[sched]
 
 

@@ -98,6 +98,11 @@ for dr in ("up", "down"):
     # goodput cannot beat what the frames carried: payload <= utilisation
     check(gc is not None and isinstance(u, float) and g[f"{dr}_pct"] <= u * 1.02,
           f"goodput {dr} {g[f'{dr}_pct']}% of the rate <= link {u}%; {gc}% of the ceiling")
+    # The idle link time, split by when and whether packets were queued,
+    # adds up to what the utilisation misses.
+    lp = x.get("lost_pts") or {}
+    check(len(lp) == 4 and isinstance(u, float) and abs(sum(lp.values()) - max(100 - u, 0)) < 1.0,
+          f"link {dr}: idle time split {lp} sums to 100 - {u}")
 n = sum(1 for x in rows if x["kind"] == "link_mbps" and x["value"])
 check(n >= 20, f"link_mbps samples in samples.csv: {n}")
 # The AQM's timeline (drops and marks per sample, backlog) from the same

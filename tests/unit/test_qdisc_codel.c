@@ -7,7 +7,9 @@
  * delay near zero beside 8 saturating bulk flows while a FIFO bloats, and
  * fq_codel's packet and memory limits dropping from the fattest flow (also
  * when zero-length packets hold the memory) with every dropped buffer
- * freed once.
+ * freed once; and the trend option skipping drops only while the queue
+ * drains between decisions (smooth and TSO-bursty queues), never for an
+ * unresponsive flow.
  */
 #include <stdlib.h>
 
@@ -432,4 +434,149 @@ Test(codel, dropped_packets_freed_once_across_a_tree)
 	cr_expect_gt(st.drops, 0);
 	cr_expect_gt(out, 0);
 	weir_qdisc_destroy(q);
+}
+
+/* --- the trend option ------------------------------------------------------- */
+
+/* A queue whose head has waited `sojourn` whenever it is looked at. */
+struct trend_q {
+	weir_ns_t now, sojourn, item;
+	int drops;
+};
+
+static void *tq_deq(void *ctx)
+{
+	struct trend_q *t = ctx;
+
+	t->item = t->now - t->sojourn;
+	return &t->item;
+}
+
+static weir_ns_t tq_time(const void *item)
+{
+	return *(const weir_ns_t *)item;
+}
+
+static void tq_drop(void *ctx, void *item)
+{
+	(void)item;
+	((struct trend_q *)ctx)->drops++;
+}
+
+/* Sojourn 20 ms for 0.4 s, falling to 6 ms (above target) by 1.2 s, then
+ * rising to 20 ms by 2 s; dequeues every ms. Drops per phase in d[3]. */
+static void run_trend(bool trend, int d[3], uint64_t *held)
+{
+	static const struct codel_queue_ops ops = { tq_deq, tq_time, fq_len, tq_drop, fq_ce };
+	struct trend_q t = { 0 };
+	uint64_t backlog = 1 << 20;
+	struct codel_params p;
+	struct codel_vars v;
+	struct codel_stats st = { 0 };
+
+	codel_params_init(&p);
+	p.trend = trend;
+	codel_vars_init(&v);
+	for (int ms = 1; ms <= 2000; ms++) {
+		int phase = ms <= 400 ? 0 : ms <= 1200 ? 1 : 2, before = t.drops;
+
+		t.now = (weir_ns_t)ms * WEIR_NS_PER_MS;
+		t.sojourn = phase == 0 ? 20 * WEIR_NS_PER_MS
+			  : phase == 1 ? (weir_ns_t)(20e6 - (ms - 400) * 14e6 / 800)
+				       : (weir_ns_t)(6e6 + (ms - 1200) * 14e6 / 800);
+		cr_assert_not_null(codel_dequeue(&t, &backlog, &p, &v, &st, &ops, t.now));
+		d[phase] += t.drops - before;
+	}
+	*held = st.drop_held;
+}
+
+Test(codel, trend_skips_drops_only_while_the_sojourn_falls)
+{
+	int plain[3] = { 0 }, trend[3] = { 0 };
+	uint64_t held_plain, held;
+
+	run_trend(false, plain, &held_plain);
+	run_trend(true, trend, &held);
+	/* Standing 20 ms: both drop alike. */
+	cr_expect_eq(trend[0], plain[0]);
+	cr_expect_geq(plain[0], 3);
+	/* Draining (still above target): plain CoDel keeps dropping, trend
+	 * waits for the drops already made to take effect. */
+	cr_expect_geq(plain[1], 8, "plain CoDel dropped %d times while draining", plain[1]);
+	cr_expect_eq(trend[1], 0, "trend dropped %d times while the sojourn fell", trend[1]);
+	cr_expect_gt(held, 0);
+	cr_expect_eq(held_plain, 0);
+	/* Rising again: trend drops as the control law says. */
+	cr_expect_geq(trend[2], 3, "trend dropped %d times while the sojourn rose", trend[2]);
+}
+
+Test(codel, trend_still_controls_an_unresponsive_flow)
+{
+	/* As codel_qdisc_controls_sojourn: one flow at 120% of the link. Its
+	 * queue only falls after drops, so trend skips some decisions but
+	 * the sojourn stays bounded. */
+	struct weir_qdisc *q = mkq("codel trend limit 10000");
+	struct sim s = { .link_bps = 10e6, .flows = 1, .len = 1000,
+			 .gap = (weir_ns_t)(1000 * 8 / 12e6 * 1e9), .duration = 10 * WEIR_NS_PER_SEC };
+	struct weir_qdisc_stats st;
+
+	run_sim(q, &s);
+	weir_qdisc_stats_get(q, &st);
+	cr_expect_gt(st.drops_aqm, 100);
+	cr_expect_lt(st.last_sojourn, 30 * WEIR_NS_PER_MS, "sojourn %llu ns",
+		     (unsigned long long)st.last_sojourn);
+	cr_expect_gt(s.sent * 8 / 10.0, 0.95 * 10e6, "utilisation");
+	weir_qdisc_destroy(q);
+}
+
+/* A TSO-like sender: bursts of 20 frames with one timestamp each, 110% of
+ * a 100 Mbit/s link for 1 s, then 90% (backing off) for 1 s. Returns the
+ * AQM drops of each second. */
+static void run_bursts(const char *spec, uint64_t d[2])
+{
+	struct weir_qdisc *q = mkq(spec);
+	const weir_ns_t tx = 1514 * 8 * 10; /* ns at 100 Mbit/s */
+	weir_ns_t next_burst = 0, link_free = 0;
+	struct weir_qdisc_stats st;
+
+	for (weir_ns_t now = 0; now < 2 * WEIR_NS_PER_SEC; now += 10 * WEIR_NS_PER_US) {
+		int second = now >= WEIR_NS_PER_SEC;
+
+		if (now >= next_burst) {
+			for (int i = 0; i < 20; i++)
+				weir_qdisc_enqueue(q, mk_udp(1000, 1472, 0), now);
+			next_burst += 20 * tx * (second ? 110 : 90) / 100;
+		}
+		if (now >= link_free) {
+			struct weir_pkt *p = weir_qdisc_dequeue(q, now, NULL);
+
+			if (p) {
+				link_free = now + tx;
+				weir_pkt_free(p);
+			}
+		}
+		if (now + 10 * WEIR_NS_PER_US == WEIR_NS_PER_SEC) {
+			weir_qdisc_stats_get(q, &st);
+			d[0] = st.drops_aqm;
+		}
+	}
+	weir_qdisc_stats_get(q, &st);
+	d[1] = st.drops_aqm - d[0];
+	weir_qdisc_destroy(q);
+}
+
+Test(codel, trend_reads_a_bursty_queue_by_its_least_sojourn)
+{
+	uint64_t plain[2], trend[2];
+
+	run_bursts("codel limit 10000", plain);
+	run_bursts("codel trend limit 10000", trend);
+	/* Overload: the queue rises between decisions, trend drops as CoDel. */
+	cr_expect_geq(trend[0], plain[0] * 3 / 4, "overload: trend %llu vs plain %llu drops",
+		      (unsigned long long)trend[0], (unsigned long long)plain[0]);
+	/* Backing off (queue still above target, draining): plain CoDel
+	 * drops on, trend lets it drain. */
+	cr_expect_geq(plain[1], 4, "plain dropped %llu while draining", (unsigned long long)plain[1]);
+	cr_expect_leq(trend[1], plain[1] / 2, "draining: trend %llu vs plain %llu drops",
+		      (unsigned long long)trend[1], (unsigned long long)plain[1]);
 }
