@@ -105,26 +105,36 @@ static __always_inline int udp_dport_matches(void *l4, void *end, __u16 port)
 	return udp->dest == bpf_htons(port);
 }
 
-static __always_inline int wanted(struct xdp_md *ctx, const struct weir_steer_cfg *cfg)
+/* The frame's network header and EtherType after at most one VLAN tag
+ * into *l3 and *proto: 1, or 0 when the frame is too short. */
+static __always_inline int l3_of(struct xdp_md *ctx, void **l3, __u16 *proto)
 {
-	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	void *l3;
-	__u16 proto;
+	struct ethhdr *eth = (void *)(long)ctx->data;
 
 	if ((void *)(eth + 1) > end)
 		return 0;
-	proto = bpf_ntohs(eth->h_proto);
-	l3 = eth + 1;
-	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
-		struct vlan_hdr *vh = l3;
+	*proto = bpf_ntohs(eth->h_proto);
+	*l3 = eth + 1;
+	if (*proto == ETH_P_8021Q || *proto == ETH_P_8021AD) {
+		struct vlan_hdr *vh = *l3;
 
 		if ((void *)(vh + 1) > end)
 			return 0;
-		proto = bpf_ntohs(vh->proto);
-		l3 = vh + 1;
+		*proto = bpf_ntohs(vh->proto);
+		*l3 = vh + 1;
 	}
+	return 1;
+}
+
+static __always_inline int wanted(struct xdp_md *ctx, const struct weir_steer_cfg *cfg)
+{
+	void *end = (void *)(long)ctx->data_end;
+	void *l3;
+	__u16 proto;
+
+	if (!l3_of(ctx, &l3, &proto))
+		return 0;
 	if (cfg->ethertype && proto == cfg->ethertype)
 		return 1;
 	if (!cfg->udp_port)
@@ -153,25 +163,13 @@ static __always_inline int wanted(struct xdp_md *ctx, const struct weir_steer_cf
  * VLAN tag): 1, or 0 for anything else. */
 static __always_inline int flow_of(struct xdp_md *ctx, struct flow_key *k)
 {
-	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
 	__u32 *l4;
 	void *l3;
 	__u16 proto;
 
-	if ((void *)(eth + 1) > end)
+	if (!l3_of(ctx, &l3, &proto))
 		return 0;
-	proto = bpf_ntohs(eth->h_proto);
-	l3 = eth + 1;
-	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
-		struct vlan_hdr *vh = l3;
-
-		if ((void *)(vh + 1) > end)
-			return 0;
-		proto = bpf_ntohs(vh->proto);
-		l3 = vh + 1;
-	}
 	if (proto == ETH_P_IP) {
 		struct iphdr *ip = l3;
 
