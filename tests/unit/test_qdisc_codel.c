@@ -192,22 +192,28 @@ static double pct(const struct sim *s, double p)
 	return s->probe_delay[i];
 }
 
-Test(codel, codel_qdisc_controls_sojourn)
+/* One flow at 120% of a 10 Mbit/s link through the qdisc SPEC: a FIFO
+ * would grow without bound; CoDel drops and holds the standing queue near
+ * target with the link still busy. */
+static void expect_controls_one_flow(const char *spec)
 {
-	/* One flow at 120% of a 10 Mbit/s link: a FIFO would grow without
-	 * bound; CoDel holds the standing queue near target. */
-	struct weir_qdisc *q = mkq("codel limit 10000");
+	struct weir_qdisc *q = mkq(spec);
 	struct sim s = { .link_bps = 10e6, .flows = 1, .len = 1000,
 			 .gap = (weir_ns_t)(1000 * 8 / 12e6 * 1e9), .duration = 10 * WEIR_NS_PER_SEC };
 	struct weir_qdisc_stats st;
 
 	run_sim(q, &s);
 	weir_qdisc_stats_get(q, &st);
-	cr_expect_gt(st.drops_aqm, 100);
-	cr_expect_lt(st.last_sojourn, 30 * WEIR_NS_PER_MS, "sojourn %llu ns",
+	cr_expect_gt(st.drops_aqm, 100, "%s", spec);
+	cr_expect_lt(st.last_sojourn, 30 * WEIR_NS_PER_MS, "%s: sojourn %llu ns", spec,
 		     (unsigned long long)st.last_sojourn);
-	cr_expect_gt(s.sent * 8 / 10.0, 0.95 * 10e6, "utilisation");
+	cr_expect_gt(s.sent * 8 / 10.0, 0.95 * 10e6, "%s: utilisation", spec);
 	weir_qdisc_destroy(q);
+}
+
+Test(codel, codel_qdisc_controls_sojourn)
+{
+	expect_controls_one_flow("codel limit 10000");
 }
 
 Test(codel, ecn_marks_instead_of_dropping_and_fixes_checksum)
@@ -515,18 +521,7 @@ Test(codel, trend_still_controls_an_unresponsive_flow)
 	/* As codel_qdisc_controls_sojourn: one flow at 120% of the link. Its
 	 * queue only falls after drops, so trend skips some decisions but
 	 * the sojourn stays bounded. */
-	struct weir_qdisc *q = mkq("codel trend limit 10000");
-	struct sim s = { .link_bps = 10e6, .flows = 1, .len = 1000,
-			 .gap = (weir_ns_t)(1000 * 8 / 12e6 * 1e9), .duration = 10 * WEIR_NS_PER_SEC };
-	struct weir_qdisc_stats st;
-
-	run_sim(q, &s);
-	weir_qdisc_stats_get(q, &st);
-	cr_expect_gt(st.drops_aqm, 100);
-	cr_expect_lt(st.last_sojourn, 30 * WEIR_NS_PER_MS, "sojourn %llu ns",
-		     (unsigned long long)st.last_sojourn);
-	cr_expect_gt(s.sent * 8 / 10.0, 0.95 * 10e6, "utilisation");
-	weir_qdisc_destroy(q);
+	expect_controls_one_flow("codel trend limit 10000");
 }
 
 /* A TSO-like sender: bursts of 20 frames with one timestamp each, 110% of
