@@ -116,10 +116,12 @@ shaped | shaped6)
 	CEIL=$(python3 -c "print(100e6 * $MSS / 1514)")
 	# Timing on a shared 2-core machine: a forwarder descheduled by other
 	# jobs for tens of ms shows as RTT spikes that are not weir's queue.
-	# One retry; both attempts are printed, a pass needs both checks in
-	# one attempt.
+	# Up to two retries (a clean clone's make test once missed in two
+	# attempts in a row, 57 and 53 ms p99, and passed at 45 ms right
+	# after); every attempt is printed, a pass needs both checks in one
+	# attempt.
 	why=
-	for attempt in 1 2; do
+	for attempt in 1 2 3; do
 		IDLE=$(weir_nsexec a ping -c 20 -i 0.05 -q "$B" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
 		weir_nsexec a ping -c 150 -i 0.05 "$B" >/tmp/weir-offload-$$.ping 2>&1 &
 		PING=$!
